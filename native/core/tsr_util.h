@@ -1,0 +1,34 @@
+/* tsr_util: small constant-time helpers shared by every backend. */
+#ifndef TSR_UTIL_H
+#define TSR_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Zeroizes n bytes in a way the compiler may not elide (dead-store safe). */
+void tsr_memzero(void *p, size_t n);
+
+/* 0 if equal, -1 otherwise; time depends on n only. */
+int tsr_ct_compare(const uint8_t *a, const uint8_t *b, size_t n);
+
+static inline uint32_t tsr_load32_le(const uint8_t *p) {
+  return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+static inline void tsr_store32_le(uint8_t *p, uint32_t v) {
+  p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); p[2] = (uint8_t)(v >> 16); p[3] = (uint8_t)(v >> 24);
+}
+static inline uint32_t tsr_load32_be(const uint8_t *p) {
+  return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | (uint32_t)p[3];
+}
+static inline void tsr_store32_be(uint8_t *p, uint32_t v) {
+  p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
+}
+
+#ifdef __cplusplus
+}
+#endif
+#endif

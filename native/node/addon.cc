@@ -1,0 +1,195 @@
+// Module entry, TesseraError bridge, argument checks and the nonce pool.
+#include "addon.h"
+
+#include <cstring>
+
+extern "C" {
+#include "../core/tsr_util.h"
+#include "../secmem/tsr_secmem.h"
+}
+
+namespace tsr {
+
+// Random nonces for AeadKey come from a 4 KiB buffer refilled from the
+// CSPRNG: one RAND_bytes call per ~300 nonces instead of one per message.
+// The buffer sits in tsr_secmem, which is MADV_WIPEONFORK: a forked child
+// finds `avail == 0` and refills instead of replaying the parent's nonces.
+// Without wipe-on-fork (memfd_secret mode, older kernels) it is not used.
+struct NoncePool {
+  uint32_t avail;
+  uint32_t pad[3];
+  uint8_t bytes[4096];
+};
+
+Instance::~Instance() {
+  for (auto *c : raw) tsr_aead_ctx_free(c);
+  tsr_secmem_free(nonces);
+}
+
+Instance &GetInstance(Napi::Env env) { return *env.GetInstanceData<Instance>(); }
+
+void Throw(Napi::Env env, const char *code, const std::string &message) {
+  Instance &inst = GetInstance(env);
+  if (inst.error_ctor.IsEmpty()) throw Napi::Error::New(env, std::string(code) + ": " + message);
+  Napi::Object err = inst.error_ctor.New({Napi::String::New(env, code), Napi::String::New(env, message)});
+  throw Napi::Error(env, err);
+}
+
+void ThrowStatus(Napi::Env env, tsr_status st, const char *what) {
+  switch (st) {
+    case TSR_ERR_AUTH: Throw(env, "ERR_AUTH", std::string(what) + ": authentication failed (wrong key, nonce, associated data, or tampered data)");
+    case TSR_ERR_ALGORITHM: Throw(env, "ERR_ALGORITHM", std::string(what) + ": unknown algorithm id");
+    case TSR_ERR_FORMAT: Throw(env, "ERR_FORMAT", std::string(what) + ": malformed message");
+    case TSR_ERR_LENGTH: Throw(env, "ERR_ARGUMENT", std::string(what) + ": input longer than the algorithm allows");
+    case TSR_ERR_NOMEM: Throw(env, "ERR_SECURE_MEMORY", std::string(what) + ": secure memory allocation failed (see secureMemoryStats(); RLIMIT_MEMLOCK?)");
+    default: Throw(env, "ERR_INTERNAL", std::string(what) + ": the crypto library reported an error");
+  }
+}
+
+static const char *TypeName(napi_env env, napi_value v) {
+  napi_valuetype t;
+  napi_typeof(env, v, &t);
+  switch (t) {
+    case napi_undefined: return "undefined";
+    case napi_null: return "null";
+    case napi_boolean: return "boolean";
+    case napi_number: return "number";
+    case napi_string: return "string";
+    case napi_symbol: return "symbol";
+    case napi_function: return "function";
+    case napi_bigint: return "bigint";
+    default: break;
+  }
+  bool is;
+  if (napi_is_typedarray(env, v, &is) == napi_ok && is) return "a typed array other than Uint8Array";
+  if (napi_is_arraybuffer(env, v, &is) == napi_ok && is) return "ArrayBuffer";
+  if (napi_is_dataview(env, v, &is) == napi_ok && is) return "DataView";
+  return "object";
+}
+
+Bytes GetBytes(Napi::Env env, napi_value v, const char *name, bool optional) {
+  Bytes b;
+  b.value = v;
+  napi_typedarray_type type;
+  napi_value ab;
+  size_t offset;
+  void *data;
+  if (napi_get_typedarray_info(env, v, &type, &b.len, &data, &ab, &offset) != napi_ok ||
+      type != napi_uint8_array) {
+    // Clear the pending "invalid arg" status before throwing our own error.
+    bool pending;
+    if (napi_is_exception_pending(env, &pending) == napi_ok && pending) {
+      napi_value ignored;
+      napi_get_and_clear_last_exception(env, &ignored);
+    }
+    if (optional) {
+      napi_valuetype t;
+      napi_typeof(env, v, &t);
+      if (t == napi_undefined || t == napi_null) return Bytes{};
+    }
+    Throw(env, "ERR_ARGUMENT", std::string(name) + " must be a Uint8Array (got " + TypeName(env, v) + ")");
+  }
+  bool is_ab;
+  // SharedArrayBuffer memory can change under us between authentication and
+  // use; detached buffers have no memory at all. Both are refused.
+  if (napi_is_arraybuffer(env, ab, &is_ab) != napi_ok || !is_ab)
+    Throw(env, "ERR_ARGUMENT", std::string(name) + " must not be backed by a SharedArrayBuffer");
+  if (b.len == 0) {
+    bool detached = false;
+    napi_is_detached_arraybuffer(env, ab, &detached);
+    if (detached) Throw(env, "ERR_ARGUMENT", std::string(name) + " is backed by a detached ArrayBuffer");
+  }
+  b.data = static_cast<uint8_t *>(data);
+  return b;
+}
+
+tsr_aead_alg GetAlg(Napi::Env env, napi_value v) {
+  int32_t id = 0;
+  if (napi_get_value_int32(env, v, &id) != napi_ok || !tsr_aead_valid(id))
+    Throw(env, "ERR_ALGORITHM", "unknown algorithm");
+  return static_cast<tsr_aead_alg>(id);
+}
+
+void CheckLen(Napi::Env env, const Bytes &b, size_t want, const char *code, const char *name) {
+  if (b.len != want)
+    Throw(env, code, std::string(name) + " must be " + std::to_string(want) + " bytes (got " + std::to_string(b.len) + ")");
+}
+
+static bool Overlaps(const Bytes &a, const Bytes &b) {
+  return a.len && b.len && a.data < b.data + b.len && b.data < a.data + a.len;
+}
+
+void CheckOut(Napi::Env env, const Bytes &out, size_t need, const Bytes *in1, const Bytes *in2) {
+  if (out.len < need)
+    Throw(env, "ERR_ARGUMENT", "output buffer too small: need " + std::to_string(need) + " bytes (got " + std::to_string(out.len) + ")");
+  // In-place is exact aliasing (out starts where the input starts); any
+  // other overlap would let the cipher read bytes it already overwrote.
+  if (in1 && Overlaps(out, *in1) && out.data != in1->data)
+    Throw(env, "ERR_ARGUMENT", "output buffer partially overlaps the input (in-place must start at the same byte)");
+  if (in2 && Overlaps(out, *in2))
+    Throw(env, "ERR_ARGUMENT", "output buffer overlaps the associated data");
+}
+
+Napi::Buffer<uint8_t> NewBuffer(Napi::Env env, size_t len, uint8_t **data) {
+  napi_value v;
+  void *p = nullptr;
+  if (napi_create_buffer(env, len, &p, &v) != napi_ok) {
+    bool pending;
+    if (napi_is_exception_pending(env, &pending) == napi_ok && pending) {
+      napi_value ignored;
+      napi_get_and_clear_last_exception(env, &ignored);
+    }
+    Throw(env, "ERR_ARGUMENT", "cannot allocate a " + std::to_string(len) + "-byte output buffer");
+  }
+  *data = static_cast<uint8_t *>(p);
+  return Napi::Buffer<uint8_t>(env, v);
+}
+
+void RandomNonce(Napi::Env env, uint8_t *out, size_t n) {
+  Instance &inst = GetInstance(env);
+  NoncePool *pool = inst.nonces;
+  if (!pool) {
+    if (tsr_random_bytes(out, n) != TSR_OK) ThrowStatus(env, TSR_ERR_INTERNAL, "random nonce");
+    return;
+  }
+  if (pool->avail < n) {
+    if (tsr_random_bytes(pool->bytes, sizeof pool->bytes) != TSR_OK) ThrowStatus(env, TSR_ERR_INTERNAL, "random nonce");
+    pool->avail = sizeof pool->bytes;
+  }
+  uint8_t *src = pool->bytes + (sizeof pool->bytes - pool->avail);
+  std::memcpy(out, src, n);
+  tsr_memzero(src, n);  // a nonce is handed out once; no copy stays behind
+  pool->avail -= static_cast<uint32_t>(n);
+}
+
+static Napi::Value SetErrorClass(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsFunction()) throw Napi::TypeError::New(env, "setErrorClass expects a constructor");
+  GetInstance(env).error_ctor = Napi::Persistent(info[0].As<Napi::Function>());
+  return env.Undefined();
+}
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  auto *inst = new Instance();
+  env.SetInstanceData<Instance>(inst);
+  tsr_secmem_stats st;
+  tsr_secmem_stats_get(&st);
+  inst->nonces = static_cast<NoncePool *>(tsr_secmem_alloc(sizeof(NoncePool)));
+  if (inst->nonces) {
+    tsr_secmem_stats_get(&st);
+    if (!st.wipe_on_fork) {  // never buffer nonces across a possible fork
+      tsr_secmem_free(inst->nonces);
+      inst->nonces = nullptr;
+    }
+  }
+  exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClass, "setErrorClass"));
+  InitRaw(env, exports);
+  InitKey(env, exports);
+  InitSecure(env, exports);
+  return exports;
+}
+
+}  // namespace tsr
+
+static Napi::Object InitModule(Napi::Env env, Napi::Object exports) { return tsr::Init(env, exports); }
+NODE_API_MODULE(tessera, InitModule)

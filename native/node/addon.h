@@ -1,0 +1,58 @@
+// Shared pieces of the node-addon-api binding: per-instance state, the
+// TesseraError bridge and argument checks done at the boundary (the style of
+// sodium-native: every argument checked, typed errors, never a crash).
+#pragma once
+
+#include <napi.h>
+
+#include <cstdint>
+#include <string>
+
+extern "C" {
+#include "../core/tsr_aead.h"
+#include "../core/tsr_format.h"
+}
+
+namespace tsr {
+
+// Per-addon-instance state (one per Node environment / worker thread).
+struct Instance {
+  Napi::FunctionReference error_ctor;  // lib/errors.ts TesseraError
+  Napi::FunctionReference key_ctor;    // NativeKey
+  tsr_aead_ctx *raw[5] = {nullptr, nullptr, nullptr, nullptr, nullptr};  // raw API, by alg id
+  struct NoncePool *nonces = nullptr;
+  bool test_hooks = false;  // TESSERA_TEST_HOOKS=1 at load: see secure.cc
+  ~Instance();
+};
+
+Instance &GetInstance(Napi::Env env);
+
+// Throws `new TesseraError(code, message)`. Messages never carry key bytes
+// or plaintext; they say what was expected and what arrived.
+[[noreturn]] void Throw(Napi::Env env, const char *code, const std::string &message);
+[[noreturn]] void ThrowStatus(Napi::Env env, tsr_status st, const char *what);
+
+// A checked view of a Uint8Array argument.
+struct Bytes {
+  uint8_t *data = nullptr;
+  size_t len = 0;
+  napi_value value = nullptr;
+};
+
+// Accepts a Uint8Array (Buffer included) over a non-shared, attached
+// ArrayBuffer. `optional` also accepts undefined/null as empty.
+Bytes GetBytes(Napi::Env env, napi_value v, const char *name, bool optional = false);
+tsr_aead_alg GetAlg(Napi::Env env, napi_value v);
+void CheckLen(Napi::Env env, const Bytes &b, size_t want, const char *code, const char *name);
+// out must be at least `need` bytes; aliasing with `in` must be exact or none.
+void CheckOut(Napi::Env env, const Bytes &out, size_t need, const Bytes *in1, const Bytes *in2);
+Napi::Buffer<uint8_t> NewBuffer(Napi::Env env, size_t len, uint8_t **data);
+
+// Fresh random nonce bytes (buffered per instance in wipe-on-fork memory).
+void RandomNonce(Napi::Env env, uint8_t *out, size_t n);
+
+void InitRaw(Napi::Env env, Napi::Object exports);
+void InitKey(Napi::Env env, Napi::Object exports);
+void InitSecure(Napi::Env env, Napi::Object exports);
+
+}  // namespace tsr

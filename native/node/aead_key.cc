@@ -1,0 +1,394 @@
+// NativeKey: the secure-memory key behind lib/aead.ts AeadKey. Seals and
+// opens message format v1 (DESIGN section 3) with random nonces, counts
+// nonce use, batches small messages into one call and runs large ones on
+// the libuv pool. Key bytes never enter the JS heap unless exportKey() is
+// called.
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "addon.h"
+
+extern "C" {
+#include "../core/tsr_util.h"
+#include "../secmem/tsr_secmem.h"
+}
+
+namespace tsr {
+
+namespace {
+
+// Shared by the wrapper and every in-flight async job, so dispose() while a
+// job runs defers the wipe until the job lets go.
+struct KeyState {
+  tsr_aead_ctx *ctx = nullptr;
+  ~KeyState() { tsr_aead_ctx_free(ctx); }  // zeroizes (tsr_secmem_free)
+};
+
+const char *AlgName(tsr_aead_alg alg) {
+  switch (alg) {
+    case TSR_AEAD_AES256GCM: return "aes-256-gcm";
+    case TSR_AEAD_CHACHA20POLY1305: return "chacha20-poly1305";
+    case TSR_AEAD_XCHACHA20POLY1305: return "xchacha20-poly1305";
+    default: return "xaes-256-gcm";
+  }
+}
+
+Napi::Value MakeError(Napi::Env env, const char *code, const std::string &msg) {
+  try {
+    Throw(env, code, msg);
+  } catch (const Napi::Error &e) {
+    return e.Value();
+  }
+}
+
+// Parses a message and checks it belongs to this key.
+tsr_format_msg ParseMessage(Napi::Env env, const Bytes &in, tsr_aead_alg alg, uint32_t key_id) {
+  tsr_format_msg m;
+  tsr_status st = tsr_format_parse(in.data, in.len, &m);
+  if (st == TSR_ERR_ALGORITHM) Throw(env, "ERR_ALGORITHM", "message names an unknown algorithm id");
+  if (st != TSR_OK) {
+    if (in.len >= 1 && in.data[0] != TSR_FORMAT_V1)
+      Throw(env, "ERR_FORMAT", "unknown message format version " + std::to_string(in.data[0]) + " (expected 1)");
+    Throw(env, "ERR_FORMAT", "message too short: " + std::to_string(in.len) + " bytes");
+  }
+  if (m.alg != alg)
+    Throw(env, "ERR_ALGORITHM", std::string("message was sealed with ") + AlgName(m.alg) + ", this key is " + AlgName(alg));
+  if (m.key_id != key_id)
+    Throw(env, "ERR_KEY_MISMATCH", "message was sealed under key id " + std::to_string(m.key_id) + ", this key has id " + std::to_string(key_id));
+  return m;
+}
+
+class AsyncJob : public Napi::AsyncWorker {
+ public:
+  AsyncJob(Napi::Env env, std::shared_ptr<KeyState> key, bool seal, const Bytes &in, const Bytes &aad,
+           uint32_t key_id)
+      : Napi::AsyncWorker(env, "tessera:aead"), deferred_(Napi::Promise::Deferred::New(env)),
+        key_(std::move(key)), seal_(seal), in_(in), aad_(aad), key_id_(key_id) {
+    // Inputs stay referenced (and so alive) until the job settles.
+    in_ref_ = Napi::Persistent(Napi::Value(env, in.value));
+    if (aad.value) aad_ref_ = Napi::Persistent(Napi::Value(env, aad.value));
+  }
+  Napi::Promise Promise() { return deferred_.Promise(); }
+  uint8_t *PrepareOutput(Napi::Env env, size_t len) {
+    out_ref_ = Napi::Persistent(NewBuffer(env, len, &out_).As<Napi::Value>());
+    out_len_ = len;
+    return out_;
+  }
+  const uint8_t *header_ = nullptr;
+  size_t header_len_ = 0;
+  uint8_t nonce_[TSR_AEAD_NONCEBYTES_MAX];
+  const uint8_t *body_ = nullptr;
+  size_t body_len_ = 0;
+
+ protected:
+  void Execute() override {
+    // A private context per job: the wrapper's contexts belong to the JS
+    // thread. The key bytes are only read here.
+    tsr_aead_alg alg = tsr_aead_ctx_alg(key_->ctx);
+    tsr_aead_ctx *ctx = tsr_aead_ctx_new(alg, tsr_aead_ctx_key(key_->ctx), &status_);
+    if (!ctx) return;
+    if (seal_) {
+      size_t h = tsr_format_write_header(out_, alg, key_id_, nonce_);
+      status_ = tsr_aead_seal(ctx, out_ + h, nonce_, in_.data, in_.len, out_, h, aad_.data, aad_.len);
+    } else {
+      status_ = tsr_aead_open(ctx, out_, nonce_, body_, body_len_, header_, header_len_, aad_.data, aad_.len);
+    }
+    tsr_aead_ctx_free(ctx);
+  }
+  void OnOK() override {
+    Napi::Env env = Env();
+    Napi::HandleScope scope(env);
+    if (status_ == TSR_OK) {
+      deferred_.Resolve(out_ref_.Value());
+    } else if (status_ == TSR_ERR_AUTH) {
+      deferred_.Reject(MakeError(env, "ERR_AUTH", "openAsync: authentication failed (wrong key, associated data, or tampered message)"));
+    } else {
+      deferred_.Reject(MakeError(env, "ERR_INTERNAL", seal_ ? "sealAsync failed" : "openAsync failed"));
+    }
+  }
+  void OnError(const Napi::Error &e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::shared_ptr<KeyState> key_;
+  bool seal_;
+  Bytes in_, aad_;
+  uint32_t key_id_;
+  Napi::Reference<Napi::Value> in_ref_, aad_ref_, out_ref_;
+  uint8_t *out_ = nullptr;
+  size_t out_len_ = 0;
+  tsr_status status_ = TSR_ERR_INTERNAL;
+};
+
+class NativeKey : public Napi::ObjectWrap<NativeKey> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "NativeKey", {
+      InstanceMethod<&NativeKey::Seal>("seal"),
+      InstanceMethod<&NativeKey::SealInto>("sealInto"),
+      InstanceMethod<&NativeKey::Open>("open"),
+      InstanceMethod<&NativeKey::OpenInto>("openInto"),
+      InstanceMethod<&NativeKey::SealBatch>("sealBatch"),
+      InstanceMethod<&NativeKey::OpenBatch>("openBatch"),
+      InstanceMethod<&NativeKey::SealAsync>("sealAsync"),
+      InstanceMethod<&NativeKey::OpenAsync>("openAsync"),
+      InstanceMethod<&NativeKey::Export>("exportKey"),
+      InstanceMethod<&NativeKey::Dispose>("dispose"),
+      InstanceMethod<&NativeKey::Used>("used"),
+      InstanceMethod<&NativeKey::TestAddress>("testAddress"),
+    });
+  }
+
+  // new NativeKey(algId, keyBytes | undefined, keyId, nonceLimit: bigint)
+  NativeKey(const Napi::CallbackInfo &info) : Napi::ObjectWrap<NativeKey>(info) {
+    Napi::Env env = info.Env();
+    alg_ = GetAlg(env, info[0]);
+    Bytes key = GetBytes(env, info[1], "key", true);
+    key_id_ = info[2].As<Napi::Number>().Uint32Value();
+    bool lossless;
+    limit_ = info[3].As<Napi::BigInt>().Uint64Value(&lossless);
+    tsr_status st;
+    state_ = std::make_shared<KeyState>();
+    if (key.value) {
+      CheckLen(env, key, TSR_AEAD_KEYBYTES, "ERR_KEY_LENGTH", "key");
+      state_->ctx = tsr_aead_ctx_new(alg_, key.data, &st);
+    } else {
+      // Generated straight into secure memory: never on the JS heap.
+      uint8_t *tmp = static_cast<uint8_t *>(tsr_secmem_alloc(TSR_AEAD_KEYBYTES));
+      if (!tmp) ThrowStatus(env, TSR_ERR_NOMEM, "AeadKey.generate");
+      st = tsr_random_bytes(tmp, TSR_AEAD_KEYBYTES);
+      if (st == TSR_OK) state_->ctx = tsr_aead_ctx_new(alg_, tmp, &st);
+      tsr_secmem_free(tmp);
+    }
+    if (!state_->ctx) ThrowStatus(env, st, "AeadKey");
+    nonce_len_ = tsr_aead_nonce_len(alg_);
+    header_len_ = tsr_format_header_len(alg_);
+  }
+
+ private:
+  tsr_aead_ctx *Ctx(Napi::Env env) {
+    if (!state_) Throw(env, "ERR_DISPOSED", "AeadKey has been disposed");
+    return state_->ctx;
+  }
+
+  // Reserves n nonces against the configured bound (NIST SP 800-38D
+  // section 8.3: at most 2^32 random 96-bit nonces per key).
+  void Reserve(Napi::Env env, uint64_t n) {
+    if (limit_ - used_ < n || used_ > limit_)
+      Throw(env, "ERR_NONCE_LIMIT", "nonce limit reached: this key sealed " + std::to_string(used_) +
+                                        " messages (limit " + std::to_string(limit_) + "); rotate the key");
+    used_ += n;
+  }
+
+  // Writes one message into out (which holds header_len + pt.len + 16).
+  void SealOne(Napi::Env env, tsr_aead_ctx *ctx, uint8_t *out, const uint8_t *pt, size_t ptlen, const Bytes &aad) {
+    uint8_t nonce[TSR_AEAD_NONCEBYTES_MAX];
+    RandomNonce(env, nonce, nonce_len_);
+    size_t h = tsr_format_write_header(out, alg_, key_id_, nonce);
+    tsr_status st = tsr_aead_seal(ctx, out + h, nonce, pt, ptlen, out, h, aad.data, aad.len);
+    if (st != TSR_OK) ThrowStatus(env, st, "seal");
+  }
+
+  Napi::Value Seal(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    tsr_aead_ctx *ctx = Ctx(env);
+    Bytes pt = GetBytes(env, info[0], "plaintext");
+    Bytes aad = GetBytes(env, info[1], "aad", true);
+    Reserve(env, 1);
+    uint8_t *out;
+    Napi::Buffer<uint8_t> buf = NewBuffer(env, header_len_ + pt.len + TSR_AEAD_TAGBYTES, &out);
+    SealOne(env, ctx, out, pt.data, pt.len, aad);
+    return buf;
+  }
+
+  Napi::Value SealInto(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    tsr_aead_ctx *ctx = Ctx(env);
+    Bytes out = GetBytes(env, info[0], "out");
+    Bytes pt = GetBytes(env, info[1], "plaintext");
+    Bytes aad = GetBytes(env, info[2], "aad", true);
+    size_t n = header_len_ + pt.len + TSR_AEAD_TAGBYTES;
+    // In place means the plaintext sits where the ciphertext goes, right
+    // after the header; the header itself must not cover the plaintext.
+    Bytes body{out.len >= header_len_ ? out.data + header_len_ : out.data, out.len >= header_len_ ? out.len - header_len_ : 0, nullptr};
+    Bytes head{out.data, out.len < header_len_ ? out.len : header_len_, nullptr};
+    CheckOut(env, out, n, nullptr, &aad);
+    CheckOut(env, head, head.len, nullptr, &pt);
+    CheckOut(env, body, pt.len + TSR_AEAD_TAGBYTES, &pt, nullptr);
+    Reserve(env, 1);
+    SealOne(env, ctx, out.data, pt.data, pt.len, aad);
+    return Napi::Number::New(env, static_cast<double>(n));
+  }
+
+  Napi::Value Open(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    tsr_aead_ctx *ctx = Ctx(env);
+    Bytes msg = GetBytes(env, info[0], "message");
+    Bytes aad = GetBytes(env, info[1], "aad", true);
+    tsr_format_msg m = ParseMessage(env, msg, alg_, key_id_);
+    uint8_t *out;
+    Napi::Buffer<uint8_t> buf = NewBuffer(env, m.sealed_len - TSR_AEAD_TAGBYTES, &out);
+    tsr_status st = tsr_aead_open(ctx, out, m.nonce, m.sealed, m.sealed_len, msg.data, m.header_len, aad.data, aad.len);
+    if (st != TSR_OK) ThrowStatus(env, st, "open");
+    return buf;
+  }
+
+  Napi::Value OpenInto(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    tsr_aead_ctx *ctx = Ctx(env);
+    Bytes out = GetBytes(env, info[0], "out");
+    Bytes msg = GetBytes(env, info[1], "message");
+    Bytes aad = GetBytes(env, info[2], "aad", true);
+    tsr_format_msg m = ParseMessage(env, msg, alg_, key_id_);
+    size_t n = m.sealed_len - TSR_AEAD_TAGBYTES;
+    Bytes sealed{const_cast<uint8_t *>(m.sealed), m.sealed_len, nullptr};
+    Bytes head{msg.data, m.header_len, nullptr};
+    CheckOut(env, out, n, &sealed, &aad);
+    CheckOut(env, out, n, nullptr, &head);
+    tsr_status st = tsr_aead_open(ctx, out.data, m.nonce, m.sealed, m.sealed_len, msg.data, m.header_len, aad.data, aad.len);
+    if (st != TSR_OK) ThrowStatus(env, st, "openInto");
+    return Napi::Number::New(env, static_cast<double>(n));
+  }
+
+  // Collects the Uint8Array elements of a JS array.
+  std::vector<Bytes> Elements(Napi::Env env, napi_value arr, const char *what) {
+    bool is_array = false;
+    napi_is_array(env, arr, &is_array);
+    if (!is_array) Throw(env, "ERR_ARGUMENT", std::string(what) + " must be an array of Uint8Array");
+    uint32_t n;
+    napi_get_array_length(env, arr, &n);
+    std::vector<Bytes> items(n);
+    for (uint32_t i = 0; i < n; i++) {
+      napi_value v;
+      napi_get_element(env, arr, i, &v);
+      std::string name = std::string(what) + "[" + std::to_string(i) + "]";
+      items[i] = GetBytes(env, v, name.c_str());
+    }
+    return items;
+  }
+
+  // Returns an array of Uint8Array views over one ArrayBuffer holding every
+  // output back to back: one allocation for the whole batch.
+  static napi_value Views(Napi::Env env, napi_value ab, const std::vector<size_t> &offs) {
+    napi_value arr;
+    napi_create_array_with_length(env, offs.size() - 1, &arr);
+    for (size_t i = 0; i + 1 < offs.size(); i++) {
+      napi_value view;
+      napi_create_typedarray(env, napi_uint8_array, offs[i + 1] - offs[i], ab, offs[i], &view);
+      napi_set_element(env, arr, static_cast<uint32_t>(i), view);
+    }
+    return arr;
+  }
+
+  Napi::Value SealBatch(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    tsr_aead_ctx *ctx = Ctx(env);
+    std::vector<Bytes> items = Elements(env, info[0], "messages");
+    Bytes aad = GetBytes(env, info[1], "aad", true);
+    std::vector<size_t> offs(items.size() + 1, 0);
+    for (size_t i = 0; i < items.size(); i++) offs[i + 1] = offs[i] + header_len_ + items[i].len + TSR_AEAD_TAGBYTES;
+    Reserve(env, items.size());
+    Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, offs.back());
+    uint8_t *base = static_cast<uint8_t *>(ab.Data());
+    for (size_t i = 0; i < items.size(); i++) SealOne(env, ctx, base + offs[i], items[i].data, items[i].len, aad);
+    return Napi::Value(env, Views(env, ab, offs));
+  }
+
+  Napi::Value OpenBatch(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    tsr_aead_ctx *ctx = Ctx(env);
+    std::vector<Bytes> items = Elements(env, info[0], "messages");
+    Bytes aad = GetBytes(env, info[1], "aad", true);
+    std::vector<tsr_format_msg> msgs(items.size());
+    std::vector<size_t> offs(items.size() + 1, 0);
+    for (size_t i = 0; i < items.size(); i++) {
+      msgs[i] = ParseMessage(env, items[i], alg_, key_id_);
+      offs[i + 1] = offs[i] + msgs[i].sealed_len - TSR_AEAD_TAGBYTES;
+    }
+    Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, offs.back());
+    uint8_t *base = static_cast<uint8_t *>(ab.Data());
+    for (size_t i = 0; i < items.size(); i++) {
+      tsr_status st = tsr_aead_open(ctx, base + offs[i], msgs[i].nonce, msgs[i].sealed, msgs[i].sealed_len,
+                                    items[i].data, msgs[i].header_len, aad.data, aad.len);
+      if (st != TSR_OK) {
+        // All or nothing: earlier messages' plaintext is wiped too.
+        tsr_memzero(base, offs.back());
+        if (st == TSR_ERR_AUTH)
+          Throw(env, "ERR_AUTH", "openBatch: message " + std::to_string(i) + " failed authentication");
+        ThrowStatus(env, st, "openBatch");
+      }
+    }
+    return Napi::Value(env, Views(env, ab, offs));
+  }
+
+  Napi::Value SealAsync(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    Ctx(env);
+    Bytes pt = GetBytes(env, info[0], "plaintext");
+    Bytes aad = GetBytes(env, info[1], "aad", true);
+    Reserve(env, 1);
+    auto *job = new AsyncJob(env, state_, true, pt, aad, key_id_);
+    RandomNonce(env, job->nonce_, nonce_len_);
+    job->PrepareOutput(env, header_len_ + pt.len + TSR_AEAD_TAGBYTES);
+    Napi::Promise p = job->Promise();
+    job->Queue();
+    return p;
+  }
+
+  Napi::Value OpenAsync(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    Ctx(env);
+    Bytes msg = GetBytes(env, info[0], "message");
+    Bytes aad = GetBytes(env, info[1], "aad", true);
+    tsr_format_msg m = ParseMessage(env, msg, alg_, key_id_);
+    auto *job = new AsyncJob(env, state_, false, msg, aad, key_id_);
+    std::memcpy(job->nonce_, m.nonce, nonce_len_);
+    job->header_ = msg.data;
+    job->header_len_ = m.header_len;
+    job->body_ = m.sealed;
+    job->body_len_ = m.sealed_len;
+    job->PrepareOutput(env, m.sealed_len - TSR_AEAD_TAGBYTES);
+    Napi::Promise p = job->Promise();
+    job->Queue();
+    return p;
+  }
+
+  Napi::Value Export(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    const uint8_t *k = tsr_aead_ctx_key(Ctx(env));
+    uint8_t *out;
+    Napi::Buffer<uint8_t> buf = NewBuffer(env, TSR_AEAD_KEYBYTES, &out);
+    std::memcpy(out, k, TSR_AEAD_KEYBYTES);
+    return buf;
+  }
+
+  Napi::Value Dispose(const Napi::CallbackInfo &info) {
+    state_.reset();  // wipes now, or when the last async job lets go
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Used(const Napi::CallbackInfo &info) { return Napi::BigInt::New(info.Env(), used_); }
+
+  // Test hook (exported only with TESSERA_TEST_HOOKS=1, see secure.cc).
+  Napi::Value TestAddress(const Napi::CallbackInfo &info) {
+    if (!GetInstance(info.Env()).test_hooks) Throw(info.Env(), "ERR_ARGUMENT", "test hooks are disabled");
+    return Napi::BigInt::New(info.Env(), static_cast<uint64_t>(reinterpret_cast<uintptr_t>(tsr_aead_ctx_key(Ctx(info.Env())))));
+  }
+
+  std::shared_ptr<KeyState> state_;
+  tsr_aead_alg alg_;
+  uint32_t key_id_ = 0;
+  uint64_t used_ = 0, limit_ = 0;
+  size_t nonce_len_ = 12, header_len_ = 18;
+};
+
+}  // namespace
+
+void InitKey(Napi::Env env, Napi::Object exports) {
+  Napi::Function ctor = NativeKey::Define(env);
+  GetInstance(env).key_ctor = Napi::Persistent(ctor);
+  exports.Set("NativeKey", ctor);
+}
+
+}  // namespace tsr

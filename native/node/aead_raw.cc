@@ -1,0 +1,105 @@
+// Raw AEAD entry points (contract: aead.seal / open / sealInto / openInto).
+// The caller passes key bytes on every call; one context per algorithm is
+// cached per instance and re-keyed, so a call costs a key schedule, not an
+// allocation.
+#include "addon.h"
+
+namespace tsr {
+
+namespace {
+
+struct RawArgs {
+  tsr_aead_alg alg;
+  Bytes key, nonce, input, aad;
+};
+
+// args: alg, key, nonce, input, aad? starting at info[first]
+RawArgs ParseRaw(const Napi::CallbackInfo &info, size_t first, const char *input_name) {
+  Napi::Env env = info.Env();
+  RawArgs a;
+  a.alg = GetAlg(env, info[first]);
+  a.key = GetBytes(env, info[first + 1], "key");
+  CheckLen(env, a.key, TSR_AEAD_KEYBYTES, "ERR_KEY_LENGTH", "key");
+  a.nonce = GetBytes(env, info[first + 2], "nonce");
+  CheckLen(env, a.nonce, tsr_aead_nonce_len(a.alg), "ERR_NONCE_LENGTH", "nonce");
+  a.input = GetBytes(env, info[first + 3], input_name);
+  a.aad = GetBytes(env, info[first + 4], "aad", true);
+  return a;
+}
+
+tsr_aead_ctx *Keyed(Napi::Env env, const RawArgs &a) {
+  Instance &inst = GetInstance(env);
+  tsr_aead_ctx *&ctx = inst.raw[a.alg];
+  tsr_status st;
+  if (!ctx) {
+    ctx = tsr_aead_ctx_new(a.alg, a.key.data, &st);
+    if (!ctx) ThrowStatus(env, st, "aead");
+  } else if ((st = tsr_aead_ctx_rekey(ctx, a.key.data)) != TSR_OK) {
+    ThrowStatus(env, st, "aead");
+  }
+  return ctx;
+}
+
+void RequireSealed(Napi::Env env, const Bytes &sealed) {
+  if (sealed.len < TSR_AEAD_TAGBYTES)
+    Throw(env, "ERR_FORMAT", "sealed input must be at least 16 bytes (the tag), got " + std::to_string(sealed.len));
+}
+
+Napi::Value Seal(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  RawArgs a = ParseRaw(info, 0, "plaintext");
+  uint8_t *out;
+  Napi::Buffer<uint8_t> buf = NewBuffer(env, a.input.len + TSR_AEAD_TAGBYTES, &out);
+  tsr_status st = tsr_aead_seal(Keyed(env, a), out, a.nonce.data, a.input.data, a.input.len,
+                                a.aad.data, a.aad.len, nullptr, 0);
+  if (st != TSR_OK) ThrowStatus(env, st, "aead.seal");
+  return buf;
+}
+
+Napi::Value Open(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  RawArgs a = ParseRaw(info, 0, "sealed");
+  RequireSealed(env, a.input);
+  uint8_t *out;
+  Napi::Buffer<uint8_t> buf = NewBuffer(env, a.input.len - TSR_AEAD_TAGBYTES, &out);
+  tsr_status st = tsr_aead_open(Keyed(env, a), out, a.nonce.data, a.input.data, a.input.len,
+                                a.aad.data, a.aad.len, nullptr, 0);
+  if (st != TSR_OK) ThrowStatus(env, st, "aead.open");
+  return buf;
+}
+
+Napi::Value SealInto(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Bytes out = GetBytes(env, info[0], "out");
+  RawArgs a = ParseRaw(info, 1, "plaintext");
+  size_t n = a.input.len + TSR_AEAD_TAGBYTES;
+  CheckOut(env, out, n, &a.input, &a.aad);
+  tsr_status st = tsr_aead_seal(Keyed(env, a), out.data, a.nonce.data, a.input.data, a.input.len,
+                                a.aad.data, a.aad.len, nullptr, 0);
+  if (st != TSR_OK) ThrowStatus(env, st, "aead.sealInto");
+  return Napi::Number::New(env, static_cast<double>(n));
+}
+
+Napi::Value OpenInto(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Bytes out = GetBytes(env, info[0], "out");
+  RawArgs a = ParseRaw(info, 1, "sealed");
+  RequireSealed(env, a.input);
+  size_t n = a.input.len - TSR_AEAD_TAGBYTES;
+  CheckOut(env, out, n, &a.input, &a.aad);
+  tsr_status st = tsr_aead_open(Keyed(env, a), out.data, a.nonce.data, a.input.data, a.input.len,
+                                a.aad.data, a.aad.len, nullptr, 0);
+  if (st != TSR_OK) ThrowStatus(env, st, "aead.openInto");
+  return Napi::Number::New(env, static_cast<double>(n));
+}
+
+}  // namespace
+
+void InitRaw(Napi::Env env, Napi::Object exports) {
+  exports.Set("rawSeal", Napi::Function::New(env, Seal, "rawSeal"));
+  exports.Set("rawOpen", Napi::Function::New(env, Open, "rawOpen"));
+  exports.Set("rawSealInto", Napi::Function::New(env, SealInto, "rawSealInto"));
+  exports.Set("rawOpenInto", Napi::Function::New(env, OpenInto, "rawOpenInto"));
+}
+
+}  // namespace tsr

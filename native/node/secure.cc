@@ -1,0 +1,88 @@
+// secureMemoryStats() and the test-only hooks that let the test suite look
+// at secure memory from outside (zeroed after dispose, wipe-on-fork, guard
+// pages). The hooks exist only when TESSERA_TEST_HOOKS=1 at load time.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+
+#include "addon.h"
+
+extern "C" {
+#include "../secmem/tsr_secmem.h"
+}
+
+namespace tsr {
+
+namespace {
+
+Napi::Value Stats(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  tsr_secmem_stats s;
+  tsr_secmem_stats_get(&s);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("lockedBytes", Napi::Number::New(env, static_cast<double>(s.locked_bytes)));
+  o.Set("mappedBytes", Napi::Number::New(env, static_cast<double>(s.mapped_bytes)));
+  o.Set("allocations", Napi::Number::New(env, static_cast<double>(s.allocations)));
+  o.Set("arenas", Napi::Number::New(env, static_cast<double>(s.arenas)));
+  o.Set("mlockFailures", Napi::Number::New(env, static_cast<double>(s.mlock_failures)));
+  o.Set("memlockLimit", s.memlock_limit == UINT64_MAX ? Napi::Number::New(env, INFINITY)
+                                                      : Napi::Number::New(env, static_cast<double>(s.memlock_limit)));
+  o.Set("memfdSecret", Napi::Boolean::New(env, s.memfd_secret != 0));
+  o.Set("wipeOnFork", Napi::Boolean::New(env, s.wipe_on_fork != 0));
+  o.Set("dontDump", Napi::Boolean::New(env, s.dont_dump != 0));
+  return o;
+}
+
+uint8_t *Address(const Napi::CallbackInfo &info) {
+  bool lossless;
+  return reinterpret_cast<uint8_t *>(static_cast<uintptr_t>(info[0].As<Napi::BigInt>().Uint64Value(&lossless)));
+}
+
+// testPeek(address, len): copies bytes out of secure memory.
+Napi::Value Peek(const Napi::CallbackInfo &info) {
+  uint8_t *p = Address(info);
+  size_t n = info[1].As<Napi::Number>().Uint32Value();
+  return Napi::Buffer<uint8_t>::Copy(info.Env(), p, n);
+}
+
+// testForkSeesZero(address, len): forks; the child reports whether the bytes
+// read as zero (MADV_WIPEONFORK). Returns true if they did. Only
+// async-signal-safe work happens in the child.
+Napi::Value ForkSeesZero(const Napi::CallbackInfo &info) {
+  const volatile uint8_t *p = Address(info);
+  size_t n = info[1].As<Napi::Number>().Uint32Value();
+  pid_t pid = fork();
+  if (pid == 0) {
+    uint8_t acc = 0;
+    for (size_t i = 0; i < n; i++) acc |= p[i];
+    _exit(acc == 0 ? 0 : 1);
+  }
+  int status = 0;
+  if (pid < 0 || waitpid(pid, &status, 0) != pid) Throw(info.Env(), "ERR_INTERNAL", "fork failed");
+  return Napi::Boolean::New(info.Env(), WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+// testTouchGuard(address): reads the guard page after the arena holding
+// address. Expected to kill the process with SIGSEGV: run it in a child.
+Napi::Value TouchGuard(const Napi::CallbackInfo &info) {
+  const volatile uint8_t *g = tsr_secmem_test_guard_after(Address(info));
+  return Napi::Number::New(info.Env(), g[0]);
+}
+
+}  // namespace
+
+void InitSecure(Napi::Env env, Napi::Object exports) {
+  exports.Set("secureMemoryStats", Napi::Function::New(env, Stats, "secureMemoryStats"));
+  const char *hooks = std::getenv("TESSERA_TEST_HOOKS");
+  if (hooks && std::strcmp(hooks, "1") == 0) {
+    GetInstance(env).test_hooks = true;
+    exports.Set("testPeek", Napi::Function::New(env, Peek, "testPeek"));
+    exports.Set("testForkSeesZero", Napi::Function::New(env, ForkSeesZero, "testForkSeesZero"));
+    exports.Set("testTouchGuard", Napi::Function::New(env, TouchGuard, "testTouchGuard"));
+  }
+}
+
+}  // namespace tsr

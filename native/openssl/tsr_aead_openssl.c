@@ -1,0 +1,242 @@
+/*
+ * tsr_aead on the OpenSSL that the node binary exports (DESIGN section 2).
+ *
+ * Speed comes from keeping keyed EVP contexts per tsr_aead_ctx: re-initialising
+ * with a NULL key only resets the nonce, so AES key expansion (and the GHASH
+ * table) is paid once per key, not once per message. Ciphers are fetched once
+ * (EVP_CIPHER_fetch) because the legacy EVP_aes_256_gcm() path does an
+ * implicit fetch, with a lock, on every init.
+ *
+ * Extended-nonce algorithms derive a per-message subkey, so their contexts
+ * are re-keyed on every message:
+ *   XChaCha20-Poly1305: HChaCha20(key, n[0:16]), nonce 0^32 || n[16:24]
+ *     (draft-irtf-cfrg-xchacha-03 section 2.3);
+ *   XAES-256-GCM: CMAC-based SP 800-108 KDF over n[0:12], nonce n[12:24]
+ *     (c2sp.org/XAES-256-GCM, "Detailed key derivation algorithm").
+ *
+ * Expanded key schedules live inside OpenSSL's EVP_CIPHER_CTX, on OpenSSL's
+ * heap, not in tsr_secmem; EVP_CIPHER_CTX_free cleanses them. The README's
+ * security model says so.
+ */
+#include <limits.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "../core/tsr_aead.h"
+#include "../core/tsr_chacha20.h"
+#include "../core/tsr_util.h"
+#include "../secmem/tsr_secmem.h"
+
+struct tsr_aead_ctx {
+  tsr_aead_alg alg;
+  uint8_t *key;          /* secure memory: key[32], then K1[16] for XAES */
+  EVP_CIPHER_CTX *enc;   /* keyed once for AES-GCM / ChaCha20-Poly1305 */
+  EVP_CIPHER_CTX *dec;
+  EVP_CIPHER_CTX *ecb;   /* XAES only: AES-256-ECB under the input key */
+};
+
+static EVP_CIPHER *g_gcm, *g_chacha, *g_ecb;
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+
+static void fetch_ciphers(void) {
+  g_gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+  g_chacha = EVP_CIPHER_fetch(NULL, "ChaCha20-Poly1305", NULL);
+  g_ecb = EVP_CIPHER_fetch(NULL, "AES-256-ECB", NULL);
+}
+
+static const EVP_CIPHER *bulk_cipher(tsr_aead_alg alg) {
+  return (alg == TSR_AEAD_AES256GCM || alg == TSR_AEAD_XAES256GCM) ? g_gcm : g_chacha;
+}
+
+/* EVP lengths are ints: feed large buffers in 1 GiB pieces. */
+#define TSR_EVP_STEP ((size_t)1 << 30)
+
+static int evp_update(EVP_CIPHER_CTX *c, uint8_t *out, const uint8_t *in, size_t len) {
+  int outl;
+  while (len > 0) {
+    int n = (int)(len < TSR_EVP_STEP ? len : TSR_EVP_STEP);
+    if (EVP_CipherUpdate(c, out, &outl, in, n) != 1 || (out && outl != n)) return 0;
+    if (out) out += n;
+    in += n;
+    len -= (size_t)n;
+  }
+  return 1;
+}
+
+/* XAES-256-GCM steps 1-2: L = AES-256_K(0^128); K1 = dbl(L) in GF(2^128). */
+static int xaes_precompute(tsr_aead_ctx *ctx) {
+  uint8_t zero[16] = {0}, l[16];
+  int outl;
+  if (EVP_EncryptInit_ex2(ctx->ecb, g_ecb, ctx->key, NULL, NULL) != 1) return 0;
+  EVP_CIPHER_CTX_set_padding(ctx->ecb, 0);
+  if (EVP_EncryptUpdate(ctx->ecb, l, &outl, zero, 16) != 1) return 0;
+  uint8_t *k1 = ctx->key + 32;
+  /* Branch-free: the carry mask is derived arithmetically from MSB(L). */
+  uint8_t mask = (uint8_t)(0u - (l[0] >> 7));
+  for (int i = 0; i < 15; i++) k1[i] = (uint8_t)((l[i] << 1) | (l[i + 1] >> 7));
+  k1[15] = (uint8_t)((l[15] << 1) ^ (mask & 0x87));
+  tsr_memzero(l, sizeof l);
+  return 1;
+}
+
+/* XAES-256-GCM steps 3-5: Kx = AES_K(M1 ^ K1) || AES_K(M2 ^ K1). */
+static int xaes_derive(tsr_aead_ctx *ctx, uint8_t kx[32], const uint8_t nonce[24]) {
+  uint8_t m[32];
+  int outl;
+  const uint8_t *k1 = ctx->key + 32;
+  for (int b = 0; b < 2; b++) {
+    uint8_t *mb = m + 16 * b;
+    mb[0] = 0x00; mb[1] = (uint8_t)(b + 1); mb[2] = 0x58; mb[3] = 0x00;
+    memcpy(mb + 4, nonce, 12);
+    for (int i = 0; i < 16; i++) mb[i] ^= k1[i];
+  }
+  int ok = EVP_EncryptUpdate(ctx->ecb, kx, &outl, m, 32) == 1 && outl == 32;
+  tsr_memzero(m, sizeof m);
+  return ok;
+}
+
+/* Initialises c for one message: sets the nonce and, for the extended-nonce
+ * algorithms, the per-message subkey. */
+static int begin(tsr_aead_ctx *ctx, EVP_CIPHER_CTX *c, int enc, const uint8_t *nonce) {
+  uint8_t sub[32], iv[12];
+  int ok;
+  switch (ctx->alg) {
+    case TSR_AEAD_AES256GCM:
+    case TSR_AEAD_CHACHA20POLY1305:
+      return EVP_CipherInit_ex2(c, NULL, NULL, nonce, enc, NULL) == 1;
+    case TSR_AEAD_XCHACHA20POLY1305:
+      tsr_hchacha20(sub, ctx->key, nonce);
+      memset(iv, 0, 4);
+      memcpy(iv + 4, nonce + 16, 8);
+      ok = EVP_CipherInit_ex2(c, NULL, sub, iv, enc, NULL) == 1;
+      break;
+    case TSR_AEAD_XAES256GCM:
+      ok = xaes_derive(ctx, sub, nonce) && EVP_CipherInit_ex2(c, NULL, sub, nonce + 12, enc, NULL) == 1;
+      break;
+    default:
+      return 0;
+  }
+  tsr_memzero(sub, sizeof sub);
+  return ok;
+}
+
+static int feed_aad(EVP_CIPHER_CTX *c, const uint8_t *a1, size_t l1, const uint8_t *a2, size_t l2) {
+  return (l1 == 0 || evp_update(c, NULL, a1, l1)) && (l2 == 0 || evp_update(c, NULL, a2, l2));
+}
+
+static void ensure_init(void) { pthread_once(&g_once, fetch_ciphers); }
+
+tsr_aead_ctx *tsr_aead_ctx_new(tsr_aead_alg alg, const uint8_t key[32], tsr_status *status) {
+  ensure_init();
+  *status = TSR_ERR_INTERNAL;
+  if (!tsr_aead_valid(alg)) { *status = TSR_ERR_ALGORITHM; return NULL; }
+  if (!g_gcm || !g_chacha || !g_ecb) return NULL;
+  tsr_aead_ctx *ctx = (tsr_aead_ctx *)calloc(1, sizeof *ctx);
+  if (!ctx) { *status = TSR_ERR_NOMEM; return NULL; }
+  ctx->alg = alg;
+  ctx->key = (uint8_t *)tsr_secmem_alloc(48);
+  ctx->enc = EVP_CIPHER_CTX_new();
+  ctx->dec = EVP_CIPHER_CTX_new();
+  if (alg == TSR_AEAD_XAES256GCM) ctx->ecb = EVP_CIPHER_CTX_new();
+  if (!ctx->key || !ctx->enc || !ctx->dec || (alg == TSR_AEAD_XAES256GCM && !ctx->ecb)) {
+    *status = TSR_ERR_NOMEM;
+    tsr_aead_ctx_free(ctx);
+    return NULL;
+  }
+  *status = tsr_aead_ctx_rekey(ctx, key);
+  if (*status != TSR_OK) { tsr_aead_ctx_free(ctx); return NULL; }
+  return ctx;
+}
+
+tsr_status tsr_aead_ctx_rekey(tsr_aead_ctx *ctx, const uint8_t key[32]) {
+  if (ctx->key != key) memcpy(ctx->key, key, 32);
+  const EVP_CIPHER *cipher = bulk_cipher(ctx->alg);
+  /* Keyed here for the 96-bit nonce algorithms; the extended ones only bind
+   * the cipher and get their subkey per message. */
+  int direct = ctx->alg == TSR_AEAD_AES256GCM || ctx->alg == TSR_AEAD_CHACHA20POLY1305;
+  const uint8_t *k = direct ? ctx->key : NULL;
+  if (EVP_EncryptInit_ex2(ctx->enc, cipher, k, NULL, NULL) != 1 ||
+      EVP_DecryptInit_ex2(ctx->dec, cipher, k, NULL, NULL) != 1 ||
+      (ctx->alg == TSR_AEAD_XAES256GCM && !xaes_precompute(ctx)))
+    return TSR_ERR_INTERNAL;
+  return TSR_OK;
+}
+
+void tsr_aead_ctx_free(tsr_aead_ctx *ctx) {
+  if (!ctx) return;
+  EVP_CIPHER_CTX_free(ctx->enc); /* cleanses the expanded key */
+  EVP_CIPHER_CTX_free(ctx->dec);
+  EVP_CIPHER_CTX_free(ctx->ecb);
+  tsr_secmem_free(ctx->key); /* zeroizes */
+  free(ctx);
+}
+
+tsr_aead_alg tsr_aead_ctx_alg(const tsr_aead_ctx *ctx) { return ctx->alg; }
+const uint8_t *tsr_aead_ctx_key(const tsr_aead_ctx *ctx) { return ctx->key; }
+
+/* GCM caps a message at 2^36 - 32 bytes (SP 800-38D section 5.2.1.1);
+ * ChaCha20-Poly1305 at 2^38 - 64 (RFC 8439 section 2.8). */
+static int length_ok(tsr_aead_alg alg, size_t len) {
+  uint64_t max = (alg == TSR_AEAD_AES256GCM || alg == TSR_AEAD_XAES256GCM)
+                     ? (((uint64_t)1 << 36) - 32) : (((uint64_t)1 << 38) - 64);
+  return (uint64_t)len <= max;
+}
+
+tsr_status tsr_aead_seal(tsr_aead_ctx *ctx, uint8_t *out, const uint8_t *nonce,
+                         const uint8_t *pt, size_t ptlen,
+                         const uint8_t *aad1, size_t aad1len,
+                         const uint8_t *aad2, size_t aad2len) {
+  uint8_t fin[32];
+  int outl;
+  if (!length_ok(ctx->alg, ptlen)) return TSR_ERR_LENGTH;
+  EVP_CIPHER_CTX *c = ctx->enc;
+  if (!begin(ctx, c, 1, nonce) || !feed_aad(c, aad1, aad1len, aad2, aad2len) ||
+      (ptlen > 0 && !evp_update(c, out, pt, ptlen)) ||
+      EVP_EncryptFinal_ex(c, fin, &outl) != 1 ||
+      EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, TSR_AEAD_TAGBYTES, out + ptlen) != 1) {
+    tsr_memzero(out, ptlen + TSR_AEAD_TAGBYTES);
+    return TSR_ERR_INTERNAL;
+  }
+  return TSR_OK;
+}
+
+tsr_status tsr_aead_open(tsr_aead_ctx *ctx, uint8_t *out, const uint8_t *nonce,
+                         const uint8_t *sealed, size_t sealedlen,
+                         const uint8_t *aad1, size_t aad1len,
+                         const uint8_t *aad2, size_t aad2len) {
+  uint8_t tag[TSR_AEAD_TAGBYTES], fin[32];
+  int outl;
+  if (sealedlen < TSR_AEAD_TAGBYTES) return TSR_ERR_FORMAT;
+  size_t ctlen = sealedlen - TSR_AEAD_TAGBYTES;
+  if (!length_ok(ctx->alg, ctlen)) return TSR_ERR_LENGTH;
+  /* Copy the tag first: with in-place decryption out may alias sealed. */
+  memcpy(tag, sealed + ctlen, TSR_AEAD_TAGBYTES);
+  EVP_CIPHER_CTX *c = ctx->dec;
+  if (!begin(ctx, c, 0, nonce) || !feed_aad(c, aad1, aad1len, aad2, aad2len) ||
+      (ctlen > 0 && !evp_update(c, out, sealed, ctlen)) ||
+      EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, TSR_AEAD_TAGBYTES, tag) != 1) {
+    if (ctlen > 0) tsr_memzero(out, ctlen);
+    return TSR_ERR_INTERNAL;
+  }
+  /* OpenSSL decrypts before it verifies: wipe the output on a bad tag so no
+   * unauthenticated plaintext reaches the caller. */
+  if (EVP_DecryptFinal_ex(c, fin, &outl) != 1) {
+    if (ctlen > 0) tsr_memzero(out, ctlen);
+    return TSR_ERR_AUTH;
+  }
+  return TSR_OK;
+}
+
+tsr_status tsr_random_bytes(uint8_t *buf, size_t n) {
+  while (n > 0) {
+    int step = (int)(n < TSR_EVP_STEP ? n : TSR_EVP_STEP);
+    if (RAND_bytes(buf, step) != 1) return TSR_ERR_INTERNAL;
+    buf += step;
+    n -= (size_t)step;
+  }
+  return TSR_OK;
+}

@@ -1,0 +1,58 @@
+/*
+ * tsr_secmem: a pooled secure allocator for key material (DESIGN section 5).
+ *
+ * Many small allocations share mmap'd arenas. Each arena is
+ *   [guard page][data pages ...][guard page]
+ * with the guard pages PROT_NONE, the data pages mlock'd, MADV_DONTDUMP and
+ * MADV_WIPEONFORK. Each allocation carries canaries checked on free and is
+ * zeroized on free. Where the kernel has memfd_secret(2) and the caller asks
+ * for it (TESSERA_SECMEM=memfd_secret), arenas come from it instead (removed
+ * from the kernel direct map; see README for the fork trade-off).
+ *
+ * Thread-safe (one process-wide mutex): Node worker_threads share it.
+ */
+#ifndef TSR_SECMEM_H
+#define TSR_SECMEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct {
+  uint64_t locked_bytes;    /* bytes currently mlock'd (or secretmem) */
+  uint64_t mapped_bytes;    /* bytes currently mapped, guard pages included */
+  uint64_t allocations;     /* live allocations */
+  uint64_t arenas;          /* live arenas */
+  uint64_t mlock_failures;  /* arenas whose mlock failed (e.g. RLIMIT_MEMLOCK) */
+  uint64_t memlock_limit;   /* RLIMIT_MEMLOCK soft limit, UINT64_MAX if unlimited */
+  int memfd_secret;         /* 1 if arenas come from memfd_secret */
+  int wipe_on_fork;         /* 1 if MADV_WIPEONFORK took effect on every arena */
+  int dont_dump;            /* 1 if MADV_DONTDUMP took effect on every arena */
+} tsr_secmem_stats;
+
+/* Returns NULL (errno set) when n == 0, n is too large, or mapping fails.
+ * mlock failure does NOT fail the allocation: it is counted in
+ * mlock_failures and, if TESSERA_SECMEM_STRICT=1, the allocation fails with
+ * errno = ENOMEM instead. Returned memory is zeroed and 16-byte aligned. */
+void *tsr_secmem_alloc(size_t n);
+
+/* Zeroizes and releases p (NULL is a no-op). Aborts the process if a canary
+ * was overwritten (heap corruption next to key material is not recoverable). */
+void tsr_secmem_free(void *p);
+
+/* Usable size of an allocation returned by tsr_secmem_alloc. */
+size_t tsr_secmem_size(const void *p);
+
+void tsr_secmem_stats_get(tsr_secmem_stats *out);
+
+/* Test hooks (used by the C tests and the test-only native exports). */
+/* Address of the first byte of the guard page after p's arena. */
+const volatile uint8_t *tsr_secmem_test_guard_after(const void *p);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
