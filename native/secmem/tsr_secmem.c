@@ -13,11 +13,6 @@
  *
  * Invariant: every free unit of every arena is zero (fresh mappings are zero,
  * and blocks are zeroized on free).
- *
- * fork(): anonymous arenas are MADV_WIPEONFORK and memfd_secret arenas are
- * MADV_DONTFORK, so a child sees zeroed (or unmapped) arenas. A child must not
- * free blocks allocated before the fork: their canaries are gone and free
- * aborts. Allocating fresh blocks in the child works.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* MAP_ANONYMOUS, madvise flags, syscall(), explicit_bzero */
@@ -121,10 +116,23 @@ static void tsr_secmem_random(void *buf, size_t n) {
     tsr_secmem_die("no randomness for canaries (getrandom and /dev/urandom failed)");
 }
 
-/* Keep the mutex consistent across fork(): a child forked while another
- * thread held it would otherwise deadlock on its first allocation. */
+/* fork(): hold the lock across it so the child never inherits it held by a
+ * thread that does not exist there. In the child the inherited arenas are
+ * wiped (WIPEONFORK) or absent (DONTFORK), and mlock is not inherited, so
+ * they are dropped: new keys then go to fresh locked arenas, and freeing a
+ * pre-fork pointer aborts as a wild pointer. */
 static void tsr_secmem_atfork_lock(void) { pthread_mutex_lock(&tsr_lock); }
 static void tsr_secmem_atfork_unlock(void) { pthread_mutex_unlock(&tsr_lock); }
+static void tsr_secmem_atfork_child(void) {
+  while (tsr_arenas != NULL) {
+    tsr_arena *a = tsr_arenas;
+    tsr_arenas = a->next;
+    munmap(a->base, a->map_len); /* wiped, absent, or our COW copy: no zeroize */
+    free(a);
+  }
+  tsr_allocations = 0;
+  pthread_mutex_unlock(&tsr_lock);
+}
 
 static void tsr_secmem_init_locked(void) {
   if (tsr_ready) return;
@@ -138,8 +146,7 @@ static void tsr_secmem_init_locked(void) {
   tsr_strict = s != NULL && strcmp(s, "1") == 0;
   const char *m = getenv("TESSERA_SECMEM");
   tsr_use_secret = m != NULL && strcmp(m, "memfd_secret") == 0;
-  pthread_atfork(tsr_secmem_atfork_lock, tsr_secmem_atfork_unlock,
-                 tsr_secmem_atfork_unlock);
+  pthread_atfork(tsr_secmem_atfork_lock, tsr_secmem_atfork_unlock, tsr_secmem_atfork_child);
   tsr_ready = 1;
 }
 

@@ -1,0 +1,51 @@
+/**
+ * The Backend interface (DESIGN section 2). `native` is the N-API addon on
+ * Node's OpenSSL; `wasm` (the same C core compiled to WebAssembly) will
+ * implement the same surface. Algorithms cross this boundary as their
+ * message-format ids (DESIGN section 3).
+ */
+export type AlgId = 1 | 2 | 3 | 4;
+
+export interface SecureMemoryStats {
+  /** Bytes currently locked in RAM (mlock or memfd_secret). */
+  lockedBytes: number;
+  /** Bytes mapped for secure memory, guard pages included. */
+  mappedBytes: number;
+  /** Live secure allocations (keys and internal buffers). */
+  allocations: number;
+  /** Live arenas (each: guard page, locked pages, guard page). */
+  arenas: number;
+  /** Arenas whose mlock failed, e.g. at RLIMIT_MEMLOCK. Nonzero means some key bytes may be swapped. */
+  mlockFailures: number;
+  /** RLIMIT_MEMLOCK soft limit in bytes (Infinity when unlimited). */
+  memlockLimit: number;
+  memfdSecret: boolean;
+  wipeOnFork: boolean;
+  dontDump: boolean;
+}
+
+/** A key held by the backend; its bytes never enter the JS heap. */
+export interface KeyHandle {
+  seal(plaintext: Uint8Array, aad?: Uint8Array): Uint8Array;
+  sealInto(out: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array): number;
+  open(message: Uint8Array, aad?: Uint8Array): Uint8Array;
+  openInto(out: Uint8Array, message: Uint8Array, aad?: Uint8Array): number;
+  sealBatch(messages: Uint8Array[], aad?: Uint8Array): Uint8Array[];
+  openBatch(messages: Uint8Array[], aad?: Uint8Array): Uint8Array[];
+  sealAsync(plaintext: Uint8Array, aad?: Uint8Array): Promise<Uint8Array>;
+  openAsync(message: Uint8Array, aad?: Uint8Array): Promise<Uint8Array>;
+  exportKey(): Uint8Array;
+  dispose(): void;
+  used(): bigint;
+}
+
+export interface Backend {
+  readonly name: 'native' | 'wasm';
+  rawSeal(alg: AlgId, key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array): Uint8Array;
+  rawOpen(alg: AlgId, key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad?: Uint8Array): Uint8Array;
+  rawSealInto(out: Uint8Array, alg: AlgId, key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array): number;
+  rawOpenInto(out: Uint8Array, alg: AlgId, key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad?: Uint8Array): number;
+  /** key undefined: generate inside secure memory. */
+  createKey(alg: AlgId, key: Uint8Array | undefined, keyId: number, nonceLimit: bigint): KeyHandle;
+  secureMemoryStats(): SecureMemoryStats;
+}

@@ -1,0 +1,86 @@
+/**
+ * Message format v1 (DESIGN section 3, contract) as seen from TypeScript:
+ * algorithm names and ids, sizes, header inspection and the `tsr1.` text
+ * form. Sealing and opening happen in the C core (native/core/tsr_format.c).
+ */
+import { TesseraError } from './errors';
+import type { AlgId } from './backend/types';
+
+export type Algorithm = 'aes-256-gcm' | 'chacha20-poly1305' | 'xchacha20-poly1305' | 'xaes-256-gcm';
+
+export const ALGORITHMS: readonly Algorithm[] = ['aes-256-gcm', 'chacha20-poly1305', 'xchacha20-poly1305', 'xaes-256-gcm'];
+
+const IDS: Record<string, AlgId> = {
+  'aes-256-gcm': 1,
+  'chacha20-poly1305': 2,
+  'xchacha20-poly1305': 3,
+  'xaes-256-gcm': 4,
+};
+
+export const VERSION = 1;
+export const KEY_BYTES = 32;
+export const TAG_BYTES = 16;
+export const TEXT_PREFIX = 'tsr1.';
+
+export function algorithmId(alg: Algorithm): AlgId {
+  const id = typeof alg === 'string' ? IDS[alg] : undefined;
+  if (id === undefined || !Object.prototype.hasOwnProperty.call(IDS, alg)) {
+    throw new TesseraError('ERR_ALGORITHM', `unknown algorithm ${JSON.stringify(String(alg))} (expected one of ${ALGORITHMS.join(', ')})`);
+  }
+  return id;
+}
+
+export function algorithmName(id: number): Algorithm {
+  const name = ALGORITHMS[id - 1];
+  if (name === undefined) throw new TesseraError('ERR_ALGORITHM', `unknown algorithm id ${id}`);
+  return name;
+}
+
+/** Nonce length: 12 bytes, or 24 for the extended-nonce algorithms. */
+export function nonceLength(alg: Algorithm): number {
+  const id = algorithmId(alg);
+  return id === 3 || id === 4 ? 24 : 12;
+}
+
+export function headerLength(alg: Algorithm): number {
+  return 6 + nonceLength(alg);
+}
+
+export interface MessageHeader {
+  version: number;
+  algorithm: Algorithm;
+  keyId: number;
+  nonce: Uint8Array;
+  headerLength: number;
+}
+
+/** Reads the header of a v1 message without decrypting it (e.g. to find the key id). */
+export function parseHeader(message: Uint8Array): MessageHeader {
+  if (!(message instanceof Uint8Array)) throw new TesseraError('ERR_ARGUMENT', 'message must be a Uint8Array');
+  if (message.length < 6) throw new TesseraError('ERR_FORMAT', `message too short: ${message.length} bytes`);
+  if (message[0] !== VERSION) throw new TesseraError('ERR_FORMAT', `unknown message format version ${message[0]} (expected 1)`);
+  const algorithm = algorithmName(message[1]!);
+  const hl = headerLength(algorithm);
+  if (message.length < hl + TAG_BYTES) throw new TesseraError('ERR_FORMAT', `message too short: ${message.length} bytes`);
+  const keyId = ((message[2]! << 24) | (message[3]! << 16) | (message[4]! << 8) | message[5]!) >>> 0;
+  return { version: VERSION, algorithm, keyId, nonce: message.subarray(6, hl), headerLength: hl };
+}
+
+const B64URL = /^[A-Za-z0-9_-]*$/;
+
+/** `tsr1.` + base64url (no padding) of the message bytes. */
+export function toText(message: Uint8Array): string {
+  return TEXT_PREFIX + Buffer.from(message.buffer, message.byteOffset, message.byteLength).toString('base64url');
+}
+
+export function fromText(text: string): Uint8Array {
+  if (typeof text !== 'string') throw new TesseraError('ERR_ARGUMENT', `text must be a string (got ${typeof text})`);
+  if (!text.startsWith(TEXT_PREFIX)) throw new TesseraError('ERR_FORMAT', `text form must start with "${TEXT_PREFIX}"`);
+  const body = text.slice(TEXT_PREFIX.length);
+  // Buffer's decoder skips junk; insist on canonical base64url so one
+  // message has exactly one text form.
+  if (!B64URL.test(body) || body.length % 4 === 1) throw new TesseraError('ERR_FORMAT', 'text form is not valid base64url');
+  const bytes = Buffer.from(body, 'base64url');
+  if (bytes.toString('base64url') !== body) throw new TesseraError('ERR_FORMAT', 'text form is not canonical base64url');
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
