@@ -8,9 +8,8 @@
  * The pad (n rounded up to 16) and the trailer are filled with canary bytes, so
  * even a one-byte overflow past n is caught on free.
  *
- * Arena metadata (list links, bitmap) lives in the ordinary heap, not in the
- * arena, so an overflow of a key buffer cannot corrupt allocator state.
- *
+ * Arena metadata (list links, bitmap) lives in the ordinary heap, so an
+ * overflow of a key buffer cannot corrupt allocator state.
  * Invariant: every free unit of every arena is zero (fresh mappings are zero,
  * and blocks are zeroized on free).
  */
@@ -83,34 +82,25 @@ static void tsr_secmem_zeroize(void *p, size_t n) {
   volatile uint8_t *v = (volatile uint8_t *)p;
   while (n--) *v++ = 0;
 #endif
-#if defined(__GNUC__)
-  __asm__ __volatile__("" : : "r"(p) : "memory");
-#endif
 }
 
-static int tsr_secmem_read_urandom(void *buf, size_t n) {
+static int tsr_secmem_read_urandom(uint8_t *p, size_t n) {
   int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
   if (fd < 0) return -1;
-  uint8_t *p = buf;
   while (n > 0) {
     ssize_t r = read(fd, p, n);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) { close(fd); return -1; }
-    p += r;
-    n -= (size_t)r;
+    if (r > 0) p += r, n -= (size_t)r;
+    else if (r == 0 || errno != EINTR) break;
   }
   close(fd);
-  return 0;
+  return n == 0 ? 0 : -1;
 }
 
-static void tsr_secmem_random(void *buf, size_t n) {
+static void tsr_secmem_random(uint8_t *buf, size_t n) {
 #if defined(__linux__)
-  for (;;) {
-    ssize_t r = getrandom(buf, n, 0);
-    if (r == (ssize_t)n) return;
-    if (r < 0 && errno == EINTR) continue;
-    break; /* ENOSYS (old kernel) or seccomp: try the device */
-  }
+  ssize_t r;
+  do r = getrandom(buf, n, 0); while (r < 0 && errno == EINTR);
+  if (r == (ssize_t)n) return; /* else ENOSYS (old kernel) or seccomp: try the device */
 #endif
   if (tsr_secmem_read_urandom(buf, n) != 0)
     tsr_secmem_die("no randomness for canaries (getrandom and /dev/urandom failed)");
@@ -138,7 +128,9 @@ static void tsr_secmem_init_locked(void) {
   if (tsr_ready) return;
   long pg = sysconf(_SC_PAGESIZE);
   tsr_page = pg > 0 ? (size_t)pg : 4096;
-  tsr_secmem_random(&tsr_secret, sizeof tsr_secret);
+  uint8_t rnd[8];
+  tsr_secmem_random(rnd, sizeof rnd);
+  memcpy(&tsr_secret, rnd, sizeof rnd);
   /* Canary words are secret ^ (8-aligned address), so forcing bit 0 makes
    * every canary word odd: zeroized memory never validates. */
   tsr_secret |= 1;
@@ -208,18 +200,14 @@ static int tsr_secmem_map_secret(uint8_t *data, size_t len) {
 #if defined(TSR_NR_MEMFD_SECRET)
   int fd = (int)syscall(TSR_NR_MEMFD_SECRET, O_CLOEXEC);
   if (fd < 0) return -1;
-  if (ftruncate(fd, (off_t)len) != 0 ||
-      mmap(data, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0) == MAP_FAILED) {
-    int e = errno;
-    close(fd);
-    errno = e;
-    return -1;
-  }
+  int rc = ftruncate(fd, (off_t)len) == 0 &&
+           mmap(data, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0) != MAP_FAILED ? 0 : -1;
+  int e = errno;
   close(fd); /* the mapping keeps the secretmem file alive */
-  return 0;
+  errno = e;
+  return rc;
 #else
-  (void)data;
-  (void)len;
+  (void)data, (void)len;
   errno = ENOSYS;
   return -1;
 #endif
@@ -284,17 +272,14 @@ static tsr_arena *tsr_secmem_new_arena(size_t need_units) {
 #if defined(MADV_DONTDUMP)
   a->dont_dump = madvise(a->data, data_len, MADV_DONTDUMP) == 0;
 #endif
-  if (secret) {
-    /* WIPEONFORK is for private anonymous memory only; a shared mapping
-     * would be inherited, so keep it out of children entirely. */
 #if defined(MADV_DONTFORK)
-    madvise(a->data, data_len, MADV_DONTFORK);
+  /* WIPEONFORK is for private anonymous memory only; a shared secretmem
+   * mapping would be inherited, so keep it out of children entirely. */
+  if (secret) madvise(a->data, data_len, MADV_DONTFORK);
 #endif
-  } else {
 #if defined(MADV_WIPEONFORK)
-    a->wipe_on_fork = madvise(a->data, data_len, MADV_WIPEONFORK) == 0;
+  if (!secret) a->wipe_on_fork = madvise(a->data, data_len, MADV_WIPEONFORK) == 0;
 #endif
-  }
   return a;
 
 fail: {

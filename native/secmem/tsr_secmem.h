@@ -32,24 +32,36 @@ typedef struct {
   int wipe_on_fork;         /* 1 if MADV_WIPEONFORK took effect on every arena */
   int dont_dump;            /* 1 if MADV_DONTDUMP took effect on every arena */
 } tsr_secmem_stats;
+/* The three flags describe the live arenas; all are 0 while there are none.
+ * One empty default-size arena is kept cached after everything is freed. */
 
 /* Returns NULL (errno set) when n == 0, n is too large, or mapping fails.
  * mlock failure does NOT fail the allocation: it is counted in
  * mlock_failures and, if TESSERA_SECMEM_STRICT=1, the allocation fails with
- * errno = ENOMEM instead. Returned memory is zeroed and 16-byte aligned. */
+ * errno = ENOMEM instead. Returned memory is zeroed and 16-byte aligned.
+ * Limits: 1 <= n <= 1 MiB (else EINVAL). In memfd_secret mode the kernel
+ * charges secretmem to RLIMIT_MEMLOCK itself; going over it fails with
+ * ENOMEM (counted in mlock_failures) rather than silently falling back to
+ * ordinary memory. Env vars are read once, on the first allocation.
+ * After fork() the child starts with no arenas (inherited ones are wiped or
+ * unmapped); pointers from before the fork must not be used or freed there. */
 void *tsr_secmem_alloc(size_t n);
 
 /* Zeroizes and releases p (NULL is a no-op). Aborts the process if a canary
- * was overwritten (heap corruption next to key material is not recoverable). */
+ * was overwritten (heap corruption next to key material is not recoverable),
+ * and on a double free or a pointer tsr_secmem_alloc did not return. */
 void tsr_secmem_free(void *p);
 
-/* Usable size of an allocation returned by tsr_secmem_alloc. */
+/* Usable size of an allocation returned by tsr_secmem_alloc: the n it was
+ * asked for (bytes past n are canary-checked). 0 for NULL; aborts like
+ * tsr_secmem_free on a foreign pointer. */
 size_t tsr_secmem_size(const void *p);
 
 void tsr_secmem_stats_get(tsr_secmem_stats *out);
 
 /* Test hooks (used by the C tests and the test-only native exports). */
-/* Address of the first byte of the guard page after p's arena. */
+/* Address of the first byte of the guard page after p's arena (NULL if p
+ * is in no arena). */
 const volatile uint8_t *tsr_secmem_test_guard_after(const void *p);
 
 #ifdef __cplusplus

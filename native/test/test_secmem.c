@@ -3,8 +3,8 @@
  * nonzero if any check fails. Build (see native/secmem/tsr_secmem.h):
  *   gcc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Inative/secmem \
  *     native/secmem/tsr_secmem.c native/test/test_secmem.c -lpthread
- * Works under ASan/UBSan and with TESSERA_SECMEM=memfd_secret. Peak locked
- * memory stays well below an 8 MiB RLIMIT_MEMLOCK.
+ * Works under ASan/UBSan/TSan and with TESSERA_SECMEM=memfd_secret, as root
+ * or not. Peak locked memory stays well below an 8 MiB RLIMIT_MEMLOCK.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -45,8 +45,9 @@ static int all_bytes(const volatile uint8_t *p, size_t n, uint8_t v) {
 
 static uint8_t pattern(size_t block, size_t i) { return (uint8_t)(block * 131 + i * 7 + 1); }
 
-/* Runs fn in a forked child (stdout/stderr silenced so expected abort
- * messages do not clutter the TAP stream) and returns its wait status. */
+/* Runs fn in a forked child and returns its wait status. The child's stderr
+ * goes to /dev/null so expected abort messages do not clutter the TAP stream
+ * (TEST_SECMEM_VERBOSE=1 keeps them). */
 static int in_child(void (*fn)(void *), void *arg) {
   fflush(stdout);
   pid_t pid = fork();
