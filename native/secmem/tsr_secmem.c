@@ -55,6 +55,7 @@ typedef struct tsr_arena {
   size_t used_units; /* lets a full arena be skipped without scanning */
   size_t live;       /* live allocations */
   int locked, secret, dont_dump, wipe_on_fork;
+  int relock;        /* fork child: was locked in the parent, lock again */
   uint64_t bitmap[]; /* 1 bit per unit, 1 = in use */
 } tsr_arena;
 
@@ -107,20 +108,27 @@ static void tsr_secmem_random(uint8_t *buf, size_t n) {
 }
 
 /* fork(): hold the lock across it so the child never inherits it held by a
- * thread that does not exist there. In the child the inherited arenas are
- * wiped (WIPEONFORK) or absent (DONTFORK), and mlock is not inherited, so
- * they are dropped: new keys then go to fresh locked arenas, and freeing a
- * pre-fork pointer aborts as a wild pointer. */
+ * thread that does not exist there. In the child, anonymous arenas stay
+ * mapped but read as zero (WIPEONFORK; callers rely on that), and are no
+ * longer locked (mlock is not inherited): they are re-locked on first use.
+ * memfd_secret arenas are absent (DONTFORK), so they are dropped. */
 static void tsr_secmem_atfork_lock(void) { pthread_mutex_lock(&tsr_lock); }
 static void tsr_secmem_atfork_unlock(void) { pthread_mutex_unlock(&tsr_lock); }
 static void tsr_secmem_atfork_child(void) {
-  while (tsr_arenas != NULL) {
-    tsr_arena *a = tsr_arenas;
-    tsr_arenas = a->next;
-    munmap(a->base, a->map_len); /* wiped, absent, or our COW copy: no zeroize */
-    free(a);
+  tsr_arena **link = &tsr_arenas;
+  while (*link != NULL) {
+    tsr_arena *a = *link;
+    if (a->secret) {
+      *link = a->next;
+      tsr_allocations -= a->live;
+      munmap(a->base, a->map_len); /* just the guard reservation by now */
+      free(a);
+    } else {
+      a->relock = a->locked;
+      a->locked = 0;
+      link = &a->next;
+    }
   }
-  tsr_allocations = 0;
   pthread_mutex_unlock(&tsr_lock);
 }
 
@@ -341,8 +349,15 @@ void *tsr_secmem_alloc(size_t n) {
   tsr_secmem_init_locked();
   tsr_arena *a, *last = NULL;
   size_t first = SIZE_MAX;
-  for (a = tsr_arenas; a != NULL; last = a, a = a->next)
+  for (a = tsr_arenas; a != NULL; last = a, a = a->next) {
+    if (a->relock) { /* once per arena, in a fork child */
+      a->relock = 0;
+      if (mlock(a->data, a->data_len) == 0) a->locked = 1;
+      else tsr_mlock_failures++;
+    }
+    if (tsr_strict && !a->locked) continue; /* strict: locked memory only */
     if ((first = tsr_secmem_find_run(a, units)) != SIZE_MAX) break;
+  }
   if (a == NULL) {
     if ((a = tsr_secmem_new_arena(units)) == NULL) {
       int e = errno;

@@ -43,8 +43,10 @@ typedef struct {
  * charges secretmem to RLIMIT_MEMLOCK itself; going over it fails with
  * ENOMEM (counted in mlock_failures) rather than silently falling back to
  * ordinary memory. Env vars are read once, on the first allocation.
- * After fork() the child starts with no arenas (inherited ones are wiped or
- * unmapped); pointers from before the fork must not be used or freed there. */
+ * After fork() the child sees blocks from before the fork zeroed (anonymous
+ * arenas, MADV_WIPEONFORK) or unmapped (memfd_secret, MADV_DONTFORK). It may
+ * allocate new blocks, but freeing a pre-fork block there aborts (its
+ * canaries were wiped with it). */
 void *tsr_secmem_alloc(size_t n);
 
 /* Zeroizes and releases p (NULL is a no-op). Aborts the process if a canary
