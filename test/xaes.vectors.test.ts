@@ -57,11 +57,15 @@ describe('XAES-256-GCM known answers', () => {
       const sealed = Buffer.from(T.aead.seal('xaes-256-gcm', v.key, v.nonce, v.pt, v.aad));
       expect(sealed.toString('hex')).toBe(v.ct.toString('hex'));
       expect(Buffer.from(T.aead.open('xaes-256-gcm', v.key, v.nonce, v.ct, v.aad)).toString('ascii')).toBe('XAES-256-GCM');
-      // AeadKey with the same key bytes seals to the same body under the same nonce
-      // (checked by opening the spec ciphertext wrapped in a v1 header).
+      // AeadKey with the same key bytes makes a v1 message (DESIGN section 3)
+      // whose body the raw API opens with aad = header || caller's aad.
       const k = T.AeadKey.import('xaes-256-gcm', Buffer.from(v.key));
       try {
-        const msg = k.seal(v.pt, { aad: v.aad });
+        const msg = Buffer.from(k.seal(v.pt, { aad: v.aad }));
+        expect(msg.length).toBe(30 + v.pt.length + 16);
+        expect([...msg.subarray(0, 6)]).toEqual([1, 4, 0, 0, 0, 0]);
+        const raw = T.aead.open('xaes-256-gcm', v.key, msg.subarray(6, 30), msg.subarray(30), Buffer.concat([msg.subarray(0, 30), v.aad]));
+        expect(Buffer.from(raw).equals(v.pt)).toBe(true);
         expect(Buffer.from(k.open(msg, { aad: v.aad })).equals(v.pt)).toBe(true);
       } finally {
         k.dispose();
