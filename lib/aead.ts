@@ -68,6 +68,19 @@ function keyIdOf(opt: number | undefined): number {
   return opt;
 }
 
+/** Views over a batch's output: element i is inputs[i].length + delta bytes. */
+function cut(buf: ArrayBuffer, inputs: Uint8Array[], delta: number): Uint8Array[] {
+  const n = inputs.length;
+  const views = new Array<Uint8Array>(n);
+  let off = 0;
+  for (let i = 0; i < n; i++) {
+    const len = inputs[i]!.length + delta;
+    views[i] = new Uint8Array(buf, off, len);
+    off += len;
+  }
+  return views;
+}
+
 /**
  * A key in secure memory (DESIGN section 5). Seals with random nonces into
  * message format v1. `dispose()` (or `using`) zeroizes now; if the caller
@@ -146,12 +159,14 @@ export class AeadKey implements Disposable {
 
   /** Seals every message in one native call; outputs are views over one buffer. */
   sealBatch(messages: Uint8Array[], opts?: AadOptions): Uint8Array[] {
-    return this.#h.sealBatch(messages, aadOf(opts));
+    const out = this.#h.sealBatch(messages, aadOf(opts));
+    return cut(out, messages, this.#headerLength + TAG_BYTES);
   }
 
   /** Opens every message or none: any failure throws and releases no plaintext. */
   openBatch(messages: Uint8Array[], opts?: AadOptions): Uint8Array[] {
-    return this.#h.openBatch(messages, aadOf(opts));
+    const out = this.#h.openBatch(messages, aadOf(opts));
+    return cut(out, messages, -(this.#headerLength + TAG_BYTES));
   }
 
   /** Seals on the libuv thread pool; the event loop stays free. Do not mutate the input until it settles. */

@@ -30,8 +30,10 @@ export interface KeyHandle {
   sealInto(out: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array): number;
   open(message: Uint8Array, aad?: Uint8Array): Uint8Array;
   openInto(out: Uint8Array, message: Uint8Array, aad?: Uint8Array): number;
-  sealBatch(messages: Uint8Array[], aad?: Uint8Array): Uint8Array[];
-  openBatch(messages: Uint8Array[], aad?: Uint8Array): Uint8Array[];
+  /** All outputs back to back in one buffer, in input order (message i is headerLength + len_i + 16 bytes). */
+  sealBatch(messages: Uint8Array[], aad?: Uint8Array): ArrayBuffer;
+  /** All plaintexts back to back in one buffer, in input order. */
+  openBatch(messages: Uint8Array[], aad?: Uint8Array): ArrayBuffer;
   sealAsync(plaintext: Uint8Array, aad?: Uint8Array): Promise<Uint8Array>;
   openAsync(message: Uint8Array, aad?: Uint8Array): Promise<Uint8Array>;
   exportKey(): Uint8Array;

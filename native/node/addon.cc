@@ -67,6 +67,26 @@ static const char *TypeName(napi_env env, napi_value v) {
   return "object";
 }
 
+bool TryBytes(napi_env env, napi_value v, Bytes *out) {
+  napi_typedarray_type type;
+  napi_value ab;
+  size_t offset;
+  void *data;
+  bool is_ab = false;
+  if (napi_get_typedarray_info(env, v, &type, &out->len, &data, &ab, &offset) != napi_ok ||
+      type != napi_uint8_array || napi_is_arraybuffer(env, ab, &is_ab) != napi_ok || !is_ab || out->len == 0) {
+    bool pending;
+    if (napi_is_exception_pending(env, &pending) == napi_ok && pending) {
+      napi_value ignored;
+      napi_get_and_clear_last_exception(env, &ignored);
+    }
+    return false;  // zero length too: GetBytes tells empty from detached
+  }
+  out->data = static_cast<uint8_t *>(data);
+  out->value = v;
+  return true;
+}
+
 Bytes GetBytes(Napi::Env env, napi_value v, const char *name, bool optional) {
   Bytes b;
   b.value = v;

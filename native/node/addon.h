@@ -42,6 +42,8 @@ struct Bytes {
 // Accepts a Uint8Array (Buffer included) over a non-shared, attached
 // ArrayBuffer. `optional` also accepts undefined/null as empty.
 Bytes GetBytes(Napi::Env env, napi_value v, const char *name, bool optional = false);
+// The same check without throwing: false if GetBytes would refuse v.
+bool TryBytes(napi_env env, napi_value v, Bytes *out);
 tsr_aead_alg GetAlg(Napi::Env env, napi_value v);
 void CheckLen(Napi::Env env, const Bytes &b, size_t want, const char *code, const char *name);
 // out must be at least `need` bytes; aliasing with `in` must be exact or none.
