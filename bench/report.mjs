@@ -1,0 +1,180 @@
+// Turns tinybench task results into rows with same-run ratios, checks the
+// targets from the performance issue, and writes the console table plus
+// bench/results/{<timestamp>,latest}.json and latest.md.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const RESULTS = join(dirname(fileURLToPath(import.meta.url)), 'results');
+
+export function sizeLabel(n) {
+  if (n >= 1 << 20) return `${n / (1 << 20)} MiB`;
+  if (n >= 1024) return `${n / 1024} KiB`;
+  return `${n} B`;
+}
+
+// The extended-nonce algorithms have no node:crypto counterpart; their ratio
+// is against node:crypto running the base algorithm (marked †).
+const BASE_ALG = { 'xchacha20-poly1305': 'chacha20-poly1305', 'xaes-256-gcm': 'aes-256-gcm' };
+
+/** One row from a finished case (tinybench Task in c.task). */
+export function toRow(c) {
+  const row = { alg: c.alg, size: c.size, sizeLabel: sizeLabel(c.size), op: c.op, impl: c.impl, api: c.api, perCall: c.perCall ?? 1 };
+  if (c.na) return { ...row, state: 'n/a', note: c.na };
+  const r = c.task.result;
+  if (r.state !== 'completed') return { ...row, state: r.state, error: r.error?.message };
+  const lat = r.latency;
+  // ops/s from tinybench's mean latency (= runs / total time): unlike the mean
+  // of per-sample throughputs it is not inflated by short samples, and it
+  // charges GC pauses to the code that caused them.
+  const callsPerSec = 1000 / lat.mean;
+  const opsPerSec = callsPerSec * row.perCall;
+  return {
+    ...row,
+    state: r.state,
+    baseline: !!c.baseline,
+    sodiumBase: !!c.sodiumBase,
+    pair: c.pair,
+    opsPerSec,
+    MBps: (opsPerSec * c.size) / 1e6,
+    rme: lat.rme,
+    samples: lat.samplesCount,
+    latencyNs: { mean: lat.mean * 1e6, p50: lat.p50 * 1e6, p99: lat.p99 * 1e6, min: lat.min * 1e6, max: lat.max * 1e6 },
+    throughputStats: { mean: r.throughput.mean * row.perCall, p50: r.throughput.p50 * row.perCall, rme: r.throughput.rme },
+  };
+}
+
+export function addRatios(rows) {
+  for (const row of rows) {
+    if (row.opsPerSec === undefined) continue;
+    const baseAlg = BASE_ALG[row.alg] ?? row.alg;
+    const base = rows.find((b) => b.baseline && b.alg === baseAlg && b.size === row.size && b.op === row.op && b.opsPerSec);
+    if (base) {
+      row.ratio = row.opsPerSec / base.opsPerSec;
+      if (baseAlg !== row.alg) row.ratioNote = `vs node:crypto ${baseAlg}`;
+    }
+    if (row.impl === 'tessera' && row.pair) {
+      const s = rows.find((b) => b.sodiumBase && b.alg === row.alg && b.size === row.size && b.op === row.op && b.pair === row.pair && b.opsPerSec);
+      if (s) row.ratioSodium = row.opsPerSec / s.opsPerSec;
+    }
+  }
+  return rows;
+}
+
+const find = (rows, alg, size, op, api) => rows.find((r) => r.alg === alg && r.size === size && r.op === op && r.impl === 'tessera' && r.api.startsWith(api));
+
+export function checkTargets(rows, eventLoop) {
+  const KiB = 1024, MiB = 1024 * KiB;
+  const spec = [
+    ['AES-256-GCM 64 B key.sealInto vs node:crypto', 'aes-256-gcm', 64, 'seal', 'key.sealInto', 10],
+    ['AES-256-GCM 64 B key.seal vs node:crypto', 'aes-256-gcm', 64, 'seal', 'key.seal', 4],
+    ['AES-256-GCM 64 B key.sealBatch per message vs node:crypto', 'aes-256-gcm', 64, 'seal', 'key.sealBatch', 15],
+    ['AES-256-GCM 64 B raw aead.sealInto vs node:crypto', 'aes-256-gcm', 64, 'seal', 'aead.sealInto', 5],
+    ['AES-256-GCM 1 MiB key.seal vs node:crypto', 'aes-256-gcm', MiB, 'seal', 'key.seal', 1.8],
+    ['AES-256-GCM 1 MiB key.open vs node:crypto', 'aes-256-gcm', MiB, 'open', 'key.open', 2.5],
+    ['AES-256-GCM 64 MiB key.seal vs node:crypto', 'aes-256-gcm', 64 * MiB, 'seal', 'key.seal', 7],
+  ];
+  const out = spec.map(([name, alg, size, op, api, want]) => {
+    const r = find(rows, alg, size, op, api);
+    const got = r?.ratio;
+    return { name, target: `>= ${want}x`, value: got, status: got === undefined ? 'SKIP' : got >= want ? 'PASS' : 'FAIL' };
+  });
+  for (const [api, label] of [['key.sealInto', 'key.sealInto vs sodium-native randombytes_buf + encrypt'], ['aead.sealInto', 'aead.sealInto vs sodium-native encrypt (fixed nonce)']]) {
+    const r = find(rows, 'chacha20-poly1305', 64, 'seal', api);
+    const got = r?.ratioSodium;
+    out.push({ name: `ChaCha20-Poly1305 64 B ${label}`, target: '>= 1x', value: got, status: got === undefined ? 'SKIP' : got >= 1 ? 'PASS' : 'FAIL' });
+  }
+  const p99 = eventLoop?.sealAsync?.p99;
+  out.push({ name: 'key.sealAsync 64 MiB event-loop delay p99', target: '<= 2 ms', value: p99, unit: 'ms', status: p99 === undefined ? 'SKIP' : p99 <= 2 ? 'PASS' : 'FAIL' });
+  return out;
+}
+
+const int = (n) => Math.round(n).toLocaleString('en-US');
+const mbps = (n) => (n >= 100 ? int(n) : n.toFixed(1));
+const ratio = (x) => (x === undefined ? '' : `${x.toFixed(2)}x`);
+const impl = (r) => `${r.impl} ${r.api}`;
+const fmtTarget = (t) => `${t.status} ${t.name}: ${t.value === undefined ? 'not measured' : t.unit ? `${t.value.toFixed(2)} ${t.unit}` : `${t.value.toFixed(2)}x`} (target ${t.target})`;
+
+export function printConsole(rows, targets, eventLoop) {
+  console.table(rows.map((r) => ({
+    alg: r.alg, size: r.sizeLabel, op: r.op, implementation: impl(r).slice(0, 60),
+    'ops/s': r.opsPerSec !== undefined ? int(r.opsPerSec) : r.note ?? r.error ?? r.state,
+    'MB/s': r.MBps !== undefined ? mbps(r.MBps) : '',
+    ratio: ratio(r.ratio) + (r.ratioNote ? ' †' : ''),
+    'vs sodium': ratio(r.ratioSodium),
+    rme: r.rme !== undefined ? `±${r.rme.toFixed(1)}%` : '',
+    samples: r.samples ?? '',
+  })));
+  if (eventLoop) printEventLoop(eventLoop, console.log);
+  console.log('\nTargets:');
+  for (const t of targets) console.log('  ' + fmtTarget(t));
+}
+
+function eventLoopLines(el) {
+  const a = el.sealAsync, n = el.nodeSync;
+  return [
+    `tessera key.sealAsync x${a.runs} (64 MiB, sequential): event-loop delay p50 ${a.p50.toFixed(2)} ms, p99 ${a.p99.toFixed(2)} ms, max ${a.max.toFixed(2)} ms; ` +
+      `synchronous submit ${a.submitMs.mean.toFixed(2)} ms mean (max ${a.submitMs.max.toFixed(2)}); ${a.wallMsPerCall.toFixed(1)} ms per call, ${int(a.MBps)} MB/s`,
+    `node:crypto sync seal x${n.runs} (64 MiB): blocks the event loop ${n.blockingMs.mean.toFixed(1)} ms per call (min ${n.blockingMs.min.toFixed(1)}, max ${n.blockingMs.max.toFixed(1)}); ` +
+      `histogram p50 ${n.p50.toFixed(2)} ms, p99 ${n.p99.toFixed(2)} ms, max ${n.max.toFixed(2)} ms`,
+  ];
+}
+
+function printEventLoop(el, log) {
+  log('\nEvent loop (monitorEventLoopDelay, resolution 1 ms):');
+  for (const l of eventLoopLines(el)) log('  ' + l);
+}
+
+function markdown(result) {
+  const { machine, rows, targets, eventLoop, config } = result;
+  const L = [];
+  L.push(`<!-- generated by bench/run.mjs${config.quick ? ' --quick' : ''} on ${machine.date}; do not edit -->`);
+  L.push(`Measured ${machine.date} on ${machine.cpus}x ${machine.cpuModel}, Node ${machine.node}, OpenSSL ${machine.openssl}` +
+    `${config.quick ? ' (quick run: short sampling, fewer sizes)' : ''}. Ratios are against node:crypto measured in the same run.`);
+  L.push('');
+  L.push('| algorithm | size | op | implementation | ops/s | MB/s | ratio vs node:crypto |');
+  L.push('|---|---|---|---|--:|--:|--:|');
+  for (const r of rows) {
+    const ops = r.opsPerSec !== undefined ? int(r.opsPerSec) : (r.note ?? r.error ?? r.state);
+    const mb = r.MBps !== undefined ? mbps(r.MBps) : (r.note ? 'n/a' : '');
+    const rat = r.ratio !== undefined ? `**${ratio(r.ratio)}**${r.ratioNote ? ' †' : ''}` : r.baseline ? '1.00x' : r.note ? 'n/a' : '';
+    L.push(`| ${r.alg} | ${r.sizeLabel} | ${r.op} | ${impl(r).replace(/\|/g, '\\|')} | ${ops} | ${mb} | ${r.baseline ? '1.00x (baseline)' : rat} |`);
+  }
+  L.push('');
+  L.push('† no node:crypto equivalent; ratio against node:crypto running the base algorithm (chacha20-poly1305 / aes-256-gcm) at the same size. ' +
+    'Batch rows count messages, not calls. MB/s counts plaintext bytes (10^6). ops/s is tinybench\'s mean latency inverted (timer overhead subtracted).');
+  const sod = rows.filter((r) => r.ratioSodium !== undefined);
+  if (sod.length) {
+    L.push('');
+    L.push('ChaCha20-Poly1305 against sodium-native (same call shape):');
+    L.push('');
+    L.push('| size | op | tessera | sodium-native shape | ratio vs sodium-native |');
+    L.push('|---|---|---|---|--:|');
+    for (const r of sod) {
+      const s = rows.find((b) => b.sodiumBase && b.size === r.size && b.op === r.op && b.pair === r.pair);
+      L.push(`| ${r.sizeLabel} | ${r.op} | ${r.api} (${int(r.opsPerSec)} ops/s) | ${s.api} (${int(s.opsPerSec)} ops/s) | ${ratio(r.ratioSodium)} |`);
+    }
+  }
+  if (eventLoop) {
+    L.push('');
+    L.push('Event loop during 64 MiB AES-256-GCM seals (`perf_hooks.monitorEventLoopDelay({ resolution: 1 })`):');
+    L.push('');
+    for (const l of eventLoopLines(eventLoop)) L.push(`- ${l}`);
+  }
+  L.push('');
+  L.push('Targets:');
+  L.push('');
+  for (const t of targets) L.push(`- ${fmtTarget(t)}`);
+  L.push('');
+  return L.join('\n');
+}
+
+export function writeResults(result) {
+  mkdirSync(RESULTS, { recursive: true });
+  const stamp = result.machine.date.replace(/[:.]/g, '-');
+  const json = JSON.stringify(result, null, 2) + '\n';
+  writeFileSync(join(RESULTS, `${stamp}.json`), json);
+  writeFileSync(join(RESULTS, 'latest.json'), json);
+  writeFileSync(join(RESULTS, 'latest.md'), markdown(result));
+  return { dir: RESULTS, stamp };
+}

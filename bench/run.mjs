@@ -1,0 +1,142 @@
+// tessera benchmark: tessera (native) vs node:crypto vs @noble/ciphers vs
+// sodium-native, in one process and one run, reported as same-run ratios
+// (DESIGN section 8).
+//
+//   node --expose-gc bench/run.mjs [--quick]
+//
+// Needs a built package (npm run build). Writes bench/results/.
+import os from 'node:os';
+import { createRequire } from 'node:module';
+
+import { Bench } from 'tinybench';
+
+import { measureEventLoop } from './eventloop.mjs';
+import { buildCases, makeInputs, tessera } from './impls.mjs';
+import { addRatios, checkTargets, printConsole, sizeLabel, toRow, writeResults } from './report.mjs';
+
+const require = createRequire(import.meta.url);
+const quick = process.argv.includes('--quick');
+const KiB = 1024, MiB = 1024 * KiB;
+const AES = 'aes-256-gcm', CHACHA = 'chacha20-poly1305', XCHACHA = 'xchacha20-poly1305', XAES = 'xaes-256-gcm';
+
+// tinybench settings per size: 64 MiB tasks run a handful of iterations,
+// small ones run for a time budget.
+const FULL = {
+  64: { time: 1000, warmupTime: 200 },
+  [KiB]: { time: 600, warmupTime: 150 },
+  [16 * KiB]: { time: 600, warmupTime: 150 },
+  [MiB]: { time: 800, warmupTime: 150, iterations: 8, warmupIterations: 3 },
+  [64 * MiB]: { time: 500, warmupTime: 0, iterations: 6, warmupIterations: 2 },
+};
+const QUICK = {
+  64: { time: 100, warmupTime: 30 },
+  [16 * KiB]: { time: 100, warmupTime: 30 },
+  [MiB]: { time: 100, warmupTime: 30, iterations: 4, warmupIterations: 2 },
+  [64 * MiB]: { time: 0, warmupTime: 0, iterations: 3, warmupIterations: 1 },
+};
+
+// The plan: [alg, size, case options]. opts: raw (64 B API shapes), batch,
+// noble, nobleNA (listed as too slow), sodium, async, only (subset of rows).
+function plan() {
+  const small = { noble: true, sodium: true };
+  const g = [
+    [AES, 64, { raw: true, batch: true, ...small }],
+    [CHACHA, 64, { raw: true, ...small }],
+    [XCHACHA, 64, {}],
+    [XAES, 64, {}],
+  ];
+  const mid = quick ? [16 * KiB] : [KiB, 16 * KiB];
+  for (const size of [...mid, MiB]) g.push([AES, size, small], [CHACHA, size, small]);
+  g.push([XCHACHA, MiB, {}], [XAES, MiB, {}]);
+  if (quick) {
+    g.push([AES, 64 * MiB, { only: new Set(['seal tessera key.seal', 'seal node:crypto createCipheriv + concat']) }]);
+  } else {
+    g.push([AES, 64 * MiB, { async: true, nobleNA: true }], [CHACHA, 64 * MiB, { async: true, nobleNA: true, sodium: true }]);
+  }
+  return g;
+}
+
+const pkgVersion = (name) => {
+  try { return require(`${name}/package.json`).version; } catch { return undefined; }
+};
+
+async function runGroup(alg, size, opts) {
+  const inp = makeInputs(alg, size);
+  const cases = buildCases(inp, opts);
+  const settings = (quick ? QUICK : FULL)[size];
+  const bench = new Bench({
+    name: `${alg} ${sizeLabel(size)}`,
+    timestampProvider: 'hrtimeNow',
+    subtractTimerOverhead: true,
+    throws: false,
+    setup: () => { global.gc?.(); },
+    ...settings,
+  });
+  for (const c of cases) {
+    if (c.na) continue;
+    const name = `${c.alg} ${sizeLabel(c.size)} ${c.op} ${c.impl} ${c.api}`;
+    bench.add(name, c.fn, c.async ? { async: true } : { async: false });
+    c.task = bench.getTask(name);
+  }
+  const t0 = performance.now();
+  await bench.run();
+  const secs = ((performance.now() - t0) / 1000).toFixed(1);
+  const rows = cases.map(toRow);
+  for (const r of rows) if (r.state === 'errored') console.error(`  ERROR ${r.alg} ${r.sizeLabel} ${r.op} ${r.impl} ${r.api}: ${r.error}`);
+  console.log(`  ${alg} ${sizeLabel(size)}: ${bench.tasks.length} tasks in ${secs} s`);
+  inp.key.dispose();
+  return { rows, timerOverheadMs: bench.timerOverhead };
+}
+
+async function main() {
+  const started = performance.now();
+  const date = new Date().toISOString();
+  const machine = {
+    date,
+    cpuModel: os.cpus()[0]?.model ?? 'unknown',
+    cpus: os.cpus().length,
+    node: process.version,
+    openssl: process.versions.openssl,
+    v8: process.versions.v8,
+    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+    totalMemGiB: +(os.totalmem() / 2 ** 30).toFixed(1),
+    loadavgStart: os.loadavg(),
+    tesseraBackend: tessera.backend?.() ?? tessera.backend,
+    versions: { tinybench: pkgVersion('tinybench'), '@noble/ciphers': pkgVersion('@noble/ciphers'), 'sodium-native': pkgVersion('sodium-native') },
+    exposeGc: typeof global.gc === 'function',
+  };
+  if (!machine.exposeGc) console.warn('note: run with node --expose-gc so the bench can collect garbage between tasks');
+  console.log(`tessera bench (${quick ? 'quick' : 'full'}): ${machine.cpus}x ${machine.cpuModel}, Node ${machine.node}, OpenSSL ${machine.openssl}`);
+
+  const rows = [];
+  let timerOverheadMs;
+  for (const [alg, size, opts] of plan()) {
+    const g = await runGroup(alg, size, opts);
+    rows.push(...g.rows);
+    timerOverheadMs ??= g.timerOverheadMs;
+    global.gc?.();
+  }
+  addRatios(rows);
+
+  console.log('  event loop: 64 MiB sealAsync vs node:crypto sync seal');
+  const inp = makeInputs(AES, 64 * MiB);
+  const eventLoop = await measureEventLoop({ key: inp.key, pt: inp.pt, aad: inp.aad, keyBytes: inp.keyBytes, asyncRuns: 20, nodeRuns: quick ? 3 : 5 });
+  inp.key.dispose();
+
+  const targets = checkTargets(rows, eventLoop);
+  const durationS = (performance.now() - started) / 1000;
+  machine.loadavgEnd = os.loadavg();
+  const result = {
+    machine,
+    config: { quick, timestampProvider: 'hrtimeNow', subtractTimerOverhead: true, timerOverheadNs: timerOverheadMs * 1e6, settings: quick ? QUICK : FULL, durationS },
+    rows,
+    targets,
+    eventLoop,
+  };
+  console.log('');
+  printConsole(rows, targets, eventLoop);
+  const { dir, stamp } = writeResults(result);
+  console.log(`\nwrote ${dir}/${stamp}.json, latest.json, latest.md (${durationS.toFixed(1)} s)`);
+}
+
+await main();
