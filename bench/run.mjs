@@ -106,7 +106,8 @@ async function main() {
     exposeGc: typeof global.gc === 'function',
   };
   if (!machine.exposeGc) console.warn('note: run with node --expose-gc so the bench can collect garbage between tasks');
-  console.log(`tessera bench (${quick ? 'quick' : 'full'}): ${machine.cpus}x ${machine.cpuModel}, Node ${machine.node}, OpenSSL ${machine.openssl}`);
+  console.log(`tessera bench (${quick ? 'quick' : 'full'}): ${machine.cpus}x ${machine.cpuModel}, Node ${machine.node}, OpenSSL ${machine.openssl}, load ${machine.loadavgStart.map((x) => x.toFixed(2)).join(' ')}`);
+  if (machine.loadavgStart[0] > 0.5 * machine.cpus) console.warn('warning: the machine is busy (1-min load average); ratios will be noisy');
 
   const rows = [];
   let timerOverheadMs;

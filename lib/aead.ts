@@ -9,7 +9,7 @@
 import { getBackend } from './backend/select';
 import type { Backend, KeyHandle } from './backend/types';
 import { TesseraError } from './errors';
-import { type Algorithm, algorithmId, fromText, headerLength, TAG_BYTES, toText } from './format';
+import { type Algorithm, algorithmId, describe, fromText, headerLength, TAG_BYTES, toText } from './format';
 import { noteKeyCreated } from './secure';
 
 export interface AadOptions {
@@ -118,7 +118,7 @@ export class AeadKey implements Disposable {
 
   /** Size of the message that seal/sealInto produce for n plaintext bytes. */
   sealedLength(n: number): number {
-    if (!Number.isSafeInteger(n) || n < 0) throw new TesseraError('ERR_ARGUMENT', `length must be a non-negative integer (got ${n})`);
+    if (!Number.isSafeInteger(n) || n < 0) throw new TesseraError('ERR_ARGUMENT', `length must be a non-negative safe integer (got ${typeof n === 'number' ? n : describe(n)})`);
     return this.#headerLength + n + TAG_BYTES;
   }
 

@@ -25,9 +25,22 @@ export const TEXT_PREFIX = 'tsr1.';
 export function algorithmId(alg: Algorithm): AlgId {
   const id = typeof alg === 'string' ? IDS[alg] : undefined;
   if (id === undefined || !Object.prototype.hasOwnProperty.call(IDS, alg)) {
-    throw new TesseraError('ERR_ALGORITHM', `unknown algorithm ${JSON.stringify(String(alg))} (expected one of ${ALGORITHMS.join(', ')})`);
+    throw new TesseraError('ERR_ALGORITHM', `unknown algorithm ${describe(alg)} (expected one of ${ALGORITHMS.join(', ')})`);
   }
   return id;
+}
+
+/**
+ * Names a wrong value without echoing it: a key or plaintext passed in the
+ * wrong position must not end up in an error message. Only short
+ * identifier-like strings are quoted.
+ */
+export function describe(v: unknown): string {
+  if (typeof v === 'string') return v.length <= 24 && /^[A-Za-z0-9_.-]*$/.test(v) ? JSON.stringify(v) : `(a ${v.length}-character string)`;
+  if (v === null) return 'null';
+  if (v instanceof Uint8Array) return `(a ${v.length}-byte ${v.constructor.name})`;
+  if (typeof v === 'object') return `(an object)`;
+  return `(a ${typeof v})`;
 }
 
 export function algorithmName(id: number): Algorithm {

@@ -134,6 +134,27 @@ describe.each(ALGS)('%s', (alg) => {
     expect(() => key.sealInto(bad, bad.subarray(0, 100))).toThrow(code('ERR_ARGUMENT'));
   });
 
+  test('openInto in place (out = message.subarray(headerLength)); a failed openInto leaves no plaintext', () => {
+    using key = T.AeadKey.generate(alg);
+    const pt = randomBytes(300);
+    const m = Buffer.from(key.seal(pt));
+    expect(key.openInto(m.subarray(hl), m)).toBe(pt.length);
+    expect(m.subarray(hl, hl + pt.length).equals(pt)).toBe(true);
+    // DESIGN section 3: a bad tag is an error, "never a partial plaintext".
+    const bad = Buffer.from(key.seal(pt));
+    bad[bad.length - 1]! ^= 1;
+    const out = Buffer.alloc(pt.length, 0xcc);
+    expect(() => key.openInto(out, bad)).toThrow(code('ERR_AUTH'));
+    expect(out.equals(Buffer.alloc(pt.length))).toBe(true); // written bytes wiped
+    const badInPlace = Buffer.from(bad);
+    expect(() => key.openInto(badInPlace.subarray(hl), badInPlace)).toThrow(code('ERR_AUTH'));
+    expect(badInPlace.subarray(hl, hl + pt.length).includes(pt.subarray(0, 16))).toBe(false);
+    // Partial overlap of output and ciphertext is refused.
+    const big = Buffer.alloc(m.length + 1);
+    Buffer.from(key.seal(pt)).copy(big);
+    expect(() => key.openInto(big.subarray(hl + 1), big.subarray(0, m.length))).toThrow(code('ERR_ARGUMENT'));
+  });
+
   test('sealToString/openString round trip; non-canonical or garbage text is ERR_FORMAT', () => {
     using key = T.AeadKey.generate(alg);
     const aad = randomBytes(3);
@@ -148,6 +169,7 @@ describe.each(ALGS)('%s', (alg) => {
     let n = 0;
     while ((hl + n + 16) % 3 === 0) n++;
     const s = key.sealToString(randomBytes(n));
+    const m0 = buf(key.seal(new Uint8Array(0)));
     const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
     const last = alphabet.indexOf(s[s.length - 1]!);
     const nonCanonical = s.slice(0, -1) + alphabet[last ^ 1];
@@ -163,7 +185,9 @@ describe.each(ALGS)('%s', (alg) => {
       s.slice(0, 12) + ' ' + s.slice(12),
       s + 'A'.repeat((((1 - (s.length - 5)) % 4) + 4) % 4 || 4), // base64url body length % 4 == 1: no byte count fits
       'tsr1.',
-      'tsr1.AQE', // two bytes: too short to be a message
+      'tsr1.' + Buffer.from([1, ID[alg]]).toString('base64url'), // canonical, but too short to be a message
+      'tsr1.' + Buffer.from([1, ID[alg], 0, 0, 0, 0]).toString('base64url'),
+      'tsr1.' + Buffer.concat([m0.subarray(0, hl), Buffer.alloc(15)]).toString('base64url'), // header + 15 < tag
       'garbage',
     ];
     for (const t of bad) {

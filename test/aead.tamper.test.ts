@@ -70,7 +70,7 @@ function positions(alg: Alg, ptLen: number): { pos: number; what: string; code: 
 }
 
 /** Checks openInto on a bad message: fails with `code` and releases no plaintext. */
-function checkOpenInto(key: InstanceType<typeof T.AeadKey>, bad: Buffer, code: string, hl: number, aad: Uint8Array | undefined, label: string, problems: string[]) {
+function checkOpenInto(key: ReturnType<typeof T.AeadKey.generate>, bad: Buffer, code: string, hl: number, aad: Uint8Array | undefined, label: string, problems: string[]) {
   const out = Buffer.alloc(Math.max(bad.length, 1), 0xaa);
   const c = codeOf(() => key.openInto(out, bad, aad ? { aad } : undefined));
   if (c !== code) problems.push(`${label}: openInto gave ${c}, expected ${code}`);

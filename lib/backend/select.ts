@@ -5,6 +5,7 @@
  * caller gets ERR_BACKEND.
  */
 import { TesseraError } from '../errors';
+import { describe } from '../format';
 import { createNativeBackend } from './native';
 import type { Backend } from './types';
 
@@ -28,5 +29,5 @@ export function useBackend(name: BackendName): void {
     return;
   }
   if (name === 'wasm') throw new TesseraError('ERR_BACKEND', "the 'wasm' backend is not built yet in this version");
-  throw new TesseraError('ERR_BACKEND', `unknown backend ${JSON.stringify(name)} (expected 'native' or 'wasm')`);
+  throw new TesseraError('ERR_BACKEND', `unknown backend ${describe(name)} (expected 'native' or 'wasm')`);
 }

@@ -42,18 +42,21 @@ Napi::Value MakeError(Napi::Env env, const char *code, const std::string &msg) {
   }
 }
 
-// Parses a message and checks it belongs to this key.
+// Parses a message and checks it belongs to this key. The header fields are
+// checked in wire order, each before the length that depends on it, so a
+// flipped byte gets the same error whatever the message length.
 tsr_format_msg ParseMessage(Napi::Env env, const Bytes &in, tsr_aead_alg alg, uint32_t key_id) {
+  if (in.len >= 1 && in.data[0] != TSR_FORMAT_V1)
+    Throw(env, "ERR_FORMAT", "unknown message format version " + std::to_string(in.data[0]) + " (expected 1)");
+  if (in.len >= 2 && !tsr_aead_valid(in.data[1]))
+    Throw(env, "ERR_ALGORITHM", "message names an unknown algorithm id " + std::to_string(in.data[1]));
+  if (in.len >= 2 && in.data[1] != alg)
+    Throw(env, "ERR_ALGORITHM", std::string("message was sealed with ") + AlgName(static_cast<tsr_aead_alg>(in.data[1])) +
+                                    ", this key is " + AlgName(alg));
   tsr_format_msg m;
-  tsr_status st = tsr_format_parse(in.data, in.len, &m);
-  if (st == TSR_ERR_ALGORITHM) Throw(env, "ERR_ALGORITHM", "message names an unknown algorithm id");
-  if (st != TSR_OK) {
-    if (in.len >= 1 && in.data[0] != TSR_FORMAT_V1)
-      Throw(env, "ERR_FORMAT", "unknown message format version " + std::to_string(in.data[0]) + " (expected 1)");
-    Throw(env, "ERR_FORMAT", "message too short: " + std::to_string(in.len) + " bytes");
-  }
-  if (m.alg != alg)
-    Throw(env, "ERR_ALGORITHM", std::string("message was sealed with ") + AlgName(m.alg) + ", this key is " + AlgName(alg));
+  if (tsr_format_parse(in.data, in.len, &m) != TSR_OK)
+    Throw(env, "ERR_FORMAT", "message too short: " + std::to_string(in.len) + " bytes (at least " +
+                                 std::to_string(tsr_format_header_len(alg) + TSR_AEAD_TAGBYTES) + ")");
   if (m.key_id != key_id)
     Throw(env, "ERR_KEY_MISMATCH", "message was sealed under key id " + std::to_string(m.key_id) + ", this key has id " + std::to_string(key_id));
   return m;

@@ -1,0 +1,173 @@
+/**
+ * The package as users get it (DESIGN section 1 layers, section 2 backends
+ * and linking): the ESM and CommonJS entry points of 'tessera' resolve and
+ * work from a real node process, both hand out the same TesseraError class
+ * (no dual-package hazard for `instanceof`), the `tessera` CLI self-tests
+ * every algorithm, package.json declares engines/exports/bin, the addon uses
+ * Node's own exported OpenSSL ("no system libssl ... never link libcrypto
+ * dynamically": no libcrypto/libssl in its dynamic dependencies, EVP symbols
+ * left undefined for the node binary), and there is no silent backend
+ * fallback (`useBackend('wasm')` is ERR_BACKEND while it is not built).
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, test } from 'vitest';
+
+import { root, T } from './tessera';
+
+function node(args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000 });
+  if (r.error) throw r.error;
+  return r;
+}
+
+const lastJson = (s: string) => JSON.parse(s.trim().split('\n').pop()!);
+
+describe('entry points', () => {
+  test('ESM: import from "tessera" gives the native backend and a working round trip', () => {
+    const r = node([
+      '--input-type=module',
+      '-e',
+      `import { aead, AeadKey, TesseraError, backend, ALGORITHMS, secureMemoryStats } from 'tessera';
+       const out = { backend: backend(), algs: ALGORITHMS, trips: {}, raw: null, err: null, stats: typeof secureMemoryStats().lockedBytes };
+       for (const alg of ALGORITHMS) {
+         const k = AeadKey.generate(alg);
+         out.trips[alg] = new TextDecoder().decode(k.open(k.seal(new TextEncoder().encode('esm ' + alg))));
+         k[Symbol.dispose]();
+       }
+       const key = new Uint8Array(32).fill(1), nonce = new Uint8Array(12).fill(2);
+       out.raw = new TextDecoder().decode(aead.open('aes-256-gcm', key, nonce, aead.seal('aes-256-gcm', key, nonce, new TextEncoder().encode('raw'))));
+       try { AeadKey.generate('aes-128-gcm'); } catch (e) { out.err = { isTE: e instanceof TesseraError, code: e.code }; }
+       console.log(JSON.stringify(out));`,
+    ]);
+    expect(r.status, r.stderr).toBe(0);
+    const out = lastJson(r.stdout);
+    expect(out.backend).toBe('native');
+    expect(out.algs).toEqual(['aes-256-gcm', 'chacha20-poly1305', 'xchacha20-poly1305', 'xaes-256-gcm']);
+    for (const alg of out.algs) expect(out.trips[alg]).toBe(`esm ${alg}`);
+    expect(out.raw).toBe('raw');
+    expect(out.err).toEqual({ isTE: true, code: 'ERR_ALGORITHM' });
+    expect(out.stats).toBe('number');
+  });
+
+  test('CJS: require("tessera") gives the native backend and a working round trip', () => {
+    const r = node([
+      '-e',
+      `const t = require('tessera');
+       const k = t.AeadKey.generate('chacha20-poly1305');
+       const s = k.sealToString(Buffer.from('cjs'));
+       const out = { backend: t.backend(), text: s.slice(0, 5), trip: Buffer.from(k.openString(s)).toString(),
+                     resolved: require.resolve('tessera'), err: null };
+       try { k.openString('tsr1.!!'); } catch (e) { out.err = { isTE: e instanceof t.TesseraError, code: e.code, name: e.name }; }
+       k.dispose();
+       console.log(JSON.stringify(out));`,
+    ]);
+    expect(r.status, r.stderr).toBe(0);
+    const out = lastJson(r.stdout);
+    expect(out).toMatchObject({ backend: 'native', text: 'tsr1.', trip: 'cjs' });
+    expect(out.resolved).toBe(path.join(root, 'dist/cjs/index.js'));
+    expect(out.err).toEqual({ isTE: true, code: 'ERR_FORMAT', name: 'TesseraError' });
+  });
+
+  test('ESM import and createRequire("tessera") share one TesseraError constructor and one addon', () => {
+    const r = node([
+      '--input-type=module',
+      '-e',
+      `import * as esm from 'tessera';
+       import { createRequire } from 'node:module';
+       const require = createRequire(import.meta.url);
+       const cjs = require('tessera');
+       const k = esm.AeadKey.generate('aes-256-gcm');
+       let caught;
+       try { cjs.AeadKey.generate('aes-256-gcm').open(new Uint8Array(3)); } catch (e) { caught = e; }
+       console.log(JSON.stringify({
+         sameError: esm.TesseraError === cjs.TesseraError,
+         sameKeyClass: esm.AeadKey === cjs.AeadKey,
+         crossInstanceof: caught instanceof esm.TesseraError,
+         code: caught && caught.code,
+         crossOpen: Buffer.from(cjs.AeadKey.prototype.open.call(k, k.seal(Buffer.from('x')))).toString(),
+       }));`,
+    ]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(lastJson(r.stdout)).toEqual({ sameError: true, sameKeyClass: true, crossInstanceof: true, code: 'ERR_FORMAT', crossOpen: 'x' });
+  });
+
+  test('CLI: `tessera selftest` exits 0 and reports every algorithm; `version` prints the package version', () => {
+    const r = node([path.join(root, 'dist/cjs/cli/main.js'), 'selftest']);
+    expect(r.status, r.stderr).toBe(0);
+    for (const alg of ['aes-256-gcm', 'chacha20-poly1305', 'xchacha20-poly1305', 'xaes-256-gcm']) {
+      expect(r.stdout).toMatch(new RegExp(`^ok ${alg}$`, 'm'));
+    }
+    expect(r.stdout).toMatch(/^backend native; secure memory \{/m);
+    const v = node([path.join(root, 'dist/cjs/cli/main.js'), 'version']);
+    expect(v.status).toBe(0);
+    expect(v.stdout.trim()).toBe(JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).version);
+    const bad = node([path.join(root, 'dist/cjs/cli/main.js'), 'no-such-command']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('usage: tessera');
+  });
+});
+
+describe('package.json and the built addon', () => {
+  const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+
+  test('engines, exports (import/require with types) and bin point at files that exist', () => {
+    expect(pkg.name).toBe('tessera');
+    expect(pkg.engines.node).toBe('>=20.19');
+    const dot = pkg.exports['.'];
+    expect(Object.keys(dot)).toEqual(['import', 'require']);
+    for (const cond of ['import', 'require'] as const) {
+      expect(Object.keys(dot[cond])[0]).toBe('types'); // types must come first to be picked up
+      expect(typeof dot[cond].types).toBe('string');
+      expect(typeof dot[cond].default).toBe('string');
+      for (const f of [dot[cond].types, dot[cond].default]) expect(fs.existsSync(path.join(root, f)), f).toBe(true);
+    }
+    expect(dot.import.default).toMatch(/\.mjs$/);
+    expect(dot.import.types).toMatch(/\.d\.mts$/);
+    expect(pkg.bin.tessera).toBe('./dist/cjs/cli/main.js');
+    const bin = fs.readFileSync(path.join(root, pkg.bin.tessera), 'utf8');
+    expect(bin.startsWith('#!/usr/bin/env node')).toBe(true);
+    // The ESM entry's runtime exports are exactly the CommonJS ones (one implementation behind both).
+    const esm = fs.readFileSync(path.join(root, dot.import.default), 'utf8');
+    const names = /export const \{([^}]*)\}/.exec(esm)?.[1]?.split(',').map((n) => n.trim()).filter(Boolean).sort();
+    expect(names).toEqual(Object.keys(T).sort());
+  });
+
+  test('the addon does not link libcrypto/libssl; it takes EVP from the node binary', () => {
+    const addonPath = path.join(root, 'build/Release/tessera.node');
+    expect(fs.existsSync(addonPath)).toBe(true);
+    const ldd = spawnSync('ldd', [addonPath], { encoding: 'utf8' });
+    expect(ldd.status, ldd.stderr).toBe(0);
+    expect(ldd.stdout).toMatch(/libc\.so/); // the listing is real
+    const lines = ldd.stdout.split('\n');
+    expect(lines.filter((l) => /libcrypto|libssl/.test(l))).toEqual([]);
+    expect(ldd.stdout).not.toMatch(/not found/);
+    const readelf = spawnSync('readelf', ['-d', '--wide', addonPath], { encoding: 'utf8' });
+    if (readelf.status === 0) expect(readelf.stdout).not.toMatch(/NEEDED.*(libcrypto|libssl)/);
+    const nm = spawnSync('nm', ['-D', '--undefined-only', addonPath], { encoding: 'utf8' });
+    if (nm.status === 0) expect(nm.stdout).toMatch(/\bEVP_CIPHER_fetch\b/); // resolved against node's own OpenSSL
+    expect(readelf.status === 0 || nm.status === 0).toBe(true); // at least one binutils check ran
+  });
+});
+
+describe('backend selection', () => {
+  test("useBackend('wasm') throws ERR_BACKEND (not built yet) and backend() stays 'native'", () => {
+    expect(T.backend()).toBe('native');
+    const key = T.AeadKey.generate('aes-256-gcm');
+    let err: any;
+    try {
+      T.useBackend('wasm');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(T.TesseraError);
+    expect(err.code).toBe('ERR_BACKEND');
+    expect(T.backend()).toBe('native');
+    expect(() => T.useBackend('rust' as 'wasm')).toThrow(expect.objectContaining({ code: 'ERR_BACKEND' }));
+    expect(T.backend()).toBe('native');
+    // Keys made before the failed switch keep working.
+    expect(Buffer.from(key.open(key.seal(Buffer.from('still')))).toString()).toBe('still');
+    key.dispose();
+  });
+});
