@@ -44,6 +44,14 @@ export function toRow(c) {
   };
 }
 
+/** The round with the median ops/s stands for the row; the others are kept. */
+export function mergeRounds(rounds) {
+  const ok = rounds.filter((r) => r.opsPerSec !== undefined).sort((a, b) => a.opsPerSec - b.opsPerSec);
+  if (ok.length === 0) return rounds[0];
+  const med = ok[(ok.length - 1) >> 1];
+  return { ...med, rounds: rounds.map((r) => ({ opsPerSec: r.opsPerSec, rme: r.rme, samples: r.samples, state: r.state })), samplesTotal: ok.reduce((n, r) => n + r.samples, 0) };
+}
+
 export function addRatios(rows) {
   for (const row of rows) {
     if (row.opsPerSec === undefined) continue;
@@ -92,6 +100,11 @@ export function checkTargets(rows, eventLoop) {
 const int = (n) => Math.round(n).toLocaleString('en-US');
 const mbps = (n) => (n >= 100 ? int(n) : n.toFixed(1));
 const ratio = (x) => (x === undefined ? '' : `${x.toFixed(2)}x`);
+// (max - min) / median of the per-round ops/s: how much the machine moved.
+const spread = (r) => {
+  const v = (r.rounds ?? []).map((x) => x.opsPerSec).filter((x) => x !== undefined);
+  return v.length > 1 ? `${((100 * (Math.max(...v) - Math.min(...v))) / r.opsPerSec).toFixed(0)}%` : '';
+};
 const impl = (r) => `${r.impl} ${r.api}`;
 const fmtTarget = (t) => `${t.status} ${t.name}: ${t.value === undefined ? 'not measured' : t.unit ? `${t.value.toFixed(2)} ${t.unit}` : `${t.value.toFixed(2)}x`} (target ${t.target})`;
 
@@ -103,7 +116,8 @@ export function printConsole(rows, targets, eventLoop) {
     ratio: ratio(r.ratio) + (r.ratioNote ? ' †' : ''),
     'vs sodium': ratio(r.ratioSodium),
     rme: r.rme !== undefined ? `±${r.rme.toFixed(1)}%` : '',
-    samples: r.samples ?? '',
+    samples: r.samplesTotal ?? r.samples ?? '',
+    'round spread': spread(r),
   })));
   if (eventLoop) printEventLoop(eventLoop, console.log);
   console.log('\nTargets:');
@@ -142,7 +156,8 @@ function markdown(result) {
   }
   L.push('');
   L.push('† no node:crypto equivalent; ratio against node:crypto running the base algorithm (chacha20-poly1305 / aes-256-gcm) at the same size. ' +
-    'Batch rows count messages, not calls. MB/s counts plaintext bytes (10^6). ops/s is tinybench\'s mean latency inverted (timer overhead subtracted).');
+    `Each row is the median of ${config.rounds} tinybench rounds; ops/s is tinybench's mean latency inverted (timer overhead subtracted). ` +
+    'Batch rows count messages, not calls. MB/s counts plaintext bytes (10^6).');
   const sod = rows.filter((r) => r.ratioSodium !== undefined);
   if (sod.length) {
     L.push('');

@@ -12,7 +12,7 @@ import { Bench } from 'tinybench';
 
 import { measureEventLoop } from './eventloop.mjs';
 import { buildCases, makeInputs, tessera } from './impls.mjs';
-import { addRatios, checkTargets, printConsole, sizeLabel, toRow, writeResults } from './report.mjs';
+import { addRatios, checkTargets, mergeRounds, printConsole, sizeLabel, toRow, writeResults } from './report.mjs';
 
 const require = createRequire(import.meta.url);
 const quick = process.argv.includes('--quick');
@@ -60,32 +60,50 @@ const pkgVersion = (name) => {
   try { return require(`${name}/package.json`).version; } catch { return undefined; }
 };
 
+// Each group runs in ROUNDS short rounds (task order reversed every other
+// round); a row reports the round with the median ops/s. A burst of load
+// from elsewhere on this 2-core machine then spoils one round, not a ratio.
+const ROUNDS = 3;
+
 async function runGroup(alg, size, opts) {
   const inp = makeInputs(alg, size);
   const cases = buildCases(inp, opts);
-  const settings = (quick ? QUICK : FULL)[size];
-  const bench = new Bench({
-    name: `${alg} ${sizeLabel(size)}`,
-    timestampProvider: 'hrtimeNow',
-    subtractTimerOverhead: true,
-    throws: false,
-    setup: () => { global.gc?.(); },
-    ...settings,
-  });
-  for (const c of cases) {
-    if (c.na) continue;
-    const name = `${c.alg} ${sizeLabel(c.size)} ${c.op} ${c.impl} ${c.api}`;
-    bench.add(name, c.fn, c.async ? { async: true } : { async: false });
-    c.task = bench.getTask(name);
-  }
+  const { time, warmupTime, iterations, warmupIterations } = (quick ? QUICK : FULL)[size];
+  const live = cases.filter((c) => !c.na);
+  const perRound = new Map(live.map((c) => [c, []]));
   const t0 = performance.now();
-  await bench.run();
+  let timerOverheadMs;
+  for (let round = 0; round < ROUNDS; round++) {
+    const bench = new Bench({
+      name: `${alg} ${sizeLabel(size)} round ${round + 1}`,
+      timestampProvider: 'hrtimeNow',
+      subtractTimerOverhead: true,
+      throws: false,
+      setup: () => { global.gc?.(); },
+      time: time / ROUNDS,
+      iterations: Math.max(1, Math.ceil((iterations ?? 64) / ROUNDS)),
+      warmup: round === 0, // later rounds reuse the warmed-up code
+      warmupTime,
+      warmupIterations,
+    });
+    const order = round % 2 === 0 ? live : [...live].reverse();
+    for (const c of order) {
+      const name = `${c.alg} ${sizeLabel(c.size)} ${c.op} ${c.impl} ${c.api}`;
+      bench.add(name, c.fn, c.async ? { async: true } : { async: false });
+    }
+    await bench.run();
+    timerOverheadMs ??= bench.timerOverhead;
+    for (const c of live) {
+      c.task = bench.getTask(`${c.alg} ${sizeLabel(c.size)} ${c.op} ${c.impl} ${c.api}`);
+      perRound.get(c).push(toRow(c));
+    }
+  }
+  const rows = cases.map((c) => (c.na ? toRow(c) : mergeRounds(perRound.get(c))));
   const secs = ((performance.now() - t0) / 1000).toFixed(1);
-  const rows = cases.map(toRow);
   for (const r of rows) if (r.state === 'errored') console.error(`  ERROR ${r.alg} ${r.sizeLabel} ${r.op} ${r.impl} ${r.api}: ${r.error}`);
-  console.log(`  ${alg} ${sizeLabel(size)}: ${bench.tasks.length} tasks in ${secs} s`);
+  console.log(`  ${alg} ${sizeLabel(size)}: ${live.length} tasks x ${ROUNDS} rounds in ${secs} s`);
   inp.key.dispose();
-  return { rows, timerOverheadMs: bench.timerOverhead };
+  return { rows, timerOverheadMs };
 }
 
 async function main() {
@@ -129,7 +147,7 @@ async function main() {
   machine.loadavgEnd = os.loadavg();
   const result = {
     machine,
-    config: { quick, timestampProvider: 'hrtimeNow', subtractTimerOverhead: true, timerOverheadNs: timerOverheadMs * 1e6, settings: quick ? QUICK : FULL, durationS },
+    config: { quick, rounds: ROUNDS, timestampProvider: 'hrtimeNow', subtractTimerOverhead: true, timerOverheadNs: timerOverheadMs * 1e6, settings: quick ? QUICK : FULL, durationS },
     rows,
     targets,
     eventLoop,

@@ -276,7 +276,7 @@ describe('AeadKey', () => {
   });
 
   test('Symbol.dispose via `using`: the key is disposed at block end and refuses use', () => {
-    let ref: InstanceType<typeof T.AeadKey> | undefined;
+    let ref: ReturnType<typeof T.AeadKey.generate> | undefined;
     let sealed: Uint8Array | undefined;
     {
       using key = T.AeadKey.generate('xchacha20-poly1305');

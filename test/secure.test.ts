@@ -29,7 +29,7 @@ const CJS = path.join(root, 'dist/cjs/index.js');
 const NATIVE = path.join(root, 'dist/cjs/backend/native.js');
 const PAGE = 4096n;
 
-type Key = InstanceType<typeof T.AeadKey>;
+type Key = ReturnType<typeof T.AeadKey.generate>;
 const addrOf = (k: Key): bigint => (T.AeadKey.handleOf(k) as unknown as { testAddress(): bigint }).testAddress();
 const peek = (addr: bigint, n: number): Buffer => addon.testPeek(addr, n) as Buffer;
 const pattern = (seed: number): Uint8Array => Uint8Array.from({ length: 32 }, (_, i) => (0x5a ^ (i * 7 + seed)) & 0xff);
