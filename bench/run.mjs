@@ -5,6 +5,7 @@
 //   node --expose-gc bench/run.mjs [--quick]
 //
 // Needs a built package (npm run build). Writes bench/results/.
+import { statSync } from 'node:fs';
 import os from 'node:os';
 import { createRequire } from 'node:module';
 
@@ -54,6 +55,28 @@ function plan() {
     g.push([AES, 64 * MiB, { async: true, nobleNA: true }], [CHACHA, 64 * MiB, { async: true, nobleNA: true, sodium: true }]);
   }
   return g;
+}
+
+// Busy CPU time of the whole machine minus this process: how much other
+// work (a compiler, a test run) shared the 2 cores with the benchmark.
+function cpuSnapshot() {
+  let busy = 0, total = 0;
+  for (const { times: t } of os.cpus()) {
+    const all = t.user + t.nice + t.sys + t.idle + t.irq;
+    total += all;
+    busy += all - t.idle;
+  }
+  const own = process.cpuUsage();
+  return { busy, total, own: (own.user + own.system) / 1000 };
+}
+function otherCpuPercent(a, b) {
+  const total = b.total - a.total;
+  return total > 0 ? Math.max(0, (100 * (b.busy - a.busy - (b.own - a.own))) / total) : 0;
+}
+
+// The addon under test: the other half of the repo changes while benches run.
+function addonBuilt() {
+  try { return statSync(new URL('../build/Release/tessera.node', import.meta.url)).mtime.toISOString(); } catch { return undefined; }
 }
 
 const pkgVersion = (name) => {
@@ -108,6 +131,7 @@ async function runGroup(alg, size, opts) {
 
 async function main() {
   const started = performance.now();
+  const cpu0 = cpuSnapshot();
   const date = new Date().toISOString();
   const machine = {
     date,
@@ -120,6 +144,7 @@ async function main() {
     totalMemGiB: +(os.totalmem() / 2 ** 30).toFixed(1),
     loadavgStart: os.loadavg(),
     tesseraBackend: tessera.backend?.() ?? tessera.backend,
+    tesseraAddonBuilt: addonBuilt(),
     versions: { tinybench: pkgVersion('tinybench'), '@noble/ciphers': pkgVersion('@noble/ciphers'), 'sodium-native': pkgVersion('sodium-native') },
     exposeGc: typeof global.gc === 'function',
   };
@@ -145,6 +170,8 @@ async function main() {
   const targets = checkTargets(rows, eventLoop);
   const durationS = (performance.now() - started) / 1000;
   machine.loadavgEnd = os.loadavg();
+  machine.otherProcessesCpuPercent = +otherCpuPercent(cpu0, cpuSnapshot()).toFixed(1);
+  if (machine.otherProcessesCpuPercent > 10) console.warn(`warning: other processes used ${machine.otherProcessesCpuPercent}% of the machine's CPU during the run`);
   const result = {
     machine,
     config: { quick, rounds: ROUNDS, timestampProvider: 'hrtimeNow', subtractTimerOverhead: true, timerOverheadNs: timerOverheadMs * 1e6, settings: quick ? QUICK : FULL, durationS },

@@ -1,6 +1,9 @@
 // Module entry, TesseraError bridge, argument checks and the nonce pool.
 #include "addon.h"
 
+#include <sys/mman.h>
+
+#include <cstdlib>
 #include <cstring>
 
 extern "C" {
@@ -150,7 +153,60 @@ void CheckOut(Napi::Env env, const Bytes &out, size_t need, const Bytes *in1, co
     Throw(env, "ERR_ARGUMENT", "output buffer overlaps the associated data");
 }
 
-Napi::Buffer<uint8_t> NewBuffer(Napi::Env env, size_t len, uint8_t **data) {
+// Outputs of 1 MiB and more are mapped directly (2 MiB-aligned, with
+// MADV_HUGEPAGE where transparent huge pages are on) and handed to JS as
+// external buffers: a fresh 64 MiB output then takes 32 page faults instead
+// of 16 384, and no V8 allocation (nor GC) happens on the calling thread.
+static constexpr size_t kBigOutput = size_t{1} << 20;
+static constexpr size_t kHugePage = size_t{2} << 20;
+
+struct OutMapping {
+  void *base;
+  size_t len;
+};
+
+uint8_t *AllocOut(size_t len, void **hint) {
+  *hint = nullptr;
+  if (len < kBigOutput) return static_cast<uint8_t *>(std::malloc(len ? len : 1));
+  size_t maplen = len + kHugePage;
+  void *base = mmap(nullptr, maplen, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (base == MAP_FAILED) return nullptr;
+  uintptr_t p = (reinterpret_cast<uintptr_t>(base) + kHugePage - 1) & ~(uintptr_t)(kHugePage - 1);
+#ifdef MADV_HUGEPAGE
+  madvise(reinterpret_cast<void *>(p), len, MADV_HUGEPAGE);
+#endif
+  *hint = new OutMapping{base, maplen};
+  return reinterpret_cast<uint8_t *>(p);
+}
+
+void FreeOut(uint8_t *p, void *hint) {
+  if (hint) {
+    auto *m = static_cast<OutMapping *>(hint);
+    munmap(m->base, m->len);
+    delete m;
+  } else {
+    std::free(p);
+  }
+}
+
+static void FinalizeOut(napi_env, void *data, void *hint) { FreeOut(static_cast<uint8_t *>(data), hint); }
+
+Napi::Value AdoptOut(Napi::Env env, uint8_t *p, size_t len, void *hint) {
+  napi_value v;
+  if (napi_create_external_buffer(env, len, p, FinalizeOut, hint, &v) != napi_ok) {
+    FreeOut(p, hint);
+    Throw(env, "ERR_INTERNAL", "cannot wrap a " + std::to_string(len) + "-byte output buffer");
+  }
+  return Napi::Value(env, v);
+}
+
+Napi::Value NewBuffer(Napi::Env env, size_t len, uint8_t **data) {
+  if (len >= kBigOutput) {
+    void *hint;
+    *data = AllocOut(len, &hint);
+    if (!*data) Throw(env, "ERR_ARGUMENT", "cannot allocate a " + std::to_string(len) + "-byte output buffer");
+    return AdoptOut(env, *data, len, hint);
+  }
   napi_value v;
   void *p = nullptr;
   if (napi_create_buffer(env, len, &p, &v) != napi_ok) {
@@ -162,7 +218,7 @@ Napi::Buffer<uint8_t> NewBuffer(Napi::Env env, size_t len, uint8_t **data) {
     Throw(env, "ERR_ARGUMENT", "cannot allocate a " + std::to_string(len) + "-byte output buffer");
   }
   *data = static_cast<uint8_t *>(p);
-  return Napi::Buffer<uint8_t>(env, v);
+  return Napi::Value(env, v);
 }
 
 void RandomNonce(Napi::Env env, uint8_t *out, size_t n) {

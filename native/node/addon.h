@@ -48,7 +48,14 @@ tsr_aead_alg GetAlg(Napi::Env env, napi_value v);
 void CheckLen(Napi::Env env, const Bytes &b, size_t want, const char *code, const char *name);
 // out must be at least `need` bytes; aliasing with `in` must be exact or none.
 void CheckOut(Napi::Env env, const Bytes &out, size_t need, const Bytes *in1, const Bytes *in2);
-Napi::Buffer<uint8_t> NewBuffer(Napi::Env env, size_t len, uint8_t **data);
+// A new Buffer of len bytes for an output; large ones are mapped outside the
+// V8 heap (see addon.cc).
+Napi::Value NewBuffer(Napi::Env env, size_t len, uint8_t **data);
+// Output memory that a worker thread may allocate, then hand to JS with
+// AdoptOut on the JS thread (or release with FreeOut).
+uint8_t *AllocOut(size_t len, void **hint);
+void FreeOut(uint8_t *p, void *hint);
+Napi::Value AdoptOut(Napi::Env env, uint8_t *p, size_t len, void *hint);
 
 // Fresh random nonce bytes (buffered per instance in wipe-on-fork memory).
 void RandomNonce(Napi::Env env, uint8_t *out, size_t n);

@@ -73,10 +73,11 @@ class AsyncJob : public Napi::AsyncWorker {
     if (aad.value) aad_ref_ = Napi::Persistent(Napi::Value(env, aad.value));
   }
   Napi::Promise Promise() { return deferred_.Promise(); }
-  uint8_t *PrepareOutput(Napi::Env env, size_t len) {
-    out_ref_ = Napi::Persistent(NewBuffer(env, len, &out_).As<Napi::Value>());
-    out_len_ = len;
-    return out_;
+  // The output is allocated by the worker thread (Execute), not here: the
+  // JS thread does no large allocation and takes no page faults.
+  void SetOutputLength(size_t len) { out_len_ = len; }
+  ~AsyncJob() override {
+    if (out_) FreeOut(out_, out_hint_);  // not handed to JS (failure)
   }
   const uint8_t *header_ = nullptr;
   size_t header_len_ = 0;
@@ -89,6 +90,11 @@ class AsyncJob : public Napi::AsyncWorker {
     // A private context per job: the wrapper's contexts belong to the JS
     // thread. The key bytes are only read here.
     tsr_aead_alg alg = tsr_aead_ctx_alg(key_->ctx);
+    out_ = AllocOut(out_len_, &out_hint_);
+    if (!out_) {
+      status_ = TSR_ERR_NOMEM;
+      return;
+    }
     tsr_aead_ctx *ctx = tsr_aead_ctx_new(alg, tsr_aead_ctx_key(key_->ctx), &status_);
     if (!ctx) return;
     if (seal_) {
@@ -103,7 +109,11 @@ class AsyncJob : public Napi::AsyncWorker {
     Napi::Env env = Env();
     Napi::HandleScope scope(env);
     if (status_ == TSR_OK) {
-      deferred_.Resolve(out_ref_.Value());
+      uint8_t *p = out_;
+      out_ = nullptr;  // owned by the JS buffer from here on
+      deferred_.Resolve(AdoptOut(env, p, out_len_, out_hint_));
+    } else if (status_ == TSR_ERR_NOMEM) {
+      deferred_.Reject(MakeError(env, "ERR_ARGUMENT", "cannot allocate a " + std::to_string(out_len_) + "-byte output buffer"));
     } else if (status_ == TSR_ERR_AUTH) {
       deferred_.Reject(MakeError(env, "ERR_AUTH", "openAsync: authentication failed (wrong key, associated data, or tampered message)"));
     } else {
@@ -118,8 +128,9 @@ class AsyncJob : public Napi::AsyncWorker {
   bool seal_;
   Bytes in_, aad_;
   uint32_t key_id_;
-  Napi::Reference<Napi::Value> in_ref_, aad_ref_, out_ref_;
+  Napi::Reference<Napi::Value> in_ref_, aad_ref_;
   uint8_t *out_ = nullptr;
+  void *out_hint_ = nullptr;
   size_t out_len_ = 0;
   tsr_status status_ = TSR_ERR_INTERNAL;
 };
@@ -200,7 +211,7 @@ class NativeKey : public Napi::ObjectWrap<NativeKey> {
     Bytes aad = GetBytes(env, info[1], "aad", true);
     Reserve(env, 1);
     uint8_t *out;
-    Napi::Buffer<uint8_t> buf = NewBuffer(env, header_len_ + pt.len + TSR_AEAD_TAGBYTES, &out);
+    Napi::Value buf = NewBuffer(env, header_len_ + pt.len + TSR_AEAD_TAGBYTES, &out);
     SealOne(env, ctx, out, pt.data, pt.len, aad);
     return buf;
   }
@@ -231,7 +242,7 @@ class NativeKey : public Napi::ObjectWrap<NativeKey> {
     Bytes aad = GetBytes(env, info[1], "aad", true);
     tsr_format_msg m = ParseMessage(env, msg, alg_, key_id_);
     uint8_t *out;
-    Napi::Buffer<uint8_t> buf = NewBuffer(env, m.sealed_len - TSR_AEAD_TAGBYTES, &out);
+    Napi::Value buf = NewBuffer(env, m.sealed_len - TSR_AEAD_TAGBYTES, &out);
     tsr_status st = tsr_aead_open(ctx, out, m.nonce, m.sealed, m.sealed_len, msg.data, m.header_len, aad.data, aad.len);
     if (st != TSR_OK) ThrowStatus(env, st, "open");
     return buf;
@@ -326,7 +337,7 @@ class NativeKey : public Napi::ObjectWrap<NativeKey> {
     Reserve(env, 1);
     auto *job = new AsyncJob(env, state_, true, pt, aad, key_id_);
     RandomNonce(env, job->nonce_, nonce_len_);
-    job->PrepareOutput(env, header_len_ + pt.len + TSR_AEAD_TAGBYTES);
+    job->SetOutputLength(header_len_ + pt.len + TSR_AEAD_TAGBYTES);
     Napi::Promise p = job->Promise();
     job->Queue();
     return p;
@@ -344,7 +355,7 @@ class NativeKey : public Napi::ObjectWrap<NativeKey> {
     job->header_len_ = m.header_len;
     job->body_ = m.sealed;
     job->body_len_ = m.sealed_len;
-    job->PrepareOutput(env, m.sealed_len - TSR_AEAD_TAGBYTES);
+    job->SetOutputLength(m.sealed_len - TSR_AEAD_TAGBYTES);
     Napi::Promise p = job->Promise();
     job->Queue();
     return p;
@@ -354,7 +365,7 @@ class NativeKey : public Napi::ObjectWrap<NativeKey> {
     Napi::Env env = info.Env();
     const uint8_t *k = tsr_aead_ctx_key(Ctx(env));
     uint8_t *out;
-    Napi::Buffer<uint8_t> buf = NewBuffer(env, TSR_AEAD_KEYBYTES, &out);
+    Napi::Value buf = NewBuffer(env, TSR_AEAD_KEYBYTES, &out);
     std::memcpy(out, k, TSR_AEAD_KEYBYTES);
     return buf;
   }

@@ -49,7 +49,7 @@ Napi::Value Seal(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   RawArgs a = ParseRaw(info, 0, "plaintext");
   uint8_t *out;
-  Napi::Buffer<uint8_t> buf = NewBuffer(env, a.input.len + TSR_AEAD_TAGBYTES, &out);
+  Napi::Value buf = NewBuffer(env, a.input.len + TSR_AEAD_TAGBYTES, &out);
   tsr_status st = tsr_aead_seal(Keyed(env, a), out, a.nonce.data, a.input.data, a.input.len,
                                 a.aad.data, a.aad.len, nullptr, 0);
   if (st != TSR_OK) ThrowStatus(env, st, "aead.seal");
@@ -61,7 +61,7 @@ Napi::Value Open(const Napi::CallbackInfo &info) {
   RawArgs a = ParseRaw(info, 0, "sealed");
   RequireSealed(env, a.input);
   uint8_t *out;
-  Napi::Buffer<uint8_t> buf = NewBuffer(env, a.input.len - TSR_AEAD_TAGBYTES, &out);
+  Napi::Value buf = NewBuffer(env, a.input.len - TSR_AEAD_TAGBYTES, &out);
   tsr_status st = tsr_aead_open(Keyed(env, a), out, a.nonce.data, a.input.data, a.input.len,
                                 a.aad.data, a.aad.len, nullptr, 0);
   if (st != TSR_OK) ThrowStatus(env, st, "aead.open");
