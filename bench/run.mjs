@@ -95,6 +95,7 @@ async function runGroup(alg, size, opts) {
   const live = cases.filter((c) => !c.na);
   const perRound = new Map(live.map((c) => [c, []]));
   const t0 = performance.now();
+  const cpu0 = cpuSnapshot();
   let timerOverheadMs;
   for (let round = 0; round < ROUNDS; round++) {
     const bench = new Bench({
@@ -123,8 +124,10 @@ async function runGroup(alg, size, opts) {
   }
   const rows = cases.map((c) => (c.na ? toRow(c) : mergeRounds(perRound.get(c))));
   const secs = ((performance.now() - t0) / 1000).toFixed(1);
+  const other = +otherCpuPercent(cpu0, cpuSnapshot()).toFixed(1);
+  for (const r of rows) r.otherCpuPercent = other;
   for (const r of rows) if (r.state === 'errored') console.error(`  ERROR ${r.alg} ${r.sizeLabel} ${r.op} ${r.impl} ${r.api}: ${r.error}`);
-  console.log(`  ${alg} ${sizeLabel(size)}: ${live.length} tasks x ${ROUNDS} rounds in ${secs} s`);
+  console.log(`  ${alg} ${sizeLabel(size)}: ${live.length} tasks x ${ROUNDS} rounds in ${secs} s (other processes: ${other}% CPU)`);
   inp.key.dispose();
   return { rows, timerOverheadMs };
 }

@@ -5,6 +5,8 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <system_error>
+#include <thread>
 
 extern "C" {
 #include "../core/tsr_util.h"
@@ -153,12 +155,13 @@ void CheckOut(Napi::Env env, const Bytes &out, size_t need, const Bytes *in1, co
     Throw(env, "ERR_ARGUMENT", "output buffer overlaps the associated data");
 }
 
-// Outputs of 1 MiB and more are mapped directly (2 MiB-aligned, with
-// MADV_HUGEPAGE where transparent huge pages are on) and handed to JS as
-// external buffers: a fresh 64 MiB output then takes 32 page faults instead
-// of 16 384, and no V8 allocation (nor GC) happens on the calling thread.
+// Outputs of 1 MiB and more are mapped directly and handed to JS as external
+// buffers: no V8 allocation happens on the calling thread, an async job maps
+// and faults its output on the worker thread, and the unmap (milliseconds
+// for 64 MiB) happens on a short-lived thread, not in the GC finalizer on
+// the event loop. (Transparent huge pages were measured here and dropped:
+// with defrag=madvise, later faults stalled on compaction.)
 static constexpr size_t kBigOutput = size_t{1} << 20;
-static constexpr size_t kHugePage = size_t{2} << 20;
 
 struct OutMapping {
   void *base;
@@ -168,24 +171,26 @@ struct OutMapping {
 uint8_t *AllocOut(size_t len, void **hint) {
   *hint = nullptr;
   if (len < kBigOutput) return static_cast<uint8_t *>(std::malloc(len ? len : 1));
-  size_t maplen = len + kHugePage;
-  void *base = mmap(nullptr, maplen, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void *base = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (base == MAP_FAILED) return nullptr;
-  uintptr_t p = (reinterpret_cast<uintptr_t>(base) + kHugePage - 1) & ~(uintptr_t)(kHugePage - 1);
-#ifdef MADV_HUGEPAGE
-  madvise(reinterpret_cast<void *>(p), len, MADV_HUGEPAGE);
-#endif
-  *hint = new OutMapping{base, maplen};
-  return reinterpret_cast<uint8_t *>(p);
+  *hint = new OutMapping{base, len};
+  return static_cast<uint8_t *>(base);
 }
 
 void FreeOut(uint8_t *p, void *hint) {
-  if (hint) {
-    auto *m = static_cast<OutMapping *>(hint);
+  if (!hint) {
+    std::free(p);
+    return;
+  }
+  auto *m = static_cast<OutMapping *>(hint);
+  try {
+    std::thread([m] {
+      munmap(m->base, m->len);
+      delete m;
+    }).detach();
+  } catch (const std::system_error &) {  // no thread to spare: unmap here
     munmap(m->base, m->len);
     delete m;
-  } else {
-    std::free(p);
   }
 }
 
