@@ -5,9 +5,8 @@
 //   node --expose-gc bench/run.mjs [--quick]
 //
 // Needs a built package (npm run build). Writes bench/results/.
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
-import { createRequire } from 'node:module';
 
 import { Bench } from 'tinybench';
 
@@ -15,7 +14,6 @@ import { measureEventLoop } from './eventloop.mjs';
 import { buildCases, makeInputs, tessera } from './impls.mjs';
 import { addRatios, checkTargets, mergeRounds, printConsole, sizeLabel, toRow, writeResults } from './report.mjs';
 
-const require = createRequire(import.meta.url);
 const quick = process.argv.includes('--quick');
 const KiB = 1024, MiB = 1024 * KiB;
 const AES = 'aes-256-gcm', CHACHA = 'chacha20-poly1305', XCHACHA = 'xchacha20-poly1305', XAES = 'xaes-256-gcm';
@@ -80,7 +78,7 @@ function addonBuilt() {
 }
 
 const pkgVersion = (name) => {
-  try { return require(`${name}/package.json`).version; } catch { return undefined; }
+  try { return JSON.parse(readFileSync(new URL(`../node_modules/${name}/package.json`, import.meta.url), 'utf8')).version; } catch { return undefined; }
 };
 
 // Each group runs in ROUNDS short rounds (task order reversed every other

@@ -4,7 +4,10 @@
 // the libuv pool. Key bytes never enter the JS heap unless exportKey() is
 // called.
 #include <cstring>
+#include <cstdint>
 #include <memory>
+#include <system_error>
+#include <thread>
 #include <vector>
 
 #include "addon.h"
@@ -22,8 +25,39 @@ namespace {
 // job runs defers the wipe until the job lets go.
 struct KeyState {
   tsr_aead_ctx *ctx = nullptr;
-  ~KeyState() { tsr_aead_ctx_free(ctx); }  // zeroizes (tsr_secmem_free)
+  tsr_aead_ctx *helper = nullptr;  // second context for split batches (JS thread only)
+  ~KeyState() {                    // zeroizes (tsr_secmem_free)
+    tsr_aead_ctx_free(ctx);
+    tsr_aead_ctx_free(helper);
+  }
 };
+
+// Large batches are split between the calling thread and one helper thread,
+// each with its own context (an EVP context serves one thread at a time).
+// Below kSplitBatch messages the thread start costs more than it saves.
+constexpr size_t kSplitBatch = 256;
+
+struct RangeResult {
+  size_t index = SIZE_MAX;  // first failing message, SIZE_MAX if none
+  tsr_status status = TSR_OK;
+};
+
+// Runs fn(ctx, begin, end) over [0, n), in two halves when n is large.
+template <class F>
+RangeResult SplitRun(KeyState &ks, size_t n, F fn) {
+  if (n < kSplitBatch || !ks.helper) return fn(ks.ctx, 0, n);
+  size_t mid = n / 2;
+  RangeResult hi;
+  std::thread t;
+  try {
+    t = std::thread([&] { hi = fn(ks.helper, mid, n); });
+  } catch (const std::system_error &) {
+    return fn(ks.ctx, 0, n);  // no thread to spare: do it all here
+  }
+  RangeResult lo = fn(ks.ctx, 0, mid);
+  t.join();
+  return lo.index != SIZE_MAX ? lo : hi;
+}
 
 const char *AlgName(tsr_aead_alg alg) {
   switch (alg) {
@@ -186,6 +220,14 @@ class NativeKey : public Napi::ObjectWrap<NativeKey> {
     return state_->ctx;
   }
 
+  // The helper context for split batches, made on first use.
+  void PrepareSplit(Napi::Env env, size_t n) {
+    if (n < kSplitBatch || state_->helper) return;
+    tsr_status st;
+    state_->helper = tsr_aead_ctx_new(alg_, tsr_aead_ctx_key(state_->ctx), &st);
+    if (!state_->helper) ThrowStatus(env, st, "batch");
+  }
+
   // Reserves n nonces against the configured bound (NIST SP 800-38D
   // section 8.3: at most 2^32 random 96-bit nonces per key).
   void Reserve(Napi::Env env, uint64_t n) {
@@ -290,41 +332,66 @@ class NativeKey : public Napi::ObjectWrap<NativeKey> {
   // views (cheaper in JIT code than one N-API typed array per message).
   Napi::Value SealBatch(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
-    tsr_aead_ctx *ctx = Ctx(env);
+    Ctx(env);
     std::vector<Bytes> items = Elements(env, info[0], "messages");
     Bytes aad = GetBytes(env, info[1], "aad", true);
-    std::vector<size_t> offs(items.size() + 1, 0);
-    for (size_t i = 0; i < items.size(); i++) offs[i + 1] = offs[i] + header_len_ + items[i].len + TSR_AEAD_TAGBYTES;
-    Reserve(env, items.size());
+    size_t n = items.size();
+    std::vector<size_t> offs(n + 1, 0);
+    for (size_t i = 0; i < n; i++) offs[i + 1] = offs[i] + header_len_ + items[i].len + TSR_AEAD_TAGBYTES;
+    PrepareSplit(env, n);
+    Reserve(env, n);
     Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, offs.back());
     uint8_t *base = static_cast<uint8_t *>(ab.Data());
-    for (size_t i = 0; i < items.size(); i++) SealOne(env, ctx, base + offs[i], items[i].data, items[i].len, aad);
+    // Nonces and headers here (the nonce pool belongs to this thread), then
+    // the sealing, possibly split across two threads.
+    uint8_t nonce[TSR_AEAD_NONCEBYTES_MAX];
+    for (size_t i = 0; i < n; i++) {
+      RandomNonce(env, nonce, nonce_len_);
+      tsr_format_write_header(base + offs[i], alg_, key_id_, nonce);
+    }
+    const size_t h = header_len_;
+    RangeResult r = SplitRun(*state_, n, [&](tsr_aead_ctx *c, size_t b, size_t e) {
+      RangeResult res;
+      for (size_t i = b; i < e; i++) {
+        uint8_t *m = base + offs[i];
+        tsr_status st = tsr_aead_seal(c, m + h, m + TSR_FORMAT_FIXED, items[i].data, items[i].len, m, h, aad.data, aad.len);
+        if (st != TSR_OK) return RangeResult{i, st};
+      }
+      return res;
+    });
+    if (r.index != SIZE_MAX) ThrowStatus(env, r.status, "sealBatch");
     return ab;
   }
 
   Napi::Value OpenBatch(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
-    tsr_aead_ctx *ctx = Ctx(env);
+    Ctx(env);
     std::vector<Bytes> items = Elements(env, info[0], "messages");
     Bytes aad = GetBytes(env, info[1], "aad", true);
-    std::vector<tsr_format_msg> msgs(items.size());
-    std::vector<size_t> offs(items.size() + 1, 0);
-    for (size_t i = 0; i < items.size(); i++) {
+    size_t n = items.size();
+    std::vector<tsr_format_msg> msgs(n);
+    std::vector<size_t> offs(n + 1, 0);
+    for (size_t i = 0; i < n; i++) {
       msgs[i] = ParseMessage(env, items[i], alg_, key_id_);
       offs[i + 1] = offs[i] + msgs[i].sealed_len - TSR_AEAD_TAGBYTES;
     }
+    PrepareSplit(env, n);
     Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, offs.back());
     uint8_t *base = static_cast<uint8_t *>(ab.Data());
-    for (size_t i = 0; i < items.size(); i++) {
-      tsr_status st = tsr_aead_open(ctx, base + offs[i], msgs[i].nonce, msgs[i].sealed, msgs[i].sealed_len,
-                                    items[i].data, msgs[i].header_len, aad.data, aad.len);
-      if (st != TSR_OK) {
-        // All or nothing: earlier messages' plaintext is wiped too.
-        tsr_memzero(base, offs.back());
-        if (st == TSR_ERR_AUTH)
-          Throw(env, "ERR_AUTH", "openBatch: message " + std::to_string(i) + " failed authentication");
-        ThrowStatus(env, st, "openBatch");
+    RangeResult r = SplitRun(*state_, n, [&](tsr_aead_ctx *c, size_t b, size_t e) {
+      for (size_t i = b; i < e; i++) {
+        const tsr_format_msg &m = msgs[i];
+        tsr_status st = tsr_aead_open(c, base + offs[i], m.nonce, m.sealed, m.sealed_len, items[i].data, m.header_len, aad.data, aad.len);
+        if (st != TSR_OK) return RangeResult{i, st};
       }
+      return RangeResult{};
+    });
+    if (r.index != SIZE_MAX) {
+      // All or nothing: every message's plaintext is wiped.
+      tsr_memzero(base, offs.back());
+      if (r.status == TSR_ERR_AUTH)
+        Throw(env, "ERR_AUTH", "openBatch: message " + std::to_string(r.index) + " failed authentication");
+      ThrowStatus(env, r.status, "openBatch");
     }
     return ab;
   }
