@@ -4,6 +4,10 @@
 // allocation.
 #include "addon.h"
 
+extern "C" {
+#include "../core/tsr_util.h"
+}
+
 namespace tsr {
 
 namespace {
@@ -34,7 +38,10 @@ tsr_aead_ctx *Keyed(Napi::Env env, const RawArgs &a) {
   if (!ctx) {
     ctx = tsr_aead_ctx_new(a.alg, a.key.data, &st);
     if (!ctx) ThrowStatus(env, st, "aead");
-  } else if ((st = tsr_aead_ctx_rekey(ctx, a.key.data)) != TSR_OK) {
+  } else if (tsr_ct_compare(tsr_aead_ctx_key(ctx), a.key.data, TSR_AEAD_KEYBYTES) != 0 &&
+             (st = tsr_aead_ctx_rekey(ctx, a.key.data)) != TSR_OK) {
+    // Callers usually pass the same key call after call: the key schedule
+    // is redone only when the bytes change (compared in constant time).
     ThrowStatus(env, st, "aead");
   }
   return ctx;
