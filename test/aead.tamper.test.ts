@@ -19,7 +19,7 @@
  *  - openBatch with one tampered message: ERR_AUTH naming the index.
  */
 import { describe, expect, test } from 'vitest';
-import { T } from './tessera';
+import { T, codeOf } from './tessera';
 
 type Alg = 'aes-256-gcm' | 'chacha20-poly1305' | 'xchacha20-poly1305' | 'xaes-256-gcm';
 const ALGS: Alg[] = ['aes-256-gcm', 'chacha20-poly1305', 'xchacha20-poly1305', 'xaes-256-gcm'];
@@ -27,15 +27,6 @@ const NONCE: Record<Alg, number> = { 'aes-256-gcm': 12, 'chacha20-poly1305': 12,
 // Recognizable plaintext: a leak of any of it into out would show.
 const SECRET = Buffer.from('tessera-tamper-plaintext-0123456789-ABCDEFGHIJ');
 
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (!(e instanceof T.TesseraError)) return `not a TesseraError: ${String(e)}`;
-    return e.code;
-  }
-  return 'no error';
-}
 
 async function asyncCodeOf(p: () => Promise<unknown>): Promise<string> {
   try {

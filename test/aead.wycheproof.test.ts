@@ -26,7 +26,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { T, vectorsDir } from './tessera';
+import { T, vectorsDir, codeOf } from './tessera';
 
 type Alg = 'aes-256-gcm' | 'chacha20-poly1305' | 'xchacha20-poly1305';
 
@@ -62,15 +62,6 @@ const FILES: { file: string; alg: Alg; nonceBits: number }[] = [
 
 const hex = (s: string) => Buffer.from(s, 'hex');
 
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (!(e instanceof T.TesseraError)) return `not a TesseraError: ${String(e)}`;
-    return e.code;
-  }
-  return 'no error';
-}
 
 interface Counts {
   total: number;

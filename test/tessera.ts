@@ -11,3 +11,14 @@ export const T = require('../dist/cjs/index.js') as typeof import('../dist/cjs/i
 /** The raw addon, with test hooks (vitest.config.ts sets TESSERA_TEST_HOOKS=1). */
 export const addon = require('../dist/cjs/backend/native.js').loadAddon() as Record<string, any>;
 export const vectorsDir = path.join(root, '..', 'shared', 'vectors');
+
+/** The TesseraError code fn throws, or a description of what it did instead. */
+export function codeOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    if (!(e instanceof T.TesseraError)) return `not a TesseraError: ${String(e)}`;
+    return e.code;
+  }
+  return 'no error';
+}
