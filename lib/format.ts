@@ -10,12 +10,12 @@ export type Algorithm = 'aes-256-gcm' | 'chacha20-poly1305' | 'xchacha20-poly130
 
 export const ALGORITHMS: readonly Algorithm[] = ['aes-256-gcm', 'chacha20-poly1305', 'xchacha20-poly1305', 'xaes-256-gcm'];
 
-const IDS: Record<string, AlgId> = {
-  'aes-256-gcm': 1,
-  'chacha20-poly1305': 2,
-  'xchacha20-poly1305': 3,
-  'xaes-256-gcm': 4,
-};
+const IDS = new Map<unknown, AlgId>([
+  ['aes-256-gcm', 1],
+  ['chacha20-poly1305', 2],
+  ['xchacha20-poly1305', 3],
+  ['xaes-256-gcm', 4],
+]);
 
 export const VERSION = 1;
 export const KEY_BYTES = 32;
@@ -23,8 +23,8 @@ export const TAG_BYTES = 16;
 export const TEXT_PREFIX = 'tsr1.';
 
 export function algorithmId(alg: Algorithm): AlgId {
-  const id = typeof alg === 'string' ? IDS[alg] : undefined;
-  if (id === undefined || !Object.prototype.hasOwnProperty.call(IDS, alg)) {
+  const id = IDS.get(alg);
+  if (id === undefined) {
     throw new TesseraError('ERR_ALGORITHM', `unknown algorithm ${describe(alg)} (expected one of ${ALGORITHMS.join(', ')})`);
   }
   return id;

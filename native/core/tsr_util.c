@@ -10,8 +10,22 @@ void tsr_memzero(void *p, size_t n) {
 }
 
 int tsr_ct_compare(const uint8_t *a, const uint8_t *b, size_t n) {
-  volatile uint8_t d = 0;
-  for (size_t i = 0; i < n; i++) d |= (uint8_t)(a[i] ^ b[i]);
-  /* Map 0 -> 0 and 1..255 -> -1 without a branch on d. */
-  return (int)((1 & (((unsigned)d - 1) >> 8)) - 1);
+  /* Word-wise xor-accumulate: every byte is read whatever the data, and the
+   * result is reduced without a branch. The empty asm keeps the compiler
+   * from reasoning about d (and so from adding an early exit). */
+  uint64_t d = 0;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t x, y;
+    memcpy(&x, a + i, 8);
+    memcpy(&y, b + i, 8);
+    d |= x ^ y;
+  }
+  for (; i < n; i++) d |= (uint64_t)(a[i] ^ b[i]);
+#if defined(__GNUC__) || defined(__clang__)
+  __asm__("" : "+r"(d));
+#endif
+  /* d == 0 -> 0, else -1: fold to 32 bits, then (d | -d) has its top bit set iff d != 0. */
+  uint32_t f = (uint32_t)(d | (d >> 32));
+  return -(int)((f | (0u - f)) >> 31);
 }

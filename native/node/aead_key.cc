@@ -193,9 +193,15 @@ class NativeKey : public Napi::ObjectWrap<NativeKey> {
     Napi::Env env = info.Env();
     alg_ = GetAlg(env, info[0]);
     Bytes key = GetBytes(env, info[1], "key", true);
-    key_id_ = info[2].As<Napi::Number>().Uint32Value();
-    bool lossless;
-    limit_ = info[3].As<Napi::BigInt>().Uint64Value(&lossless);
+    // lib/aead.ts validates these; the checks here keep the raw addon from
+    // misbehaving when called directly.
+    double id = 0;
+    if (napi_get_value_double(env, info[2], &id) != napi_ok || !(id >= 0 && id <= 4294967295.0) || id != (double)(uint32_t)id)
+      Throw(env, "ERR_ARGUMENT", "keyId must be a uint32");
+    key_id_ = static_cast<uint32_t>(id);
+    bool lossless = false;
+    if (napi_get_value_bigint_uint64(env, info[3], &limit_, &lossless) != napi_ok || !lossless)
+      Throw(env, "ERR_ARGUMENT", "nonceLimit must be a bigint between 0 and 2^64 - 1");
     tsr_status st;
     state_ = std::make_shared<KeyState>();
     if (key.value) {
