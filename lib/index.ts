@@ -13,4 +13,4 @@ export {
   headerLength,
   parseHeader,
 } from './format';
-export { secureMemoryStats } from './secure';
+export { SecureBuffer, secureMemoryStats } from './secure';

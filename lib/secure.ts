@@ -4,6 +4,7 @@
  * module reports on it and makes sure an mlock failure is never silent.
  */
 import { getBackend } from './backend/select';
+import { TesseraError } from './errors';
 import type { Backend, SecureMemoryStats } from './backend/types';
 
 export type { SecureMemoryStats };
@@ -24,5 +25,66 @@ export function noteKeyCreated(backend: Backend): void {
         'key bytes there may be swapped to disk. Raise the limit (ulimit -l) or set TESSERA_SECMEM_STRICT=1 to fail instead.',
       { code: 'TESSERA_MLOCK' },
     );
+  }
+}
+
+/**
+ * Secret bytes of your own (a passphrase, an HMAC key, a key before import)
+ * kept in the same secure memory as AeadKey: `bytes` is a Uint8Array view
+ * straight onto locked, guard-paged, no-dump, wipe-on-fork memory.
+ * `dispose()` (or `using`) zeroizes and frees it and detaches every view;
+ * without it, garbage collection does the same. At most 1 MiB per buffer.
+ *
+ *   using pass = SecureBuffer.from(input); input.fill(0);
+ *   const key = AeadKey.import('xaes-256-gcm', pass.bytes);
+ */
+export class SecureBuffer implements Disposable {
+  readonly #buffer: ArrayBuffer;
+  readonly #handle: unknown;
+  readonly #length: number;
+  #disposed = false;
+
+  private constructor(size: number) {
+    [this.#buffer, this.#handle] = getBackend().secureAlloc(size);
+    this.#length = size;
+    noteKeyCreated(getBackend());
+  }
+
+  /** size zeroed bytes (1 to 1 MiB). */
+  static alloc(size: number): SecureBuffer {
+    return new SecureBuffer(size);
+  }
+
+  /** A secure copy of bytes. Wipe your source afterwards (bytes.fill(0)). */
+  static from(bytes: Uint8Array): SecureBuffer {
+    if (!(bytes instanceof Uint8Array)) throw new TesseraError('ERR_ARGUMENT', 'SecureBuffer.from expects a Uint8Array');
+    const sb = new SecureBuffer(bytes.length);
+    sb.bytes.set(bytes);
+    return sb;
+  }
+
+  get length(): number {
+    return this.#length;
+  }
+
+  get disposed(): boolean {
+    return this.#disposed;
+  }
+
+  /** A view on the secure memory. Do not keep copies of what you read. */
+  get bytes(): Uint8Array {
+    if (this.#disposed) throw new TesseraError('ERR_DISPOSED', 'SecureBuffer has been disposed');
+    return new Uint8Array(this.#buffer);
+  }
+
+  /** Zeroizes and frees now; views taken earlier become empty (detached). */
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    getBackend().secureDispose(this.#buffer, this.#handle);
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
   }
 }

@@ -16,6 +16,8 @@ interface Addon {
   rawOpenInto: Backend['rawOpenInto'];
   NativeKey: new (alg: AlgId, key: Uint8Array | undefined, keyId: number, nonceLimit: bigint) => KeyHandle;
   secureMemoryStats(): SecureMemoryStats;
+  secureAlloc(n: number): [ArrayBuffer, unknown];
+  secureDispose(buffer: ArrayBuffer, handle: unknown): void;
 }
 
 // dist/cjs/backend/native.js -> package root is three levels up; lib/backend
@@ -56,5 +58,7 @@ export function createNativeBackend(): Backend {
     rawOpenInto: a.rawOpenInto,
     createKey: (alg, key, keyId, nonceLimit) => new Key(alg, key, keyId, nonceLimit),
     secureMemoryStats: a.secureMemoryStats,
+    secureAlloc: a.secureAlloc,
+    secureDispose: a.secureDispose,
   };
 }

@@ -50,4 +50,8 @@ export interface Backend {
   /** key undefined: generate inside secure memory. */
   createKey(alg: AlgId, key: Uint8Array | undefined, keyId: number, nonceLimit: bigint): KeyHandle;
   secureMemoryStats(): SecureMemoryStats;
+  /** n bytes of zeroed secure memory as an ArrayBuffer, and the handle that frees it. */
+  secureAlloc(n: number): [ArrayBuffer, unknown];
+  /** Zeroizes and frees now; the ArrayBuffer is detached. */
+  secureDispose(buffer: ArrayBuffer, handle: unknown): void;
 }

@@ -246,6 +246,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitRaw(env, exports);
   InitKey(env, exports);
   InitSecure(env, exports);
+  InitSecureBuffer(env, exports);
   return exports;
 }
 

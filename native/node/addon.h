@@ -62,5 +62,6 @@ void RandomNonce(Napi::Env env, uint8_t *out, size_t n);
 void InitRaw(Napi::Env env, Napi::Object exports);
 void InitKey(Napi::Env env, Napi::Object exports);
 void InitSecure(Napi::Env env, Napi::Object exports);
+void InitSecureBuffer(Napi::Env env, Napi::Object exports);
 
 }  // namespace tsr

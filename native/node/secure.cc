@@ -72,6 +72,14 @@ Napi::Value TouchGuard(const Napi::CallbackInfo &info) {
   return Napi::Number::New(info.Env(), g[0]);
 }
 
+// testBufferAddress(arrayBuffer): where an ArrayBuffer's bytes live.
+Napi::Value BufferAddress(const Napi::CallbackInfo &info) {
+  void *data = nullptr;
+  size_t len = 0;
+  napi_get_arraybuffer_info(info.Env(), info[0], &data, &len);
+  return Napi::BigInt::New(info.Env(), static_cast<uint64_t>(reinterpret_cast<uintptr_t>(data)));
+}
+
 }  // namespace
 
 void InitSecure(Napi::Env env, Napi::Object exports) {
@@ -82,6 +90,7 @@ void InitSecure(Napi::Env env, Napi::Object exports) {
     exports.Set("testPeek", Napi::Function::New(env, Peek, "testPeek"));
     exports.Set("testForkSeesZero", Napi::Function::New(env, ForkSeesZero, "testForkSeesZero"));
     exports.Set("testTouchGuard", Napi::Function::New(env, TouchGuard, "testTouchGuard"));
+    exports.Set("testBufferAddress", Napi::Function::New(env, BufferAddress, "testBufferAddress"));
   }
 }
 
