@@ -197,6 +197,30 @@ export class AeadKey implements Disposable {
     }
   }
 
+  /**
+   * sealAsync into a caller buffer of at least sealedLength(n) bytes;
+   * resolves to the message length. With buffers you reuse, no output is
+   * allocated at all (and no garbage collection follows large messages).
+   */
+  sealIntoAsync(out: Uint8Array, plaintext: Uint8Array, opts?: AadOptions): Promise<number> {
+    try {
+      if (out === undefined || out === null) throw new TesseraError('ERR_ARGUMENT', 'out must be a Uint8Array');
+      return this.#h.sealAsync(plaintext, aadOf(opts), out);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** openAsync into a caller buffer; resolves to the plaintext length. On failure out is zeroed. */
+  openIntoAsync(out: Uint8Array, message: Uint8Array, opts?: AadOptions): Promise<number> {
+    try {
+      if (out === undefined || out === null) throw new TesseraError('ERR_ARGUMENT', 'out must be a Uint8Array');
+      return this.#h.openAsync(message, aadOf(opts), out);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
   /** Copies the key bytes out of secure memory into a JS buffer. Wipe it when done. */
   exportKey(): Uint8Array {
     return this.#h.exportKey();

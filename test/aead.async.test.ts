@@ -154,3 +154,59 @@ describe('event loop and lifetime', () => {
     await expect(key.sealAsync(new Uint8Array(1))).rejects.toThrow(code('ERR_NONCE_LIMIT'));
   });
 });
+
+describe('sealIntoAsync / openIntoAsync (caller buffers)', () => {
+  for (const alg of ['aes-256-gcm', 'chacha20-poly1305', 'xchacha20-poly1305', 'xaes-256-gcm'] as const) {
+    test(`${alg}: round trip into caller buffers equals the allocating variants`, async () => {
+      using key = T.AeadKey.generate(alg);
+      const pt = randomBytes(3 * 1024 * 1024 + 5);
+      const aad = randomBytes(13);
+      const out = new Uint8Array(key.sealedLength(pt.length) + 7);
+      const n = await key.sealIntoAsync(out, pt, { aad });
+      expect(n).toBe(key.sealedLength(pt.length));
+      const msg = out.subarray(0, n);
+      expect(Buffer.from(key.open(msg, { aad })).equals(pt)).toBe(true);
+      const back = new Uint8Array(pt.length);
+      expect(await key.openIntoAsync(back, msg, { aad })).toBe(pt.length);
+      expect(Buffer.from(back).equals(pt)).toBe(true);
+      const fromAlloc = await key.sealAsync(pt, { aad });
+      const back2 = new Uint8Array(pt.length);
+      expect(await key.openIntoAsync(back2, fromAlloc, { aad })).toBe(pt.length);
+      expect(Buffer.from(back2).equals(pt)).toBe(true);
+    });
+  }
+
+  test('a tampered message rejects with ERR_AUTH and the caller buffer holds no plaintext', async () => {
+    using key = T.AeadKey.generate('aes-256-gcm');
+    const pt = Buffer.alloc(256 * 1024, 0x41);
+    const msg = new Uint8Array(await key.sealAsync(pt));
+    msg[msg.length - 1]! ^= 1;
+    const back = new Uint8Array(pt.length).fill(0x99);
+    await expect(key.openIntoAsync(back, msg)).rejects.toMatchObject({ code: 'ERR_AUTH' });
+    expect(back.every((b) => b === 0)).toBe(true);
+  });
+
+  test('buffer checks happen before the job starts: too small, partial overlap, missing out', async () => {
+    using key = T.AeadKey.generate('xaes-256-gcm');
+    const pt = randomBytes(1000);
+    await expect(key.sealIntoAsync(new Uint8Array(10), pt)).rejects.toMatchObject({ code: 'ERR_ARGUMENT' });
+    const buf = new Uint8Array(4096);
+    await expect(key.sealIntoAsync(buf, buf.subarray(5, 1005))).rejects.toMatchObject({ code: 'ERR_ARGUMENT' });
+    await expect(key.sealIntoAsync(undefined as unknown as Uint8Array, pt)).rejects.toMatchObject({ code: 'ERR_ARGUMENT' });
+    const before = key.messagesSealed;
+    await expect(key.sealIntoAsync(new Uint8Array(10), pt)).rejects.toMatchObject({ code: 'ERR_ARGUMENT' });
+    expect(key.messagesSealed).toBe(before); // a refused call uses no nonce
+    key.dispose();
+    await expect(key.sealIntoAsync(buf, pt)).rejects.toMatchObject({ code: 'ERR_DISPOSED' });
+  });
+
+  test('in place: plaintext at out.subarray(headerLength) seals where it lies', async () => {
+    using key = T.AeadKey.generate('chacha20-poly1305');
+    const pt = randomBytes(70_000);
+    const hl = T.headerLength('chacha20-poly1305');
+    const buf = new Uint8Array(key.sealedLength(pt.length));
+    buf.set(pt, hl);
+    const n = await key.sealIntoAsync(buf, buf.subarray(hl, hl + pt.length));
+    expect(Buffer.from(key.open(buf.subarray(0, n))).equals(pt)).toBe(true);
+  });
+});

@@ -35,7 +35,9 @@ export interface KeyHandle {
   /** All plaintexts back to back in one buffer, in input order. */
   openBatch(messages: Uint8Array[], aad?: Uint8Array): ArrayBuffer;
   sealAsync(plaintext: Uint8Array, aad?: Uint8Array): Promise<Uint8Array>;
+  sealAsync(plaintext: Uint8Array, aad: Uint8Array | undefined, out: Uint8Array): Promise<number>;
   openAsync(message: Uint8Array, aad?: Uint8Array): Promise<Uint8Array>;
+  openAsync(message: Uint8Array, aad: Uint8Array | undefined, out: Uint8Array): Promise<number>;
   exportKey(): Uint8Array;
   dispose(): void;
   used(): bigint;

@@ -110,8 +110,15 @@ class AsyncJob : public Napi::AsyncWorker {
   // The output is allocated by the worker thread (Execute), not here: the
   // JS thread does no large allocation and takes no page faults.
   void SetOutputLength(size_t len) { out_len_ = len; }
+  // ...or the caller's buffer (sealIntoAsync / openIntoAsync), kept alive
+  // until the job settles; the promise then resolves to the byte count.
+  void UseCallerOutput(Napi::Env env, const Bytes &out) {
+    out_ = out.data;
+    caller_out_ = true;
+    out_ref_ = Napi::Persistent(Napi::Value(env, out.value));
+  }
   ~AsyncJob() override {
-    if (out_) FreeOut(out_, out_hint_);  // not handed to JS (failure)
+    if (out_ && !caller_out_) FreeOut(out_, out_hint_);  // not handed to JS (failure)
   }
   const uint8_t *header_ = nullptr;
   size_t header_len_ = 0;
@@ -124,7 +131,7 @@ class AsyncJob : public Napi::AsyncWorker {
     // A private context per job: the wrapper's contexts belong to the JS
     // thread. The key bytes are only read here.
     tsr_aead_alg alg = tsr_aead_ctx_alg(key_->ctx);
-    out_ = AllocOut(out_len_, &out_hint_);
+    if (!caller_out_) out_ = AllocOut(out_len_, &out_hint_);
     if (!out_) {
       status_ = TSR_ERR_NOMEM;
       return;
@@ -142,7 +149,9 @@ class AsyncJob : public Napi::AsyncWorker {
   void OnOK() override {
     Napi::Env env = Env();
     Napi::HandleScope scope(env);
-    if (status_ == TSR_OK) {
+    if (status_ == TSR_OK && caller_out_) {
+      deferred_.Resolve(Napi::Number::New(env, static_cast<double>(out_len_)));
+    } else if (status_ == TSR_OK) {
       uint8_t *p = out_;
       out_ = nullptr;  // owned by the JS buffer from here on
       deferred_.Resolve(AdoptOut(env, p, out_len_, out_hint_));
@@ -162,7 +171,8 @@ class AsyncJob : public Napi::AsyncWorker {
   bool seal_;
   Bytes in_, aad_;
   uint32_t key_id_;
-  Napi::Reference<Napi::Value> in_ref_, aad_ref_;
+  Napi::Reference<Napi::Value> in_ref_, aad_ref_, out_ref_;
+  bool caller_out_ = false;
   uint8_t *out_ = nullptr;
   void *out_hint_ = nullptr;
   size_t out_len_ = 0;
@@ -264,23 +274,36 @@ class NativeKey : public Napi::ObjectWrap<NativeKey> {
     return buf;
   }
 
+  // In place means the plaintext sits where the ciphertext goes, right
+  // after the header; the header itself must not cover the plaintext.
+  void CheckSealOut(Napi::Env env, const Bytes &out, const Bytes &pt, const Bytes &aad) {
+    size_t h = header_len_;
+    Bytes body{out.len >= h ? out.data + h : out.data, out.len >= h ? out.len - h : 0, nullptr};
+    Bytes head{out.data, out.len < h ? out.len : h, nullptr};
+    CheckOut(env, out, h + pt.len + TSR_AEAD_TAGBYTES, nullptr, &aad);
+    CheckOut(env, head, head.len, nullptr, &pt);
+    CheckOut(env, body, pt.len + TSR_AEAD_TAGBYTES, &pt, nullptr);
+  }
+
+  // In place means the plaintext goes where the ciphertext starts.
+  void CheckOpenOut(Napi::Env env, const Bytes &out, const Bytes &msg, const tsr_format_msg &m, const Bytes &aad) {
+    size_t n = m.sealed_len - TSR_AEAD_TAGBYTES;
+    Bytes sealed{const_cast<uint8_t *>(m.sealed), m.sealed_len, nullptr};
+    Bytes head{msg.data, m.header_len, nullptr};
+    CheckOut(env, out, n, &sealed, &aad);
+    CheckOut(env, out, n, nullptr, &head);
+  }
+
   Napi::Value SealInto(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     tsr_aead_ctx *ctx = Ctx(env);
     Bytes out = GetBytes(env, info[0], "out");
     Bytes pt = GetBytes(env, info[1], "plaintext");
     Bytes aad = GetBytes(env, info[2], "aad", true);
-    size_t n = header_len_ + pt.len + TSR_AEAD_TAGBYTES;
-    // In place means the plaintext sits where the ciphertext goes, right
-    // after the header; the header itself must not cover the plaintext.
-    Bytes body{out.len >= header_len_ ? out.data + header_len_ : out.data, out.len >= header_len_ ? out.len - header_len_ : 0, nullptr};
-    Bytes head{out.data, out.len < header_len_ ? out.len : header_len_, nullptr};
-    CheckOut(env, out, n, nullptr, &aad);
-    CheckOut(env, head, head.len, nullptr, &pt);
-    CheckOut(env, body, pt.len + TSR_AEAD_TAGBYTES, &pt, nullptr);
+    CheckSealOut(env, out, pt, aad);
     Reserve(env, 1);
     SealOne(env, ctx, out.data, pt.data, pt.len, aad);
-    return Napi::Number::New(env, static_cast<double>(n));
+    return Napi::Number::New(env, static_cast<double>(header_len_ + pt.len + TSR_AEAD_TAGBYTES));
   }
 
   Napi::Value Open(const Napi::CallbackInfo &info) {
@@ -303,14 +326,10 @@ class NativeKey : public Napi::ObjectWrap<NativeKey> {
     Bytes msg = GetBytes(env, info[1], "message");
     Bytes aad = GetBytes(env, info[2], "aad", true);
     tsr_format_msg m = ParseMessage(env, msg, alg_, key_id_);
-    size_t n = m.sealed_len - TSR_AEAD_TAGBYTES;
-    Bytes sealed{const_cast<uint8_t *>(m.sealed), m.sealed_len, nullptr};
-    Bytes head{msg.data, m.header_len, nullptr};
-    CheckOut(env, out, n, &sealed, &aad);
-    CheckOut(env, out, n, nullptr, &head);
+    CheckOpenOut(env, out, msg, m, aad);
     tsr_status st = tsr_aead_open(ctx, out.data, m.nonce, m.sealed, m.sealed_len, msg.data, m.header_len, aad.data, aad.len);
     if (st != TSR_OK) ThrowStatus(env, st, "openInto");
-    return Napi::Number::New(env, static_cast<double>(n));
+    return Napi::Number::New(env, static_cast<double>(m.sealed_len - TSR_AEAD_TAGBYTES));
   }
 
   // Collects the Uint8Array elements of a JS array. The fast path makes
@@ -402,26 +421,34 @@ class NativeKey : public Napi::ObjectWrap<NativeKey> {
     return ab;
   }
 
+  // sealAsync(pt, aad, out?): with out, the message is written there and
+  // the promise resolves to its length.
   Napi::Value SealAsync(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     Ctx(env);
     Bytes pt = GetBytes(env, info[0], "plaintext");
     Bytes aad = GetBytes(env, info[1], "aad", true);
+    Bytes out = GetBytes(env, info[2], "out", true);
+    if (out.value) CheckSealOut(env, out, pt, aad);
     Reserve(env, 1);
     auto *job = new AsyncJob(env, state_, true, pt, aad, key_id_);
     RandomNonce(env, job->nonce_, nonce_len_);
     job->SetOutputLength(header_len_ + pt.len + TSR_AEAD_TAGBYTES);
+    if (out.value) job->UseCallerOutput(env, out);
     Napi::Promise p = job->Promise();
     job->Queue();
     return p;
   }
 
+  // openAsync(msg, aad, out?)
   Napi::Value OpenAsync(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     Ctx(env);
     Bytes msg = GetBytes(env, info[0], "message");
     Bytes aad = GetBytes(env, info[1], "aad", true);
+    Bytes out = GetBytes(env, info[2], "out", true);
     tsr_format_msg m = ParseMessage(env, msg, alg_, key_id_);
+    if (out.value) CheckOpenOut(env, out, msg, m, aad);
     auto *job = new AsyncJob(env, state_, false, msg, aad, key_id_);
     std::memcpy(job->nonce_, m.nonce, nonce_len_);
     job->header_ = msg.data;
@@ -429,6 +456,7 @@ class NativeKey : public Napi::ObjectWrap<NativeKey> {
     job->body_ = m.sealed;
     job->body_len_ = m.sealed_len;
     job->SetOutputLength(m.sealed_len - TSR_AEAD_TAGBYTES);
+    if (out.value) job->UseCallerOutput(env, out);
     Napi::Promise p = job->Promise();
     job->Queue();
     return p;
