@@ -28,6 +28,7 @@ import { gcm, cmac } from '@noble/ciphers/aes.js';
 import { chacha20poly1305, xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { describe, expect, test } from 'vitest';
 import { T } from './tessera';
+import { nodeAead, xaesNode } from './references';
 
 const sodium = createRequire(import.meta.url)('sodium-native') as {
   crypto_aead_xchacha20poly1305_ietf_encrypt(c: Uint8Array, m: Uint8Array, ad: Uint8Array | null, nsec: null, npub: Uint8Array, k: Uint8Array): number;
@@ -59,29 +60,6 @@ function prng(seed: number) {
 }
 
 const b = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
-
-function nodeAead(cipher: 'aes-256-gcm' | 'chacha20-poly1305', key: Uint8Array, nonce: Uint8Array, pt: Uint8Array, aad?: Uint8Array): Buffer {
-  const c = crypto.createCipheriv(cipher as 'aes-256-gcm', key, nonce, { authTagLength: 16 });
-  if (aad && aad.length) c.setAAD(aad);
-  return Buffer.concat([c.update(pt), c.final(), c.getAuthTag()]);
-}
-
-/** XAES-256-GCM per c2sp.org/XAES-256-GCM "Detailed key derivation algorithm", on node:crypto. */
-function xaesNode(key: Uint8Array, nonce: Uint8Array, pt: Uint8Array, aad?: Uint8Array): Buffer {
-  const ecb = crypto.createCipheriv('aes-256-ecb', key, null).setAutoPadding(false);
-  const L = ecb.update(Buffer.alloc(16));
-  const K1 = Buffer.alloc(16);
-  for (let i = 0; i < 15; i++) K1[i] = ((L[i]! << 1) | (L[i + 1]! >> 7)) & 0xff;
-  K1[15] = ((L[15]! << 1) & 0xff) ^ (L[0]! & 0x80 ? 0x87 : 0);
-  const M = Buffer.alloc(32);
-  for (let j = 0; j < 2; j++) {
-    M.set([0x00, j + 1, 0x58, 0x00], 16 * j);
-    M.set(nonce.subarray(0, 12), 16 * j + 4);
-    for (let i = 0; i < 16; i++) M[16 * j + i]! ^= K1[i]!;
-  }
-  const Kx = ecb.update(M);
-  return nodeAead('aes-256-gcm', Kx, nonce.subarray(12, 24), pt, aad);
-}
 
 /** XAES-256-GCM on @noble/ciphers: SP 800-108r1 counter KDF with real CMAC-AES256, then noble GCM. */
 function xaesNoble(key: Uint8Array, nonce: Uint8Array, pt: Uint8Array, aad?: Uint8Array): Uint8Array {

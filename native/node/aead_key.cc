@@ -6,14 +6,13 @@
 #include <cstring>
 #include <cstdint>
 #include <memory>
-#include <system_error>
-#include <thread>
 #include <vector>
 
 #include "addon.h"
 
 extern "C" {
 #include "../core/tsr_util.h"
+#include "../pool/tsr_pool.h"
 #include "../secmem/tsr_secmem.h"
 }
 
@@ -42,21 +41,24 @@ struct RangeResult {
   tsr_status status = TSR_OK;
 };
 
-// Runs fn(ctx, begin, end) over [0, n), in two halves when n is large.
+// Runs fn(ctx, begin, end) over [0, n), in two halves on tsr_pool when n is
+// large (the pool runs both halves here if its helper is busy).
 template <class F>
 RangeResult SplitRun(KeyState &ks, size_t n, F fn) {
   if (n < kSplitBatch || !ks.helper) return fn(ks.ctx, 0, n);
+  struct Half {
+    F *fn;
+    tsr_aead_ctx *ctx;
+    size_t b, e;
+    RangeResult r;
+  };
   size_t mid = n / 2;
-  RangeResult hi;
-  std::thread t;
-  try {
-    t = std::thread([&] { hi = fn(ks.helper, mid, n); });
-  } catch (const std::system_error &) {
-    return fn(ks.ctx, 0, n);  // no thread to spare: do it all here
-  }
-  RangeResult lo = fn(ks.ctx, 0, mid);
-  t.join();
-  return lo.index != SIZE_MAX ? lo : hi;
+  Half lo{&fn, ks.ctx, 0, mid, {}}, hi{&fn, ks.helper, mid, n, {}};
+  tsr_pool_pair([](void *arg) {
+    auto *h = static_cast<Half *>(arg);
+    h->r = (*h->fn)(h->ctx, h->b, h->e);
+  }, &lo, &hi);
+  return lo.r.index != SIZE_MAX ? lo.r : hi.r;
 }
 
 const char *AlgName(tsr_aead_alg alg) {

@@ -30,6 +30,7 @@
 #include "../core/tsr_chacha20.h"
 #include "../core/tsr_util.h"
 #include "../secmem/tsr_secmem.h"
+#include "tsr_gcm_split.h"
 
 struct tsr_aead_ctx {
   tsr_aead_alg alg;
@@ -37,6 +38,8 @@ struct tsr_aead_ctx {
   EVP_CIPHER_CTX *enc;   /* keyed once for AES-GCM / ChaCha20-Poly1305 */
   EVP_CIPHER_CTX *dec;
   EVP_CIPHER_CTX *ecb;   /* XAES only: AES-256-ECB under the input key */
+  tsr_gcm_split *split;  /* large GCM messages on two cores, made on first use */
+  int split_keyed;       /* split holds ctx->key (AES-256-GCM only) */
 };
 
 static EVP_CIPHER *g_gcm, *g_chacha, *g_ecb;
@@ -154,6 +157,7 @@ tsr_aead_ctx *tsr_aead_ctx_new(tsr_aead_alg alg, const uint8_t key[32], tsr_stat
 
 tsr_status tsr_aead_ctx_rekey(tsr_aead_ctx *ctx, const uint8_t key[32]) {
   if (ctx->key != key) memcpy(ctx->key, key, 32);
+  ctx->split_keyed = 0;
   const EVP_CIPHER *cipher = bulk_cipher(ctx->alg);
   /* Keyed here for the 96-bit nonce algorithms; the extended ones only bind
    * the cipher and get their subkey per message. */
@@ -168,6 +172,7 @@ tsr_status tsr_aead_ctx_rekey(tsr_aead_ctx *ctx, const uint8_t key[32]) {
 
 void tsr_aead_ctx_free(tsr_aead_ctx *ctx) {
   if (!ctx) return;
+  tsr_gcm_split_free(ctx->split);
   EVP_CIPHER_CTX_free(ctx->enc); /* cleanses the expanded key */
   EVP_CIPHER_CTX_free(ctx->dec);
   EVP_CIPHER_CTX_free(ctx->ecb);
@@ -186,6 +191,29 @@ static int length_ok(tsr_aead_alg alg, size_t len) {
   return (uint64_t)len <= max;
 }
 
+/* Large AES-GCM / XAES-GCM messages go to tsr_gcm_split (two cores).
+ * Returns 1 if it handled the message (*st set), 0 to use the one-thread
+ * path (other algorithms, small messages, or no memory for the split). */
+static int try_split(tsr_aead_ctx *ctx, int enc, uint8_t *out, const uint8_t *nonce, const uint8_t *in, size_t len,
+                     const uint8_t *a1, size_t l1, const uint8_t *a2, size_t l2, uint8_t tag[16], tsr_status *st) {
+  if (len < TSR_GCM_SPLIT_MIN || (ctx->alg != TSR_AEAD_AES256GCM && ctx->alg != TSR_AEAD_XAES256GCM)) return 0;
+  if (!ctx->split && !(ctx->split = tsr_gcm_split_new())) return 0;
+  if (ctx->alg == TSR_AEAD_AES256GCM) {
+    *st = tsr_gcm_split_run(ctx->split, ctx->key, !ctx->split_keyed, enc, out, nonce, in, len, a1, l1, a2, l2, tag);
+    ctx->split_keyed = 1;
+    return 1;
+  }
+  uint8_t kx[32]; /* XAES: the per-message subkey, then plain GCM with n[12:24] */
+  if (!xaes_derive(ctx, kx, nonce)) {
+    *st = TSR_ERR_INTERNAL;
+    if (!enc) tsr_memzero(out, len);
+    return 1;
+  }
+  *st = tsr_gcm_split_run(ctx->split, kx, 1, enc, out, nonce + 12, in, len, a1, l1, a2, l2, tag);
+  tsr_memzero(kx, sizeof kx);
+  return 1;
+}
+
 tsr_status tsr_aead_seal(tsr_aead_ctx *ctx, uint8_t *out, const uint8_t *nonce,
                          const uint8_t *pt, size_t ptlen,
                          const uint8_t *aad1, size_t aad1len,
@@ -193,6 +221,8 @@ tsr_status tsr_aead_seal(tsr_aead_ctx *ctx, uint8_t *out, const uint8_t *nonce,
   uint8_t fin[32];
   int outl;
   if (!length_ok(ctx->alg, ptlen)) return TSR_ERR_LENGTH;
+  tsr_status st;
+  if (try_split(ctx, 1, out, nonce, pt, ptlen, aad1, aad1len, aad2, aad2len, out + ptlen, &st)) return st;
   EVP_CIPHER_CTX *c = ctx->enc;
   if (!begin(ctx, c, 1, nonce) || !feed_aad(c, aad1, aad1len, aad2, aad2len) ||
       (ptlen > 0 && !evp_update(c, out, pt, ptlen)) ||
@@ -215,6 +245,8 @@ tsr_status tsr_aead_open(tsr_aead_ctx *ctx, uint8_t *out, const uint8_t *nonce,
   if (!length_ok(ctx->alg, ctlen)) return TSR_ERR_LENGTH;
   /* Copy the tag first: with in-place decryption out may alias sealed. */
   memcpy(tag, sealed + ctlen, TSR_AEAD_TAGBYTES);
+  tsr_status st;
+  if (try_split(ctx, 0, out, nonce, sealed, ctlen, aad1, aad1len, aad2, aad2len, tag, &st)) return st;
   EVP_CIPHER_CTX *c = ctx->dec;
   if (!begin(ctx, c, 0, nonce) || !feed_aad(c, aad1, aad1len, aad2, aad2len) ||
       (ctlen > 0 && !evp_update(c, out, sealed, ctlen)) ||
