@@ -55,6 +55,9 @@ void tsr_aead_ctx_free(tsr_aead_ctx *ctx);
  * re-keys one cached context per call instead of building a new one. */
 tsr_status tsr_aead_ctx_rekey(tsr_aead_ctx *ctx, const uint8_t key[32]);
 tsr_aead_alg tsr_aead_ctx_alg(const tsr_aead_ctx *ctx);
+/* Whether large messages may use a second core (default 1). Async jobs turn
+ * it off: on a small machine their second core is the event loop's. */
+void tsr_aead_ctx_set_parallel(tsr_aead_ctx *ctx, int parallel);
 /* The key bytes in secure memory (test hooks and export only). */
 const uint8_t *tsr_aead_ctx_key(const tsr_aead_ctx *ctx);
 

@@ -140,6 +140,7 @@ class AsyncJob : public Napi::AsyncWorker {
     }
     tsr_aead_ctx *ctx = tsr_aead_ctx_new(alg, tsr_aead_ctx_key(key_->ctx), &status_);
     if (!ctx) return;
+    tsr_aead_ctx_set_parallel(ctx, 0);  // one core: leave the other to the event loop
     if (seal_) {
       size_t h = tsr_format_write_header(out_, alg, key_id_, nonce_);
       status_ = tsr_aead_seal(ctx, out_ + h, nonce_, in_.data, in_.len, out_, h, aad_.data, aad_.len);

@@ -40,6 +40,7 @@ struct tsr_aead_ctx {
   EVP_CIPHER_CTX *ecb;   /* XAES only: AES-256-ECB under the input key */
   tsr_gcm_split *split;  /* large GCM messages on two cores, made on first use */
   int split_keyed;       /* split holds ctx->key (AES-256-GCM only) */
+  int serial;            /* tsr_aead_ctx_set_parallel(ctx, 0) */
 };
 
 static EVP_CIPHER *g_gcm, *g_chacha, *g_ecb;
@@ -181,6 +182,7 @@ void tsr_aead_ctx_free(tsr_aead_ctx *ctx) {
 }
 
 tsr_aead_alg tsr_aead_ctx_alg(const tsr_aead_ctx *ctx) { return ctx->alg; }
+void tsr_aead_ctx_set_parallel(tsr_aead_ctx *ctx, int parallel) { ctx->serial = !parallel; }
 const uint8_t *tsr_aead_ctx_key(const tsr_aead_ctx *ctx) { return ctx->key; }
 
 /* GCM caps a message at 2^36 - 32 bytes (SP 800-38D section 5.2.1.1);
@@ -196,7 +198,8 @@ static int length_ok(tsr_aead_alg alg, size_t len) {
  * path (other algorithms, small messages, or no memory for the split). */
 static int try_split(tsr_aead_ctx *ctx, int enc, uint8_t *out, const uint8_t *nonce, const uint8_t *in, size_t len,
                      const uint8_t *a1, size_t l1, const uint8_t *a2, size_t l2, uint8_t tag[16], tsr_status *st) {
-  if (len < TSR_GCM_SPLIT_MIN || (ctx->alg != TSR_AEAD_AES256GCM && ctx->alg != TSR_AEAD_XAES256GCM)) return 0;
+  if (ctx->serial || len < TSR_GCM_SPLIT_MIN || (ctx->alg != TSR_AEAD_AES256GCM && ctx->alg != TSR_AEAD_XAES256GCM))
+    return 0;
   if (!ctx->split && !(ctx->split = tsr_gcm_split_new())) return 0;
   if (ctx->alg == TSR_AEAD_AES256GCM) {
     *st = tsr_gcm_split_run(ctx->split, ctx->key, !ctx->split_keyed, enc, out, nonce, in, len, a1, l1, a2, l2, tag);
