@@ -43,17 +43,23 @@ struct tsr_aead_ctx {
   int serial;            /* tsr_aead_ctx_set_parallel(ctx, 0) */
 };
 
-static EVP_CIPHER *g_gcm, *g_chacha, *g_ecb;
+static tsr_openssl_ciphers g_ciphers;
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 
 static void fetch_ciphers(void) {
-  g_gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
-  g_chacha = EVP_CIPHER_fetch(NULL, "ChaCha20-Poly1305", NULL);
-  g_ecb = EVP_CIPHER_fetch(NULL, "AES-256-ECB", NULL);
+  g_ciphers.gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+  g_ciphers.chacha = EVP_CIPHER_fetch(NULL, "ChaCha20-Poly1305", NULL);
+  g_ciphers.ecb = EVP_CIPHER_fetch(NULL, "AES-256-ECB", NULL);
+  g_ciphers.ctr = EVP_CIPHER_fetch(NULL, "AES-256-CTR", NULL);
+}
+
+const tsr_openssl_ciphers *tsr_openssl_fetch(void) {
+  pthread_once(&g_once, fetch_ciphers);
+  return &g_ciphers;
 }
 
 static const EVP_CIPHER *bulk_cipher(tsr_aead_alg alg) {
-  return (alg == TSR_AEAD_AES256GCM || alg == TSR_AEAD_XAES256GCM) ? g_gcm : g_chacha;
+  return (alg == TSR_AEAD_AES256GCM || alg == TSR_AEAD_XAES256GCM) ? g_ciphers.gcm : g_ciphers.chacha;
 }
 
 /* EVP lengths are ints: feed large buffers in 1 GiB pieces. */
@@ -75,7 +81,7 @@ static int evp_update(EVP_CIPHER_CTX *c, uint8_t *out, const uint8_t *in, size_t
 static int xaes_precompute(tsr_aead_ctx *ctx) {
   uint8_t zero[16] = {0}, l[16];
   int outl;
-  if (EVP_EncryptInit_ex2(ctx->ecb, g_ecb, ctx->key, NULL, NULL) != 1) return 0;
+  if (EVP_EncryptInit_ex2(ctx->ecb, g_ciphers.ecb, ctx->key, NULL, NULL) != 1) return 0;
   EVP_CIPHER_CTX_set_padding(ctx->ecb, 0);
   if (EVP_EncryptUpdate(ctx->ecb, l, &outl, zero, 16) != 1) return 0;
   uint8_t *k1 = ctx->key + 32;
@@ -132,13 +138,13 @@ static int feed_aad(EVP_CIPHER_CTX *c, const uint8_t *a1, size_t l1, const uint8
   return (l1 == 0 || evp_update(c, NULL, a1, l1)) && (l2 == 0 || evp_update(c, NULL, a2, l2));
 }
 
-static void ensure_init(void) { pthread_once(&g_once, fetch_ciphers); }
+static void ensure_init(void) { tsr_openssl_fetch(); }
 
 tsr_aead_ctx *tsr_aead_ctx_new(tsr_aead_alg alg, const uint8_t key[32], tsr_status *status) {
   ensure_init();
   *status = TSR_ERR_INTERNAL;
   if (!tsr_aead_valid(alg)) { *status = TSR_ERR_ALGORITHM; return NULL; }
-  if (!g_gcm || !g_chacha || !g_ecb) return NULL;
+  if (!g_ciphers.gcm || !g_ciphers.chacha || !g_ciphers.ecb) return NULL;
   tsr_aead_ctx *ctx = (tsr_aead_ctx *)calloc(1, sizeof *ctx);
   if (!ctx) { *status = TSR_ERR_NOMEM; return NULL; }
   ctx->alg = alg;

@@ -1,7 +1,6 @@
 /* See tsr_gcm_split.h for the construction. */
 #include "tsr_gcm_split.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,14 +11,6 @@
 #include "../pool/tsr_pool.h"
 
 #define STEP ((size_t)1 << 30) /* EVP lengths are ints */
-
-static EVP_CIPHER *g_ctr, *g_gcm, *g_ecb;
-static pthread_once_t g_once = PTHREAD_ONCE_INIT;
-static void fetch(void) {
-  g_ctr = EVP_CIPHER_fetch(NULL, "AES-256-CTR", NULL);
-  g_gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
-  g_ecb = EVP_CIPHER_fetch(NULL, "AES-256-ECB", NULL);
-}
 
 /* The fixed nonce IV' of the GMAC computations: any value works, because
  * E(IV' || 1) is computed and removed. */
@@ -79,8 +70,8 @@ static void run_part(void *arg) {
 }
 
 tsr_gcm_split *tsr_gcm_split_new(void) {
-  pthread_once(&g_once, fetch);
-  if (!g_ctr || !g_gcm || !g_ecb) return NULL;
+  const tsr_openssl_ciphers *c = tsr_openssl_fetch();
+  if (!c->ctr || !c->gcm || !c->ecb) return NULL;
   tsr_gcm_split *s = (tsr_gcm_split *)calloc(1, sizeof *s);
   if (!s) return NULL;
   s->ecb = EVP_CIPHER_CTX_new();
@@ -106,11 +97,12 @@ void tsr_gcm_split_free(tsr_gcm_split *s) {
 }
 
 static int set_key(tsr_gcm_split *s, const uint8_t key[32]) {
-  if (EVP_EncryptInit_ex2(s->ecb, g_ecb, key, NULL, NULL) != 1) return 0;
+  const tsr_openssl_ciphers *c = tsr_openssl_fetch();
+  if (EVP_EncryptInit_ex2(s->ecb, c->ecb, key, NULL, NULL) != 1) return 0;
   EVP_CIPHER_CTX_set_padding(s->ecb, 0);
   for (int i = 0; i < 2; i++)
-    if (EVP_EncryptInit_ex2(s->ctr[i], g_ctr, key, NULL, NULL) != 1 ||
-        EVP_EncryptInit_ex2(s->gmac[i], g_gcm, key, NULL, NULL) != 1)
+    if (EVP_EncryptInit_ex2(s->ctr[i], c->ctr, key, NULL, NULL) != 1 ||
+        EVP_EncryptInit_ex2(s->gmac[i], c->gcm, key, NULL, NULL) != 1)
       return 0;
   return 1;
 }
