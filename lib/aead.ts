@@ -23,10 +23,20 @@ function aadOf(opts: AadOptions | undefined): Uint8Array | undefined {
   return opts.aad;
 }
 
+/** Largest plaintext sealed into Node's Buffer pool (allocUnsafe pools below poolSize / 2). */
+const POOLED_MAX = 2048;
+
 /** Raw AEAD with caller-supplied key and nonce. Output of seal is ciphertext || 16-byte tag. */
 export const aead = {
   seal(alg: Algorithm, key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array): Uint8Array {
-    return getBackend().rawSeal(algorithmId(alg), key, nonce, plaintext, aad);
+    const id = algorithmId(alg);
+    // Small outputs in Node's Buffer pool, as AeadKey.seal does (ciphertext only).
+    if (plaintext instanceof Uint8Array && plaintext.length <= POOLED_MAX) {
+      const out = Buffer.allocUnsafe(plaintext.length + TAG_BYTES);
+      getBackend().rawSealInto(out, id, key, nonce, plaintext, aad);
+      return out;
+    }
+    return getBackend().rawSeal(id, key, nonce, plaintext, aad);
   },
   /** Throws TesseraError ERR_AUTH if the tag does not verify; no plaintext is released. */
   open(alg: Algorithm, key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad?: Uint8Array): Uint8Array {
@@ -54,8 +64,6 @@ export interface AeadKeyOptions {
 }
 
 const U64_MAX = (1n << 64n) - 1n;
-/** Largest plaintext sealed into Node's Buffer pool (allocUnsafe pools below poolSize / 2). */
-const POOLED_MAX = 2048;
 
 function limitFor(alg: Algorithm, opt: number | bigint | undefined): bigint {
   if (opt === undefined) return alg === 'aes-256-gcm' || alg === 'chacha20-poly1305' ? 1n << 32n : U64_MAX;
