@@ -189,12 +189,16 @@ function markdown(result) {
   return L.join('\n');
 }
 
+// A --quick run writes quick-*.json / latest-quick.*, so it never replaces
+// the full run that the README quotes.
 export function writeResults(result) {
   mkdirSync(RESULTS, { recursive: true });
-  const stamp = result.machine.date.replace(/[:.]/g, '-');
+  const quick = result.config?.quick;
+  const stamp = (quick ? 'quick-' : '') + result.machine.date.replace(/[:.]/g, '-');
+  const latest = quick ? 'latest-quick' : 'latest';
   const json = JSON.stringify(result, null, 2) + '\n';
   writeFileSync(join(RESULTS, `${stamp}.json`), json);
-  writeFileSync(join(RESULTS, 'latest.json'), json);
-  writeFileSync(join(RESULTS, 'latest.md'), markdown(result));
-  return { dir: RESULTS, stamp };
+  writeFileSync(join(RESULTS, `${latest}.json`), json);
+  writeFileSync(join(RESULTS, `${latest}.md`), markdown(result));
+  return { dir: RESULTS, stamp, latest };
 }

@@ -182,8 +182,8 @@ async function main() {
   };
   console.log('');
   printConsole(rows, targets, eventLoop);
-  const { dir, stamp } = writeResults(result);
-  console.log(`\nwrote ${dir}/${stamp}.json, latest.json, latest.md (${durationS.toFixed(1)} s)`);
+  const { dir, stamp, latest } = writeResults(result);
+  console.log(`\nwrote ${dir}/${stamp}.json, ${latest}.json, ${latest}.md (${durationS.toFixed(1)} s)`);
 }
 
 await main();
