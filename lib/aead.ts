@@ -188,7 +188,7 @@ export class AeadKey implements Disposable {
     return cut(out, messages, -(this.#headerLength + TAG_BYTES));
   }
 
-  /** Seals on the libuv thread pool; the event loop stays free. Do not mutate the input until it settles. */
+  /** Seals on the libuv thread pool; the event loop stays free. Do not mutate or transfer the input until it settles. */
   sealAsync(plaintext: Uint8Array, opts?: AadOptions): Promise<Uint8Array> {
     try {
       return this.#h.sealAsync(plaintext, aadOf(opts));

@@ -31,9 +31,9 @@ struct KeyState {
   }
 };
 
-// Large batches are split between the calling thread and one helper thread,
+// Large batches are split between the calling thread and the tsr_pool helper,
 // each with its own context (an EVP context serves one thread at a time).
-// Below kSplitBatch messages the thread start costs more than it saves.
+// Below kSplitBatch messages the hop to the helper costs more than it saves.
 constexpr size_t kSplitBatch = 256;
 
 struct RangeResult {
