@@ -10,7 +10,7 @@ import { getBackend } from './backend/select';
 import type { Backend, KeyHandle } from './backend/types';
 import { TesseraError } from './errors';
 import { type Algorithm, algorithmId, describe, fromText, headerLength, TAG_BYTES, toText } from './format';
-import { noteKeyCreated } from './secure';
+import { noteSecureAllocation } from './secure';
 
 export interface AadOptions {
   /** Associated data: authenticated, not encrypted. */
@@ -112,7 +112,7 @@ export class AeadKey implements Disposable {
     this.nonceLimit = limitFor(alg, opts?.nonceLimit);
     this.#h = backend.createKey(id, key, this.keyId, this.nonceLimit);
     this.#headerLength = headerLength(alg);
-    noteKeyCreated(backend);
+    noteSecureAllocation(backend);
   }
 
   /** A fresh random key, generated inside secure memory. */

@@ -15,8 +15,8 @@ export function secureMemoryStats(): SecureMemoryStats {
 
 let warnedFailures = 0;
 
-/** Emits a process warning the first time (and each time more) arenas fail to lock. */
-export function noteKeyCreated(backend: Backend): void {
+/** After a secure allocation: a process warning the first time (and each time more) arenas fail to lock. */
+export function noteSecureAllocation(backend: Backend): void {
   const s = backend.secureMemoryStats();
   if (s.mlockFailures > warnedFailures) {
     warnedFailures = s.mlockFailures;
@@ -47,7 +47,7 @@ export class SecureBuffer implements Disposable {
   private constructor(size: number) {
     [this.#buffer, this.#handle] = getBackend().secureAlloc(size);
     this.#length = size;
-    noteKeyCreated(getBackend());
+    noteSecureAllocation(getBackend());
   }
 
   /** size zeroed bytes (1 to 1 MiB). */
