@@ -31,21 +31,36 @@ Instance::~Instance() {
 
 Instance &GetInstance(Napi::Env env) { return *env.GetInstanceData<Instance>(); }
 
-void Throw(Napi::Env env, const char *code, const std::string &message) {
+Napi::Value MakeError(Napi::Env env, const char *code, const std::string &message) {
   Instance &inst = GetInstance(env);
-  if (inst.error_ctor.IsEmpty()) throw Napi::Error::New(env, std::string(code) + ": " + message);
-  Napi::Object err = inst.error_ctor.New({Napi::String::New(env, code), Napi::String::New(env, message)});
-  throw Napi::Error(env, err);
+  if (inst.error_ctor.IsEmpty()) return Napi::Error::New(env, std::string(code) + ": " + message).Value();
+  return inst.error_ctor.New({Napi::String::New(env, code), Napi::String::New(env, message)});
 }
 
-void ThrowStatus(Napi::Env env, tsr_status st, const char *what) {
+void Throw(Napi::Env env, const char *code, const std::string &message) {
+  throw Napi::Error(env, MakeError(env, code, message));
+}
+
+Napi::Value StatusError(Napi::Env env, tsr_status st, const char *what) {
+  std::string w(what);
   switch (st) {
-    case TSR_ERR_AUTH: Throw(env, "ERR_AUTH", std::string(what) + ": authentication failed (wrong key, nonce, associated data, or tampered data)");
-    case TSR_ERR_ALGORITHM: Throw(env, "ERR_ALGORITHM", std::string(what) + ": unknown algorithm id");
-    case TSR_ERR_FORMAT: Throw(env, "ERR_FORMAT", std::string(what) + ": malformed message");
-    case TSR_ERR_LENGTH: Throw(env, "ERR_ARGUMENT", std::string(what) + ": input longer than the algorithm allows");
-    case TSR_ERR_NOMEM: Throw(env, "ERR_SECURE_MEMORY", std::string(what) + ": secure memory allocation failed (see secureMemoryStats(); RLIMIT_MEMLOCK?)");
-    default: Throw(env, "ERR_INTERNAL", std::string(what) + ": the crypto library reported an error");
+    case TSR_ERR_AUTH: return MakeError(env, "ERR_AUTH", w + ": authentication failed (wrong key, nonce, associated data, or tampered data)");
+    case TSR_ERR_ALGORITHM: return MakeError(env, "ERR_ALGORITHM", w + ": unknown algorithm id");
+    case TSR_ERR_FORMAT: return MakeError(env, "ERR_FORMAT", w + ": malformed message");
+    case TSR_ERR_LENGTH: return MakeError(env, "ERR_ARGUMENT", w + ": input longer than the algorithm allows");
+    case TSR_ERR_NOMEM: return MakeError(env, "ERR_SECURE_MEMORY", w + ": secure memory allocation failed (see secureMemoryStats(); RLIMIT_MEMLOCK?)");
+    default: return MakeError(env, "ERR_INTERNAL", w + ": the crypto library reported an error");
+  }
+}
+
+void ThrowStatus(Napi::Env env, tsr_status st, const char *what) { throw Napi::Error(env, StatusError(env, st, what)); }
+
+// N-API calls that fail may leave an exception pending; ours replaces it.
+static void ClearPending(napi_env env) {
+  bool pending;
+  if (napi_is_exception_pending(env, &pending) == napi_ok && pending) {
+    napi_value ignored;
+    napi_get_and_clear_last_exception(env, &ignored);
   }
 }
 
@@ -78,11 +93,7 @@ bool TryBytes(napi_env env, napi_value v, Bytes *out) {
   bool is_ab = false;
   if (napi_get_typedarray_info(env, v, &type, &out->len, &data, &ab, &offset) != napi_ok ||
       type != napi_uint8_array || napi_is_arraybuffer(env, ab, &is_ab) != napi_ok || !is_ab || out->len == 0) {
-    bool pending;
-    if (napi_is_exception_pending(env, &pending) == napi_ok && pending) {
-      napi_value ignored;
-      napi_get_and_clear_last_exception(env, &ignored);
-    }
+    ClearPending(env);
     return false;  // zero length too: GetBytes tells empty from detached
   }
   out->data = static_cast<uint8_t *>(data);
@@ -92,6 +103,8 @@ bool TryBytes(napi_env env, napi_value v, Bytes *out) {
 
 Bytes GetBytes(Napi::Env env, napi_value v, const char *name, bool optional) {
   Bytes b;
+  if (TryBytes(env, v, &b)) return b;
+  // Slow path: say what is wrong, or accept an empty view / absent optional.
   b.value = v;
   napi_typedarray_type type;
   napi_value ab;
@@ -99,12 +112,7 @@ Bytes GetBytes(Napi::Env env, napi_value v, const char *name, bool optional) {
   void *data;
   if (napi_get_typedarray_info(env, v, &type, &b.len, &data, &ab, &offset) != napi_ok ||
       type != napi_uint8_array) {
-    // Clear the pending "invalid arg" status before throwing our own error.
-    bool pending;
-    if (napi_is_exception_pending(env, &pending) == napi_ok && pending) {
-      napi_value ignored;
-      napi_get_and_clear_last_exception(env, &ignored);
-    }
+    ClearPending(env);
     if (optional) {
       napi_valuetype t;
       napi_typeof(env, v, &t);
@@ -117,13 +125,11 @@ Bytes GetBytes(Napi::Env env, napi_value v, const char *name, bool optional) {
   // use; detached buffers have no memory at all. Both are refused.
   if (napi_is_arraybuffer(env, ab, &is_ab) != napi_ok || !is_ab)
     Throw(env, "ERR_ARGUMENT", std::string(name) + " must not be backed by a SharedArrayBuffer");
-  if (b.len == 0) {
-    bool detached = false;
-    napi_is_detached_arraybuffer(env, ab, &detached);
-    if (detached) Throw(env, "ERR_ARGUMENT", std::string(name) + " is backed by a detached ArrayBuffer");
-  }
+  bool detached = false;
+  napi_is_detached_arraybuffer(env, ab, &detached);
+  if (detached) Throw(env, "ERR_ARGUMENT", std::string(name) + " is backed by a detached ArrayBuffer");
   b.data = static_cast<uint8_t *>(data);
-  return b;
+  return b;  // an empty view
 }
 
 tsr_aead_alg GetAlg(Napi::Env env, napi_value v) {
@@ -194,11 +200,7 @@ Napi::Value NewBuffer(Napi::Env env, size_t len, uint8_t **data) {
   napi_value v;
   void *p = nullptr;
   if (napi_create_buffer(env, len, &p, &v) != napi_ok) {
-    bool pending;
-    if (napi_is_exception_pending(env, &pending) == napi_ok && pending) {
-      napi_value ignored;
-      napi_get_and_clear_last_exception(env, &ignored);
-    }
+    ClearPending(env);
     Throw(env, "ERR_ARGUMENT", "cannot allocate a " + std::to_string(len) + "-byte output buffer");
   }
   *data = static_cast<uint8_t *>(p);
@@ -232,10 +234,9 @@ static Napi::Value SetErrorClass(const Napi::CallbackInfo &info) {
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto *inst = new Instance();
   env.SetInstanceData<Instance>(inst);
-  tsr_secmem_stats st;
-  tsr_secmem_stats_get(&st);
   inst->nonces = static_cast<NoncePool *>(tsr_secmem_alloc(sizeof(NoncePool)));
   if (inst->nonces) {
+    tsr_secmem_stats st;
     tsr_secmem_stats_get(&st);
     if (!st.wipe_on_fork) {  // never buffer nonces across a possible fork
       tsr_secmem_free(inst->nonces);

@@ -18,7 +18,6 @@ namespace tsr {
 // Per-addon-instance state (one per Node environment / worker thread).
 struct Instance {
   Napi::FunctionReference error_ctor;  // lib/errors.ts TesseraError
-  Napi::FunctionReference key_ctor;    // NativeKey
   tsr_aead_ctx *raw[5] = {nullptr, nullptr, nullptr, nullptr, nullptr};  // raw API, by alg id
   struct NoncePool *nonces = nullptr;
   bool test_hooks = false;  // TESSERA_TEST_HOOKS=1 at load: see secure.cc
@@ -29,7 +28,10 @@ Instance &GetInstance(Napi::Env env);
 
 // Throws `new TesseraError(code, message)`. Messages never carry key bytes
 // or plaintext; they say what was expected and what arrived.
+Napi::Value MakeError(Napi::Env env, const char *code, const std::string &message);
 [[noreturn]] void Throw(Napi::Env env, const char *code, const std::string &message);
+// The TesseraError for a tsr_status (what: the operation, for the message).
+Napi::Value StatusError(Napi::Env env, tsr_status st, const char *what);
 [[noreturn]] void ThrowStatus(Napi::Env env, tsr_status st, const char *what);
 
 // A checked view of a Uint8Array argument.

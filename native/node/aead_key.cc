@@ -70,14 +70,6 @@ const char *AlgName(tsr_aead_alg alg) {
   }
 }
 
-Napi::Value MakeError(Napi::Env env, const char *code, const std::string &msg) {
-  try {
-    Throw(env, code, msg);
-  } catch (const Napi::Error &e) {
-    return e.Value();
-  }
-}
-
 // Parses a message and checks it belongs to this key. The header fields are
 // checked in wire order, each before the length that depends on it, so a
 // flipped byte gets the same error whatever the message length.
@@ -98,22 +90,23 @@ tsr_format_msg ParseMessage(Napi::Env env, const Bytes &in, tsr_aead_alg alg, ui
   return m;
 }
 
+// One sealAsync / openAsync on the libuv pool. Seal: `nonce_` is drawn on
+// the JS thread (it owns the nonce pool). Open: `msg_` is the parsed message,
+// pointing into the input, which stays referenced until the job settles.
 class AsyncJob : public Napi::AsyncWorker {
  public:
   AsyncJob(Napi::Env env, std::shared_ptr<KeyState> key, bool seal, const Bytes &in, const Bytes &aad,
-           uint32_t key_id)
+           uint32_t key_id, size_t out_len)
       : Napi::AsyncWorker(env, "tessera:aead"), deferred_(Napi::Promise::Deferred::New(env)),
-        key_(std::move(key)), seal_(seal), in_(in), aad_(aad), key_id_(key_id) {
-    // Inputs stay referenced (and so alive) until the job settles.
+        key_(std::move(key)), seal_(seal), in_(in), aad_(aad), key_id_(key_id), out_len_(out_len) {
     in_ref_ = Napi::Persistent(Napi::Value(env, in.value));
     if (aad.value) aad_ref_ = Napi::Persistent(Napi::Value(env, aad.value));
   }
   Napi::Promise Promise() { return deferred_.Promise(); }
-  // The output is allocated by the worker thread (Execute), not here: the
-  // JS thread does no large allocation and takes no page faults.
-  void SetOutputLength(size_t len) { out_len_ = len; }
-  // ...or the caller's buffer (sealIntoAsync / openIntoAsync), kept alive
-  // until the job settles; the promise then resolves to the byte count.
+  // Without this the output is allocated by the worker thread (Execute):
+  // the JS thread does no large allocation and takes no page faults. With
+  // it (sealIntoAsync / openIntoAsync) the caller's buffer is used, kept
+  // alive until the job settles, and the promise resolves to the length.
   void UseCallerOutput(Napi::Env env, const Bytes &out) {
     out_ = out.data;
     caller_out_ = true;
@@ -122,22 +115,18 @@ class AsyncJob : public Napi::AsyncWorker {
   ~AsyncJob() override {
     if (out_ && !caller_out_) FreeOut(out_, out_hint_);  // not handed to JS (failure)
   }
-  const uint8_t *header_ = nullptr;
-  size_t header_len_ = 0;
   uint8_t nonce_[TSR_AEAD_NONCEBYTES_MAX];
-  const uint8_t *body_ = nullptr;
-  size_t body_len_ = 0;
+  tsr_format_msg msg_;
 
  protected:
   void Execute() override {
+    if (!caller_out_ && !(out_ = AllocOut(out_len_, &out_hint_))) {
+      alloc_failed_ = true;
+      return;
+    }
     // A private context per job: the wrapper's contexts belong to the JS
     // thread. The key bytes are only read here.
     tsr_aead_alg alg = tsr_aead_ctx_alg(key_->ctx);
-    if (!caller_out_) out_ = AllocOut(out_len_, &out_hint_);
-    if (!out_) {
-      status_ = TSR_ERR_NOMEM;
-      return;
-    }
     tsr_aead_ctx *ctx = tsr_aead_ctx_new(alg, tsr_aead_ctx_key(key_->ctx), &status_);
     if (!ctx) return;
     tsr_aead_ctx_set_parallel(ctx, 0);  // one core: leave the other to the event loop
@@ -145,25 +134,24 @@ class AsyncJob : public Napi::AsyncWorker {
       size_t h = tsr_format_write_header(out_, alg, key_id_, nonce_);
       status_ = tsr_aead_seal(ctx, out_ + h, nonce_, in_.data, in_.len, out_, h, aad_.data, aad_.len);
     } else {
-      status_ = tsr_aead_open(ctx, out_, nonce_, body_, body_len_, header_, header_len_, aad_.data, aad_.len);
+      status_ = tsr_aead_open(ctx, out_, msg_.nonce, msg_.sealed, msg_.sealed_len, in_.data, msg_.header_len,
+                              aad_.data, aad_.len);
     }
     tsr_aead_ctx_free(ctx);
   }
   void OnOK() override {
     Napi::Env env = Env();
     Napi::HandleScope scope(env);
-    if (status_ == TSR_OK && caller_out_) {
+    if (alloc_failed_) {
+      deferred_.Reject(MakeError(env, "ERR_ARGUMENT", "cannot allocate a " + std::to_string(out_len_) + "-byte output buffer"));
+    } else if (status_ != TSR_OK) {
+      deferred_.Reject(StatusError(env, status_, seal_ ? "sealAsync" : "openAsync"));
+    } else if (caller_out_) {
       deferred_.Resolve(Napi::Number::New(env, static_cast<double>(out_len_)));
-    } else if (status_ == TSR_OK) {
+    } else {
       uint8_t *p = out_;
       out_ = nullptr;  // owned by the JS buffer from here on
       deferred_.Resolve(AdoptOut(env, p, out_len_, out_hint_));
-    } else if (status_ == TSR_ERR_NOMEM) {
-      deferred_.Reject(MakeError(env, "ERR_ARGUMENT", "cannot allocate a " + std::to_string(out_len_) + "-byte output buffer"));
-    } else if (status_ == TSR_ERR_AUTH) {
-      deferred_.Reject(MakeError(env, "ERR_AUTH", "openAsync: authentication failed (wrong key, associated data, or tampered message)"));
-    } else {
-      deferred_.Reject(MakeError(env, "ERR_INTERNAL", seal_ ? "sealAsync failed" : "openAsync failed"));
     }
   }
   void OnError(const Napi::Error &e) override { deferred_.Reject(e.Value()); }
@@ -174,11 +162,11 @@ class AsyncJob : public Napi::AsyncWorker {
   bool seal_;
   Bytes in_, aad_;
   uint32_t key_id_;
+  size_t out_len_;
   Napi::Reference<Napi::Value> in_ref_, aad_ref_, out_ref_;
-  bool caller_out_ = false;
+  bool caller_out_ = false, alloc_failed_ = false;
   uint8_t *out_ = nullptr;
   void *out_hint_ = nullptr;
-  size_t out_len_ = 0;
   tsr_status status_ = TSR_ERR_INTERNAL;
 };
 
@@ -250,7 +238,7 @@ class NativeKey : public Napi::ObjectWrap<NativeKey> {
   // Reserves n nonces against the configured bound (NIST SP 800-38D
   // section 8.3: at most 2^32 random 96-bit nonces per key).
   void Reserve(Napi::Env env, uint64_t n) {
-    if (limit_ - used_ < n || used_ > limit_)
+    if (n > limit_ - used_)  // used_ <= limit_ always holds
       Throw(env, "ERR_NONCE_LIMIT", "nonce limit reached: this key sealed " + std::to_string(used_) +
                                         " messages (limit " + std::to_string(limit_) + "); rotate the key");
     used_ += n;
@@ -434,9 +422,8 @@ class NativeKey : public Napi::ObjectWrap<NativeKey> {
     Bytes out = GetBytes(env, info[2], "out", true);
     if (out.value) CheckSealOut(env, out, pt, aad);
     Reserve(env, 1);
-    auto *job = new AsyncJob(env, state_, true, pt, aad, key_id_);
+    auto *job = new AsyncJob(env, state_, true, pt, aad, key_id_, header_len_ + pt.len + TSR_AEAD_TAGBYTES);
     RandomNonce(env, job->nonce_, nonce_len_);
-    job->SetOutputLength(header_len_ + pt.len + TSR_AEAD_TAGBYTES);
     if (out.value) job->UseCallerOutput(env, out);
     Napi::Promise p = job->Promise();
     job->Queue();
@@ -452,13 +439,8 @@ class NativeKey : public Napi::ObjectWrap<NativeKey> {
     Bytes out = GetBytes(env, info[2], "out", true);
     tsr_format_msg m = ParseMessage(env, msg, alg_, key_id_);
     if (out.value) CheckOpenOut(env, out, msg, m, aad);
-    auto *job = new AsyncJob(env, state_, false, msg, aad, key_id_);
-    std::memcpy(job->nonce_, m.nonce, nonce_len_);
-    job->header_ = msg.data;
-    job->header_len_ = m.header_len;
-    job->body_ = m.sealed;
-    job->body_len_ = m.sealed_len;
-    job->SetOutputLength(m.sealed_len - TSR_AEAD_TAGBYTES);
+    auto *job = new AsyncJob(env, state_, false, msg, aad, key_id_, m.sealed_len - TSR_AEAD_TAGBYTES);
+    job->msg_ = m;
     if (out.value) job->UseCallerOutput(env, out);
     Napi::Promise p = job->Promise();
     job->Queue();
@@ -497,9 +479,7 @@ class NativeKey : public Napi::ObjectWrap<NativeKey> {
 }  // namespace
 
 void InitKey(Napi::Env env, Napi::Object exports) {
-  Napi::Function ctor = NativeKey::Define(env);
-  GetInstance(env).key_ctor = Napi::Persistent(ctor);
-  exports.Set("NativeKey", ctor);
+  exports.Set("NativeKey", NativeKey::Define(env));
 }
 
 }  // namespace tsr

@@ -31,6 +31,7 @@
 #include "../core/tsr_util.h"
 #include "../secmem/tsr_secmem.h"
 #include "tsr_gcm_split.h"
+#include "tsr_openssl.h"
 
 struct tsr_aead_ctx {
   tsr_aead_alg alg;
@@ -65,7 +66,7 @@ static const EVP_CIPHER *bulk_cipher(tsr_aead_alg alg) {
 /* EVP lengths are ints: feed large buffers in 1 GiB pieces. */
 #define TSR_EVP_STEP ((size_t)1 << 30)
 
-static int evp_update(EVP_CIPHER_CTX *c, uint8_t *out, const uint8_t *in, size_t len) {
+int tsr_openssl_update(EVP_CIPHER_CTX *c, uint8_t *out, const uint8_t *in, size_t len) {
   int outl;
   while (len > 0) {
     int n = (int)(len < TSR_EVP_STEP ? len : TSR_EVP_STEP);
@@ -135,13 +136,11 @@ static int begin(tsr_aead_ctx *ctx, EVP_CIPHER_CTX *c, int enc, const uint8_t *n
 }
 
 static int feed_aad(EVP_CIPHER_CTX *c, const uint8_t *a1, size_t l1, const uint8_t *a2, size_t l2) {
-  return (l1 == 0 || evp_update(c, NULL, a1, l1)) && (l2 == 0 || evp_update(c, NULL, a2, l2));
+  return (l1 == 0 || tsr_openssl_update(c, NULL, a1, l1)) && (l2 == 0 || tsr_openssl_update(c, NULL, a2, l2));
 }
 
-static void ensure_init(void) { tsr_openssl_fetch(); }
-
 tsr_aead_ctx *tsr_aead_ctx_new(tsr_aead_alg alg, const uint8_t key[32], tsr_status *status) {
-  ensure_init();
+  tsr_openssl_fetch();
   *status = TSR_ERR_INTERNAL;
   if (!tsr_aead_valid(alg)) { *status = TSR_ERR_ALGORITHM; return NULL; }
   if (!g_ciphers.gcm || !g_ciphers.chacha || !g_ciphers.ecb) return NULL;
@@ -234,7 +233,7 @@ tsr_status tsr_aead_seal(tsr_aead_ctx *ctx, uint8_t *out, const uint8_t *nonce,
   if (try_split(ctx, 1, out, nonce, pt, ptlen, aad1, aad1len, aad2, aad2len, out + ptlen, &st)) return st;
   EVP_CIPHER_CTX *c = ctx->enc;
   if (!begin(ctx, c, 1, nonce) || !feed_aad(c, aad1, aad1len, aad2, aad2len) ||
-      (ptlen > 0 && !evp_update(c, out, pt, ptlen)) ||
+      (ptlen > 0 && !tsr_openssl_update(c, out, pt, ptlen)) ||
       EVP_EncryptFinal_ex(c, fin, &outl) != 1 ||
       EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, TSR_AEAD_TAGBYTES, out + ptlen) != 1) {
     tsr_memzero(out, ptlen + TSR_AEAD_TAGBYTES);
@@ -258,7 +257,7 @@ tsr_status tsr_aead_open(tsr_aead_ctx *ctx, uint8_t *out, const uint8_t *nonce,
   if (try_split(ctx, 0, out, nonce, sealed, ctlen, aad1, aad1len, aad2, aad2len, tag, &st)) return st;
   EVP_CIPHER_CTX *c = ctx->dec;
   if (!begin(ctx, c, 0, nonce) || !feed_aad(c, aad1, aad1len, aad2, aad2len) ||
-      (ctlen > 0 && !evp_update(c, out, sealed, ctlen)) ||
+      (ctlen > 0 && !tsr_openssl_update(c, out, sealed, ctlen)) ||
       EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, TSR_AEAD_TAGBYTES, tag) != 1) {
     if (ctlen > 0) tsr_memzero(out, ctlen);
     return TSR_ERR_INTERNAL;

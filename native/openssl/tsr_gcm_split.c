@@ -9,8 +9,7 @@
 #include "../core/tsr_gf128.h"
 #include "../core/tsr_util.h"
 #include "../pool/tsr_pool.h"
-
-#define STEP ((size_t)1 << 30) /* EVP lengths are ints */
+#include "tsr_openssl.h"
 
 /* The fixed nonce IV' of the GMAC computations: any value works, because
  * E(IV' || 1) is computed and removed. */
@@ -35,23 +34,11 @@ typedef struct {
   uint64_t k1, k2;
 } part;
 
-static int update(EVP_CIPHER_CTX *c, uint8_t *out, const uint8_t *in, size_t len) {
-  int outl;
-  while (len > 0) {
-    int n = (int)(len < STEP ? len : STEP);
-    if (EVP_EncryptUpdate(c, out, &outl, in, n) != 1) return 0;
-    if (out) out += n;
-    in += n;
-    len -= (size_t)n;
-  }
-  return 1;
-}
-
 static int gmac(EVP_CIPHER_CTX *g, uint8_t tag[16], const uint8_t *x1, size_t l1, const uint8_t *x2, size_t l2) {
   uint8_t fin[16];
   int outl;
-  return EVP_EncryptInit_ex2(g, NULL, NULL, IVP, NULL) == 1 && (l1 == 0 || update(g, NULL, x1, l1)) &&
-         (l2 == 0 || update(g, NULL, x2, l2)) && EVP_EncryptFinal_ex(g, fin, &outl) == 1 &&
+  return EVP_EncryptInit_ex2(g, NULL, NULL, IVP, NULL) == 1 && (l1 == 0 || tsr_openssl_update(g, NULL, x1, l1)) &&
+         (l2 == 0 || tsr_openssl_update(g, NULL, x2, l2)) && EVP_EncryptFinal_ex(g, fin, &outl) == 1 &&
          EVP_CIPHER_CTX_ctrl(g, EVP_CTRL_AEAD_GET_TAG, 16, tag) == 1;
 }
 
@@ -60,7 +47,7 @@ static void run_part(void *arg) {
   p->ok = EVP_EncryptInit_ex2(p->ctr, NULL, NULL, p->ctr_iv, NULL) == 1;
   /* GHASH covers the ciphertext: after CTR when sealing, before when opening. */
   if (p->ok && !p->enc) p->ok = gmac(p->gmac, p->tag_c, p->in, p->len, NULL, 0);
-  if (p->ok) p->ok = update(p->ctr, p->out, p->in, p->len);
+  if (p->ok) p->ok = tsr_openssl_update(p->ctr, p->out, p->in, p->len);
   if (p->ok && p->enc) p->ok = gmac(p->gmac, p->tag_c, p->out, p->len, NULL, 0);
   if (p->ok && (p->l1 || p->l2)) p->ok = gmac(p->gmac, p->tag_a, p->a1, p->l1, p->a2, p->l2);
   if (p->k2) { /* part 1 */
@@ -175,7 +162,9 @@ tsr_status tsr_gcm_split_run(tsr_gcm_split *s, const uint8_t key[32], int rekey,
     tsr_memzero(t, sizeof t);
   }
   if (st != TSR_OK) tsr_memzero(out, len); /* never release unauthenticated plaintext */
-  tsr_memzero(enc_blocks, sizeof enc_blocks);
+  tsr_memzero(enc_blocks, sizeof enc_blocks); /* H and E(J0) */
+  tsr_memzero(&h, sizeof h);
+  tsr_memzero(&ej0, sizeof ej0);
   tsr_memzero(p, sizeof p);
   return st;
 }

@@ -25,14 +25,6 @@
  * arithmetic cost ~20 us; measured break-even is far below this). */
 #define TSR_GCM_SPLIT_MIN ((size_t)256 << 10)
 
-typedef struct evp_cipher_st EVP_CIPHER;
-
-/* Ciphers fetched once (tsr_aead_openssl.c), shared by the backend's files. */
-typedef struct {
-  EVP_CIPHER *gcm, *chacha, *ecb, *ctr;
-} tsr_openssl_ciphers;
-const tsr_openssl_ciphers *tsr_openssl_fetch(void);
-
 typedef struct tsr_gcm_split tsr_gcm_split;
 
 tsr_gcm_split *tsr_gcm_split_new(void);
