@@ -19,7 +19,10 @@ typedef enum {
   TSR_AEAD_AES256GCM = 0x01,         /* NIST SP 800-38D, 96-bit nonce */
   TSR_AEAD_CHACHA20POLY1305 = 0x02,  /* RFC 8439 */
   TSR_AEAD_XCHACHA20POLY1305 = 0x03, /* draft-irtf-cfrg-xchacha-03 */
-  TSR_AEAD_XAES256GCM = 0x04         /* c2sp.org/XAES-256-GCM */
+  TSR_AEAD_XAES256GCM = 0x04,        /* c2sp.org/XAES-256-GCM */
+  /* Internal only, never a message format v1 id: the AEAD under
+   * Cobblestone-128 (c2sp.org/chunked-encryption). 16-byte key. */
+  TSR_AEAD_AES128GCM = 0x81
 } tsr_aead_alg;
 
 #define TSR_AEAD_KEYBYTES 32u
@@ -35,11 +38,16 @@ typedef enum {
   TSR_ERR_FORMAT = -3,     /* malformed message */
   TSR_ERR_LENGTH = -4,     /* input too long for the algorithm */
   TSR_ERR_NOMEM = -5,      /* allocation (secure or not) failed */
-  TSR_ERR_INTERNAL = -6    /* the crypto library reported a failure */
+  TSR_ERR_INTERNAL = -6,   /* the crypto library reported a failure */
+  TSR_ERR_TRUNCATED = -7,  /* chunked: ciphertext ends where no message can */
+  TSR_ERR_COMMITMENT = -8  /* chunked: wrong key or context (commitment mismatch) */
 } tsr_status;
 
+/* Whether alg is a message format v1 id (the internal AES-128-GCM is not). */
 int tsr_aead_valid(int alg);
 size_t tsr_aead_nonce_len(tsr_aead_alg alg);
+/* 32, or 16 for TSR_AEAD_AES128GCM. */
+size_t tsr_aead_key_len(tsr_aead_alg alg);
 
 /*
  * A keyed context. The input key is copied into secure memory (tsr_secmem);
@@ -48,12 +56,13 @@ size_t tsr_aead_nonce_len(tsr_aead_alg alg);
  */
 typedef struct tsr_aead_ctx tsr_aead_ctx;
 
-/* Returns NULL on allocation failure (*status says which). */
-tsr_aead_ctx *tsr_aead_ctx_new(tsr_aead_alg alg, const uint8_t key[32], tsr_status *status);
+/* key is tsr_aead_key_len(alg) bytes. Returns NULL on failure (*status
+ * says which). */
+tsr_aead_ctx *tsr_aead_ctx_new(tsr_aead_alg alg, const uint8_t *key, tsr_status *status);
 void tsr_aead_ctx_free(tsr_aead_ctx *ctx);
 /* Replaces the key (same algorithm), keeping the allocations: the raw API
  * re-keys one cached context per call instead of building a new one. */
-tsr_status tsr_aead_ctx_rekey(tsr_aead_ctx *ctx, const uint8_t key[32]);
+tsr_status tsr_aead_ctx_rekey(tsr_aead_ctx *ctx, const uint8_t *key);
 tsr_aead_alg tsr_aead_ctx_alg(const tsr_aead_ctx *ctx);
 /* Whether large messages may use a second core (default 1). Async jobs turn
  * it off: on a small machine their second core is the event loop's. */

@@ -14,6 +14,10 @@ size_t tsr_aead_nonce_len(tsr_aead_alg alg) {
   return (alg == TSR_AEAD_XCHACHA20POLY1305 || alg == TSR_AEAD_XAES256GCM) ? 24u : 12u;
 }
 
+size_t tsr_aead_key_len(tsr_aead_alg alg) {
+  return alg == TSR_AEAD_AES128GCM ? 16u : TSR_AEAD_KEYBYTES;
+}
+
 size_t tsr_format_header_len(tsr_aead_alg alg) {
   return TSR_FORMAT_FIXED + tsr_aead_nonce_len(alg);
 }

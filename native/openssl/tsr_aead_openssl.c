@@ -49,6 +49,7 @@ static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 
 static void fetch_ciphers(void) {
   g_ciphers.gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+  g_ciphers.gcm128 = EVP_CIPHER_fetch(NULL, "AES-128-GCM", NULL);
   g_ciphers.chacha = EVP_CIPHER_fetch(NULL, "ChaCha20-Poly1305", NULL);
   g_ciphers.ecb = EVP_CIPHER_fetch(NULL, "AES-256-ECB", NULL);
   g_ciphers.ctr = EVP_CIPHER_fetch(NULL, "AES-256-CTR", NULL);
@@ -60,7 +61,13 @@ const tsr_openssl_ciphers *tsr_openssl_fetch(void) {
 }
 
 static const EVP_CIPHER *bulk_cipher(tsr_aead_alg alg) {
+  if (alg == TSR_AEAD_AES128GCM) return g_ciphers.gcm128;
   return (alg == TSR_AEAD_AES256GCM || alg == TSR_AEAD_XAES256GCM) ? g_ciphers.gcm : g_ciphers.chacha;
+}
+
+/* The algorithms keyed once per key (96-bit nonces, no per-message subkey). */
+static int keyed_directly(tsr_aead_alg alg) {
+  return alg == TSR_AEAD_AES256GCM || alg == TSR_AEAD_CHACHA20POLY1305 || alg == TSR_AEAD_AES128GCM;
 }
 
 /* EVP lengths are ints: feed large buffers in 1 GiB pieces. */
@@ -118,6 +125,7 @@ static int begin(tsr_aead_ctx *ctx, EVP_CIPHER_CTX *c, int enc, const uint8_t *n
   switch (ctx->alg) {
     case TSR_AEAD_AES256GCM:
     case TSR_AEAD_CHACHA20POLY1305:
+    case TSR_AEAD_AES128GCM:
       return EVP_CipherInit_ex2(c, NULL, NULL, nonce, enc, NULL) == 1;
     case TSR_AEAD_XCHACHA20POLY1305:
       tsr_hchacha20(sub, ctx->key, nonce);
@@ -139,11 +147,11 @@ static int feed_aad(EVP_CIPHER_CTX *c, const uint8_t *a1, size_t l1, const uint8
   return (l1 == 0 || tsr_openssl_update(c, NULL, a1, l1)) && (l2 == 0 || tsr_openssl_update(c, NULL, a2, l2));
 }
 
-tsr_aead_ctx *tsr_aead_ctx_new(tsr_aead_alg alg, const uint8_t key[32], tsr_status *status) {
+tsr_aead_ctx *tsr_aead_ctx_new(tsr_aead_alg alg, const uint8_t *key, tsr_status *status) {
   tsr_openssl_fetch();
   *status = TSR_ERR_INTERNAL;
-  if (!tsr_aead_valid(alg)) { *status = TSR_ERR_ALGORITHM; return NULL; }
-  if (!g_ciphers.gcm || !g_ciphers.chacha || !g_ciphers.ecb) return NULL;
+  if (!tsr_aead_valid(alg) && alg != TSR_AEAD_AES128GCM) { *status = TSR_ERR_ALGORITHM; return NULL; }
+  if (!g_ciphers.gcm || !g_ciphers.gcm128 || !g_ciphers.chacha || !g_ciphers.ecb) return NULL;
   tsr_aead_ctx *ctx = (tsr_aead_ctx *)calloc(1, sizeof *ctx);
   if (!ctx) { *status = TSR_ERR_NOMEM; return NULL; }
   ctx->alg = alg;
@@ -161,14 +169,13 @@ tsr_aead_ctx *tsr_aead_ctx_new(tsr_aead_alg alg, const uint8_t key[32], tsr_stat
   return ctx;
 }
 
-tsr_status tsr_aead_ctx_rekey(tsr_aead_ctx *ctx, const uint8_t key[32]) {
-  if (ctx->key != key) memcpy(ctx->key, key, 32);
+tsr_status tsr_aead_ctx_rekey(tsr_aead_ctx *ctx, const uint8_t *key) {
+  if (ctx->key != key) memcpy(ctx->key, key, tsr_aead_key_len(ctx->alg));
   ctx->split_keyed = 0;
   const EVP_CIPHER *cipher = bulk_cipher(ctx->alg);
   /* Keyed here for the 96-bit nonce algorithms; the extended ones only bind
    * the cipher and get their subkey per message. */
-  int direct = ctx->alg == TSR_AEAD_AES256GCM || ctx->alg == TSR_AEAD_CHACHA20POLY1305;
-  const uint8_t *k = direct ? ctx->key : NULL;
+  const uint8_t *k = keyed_directly(ctx->alg) ? ctx->key : NULL;
   if (EVP_EncryptInit_ex2(ctx->enc, cipher, k, NULL, NULL) != 1 ||
       EVP_DecryptInit_ex2(ctx->dec, cipher, k, NULL, NULL) != 1 ||
       (ctx->alg == TSR_AEAD_XAES256GCM && !xaes_precompute(ctx)))
@@ -193,7 +200,7 @@ const uint8_t *tsr_aead_ctx_key(const tsr_aead_ctx *ctx) { return ctx->key; }
 /* GCM caps a message at 2^36 - 32 bytes (SP 800-38D section 5.2.1.1);
  * ChaCha20-Poly1305 at 2^38 - 64 (RFC 8439 section 2.8). */
 static int length_ok(tsr_aead_alg alg, size_t len) {
-  uint64_t max = (alg == TSR_AEAD_AES256GCM || alg == TSR_AEAD_XAES256GCM)
+  uint64_t max = (alg == TSR_AEAD_AES256GCM || alg == TSR_AEAD_XAES256GCM || alg == TSR_AEAD_AES128GCM)
                      ? (((uint64_t)1 << 36) - 32) : (((uint64_t)1 << 38) - 64);
   return (uint64_t)len <= max;
 }

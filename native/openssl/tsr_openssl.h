@@ -10,7 +10,7 @@
 /* Ciphers fetched once (EVP_CIPHER_fetch): the legacy EVP_aes_256_gcm()
  * path does an implicit fetch, with a lock, on every init. */
 typedef struct {
-  EVP_CIPHER *gcm, *chacha, *ecb, *ctr;
+  EVP_CIPHER *gcm, *gcm128, *chacha, *ecb, *ctr;
 } tsr_openssl_ciphers;
 const tsr_openssl_ciphers *tsr_openssl_fetch(void);
 

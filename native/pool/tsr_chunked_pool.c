@@ -1,0 +1,101 @@
+#include "tsr_chunked_pool.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "../core/tsr_util.h"
+#include "tsr_pool.h"
+
+typedef struct {
+  tsr_aead_ctx *const *ctxs;
+  const uint8_t *base_nonce;
+  uint64_t counter;
+  const uint8_t *in;
+  size_t inlen;
+  uint8_t *out;
+  size_t tasks;
+  int seal, final;
+  /* The failure earliest in stream order, so the error a caller sees does
+   * not depend on which core finished first. */
+  pthread_mutex_t lock;
+  size_t fail_task;
+  tsr_status fail_status;
+  int failed; /* read without the lock (__atomic) to skip remaining work */
+} run;
+
+size_t tsr_chunked_pool_tasks(uint64_t chunks) {
+  size_t n = (size_t)((chunks + TSR_CHUNKED_BATCH - 1) / TSR_CHUNKED_BATCH);
+  return n ? n : 1;
+}
+
+/* Task t covers chunks [t * BATCH, (t + 1) * BATCH) of the run; the last
+ * task takes the rest, including the final chunk when there is one. */
+static void task(void *arg, size_t t, unsigned participant) {
+  run *r = (run *)arg;
+  if (__atomic_load_n(&r->failed, __ATOMIC_RELAXED)) return; /* out is wiped anyway */
+  size_t in_chunk = r->seal ? TSR_CHUNK_PT : TSR_CHUNK_CT;
+  size_t out_chunk = r->seal ? TSR_CHUNK_CT : TSR_CHUNK_PT;
+  size_t first = t * TSR_CHUNKED_BATCH;
+  size_t off = first * in_chunk;
+  int last = t + 1 == r->tasks;
+  size_t len = last ? r->inlen - off : (size_t)TSR_CHUNKED_BATCH * in_chunk;
+  tsr_aead_ctx *ctx = r->ctxs[participant];
+  uint8_t *out = r->out + first * out_chunk;
+  size_t ignored;
+  tsr_status st = r->seal
+      ? tsr_chunked_seal(ctx, r->base_nonce, r->counter + first, r->in + off, len, last && r->final, out)
+      : tsr_chunked_open(ctx, r->base_nonce, r->counter + first, r->in + off, len, last && r->final, out, &ignored);
+  if (st != TSR_OK) {
+    pthread_mutex_lock(&r->lock);
+    if (!r->failed || t < r->fail_task) {
+      r->fail_task = t;
+      r->fail_status = st;
+    }
+    __atomic_store_n(&r->failed, 1, __ATOMIC_RELAXED);
+    pthread_mutex_unlock(&r->lock);
+  }
+}
+
+static tsr_status go(run *r, unsigned width, uint64_t chunks, size_t outlen) {
+  r->tasks = tsr_chunked_pool_tasks(chunks);
+  r->failed = 0;
+  r->fail_status = TSR_OK;
+  pthread_mutex_init(&r->lock, NULL);
+  tsr_pool_run(task, r, r->tasks, width < r->tasks ? width : (unsigned)r->tasks);
+  pthread_mutex_destroy(&r->lock);
+  if (r->failed) {
+    tsr_memzero(r->out, outlen); /* never a partial plaintext (or ciphertext) */
+    return r->fail_status;
+  }
+  return TSR_OK;
+}
+
+tsr_status tsr_chunked_pool_seal(tsr_aead_ctx *const *ctxs, unsigned width, const uint8_t base_nonce[12],
+                                 uint64_t counter, const uint8_t *pt, size_t ptlen, int final, uint8_t *out) {
+  if (!final && ptlen % TSR_CHUNK_PT != 0) return TSR_ERR_FORMAT;
+  uint64_t chunks = final ? tsr_chunked_chunks(ptlen) : ptlen / TSR_CHUNK_PT;
+  if (width <= 1 || chunks <= TSR_CHUNKED_BATCH) return tsr_chunked_seal(ctxs[0], base_nonce, counter, pt, ptlen, final, out);
+  run r = {ctxs, base_nonce, counter, pt, ptlen, out, 0, 1, final};
+  return go(&r, width, chunks, (size_t)(final ? tsr_chunked_sealed_len(ptlen) : chunks * TSR_CHUNK_CT));
+}
+
+tsr_status tsr_chunked_pool_open(tsr_aead_ctx *const *ctxs, unsigned width, const uint8_t base_nonce[12],
+                                 uint64_t counter, const uint8_t *ct, size_t ctlen, int final, uint8_t *out,
+                                 size_t *ptlen) {
+  uint64_t total;
+  if (final) {
+    tsr_status st = tsr_chunked_opened_len(ctlen, &total);
+    if (st != TSR_OK) return st;
+  } else {
+    if (ctlen % TSR_CHUNK_CT != 0) return TSR_ERR_FORMAT;
+    total = ctlen / TSR_CHUNK_CT * TSR_CHUNK_PT;
+  }
+  uint64_t chunks = final ? tsr_chunked_chunks(total) : ctlen / TSR_CHUNK_CT;
+  if (width <= 1 || chunks <= TSR_CHUNKED_BATCH)
+    return tsr_chunked_open(ctxs[0], base_nonce, counter, ct, ctlen, final, out, ptlen);
+  run r = {ctxs, base_nonce, counter, ct, ctlen, out, 0, 0, final};
+  tsr_status st = go(&r, width, chunks, (size_t)total);
+  if (st == TSR_OK) *ptlen = (size_t)total;
+  return st;
+}
