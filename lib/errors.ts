@@ -16,14 +16,18 @@ export const ErrorCodes = [
   'ERR_KEY_MISMATCH', // message names a different key id
   'ERR_BACKEND', // the requested backend cannot load
   'ERR_INTERNAL', // the crypto library reported an unexpected failure
+  'ERR_TRUNCATED', // chunked: the ciphertext ends where no message can (truncated or extended)
+  'ERR_COMMITMENT', // chunked: key commitment mismatch (wrong key or context, tampered header)
+  'ERR_IO', // a file operation failed (the message names the path and the system error)
+  'ERR_ABORTED', // the caller's AbortSignal fired
 ] as const;
 
 export type ErrorCode = (typeof ErrorCodes)[number];
 
 export class TesseraError extends Error {
   readonly code: ErrorCode;
-  constructor(code: ErrorCode, message: string) {
-    super(message);
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
     this.name = 'TesseraError';
     this.code = code;
   }

@@ -14,3 +14,4 @@ export {
   parseHeader,
 } from './format';
 export { SecureBuffer, secureMemoryStats } from './secure';
+export * from './chunked/index';

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { TesseraError } from '../errors';
-import type { AlgId, Backend, KeyHandle, SecureMemoryStats } from './types';
+import type { AlgId, Backend, ChunkedHandle, KeyHandle, PoolInfo, SecureMemoryStats, SuiteId } from './types';
 
 interface Addon {
   setErrorClass(ctor: typeof TesseraError): void;
@@ -16,6 +16,9 @@ interface Addon {
   rawOpenInto: Backend['rawOpenInto'];
   NativeKey: new (alg: AlgId, key: Uint8Array | undefined, keyId: number, nonceLimit: bigint) => KeyHandle;
   secureMemoryStats(): SecureMemoryStats;
+  NativeChunked: new (suite: SuiteId, key: Uint8Array | KeyHandle, salt: Uint8Array, context: Uint8Array) => ChunkedHandle;
+  chunkedOpenedLength(n: number): number;
+  pool(size?: number): PoolInfo;
   secureAlloc(n: number): [ArrayBuffer, unknown];
   secureDispose(buffer: ArrayBuffer, handle: unknown): void;
 }
@@ -43,6 +46,12 @@ export function loadAddon(): Addon {
     throw new TesseraError('ERR_BACKEND', `native backend unavailable: ${(e as Error).message}`);
   }
   loaded.setErrorClass(TesseraError);
+  const threads = process.env.TESSERA_THREADS;
+  if (threads !== undefined && threads !== '') {
+    const n = Number(threads);
+    if (!Number.isInteger(n) || n < 0 || n > 64) throw new TesseraError('ERR_BACKEND', 'TESSERA_THREADS must be an integer from 0 to 64');
+    loaded.pool(n);
+  }
   addon = loaded;
   return loaded;
 }
@@ -58,6 +67,12 @@ export function createNativeBackend(): Backend {
     rawOpenInto: a.rawOpenInto,
     createKey: (alg, key, keyId, nonceLimit) => new Key(alg, key, keyId, nonceLimit),
     secureMemoryStats: a.secureMemoryStats,
+    createChunked: (suite, key, salt, context) => new a.NativeChunked(suite, key, salt, context),
+    chunkedOpenedLength: a.chunkedOpenedLength,
+    pool: a.pool,
+    // Not zero-filled: the chunk engine writes every byte, and on the worker
+    // threads, so the page faults of a large output happen in parallel there.
+    allocOutput: (n) => Buffer.allocUnsafeSlow(n),
     secureAlloc: a.secureAlloc,
     secureDispose: a.secureDispose,
   };

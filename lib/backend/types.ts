@@ -43,6 +43,34 @@ export interface KeyHandle {
   used(): bigint;
 }
 
+/** Cobblestone suite ids of native/core/tsr_chunked.h. */
+export type SuiteId = 1 | 2;
+
+/**
+ * One Cobblestone message's derived key, base nonce and commitment, held by
+ * the backend (native/node/chunked.cc). Runs of consecutive chunks start at
+ * chunk `counter`; `final` marks the run that ends the message. threads 0
+ * means the pool size. One operation at a time per handle.
+ */
+export interface ChunkedHandle {
+  commitment(): Uint8Array;
+  /** Throws ERR_COMMITMENT unless commitment matches (constant time). */
+  check(commitment: Uint8Array): void;
+  seal(counter: number, plaintext: Uint8Array, out: Uint8Array, final: boolean, threads: number): number;
+  open(counter: number, ciphertext: Uint8Array, out: Uint8Array, final: boolean, threads: number): number;
+  sealAsync(counter: number, plaintext: Uint8Array, out: Uint8Array, final: boolean, threads: number): Promise<number>;
+  openAsync(counter: number, ciphertext: Uint8Array, out: Uint8Array, final: boolean, threads: number): Promise<number>;
+  dispose(): void;
+}
+
+export interface PoolInfo {
+  /** Worker threads the pool may run. */
+  size: number;
+  /** CPUs available to this process. */
+  cpus: number;
+  max: number;
+}
+
 export interface Backend {
   readonly name: 'native' | 'wasm';
   rawSeal(alg: AlgId, key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array): Uint8Array;
@@ -52,6 +80,14 @@ export interface Backend {
   /** key undefined: generate inside secure memory. */
   createKey(alg: AlgId, key: Uint8Array | undefined, keyId: number, nonceLimit: bigint): KeyHandle;
   secureMemoryStats(): SecureMemoryStats;
+  /** key: raw bytes, or a KeyHandle of this backend (its bytes stay inside). */
+  createChunked(suite: SuiteId, key: Uint8Array | KeyHandle, salt: Uint8Array, context: Uint8Array): ChunkedHandle;
+  /** Plaintext length of a chunk stream of n bytes; ERR_TRUNCATED if none has that length. */
+  chunkedOpenedLength(n: number): number;
+  /** Reads, or with `size` sets, the worker pool size. */
+  pool(size?: number): PoolInfo;
+  /** n bytes of output memory, not zero-filled (every byte is written before use). */
+  allocOutput(n: number): Uint8Array;
   /** n bytes of zeroed secure memory as an ArrayBuffer, and the handle that frees it. */
   secureAlloc(n: number): [ArrayBuffer, unknown];
   /** Zeroizes and frees now; the ArrayBuffer is detached. */

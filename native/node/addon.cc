@@ -48,6 +48,8 @@ Napi::Value StatusError(Napi::Env env, tsr_status st, const char *what) {
     case TSR_ERR_ALGORITHM: return MakeError(env, "ERR_ALGORITHM", w + ": unknown algorithm id");
     case TSR_ERR_FORMAT: return MakeError(env, "ERR_FORMAT", w + ": malformed message");
     case TSR_ERR_LENGTH: return MakeError(env, "ERR_ARGUMENT", w + ": input longer than the algorithm allows");
+    case TSR_ERR_TRUNCATED: return MakeError(env, "ERR_TRUNCATED", w + ": ciphertext truncated or extended (the final chunk is missing or has an impossible length)");
+    case TSR_ERR_COMMITMENT: return MakeError(env, "ERR_COMMITMENT", w + ": key commitment mismatch (wrong key, wrong context, or a tampered header)");
     case TSR_ERR_NOMEM: return MakeError(env, "ERR_SECURE_MEMORY", w + ": secure memory allocation failed (see secureMemoryStats(); RLIMIT_MEMLOCK?)");
     default: return MakeError(env, "ERR_INTERNAL", w + ": the crypto library reported an error");
   }
@@ -246,6 +248,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClass, "setErrorClass"));
   InitRaw(env, exports);
   InitKey(env, exports);
+  InitChunked(env, exports);
   InitSecure(env, exports);
   InitSecureBuffer(env, exports);
   return exports;

@@ -18,6 +18,7 @@ namespace tsr {
 // Per-addon-instance state (one per Node environment / worker thread).
 struct Instance {
   Napi::FunctionReference error_ctor;  // lib/errors.ts TesseraError
+  Napi::FunctionReference key_ctor;    // NativeKey, to recognise it as a key argument
   tsr_aead_ctx *raw[5] = {nullptr, nullptr, nullptr, nullptr, nullptr};  // raw API, by alg id
   struct NoncePool *nonces = nullptr;
   bool test_hooks = false;  // TESSERA_TEST_HOOKS=1 at load: see secure.cc
@@ -61,7 +62,13 @@ Napi::Value AdoptOut(Napi::Env env, uint8_t *p, size_t len, void *hint);
 // Fresh random nonce bytes (buffered per instance in wipe-on-fork memory).
 void RandomNonce(Napi::Env env, uint8_t *out, size_t n);
 
+// The key bytes held by a NativeKey (lib/aead.ts AeadKey's handle), read
+// on the JS thread only; nullptr if v is not a NativeKey. ERR_DISPOSED if it
+// was disposed.
+const uint8_t *NativeKeyBytes(Napi::Env env, napi_value v, size_t *len);
+
 void InitRaw(Napi::Env env, Napi::Object exports);
+void InitChunked(Napi::Env env, Napi::Object exports);
 void InitKey(Napi::Env env, Napi::Object exports);
 void InitSecure(Napi::Env env, Napi::Object exports);
 void InitSecureBuffer(Napi::Env env, Napi::Object exports);

@@ -221,6 +221,11 @@ class NativeKey : public Napi::ObjectWrap<NativeKey> {
     header_len_ = tsr_format_header_len(alg_);
   }
 
+  const uint8_t *KeyBytes(Napi::Env env, size_t *len) {
+    *len = TSR_AEAD_KEYBYTES;
+    return tsr_aead_ctx_key(Ctx(env));
+  }
+
  private:
   tsr_aead_ctx *Ctx(Napi::Env env) {
     if (!state_) Throw(env, "ERR_DISPOSED", "AeadKey has been disposed");
@@ -478,8 +483,17 @@ class NativeKey : public Napi::ObjectWrap<NativeKey> {
 
 }  // namespace
 
+const uint8_t *NativeKeyBytes(Napi::Env env, napi_value v, size_t *len) {
+  Napi::Value val(env, v);
+  Instance &inst = GetInstance(env);
+  if (!val.IsObject() || inst.key_ctor.IsEmpty() || !val.As<Napi::Object>().InstanceOf(inst.key_ctor.Value())) return nullptr;
+  return NativeKey::Unwrap(val.As<Napi::Object>())->KeyBytes(env, len);
+}
+
 void InitKey(Napi::Env env, Napi::Object exports) {
-  exports.Set("NativeKey", NativeKey::Define(env));
+  Napi::Function ctor = NativeKey::Define(env);
+  GetInstance(env).key_ctor = Napi::Persistent(ctor);
+  exports.Set("NativeKey", ctor);
 }
 
 }  // namespace tsr

@@ -76,7 +76,10 @@ tsr_status tsr_chunked_pool_seal(tsr_aead_ctx *const *ctxs, unsigned width, cons
   if (!final && ptlen % TSR_CHUNK_PT != 0) return TSR_ERR_FORMAT;
   uint64_t chunks = final ? tsr_chunked_chunks(ptlen) : ptlen / TSR_CHUNK_PT;
   if (width <= 1 || chunks <= TSR_CHUNKED_BATCH) return tsr_chunked_seal(ctxs[0], base_nonce, counter, pt, ptlen, final, out);
-  run r = {ctxs, base_nonce, counter, pt, ptlen, out, 0, 1, final};
+  run r;
+  memset(&r, 0, sizeof r);
+  r.ctxs = ctxs; r.base_nonce = base_nonce; r.counter = counter; r.in = pt; r.inlen = ptlen; r.out = out;
+  r.seal = 1; r.final = final;
   return go(&r, width, chunks, (size_t)(final ? tsr_chunked_sealed_len(ptlen) : chunks * TSR_CHUNK_CT));
 }
 
@@ -94,7 +97,10 @@ tsr_status tsr_chunked_pool_open(tsr_aead_ctx *const *ctxs, unsigned width, cons
   uint64_t chunks = final ? tsr_chunked_chunks(total) : ctlen / TSR_CHUNK_CT;
   if (width <= 1 || chunks <= TSR_CHUNKED_BATCH)
     return tsr_chunked_open(ctxs[0], base_nonce, counter, ct, ctlen, final, out, ptlen);
-  run r = {ctxs, base_nonce, counter, ct, ctlen, out, 0, 0, final};
+  run r;
+  memset(&r, 0, sizeof r);
+  r.ctxs = ctxs; r.base_nonce = base_nonce; r.counter = counter; r.in = ct; r.inlen = ctlen; r.out = out;
+  r.final = final;
   tsr_status st = go(&r, width, chunks, (size_t)total);
   if (st == TSR_OK) *ptlen = (size_t)total;
   return st;

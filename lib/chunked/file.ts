@@ -1,0 +1,212 @@
+/**
+ * Files: Cobblestone from one path to another, on the worker pool, with
+ * reading, encryption and writing overlapped (batch i is written while batch
+ * i + 1 is encrypted and batch i + 2 is read). The output goes to a temp
+ * file that is fsynced and renamed over dst only when complete, so a failure
+ * or an abort never leaves a partial or unauthenticated file at dst.
+ */
+import * as fs from 'node:fs/promises';
+
+import type { ChunkedHandle } from '../backend/types';
+import { TesseraError } from '../errors';
+import { describe } from '../format';
+import { aborted, atomicOutput, ioError, readFull, writeAll } from './io';
+import {
+  CHUNK_CT,
+  CHUNK_SIZE,
+  type ChunkedKey,
+  type ChunkedOptions,
+  cipher,
+  decryptedLength,
+  HEADER_SIZE,
+  randomSalt,
+  type Resolved,
+  resolve,
+  SALT_SIZE,
+} from './options';
+import { ChunkDecryptor } from './stream-core';
+
+/** Chunks per pool job for files: 256 x 16 KiB = 4 MiB (README, "file batch"). */
+export const FILE_BATCH = 256;
+
+export interface FileProgress {
+  /** Input bytes processed so far. */
+  bytes: number;
+  /** Input size, when the input is a regular file. */
+  total: number | undefined;
+}
+
+export interface FileOptions extends ChunkedOptions {
+  onProgress?: (p: FileProgress) => void;
+  signal?: AbortSignal;
+}
+
+/** @internal the CLI writes its envelope header before the ciphertext and reads past it. */
+export interface EnvelopeOptions {
+  prefix?: Uint8Array;
+  skip?: number;
+}
+
+function checkFileOpts(src: unknown, dst: unknown, opts: FileOptions | undefined): void {
+  if (typeof src !== 'string' || typeof dst !== 'string')
+    throw new TesseraError('ERR_ARGUMENT', `src and dst must be paths (got ${describe(src)}, ${describe(dst)})`);
+  if (opts?.onProgress !== undefined && typeof opts.onProgress !== 'function')
+    throw new TesseraError('ERR_ARGUMENT', 'options.onProgress must be a function');
+  if (opts?.signal !== undefined && !(opts.signal instanceof AbortSignal))
+    throw new TesseraError('ERR_ARGUMENT', 'options.signal must be an AbortSignal');
+}
+
+async function openInput(src: string): Promise<[fs.FileHandle, number | undefined]> {
+  const fh = await fs.open(src, 'r').catch((e: unknown) => { throw ioError(e, 'open input'); });
+  const st = await fh.stat();
+  return [fh, st.isFile() ? st.size : undefined];
+}
+
+/**
+ * The overlapped loop. next(buf) reads one batch and says whether it is the
+ * last; work(input, out, last) seals or opens it into out.
+ */
+async function pump(out: fs.FileHandle, inSize: number, outSize: number, opts: FileOptions, total: number | undefined, what: string,
+                    next: (buf: Uint8Array) => Promise<[number, boolean]>,
+                    work: (input: Uint8Array, out: Uint8Array, last: boolean) => Promise<number>): Promise<void> {
+  let inputs = [Buffer.allocUnsafeSlow(inSize), Buffer.allocUnsafeSlow(inSize)];
+  let outputs = [Buffer.allocUnsafeSlow(outSize), Buffer.allocUnsafeSlow(outSize)];
+  let reading = next(inputs[0]!);
+  let writing: Promise<void> = Promise.resolve();
+  let bytes = 0;
+  try {
+    for (;;) {
+      aborted(opts.signal, what);
+      const [n, last] = await reading;
+      if (!last) reading = next(inputs[1]!);
+      const m = await work(inputs[0]!.subarray(0, n), outputs[0]!, last);
+      await writing;
+      writing = writeAll(out, outputs[0]!.subarray(0, m));
+      bytes += n;
+      opts.onProgress?.({ bytes, total });
+      if (last) break;
+      inputs = [inputs[1]!, inputs[0]!];
+      outputs = [outputs[1]!, outputs[0]!];
+    }
+  } finally {
+    // Never leave a read or write running against handles about to close.
+    await Promise.allSettled([reading, writing]);
+  }
+  await writing;
+}
+
+/** @internal */
+export async function sealFile(src: string, dst: string, r: Resolved, opts: FileOptions, env: EnvelopeOptions = {}): Promise<void> {
+  const what = 'encryptFile';
+  aborted(opts.signal, what);
+  const [input, total] = await openInput(src);
+  let c: ChunkedHandle | undefined;
+  try {
+    await atomicOutput(dst, 0o666, opts.signal, what, async (out) => {
+      const salt = randomSalt();
+      c = cipher(r, salt);
+      const head = new Uint8Array((env.prefix?.length ?? 0) + HEADER_SIZE);
+      head.set(env.prefix ?? new Uint8Array(0));
+      head.set(salt, head.length - HEADER_SIZE);
+      head.set(c.commitment(), head.length - HEADER_SIZE + SALT_SIZE);
+      await writeAll(out, head);
+      const batch = FILE_BATCH * CHUNK_SIZE;
+      let pos = 0;
+      let counter = 0;
+      const seekable = total !== undefined;
+      await pump(out, batch, FILE_BATCH * CHUNK_CT + CHUNK_CT, opts, total, what,
+        async (buf) => {
+          const n = await readFull(input, buf, seekable ? pos : null).catch((e: unknown) => { throw ioError(e, 'read input'); });
+          pos += n;
+          return [n, n < buf.length];
+        },
+        async (pt, ct, last) => {
+          const at = counter;
+          counter += pt.length / CHUNK_SIZE;
+          return c!.sealAsync(at, pt, ct, last, r.threads);
+        });
+    });
+  } finally {
+    c?.dispose();
+    await input.close().catch(() => undefined);
+  }
+}
+
+/** @internal */
+export async function openFile(src: string, dst: string, r: Resolved, opts: FileOptions, env: EnvelopeOptions = {}): Promise<void> {
+  const what = 'decryptFile';
+  aborted(opts.signal, what);
+  const [input, size] = await openInput(src);
+  const skip = env.skip ?? 0;
+  try {
+    if (size === undefined) return await openStream(input, dst, r, opts, skip);
+    const body = size - skip;
+    const ptlen = decryptedLength(body, r.backend);
+    const head = new Uint8Array(HEADER_SIZE);
+    if ((await readFull(input, head, skip)) < HEADER_SIZE) throw new TesseraError('ERR_TRUNCATED', 'chunked file shrank while it was being read');
+    const c = cipher(r, head.subarray(0, SALT_SIZE));
+    try {
+      c.check(head.subarray(SALT_SIZE));
+      await atomicOutput(dst, 0o600, opts.signal, what, async (out) => {
+        // Runs end at chunk boundaries; the run holding the final chunk is
+        // `last` and takes whatever remains.
+        const lastChunk = Math.floor(ptlen / CHUNK_SIZE);
+        const batch = FILE_BATCH * CHUNK_CT;
+        let pos = skip + HEADER_SIZE;
+        let readAt = 0; // first chunk of the next batch to read
+        let openAt = 0; // ... and to open (work runs in order, behind the reads)
+        await pump(out, batch + CHUNK_CT, FILE_BATCH * CHUNK_SIZE + CHUNK_SIZE, opts, size, what,
+          async (buf) => {
+            const last = readAt + FILE_BATCH > lastChunk;
+            const want = last ? size - pos : batch; // the last run: < FILE_BATCH + 1 chunks
+            const n = await readFull(input, buf.subarray(0, want), pos).catch((e: unknown) => { throw ioError(e, 'read input'); });
+            if (n < want) throw new TesseraError('ERR_TRUNCATED', 'chunked file shrank while it was being read');
+            pos += n;
+            readAt += FILE_BATCH;
+            return [n, last];
+          },
+          async (ct, pt, last) => {
+            const at = openAt;
+            openAt += FILE_BATCH;
+            return c.openAsync(at, ct, pt, last, r.threads);
+          });
+      });
+    } finally {
+      c.dispose();
+    }
+  } finally {
+    await input.close().catch(() => undefined);
+  }
+}
+
+/** Inputs that are not regular files (pipes, devices): the streaming decryptor, 1 MiB at a time. */
+async function openStream(input: fs.FileHandle, dst: string, r: Resolved, opts: FileOptions, skip: number): Promise<void> {
+  const what = 'decryptFile';
+  const dec = new ChunkDecryptor(r);
+  await atomicOutput(dst, 0o600, opts.signal, what, async (out) => {
+    const buf = Buffer.allocUnsafeSlow(1 << 20);
+    if (skip > 0 && (await readFull(input, buf.subarray(0, skip), null)) < skip) throw new TesseraError('ERR_TRUNCATED', 'input ends inside its header');
+    let bytes = 0;
+    for (;;) {
+      aborted(opts.signal, what);
+      const n = await readFull(input, buf, null);
+      for (const o of await dec.push(buf.subarray(0, n))) await writeAll(out, o);
+      bytes += n;
+      opts.onProgress?.({ bytes, total: undefined });
+      if (n < buf.length) break;
+    }
+    for (const o of await dec.finish()) await writeAll(out, o);
+  }).finally(() => dec.dispose());
+}
+
+/** Encrypts the file at src into a Cobblestone file at dst (atomically; see the module comment). */
+export async function encryptFile(src: string, dst: string, key: ChunkedKey, opts: FileOptions): Promise<void> {
+  checkFileOpts(src, dst, opts);
+  return sealFile(src, dst, resolve(key, opts), opts);
+}
+
+/** Decrypts the Cobblestone file at src into dst; dst appears only once every chunk verified. */
+export async function decryptFile(src: string, dst: string, key: ChunkedKey, opts: FileOptions): Promise<void> {
+  checkFileOpts(src, dst, opts);
+  return openFile(src, dst, resolve(key, opts), opts);
+}

@@ -1,0 +1,69 @@
+/** File plumbing for the chunked file APIs: typed I/O errors, full reads, atomic output. */
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+
+import { TesseraError } from '../errors';
+
+/** A TesseraError ERR_IO for a failed system call (paths and errno are not secret); TesseraErrors pass through. */
+export function ioError(e: unknown, what: string): unknown {
+  if (e instanceof TesseraError) return e;
+  const err = e as NodeJS.ErrnoException;
+  if (err && typeof err.code === 'string') return new TesseraError('ERR_IO', `${what}: ${err.message}`, { cause: e });
+  return e;
+}
+
+export function aborted(signal: AbortSignal | undefined, what: string): void {
+  if (signal?.aborted) throw new TesseraError('ERR_ABORTED', `${what} aborted`, { cause: signal.reason });
+}
+
+/** Reads until buf is full or the input ends; position null reads from the current offset (pipes). */
+export async function readFull(fh: fs.FileHandle, buf: Uint8Array, position: number | null): Promise<number> {
+  let got = 0;
+  while (got < buf.length) {
+    const { bytesRead } = await fh.read(buf, got, buf.length - got, position === null ? null : position + got);
+    if (bytesRead === 0) break;
+    got += bytesRead;
+  }
+  return got;
+}
+
+export async function writeAll(fh: fs.FileHandle, data: Uint8Array): Promise<void> {
+  let done = 0;
+  while (done < data.length) {
+    const { bytesWritten } = await fh.write(data, done, data.length - done);
+    done += bytesWritten;
+  }
+}
+
+/**
+ * Runs fill(fh) against a temp file next to dst, then fsyncs it, renames it
+ * over dst and fsyncs the directory. Any failure or abort removes the temp
+ * file: dst is either untouched or the complete, authenticated output.
+ */
+export async function atomicOutput(dst: string, mode: number, signal: AbortSignal | undefined, what: string,
+                                   fill: (fh: fs.FileHandle) => Promise<void>): Promise<void> {
+  const abs = path.resolve(dst);
+  const dir = path.dirname(abs);
+  const tmp = path.join(dir, `.${path.basename(abs)}.${randomBytes(6).toString('hex')}.tessera-tmp`);
+  let fh: fs.FileHandle | undefined;
+  try {
+    fh = await fs.open(tmp, 'wx', mode);
+    await fill(fh);
+    aborted(signal, what);
+    await fh.sync();
+    await fh.close();
+    fh = undefined;
+    aborted(signal, what);
+    await fs.rename(tmp, abs);
+  } catch (e) {
+    await fh?.close().catch(() => undefined);
+    await fs.unlink(tmp).catch(() => undefined);
+    throw ioError(e, what);
+  }
+  // The rename is durable once the directory is: best effort where a
+  // filesystem cannot fsync a directory.
+  const d = await fs.open(dir, 'r').catch(() => undefined);
+  await d?.sync().catch(() => undefined);
+  await d?.close().catch(() => undefined);
+}

@@ -1,0 +1,304 @@
+// NativeChunked: one Cobblestone message's derived keys (c2sp.org/
+// chunked-encryption, DESIGN section 4) in secure memory, and the calls that
+// seal or open runs of consecutive chunks on the worker pool, synchronously
+// or on a libuv thread. lib/chunked/ builds buffers, streams, random access
+// and files on these few calls; the framing math stays in native/core.
+//
+//   new NativeChunked(suite, inputKey: Uint8Array | NativeKey, salt, context)
+//   commitment() / check(commitment)
+//   seal(counter, pt, out, final, threads) -> bytes written
+//   open(counter, ct, out, final, threads) -> plaintext bytes
+//   sealAsync / openAsync (same arguments) -> Promise<number>
+//   dispose()
+//
+// Raw mode (spec appendix): new NativeChunked(suite, aeadKey, baseNonce,
+// undefined, 'raw') takes the AEAD key and base nonce directly. The spec says
+// libraries should not expose it, so lib/ never does; the test suite uses it
+// to check that encryption is deterministic against the Wycheproof vectors.
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "addon.h"
+
+extern "C" {
+#include "../core/tsr_chunked.h"
+#include "../core/tsr_util.h"
+#include "../pool/tsr_chunked_pool.h"
+#include "../pool/tsr_pool.h"
+#include "../secmem/tsr_secmem.h"
+}
+
+namespace tsr {
+
+namespace {
+
+// Shared by the wrapper and an in-flight async job: dispose() during a job
+// defers the wipe until the job lets go.
+struct ChunkedState {
+  tsr_chunked_suite suite;
+  tsr_chunked_keys *keys = nullptr;  // tsr_secmem
+  std::vector<tsr_aead_ctx *> ctxs;  // one per participant, keyed with keys->key
+  ~ChunkedState() {
+    for (auto *c : ctxs) tsr_aead_ctx_free(c);
+    tsr_secmem_free(keys);  // zeroizes
+  }
+  // Contexts for `width` participants (made on first use, kept for reuse).
+  tsr_status Ensure(unsigned width) {
+    while (ctxs.size() < width) {
+      tsr_status st;
+      tsr_aead_ctx *c = tsr_aead_ctx_new(tsr_chunked_aead(suite), keys->key, &st);
+      if (!c) return st;
+      ctxs.push_back(c);
+    }
+    return TSR_OK;
+  }
+};
+
+double GetNumber(Napi::Env env, napi_value v, const char *name, double max) {
+  double d;
+  if (napi_get_value_double(env, v, &d) != napi_ok || !(d >= 0 && d <= max) || d != static_cast<double>(static_cast<uint64_t>(d)))
+    Throw(env, "ERR_ARGUMENT", std::string(name) + " must be an integer between 0 and " + std::to_string(static_cast<uint64_t>(max)));
+  return d;
+}
+
+// One seal/open request, checked at the boundary. `threads` 0 means the
+// pool size.
+struct Run {
+  bool seal;
+  uint64_t counter;
+  Bytes in, out;
+  bool final;
+  unsigned width;
+  size_t need;  // output bytes the run writes
+};
+
+Run ParseRun(const Napi::CallbackInfo &info, bool seal) {
+  Napi::Env env = info.Env();
+  Run r;
+  r.seal = seal;
+  r.counter = static_cast<uint64_t>(GetNumber(env, info[0], "counter", static_cast<double>(TSR_CHUNKED_MAX_CHUNKS - 1)));
+  r.in = GetBytes(env, info[1], seal ? "plaintext" : "ciphertext");
+  r.out = GetBytes(env, info[2], "output");
+  r.final = info[3].ToBoolean().Value();
+  unsigned t = static_cast<unsigned>(GetNumber(env, info[4], "threads", TSR_POOL_MAX));
+  r.width = t ? t : tsr_pool_size();
+  uint64_t need;
+  if (seal) {
+    if (!r.final && r.in.len % TSR_CHUNK_PT != 0)
+      Throw(env, "ERR_ARGUMENT", "a non-final run must be whole 16 KiB chunks");
+    need = r.final ? tsr_chunked_sealed_len(r.in.len) : r.in.len / TSR_CHUNK_PT * TSR_CHUNK_CT;
+  } else if (r.final) {
+    tsr_status st = tsr_chunked_opened_len(r.in.len, &need);
+    if (st != TSR_OK) ThrowStatus(env, st, "chunked ciphertext");
+  } else {
+    if (r.in.len % TSR_CHUNK_CT != 0) Throw(env, "ERR_ARGUMENT", "a non-final run must be whole 16400-byte chunks");
+    need = r.in.len / TSR_CHUNK_CT * TSR_CHUNK_PT;
+  }
+  r.need = static_cast<size_t>(need);
+  if (r.out.len < r.need)
+    Throw(env, "ERR_ARGUMENT", "output buffer too small: need " + std::to_string(r.need) + " bytes (got " + std::to_string(r.out.len) + ")");
+  bool overlap = r.need && r.in.len && r.out.data < r.in.data + r.in.len && r.in.data < r.out.data + r.need;
+  if (overlap) Throw(env, "ERR_ARGUMENT", "output buffer overlaps the input");
+  return r;
+}
+
+tsr_status Execute(ChunkedState &s, const Run &r, size_t *written) {
+  unsigned width = r.width;
+  uint64_t chunks = r.seal ? (r.final ? tsr_chunked_chunks(r.in.len) : r.in.len / TSR_CHUNK_PT)
+                           : (r.final ? tsr_chunked_chunks(r.need) : r.in.len / TSR_CHUNK_CT);
+  size_t tasks = tsr_chunked_pool_tasks(chunks);
+  if (width > tasks) width = static_cast<unsigned>(tasks);
+  tsr_status st = s.Ensure(width);
+  if (st != TSR_OK) return st;
+  *written = r.need;
+  if (r.seal) return tsr_chunked_pool_seal(s.ctxs.data(), width, s.keys->base_nonce, r.counter, r.in.data, r.in.len, r.final, r.out.data);
+  return tsr_chunked_pool_open(s.ctxs.data(), width, s.keys->base_nonce, r.counter, r.in.data, r.in.len, r.final, r.out.data, written);
+}
+
+Napi::Value ChunkError(Napi::Env env, tsr_status st, bool seal) {
+  if (st == TSR_ERR_AUTH)
+    return MakeError(env, "ERR_AUTH", "chunked ciphertext: a chunk failed authentication (tampered, reordered or foreign data)");
+  if (st == TSR_ERR_LENGTH)
+    return MakeError(env, "ERR_ARGUMENT", "chunked message: past the 2^38 chunk limit of c2sp.org/chunked-encryption");
+  return StatusError(env, st, seal ? "encrypt chunks" : "decrypt chunks");
+}
+
+class ChunkJob : public Napi::AsyncWorker {
+ public:
+  ChunkJob(Napi::Env env, std::shared_ptr<ChunkedState> state, const Run &r, bool *busy, Napi::Object owner)
+      : Napi::AsyncWorker(env, "tessera:chunked"), deferred_(Napi::Promise::Deferred::New(env)),
+        state_(std::move(state)), run_(r), busy_(busy) {
+    // Inputs, outputs and the wrapper stay referenced until the job settles.
+    in_ref_ = Napi::Persistent(Napi::Value(env, r.in.value));
+    out_ref_ = Napi::Persistent(Napi::Value(env, r.out.value));
+    owner_ref_ = Napi::Persistent(owner);
+  }
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override { status_ = tsr::Execute(*state_, run_, &written_); }
+  void OnOK() override {
+    Napi::Env env = Env();
+    Napi::HandleScope scope(env);
+    *busy_ = false;
+    if (status_ != TSR_OK) deferred_.Reject(ChunkError(env, status_, run_.seal));
+    else deferred_.Resolve(Napi::Number::New(env, static_cast<double>(written_)));
+  }
+  void OnError(const Napi::Error &e) override {
+    *busy_ = false;
+    deferred_.Reject(e.Value());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::shared_ptr<ChunkedState> state_;
+  Run run_;
+  bool *busy_;  // lives in the wrapper, which owner_ref_ keeps alive
+  Napi::Reference<Napi::Value> in_ref_, out_ref_;
+  Napi::ObjectReference owner_ref_;
+  size_t written_ = 0;
+  tsr_status status_ = TSR_ERR_INTERNAL;
+};
+
+class NativeChunked : public Napi::ObjectWrap<NativeChunked> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "NativeChunked", {
+      InstanceMethod<&NativeChunked::Commitment>("commitment"),
+      InstanceMethod<&NativeChunked::Check>("check"),
+      InstanceMethod<&NativeChunked::Seal>("seal"),
+      InstanceMethod<&NativeChunked::Open>("open"),
+      InstanceMethod<&NativeChunked::SealAsync>("sealAsync"),
+      InstanceMethod<&NativeChunked::OpenAsync>("openAsync"),
+      InstanceMethod<&NativeChunked::Dispose>("dispose"),
+    });
+  }
+
+  NativeChunked(const Napi::CallbackInfo &info) : Napi::ObjectWrap<NativeChunked>(info) {
+    Napi::Env env = info.Env();
+    int32_t suite = 0;
+    if (napi_get_value_int32(env, info[0], &suite) != napi_ok || !tsr_chunked_suite_valid(suite))
+      Throw(env, "ERR_ALGORITHM", "unknown chunked suite");
+    size_t want = tsr_chunked_key_len(static_cast<tsr_chunked_suite>(suite)), klen = 0;
+    const uint8_t *key = NativeKeyBytes(env, info[1], &klen);
+    if (!key) {
+      Bytes k = GetBytes(env, info[1], "key");
+      key = k.data;
+      klen = k.len;
+    }
+    if (klen != want)
+      Throw(env, "ERR_KEY_LENGTH", std::string(suite == TSR_COBBLESTONE_128 ? "cobblestone-128" : "cobblestone-256") +
+                                       " takes a " + std::to_string(want) + "-byte key (got " + std::to_string(klen) + ")");
+    raw_ = info.Length() > 4 && info[4].IsString() && info[4].As<Napi::String>().Utf8Value() == "raw";
+    Bytes salt = GetBytes(env, info[2], raw_ ? "baseNonce" : "salt");
+    CheckLen(env, salt, raw_ ? TSR_CHUNKED_NONCE : TSR_CHUNKED_SALT, "ERR_ARGUMENT", raw_ ? "baseNonce" : "salt");
+    Bytes context = GetBytes(env, info[3], "context", true);
+    state_ = std::make_shared<ChunkedState>();
+    state_->suite = static_cast<tsr_chunked_suite>(suite);
+    state_->keys = static_cast<tsr_chunked_keys *>(tsr_secmem_alloc(sizeof(tsr_chunked_keys)));
+    if (!state_->keys) ThrowStatus(env, TSR_ERR_NOMEM, "chunked key derivation");
+    if (raw_) {
+      std::memset(state_->keys, 0, sizeof(tsr_chunked_keys));
+      std::memcpy(state_->keys->key, key, klen);
+      std::memcpy(state_->keys->base_nonce, salt.data, TSR_CHUNKED_NONCE);
+    } else {
+      tsr_chunked_derive(state_->keys, state_->suite, key, salt.data, context.data, context.len);
+    }
+  }
+
+ private:
+  ChunkedState &State(Napi::Env env) {
+    if (!state_) Throw(env, "ERR_DISPOSED", "chunked cipher has been disposed");
+    if (busy_) Throw(env, "ERR_ARGUMENT", "chunked cipher is busy with an async operation");
+    return *state_;
+  }
+
+  ChunkedState &Derived(Napi::Env env) {
+    if (raw_) Throw(env, "ERR_ARGUMENT", "raw mode has no commitment");
+    return State(env);
+  }
+
+  Napi::Value Commitment(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    uint8_t *p;
+    Napi::Value out = NewBuffer(env, TSR_CHUNKED_COMMITMENT, &p);
+    std::memcpy(p, Derived(env).keys->commitment, TSR_CHUNKED_COMMITMENT);  // public: it is in every ciphertext
+    return out;
+  }
+
+  Napi::Value Check(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    ChunkedState &s = Derived(env);
+    Bytes c = GetBytes(env, info[0], "commitment");
+    CheckLen(env, c, TSR_CHUNKED_COMMITMENT, "ERR_ARGUMENT", "commitment");
+    tsr_status st = tsr_chunked_check(s.keys, c.data);
+    if (st != TSR_OK) ThrowStatus(env, st, "chunked ciphertext");
+    return env.Undefined();
+  }
+
+  Napi::Value Sync(const Napi::CallbackInfo &info, bool seal) {
+    Napi::Env env = info.Env();
+    ChunkedState &s = State(env);
+    Run r = ParseRun(info, seal);
+    size_t written = 0;
+    tsr_status st = Execute(s, r, &written);
+    if (st != TSR_OK) throw Napi::Error(env, ChunkError(env, st, seal));
+    return Napi::Number::New(env, static_cast<double>(written));
+  }
+
+  Napi::Value Async(const Napi::CallbackInfo &info, bool seal) {
+    Napi::Env env = info.Env();
+    State(env);
+    Run r = ParseRun(info, seal);
+    auto *job = new ChunkJob(env, state_, r, &busy_, Value());
+    busy_ = true;
+    Napi::Promise p = job->Promise();
+    job->Queue();
+    return p;
+  }
+
+  Napi::Value Seal(const Napi::CallbackInfo &info) { return Sync(info, true); }
+  Napi::Value Open(const Napi::CallbackInfo &info) { return Sync(info, false); }
+  Napi::Value SealAsync(const Napi::CallbackInfo &info) { return Async(info, true); }
+  Napi::Value OpenAsync(const Napi::CallbackInfo &info) { return Async(info, false); }
+
+  Napi::Value Dispose(const Napi::CallbackInfo &info) {
+    state_.reset();  // zeroizes now, or when the running job lets go
+    return info.Env().Undefined();
+  }
+
+  std::shared_ptr<ChunkedState> state_;
+  bool busy_ = false;
+  bool raw_ = false;
+};
+
+Napi::Value OpenedLength(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  uint64_t ctlen = static_cast<uint64_t>(GetNumber(env, info[0], "ciphertext length", 9007199254740991.0)), pt;
+  tsr_status st = tsr_chunked_opened_len(ctlen, &pt);
+  if (st != TSR_OK) throw Napi::Error(env, ChunkError(env, st, false));
+  return Napi::Number::New(env, static_cast<double>(pt));
+}
+
+Napi::Value PoolSize(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() > 0 && !info[0].IsUndefined())
+    tsr_pool_set_size(static_cast<unsigned>(GetNumber(env, info[0], "threads", TSR_POOL_MAX)));
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("size", Napi::Number::New(env, tsr_pool_size()));
+  o.Set("cpus", Napi::Number::New(env, tsr_pool_cpus()));
+  o.Set("max", Napi::Number::New(env, TSR_POOL_MAX));
+  return o;
+}
+
+}  // namespace
+
+void InitChunked(Napi::Env env, Napi::Object exports) {
+  exports.Set("NativeChunked", NativeChunked::Define(env));
+  exports.Set("chunkedOpenedLength", Napi::Function::New(env, OpenedLength, "chunkedOpenedLength"));
+  exports.Set("pool", Napi::Function::New(env, PoolSize, "pool"));
+}
+
+}  // namespace tsr
