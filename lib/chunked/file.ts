@@ -41,6 +41,9 @@ export interface FileOptions extends ChunkedOptions {
   signal?: AbortSignal;
 }
 
+/** What the internal file loops read from the options. */
+type RunOptions = Pick<FileOptions, 'onProgress' | 'signal'>;
+
 /** @internal the CLI writes its envelope header before the ciphertext and reads past it. */
 export interface EnvelopeOptions {
   prefix?: Uint8Array;
@@ -56,7 +59,8 @@ function checkFileOpts(src: unknown, dst: unknown, opts: FileOptions | undefined
     throw new TesseraError('ERR_ARGUMENT', 'options.signal must be an AbortSignal');
 }
 
-async function openInput(src: string): Promise<[fs.FileHandle, number | undefined]> {
+/** @internal the input handle and, for a regular file, its size. */
+export async function openInput(src: string): Promise<[fs.FileHandle, number | undefined]> {
   const fh = await fs.open(src, 'r').catch((e: unknown) => { throw ioError(e, 'open input'); });
   const st = await fh.stat();
   return [fh, st.isFile() ? st.size : undefined];
@@ -66,7 +70,7 @@ async function openInput(src: string): Promise<[fs.FileHandle, number | undefine
  * The overlapped loop. next(buf) reads one batch and says whether it is the
  * last; work(input, out, last) seals or opens it into out.
  */
-async function pump(out: fs.FileHandle, inSize: number, outSize: number, opts: FileOptions, total: number | undefined, what: string,
+async function pump(out: fs.FileHandle, inSize: number, outSize: number, opts: RunOptions, total: number | undefined, what: string,
                     next: (buf: Uint8Array) => Promise<[number, boolean]>,
                     work: (input: Uint8Array, out: Uint8Array, last: boolean) => Promise<number>): Promise<void> {
   let inputs = [Buffer.allocUnsafeSlow(inSize), Buffer.allocUnsafeSlow(inSize)];
@@ -96,10 +100,16 @@ async function pump(out: fs.FileHandle, inSize: number, outSize: number, opts: F
 }
 
 /** @internal */
-export async function sealFile(src: string, dst: string, r: Resolved, opts: FileOptions, env: EnvelopeOptions = {}): Promise<void> {
-  const what = 'encryptFile';
-  aborted(opts.signal, what);
+export async function sealFile(src: string, dst: string, r: Resolved, opts: RunOptions, env: EnvelopeOptions = {}): Promise<void> {
+  aborted(opts.signal, 'encryptFile');
   const [input, total] = await openInput(src);
+  return sealHandle(input, total, dst, r, opts, env);
+}
+
+/** @internal sealFile on an open input (closed when done). */
+export async function sealHandle(input: fs.FileHandle, total: number | undefined, dst: string, r: Resolved, opts: RunOptions,
+                                 env: EnvelopeOptions = {}): Promise<void> {
+  const what = 'encryptFile';
   let c: ChunkedHandle | undefined;
   try {
     await atomicOutput(dst, 0o666, opts.signal, what, async (out) => {
@@ -133,13 +143,22 @@ export async function sealFile(src: string, dst: string, r: Resolved, opts: File
 }
 
 /** @internal */
-export async function openFile(src: string, dst: string, r: Resolved, opts: FileOptions, env: EnvelopeOptions = {}): Promise<void> {
-  const what = 'decryptFile';
-  aborted(opts.signal, what);
+export async function openFile(src: string, dst: string, r: Resolved, opts: RunOptions, env: EnvelopeOptions = {}): Promise<void> {
+  aborted(opts.signal, 'decryptFile');
   const [input, size] = await openInput(src);
+  return openHandle(input, size, dst, r, opts, env);
+}
+
+/**
+ * @internal openFile on an open input (closed when done). size undefined: a
+ * pipe, read from its current position, with env.skip bytes already consumed.
+ */
+export async function openHandle(input: fs.FileHandle, size: number | undefined, dst: string, r: Resolved, opts: RunOptions,
+                                 env: EnvelopeOptions = {}): Promise<void> {
+  const what = 'decryptFile';
   const skip = env.skip ?? 0;
   try {
-    if (size === undefined) return await openStream(input, dst, r, opts, skip);
+    if (size === undefined) return await openStream(input, dst, r, opts);
     const body = size - skip;
     const ptlen = decryptedLength(body, r.backend);
     const head = new Uint8Array(HEADER_SIZE);
@@ -180,12 +199,11 @@ export async function openFile(src: string, dst: string, r: Resolved, opts: File
 }
 
 /** Inputs that are not regular files (pipes, devices): the streaming decryptor, 1 MiB at a time. */
-async function openStream(input: fs.FileHandle, dst: string, r: Resolved, opts: FileOptions, skip: number): Promise<void> {
+async function openStream(input: fs.FileHandle, dst: string, r: Resolved, opts: RunOptions): Promise<void> {
   const what = 'decryptFile';
   const dec = new ChunkDecryptor(r);
   await atomicOutput(dst, 0o600, opts.signal, what, async (out) => {
     const buf = Buffer.allocUnsafeSlow(1 << 20);
-    if (skip > 0 && (await readFull(input, buf.subarray(0, skip), null)) < skip) throw new TesseraError('ERR_TRUNCATED', 'input ends inside its header');
     let bytes = 0;
     for (;;) {
       aborted(opts.signal, what);

@@ -1,0 +1,125 @@
+/**
+ * Where the CLI gets its key: a key file, an environment variable, or a
+ * passphrase (prompted on the terminal, or from an environment variable for
+ * scripts) stretched with scrypt. Raw keys are 32 bytes (cobblestone-256) or
+ * 16 (cobblestone-128), given as raw bytes, hex or base64.
+ */
+import { randomBytes, scrypt } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as tty from 'node:tty';
+
+export class CliError extends Error {
+  constructor(readonly exitCode: number, message: string) {
+    super(message);
+  }
+}
+
+export const EXIT = { usage: 2, key: 3, input: 4, io: 5 } as const;
+
+export type KeySource =
+  | { kind: 'file'; path: string }
+  | { kind: 'env'; name: string }
+  | { kind: 'passphrase' } // prompt
+  | { kind: 'passphrase-env'; name: string };
+
+/** scrypt cost for passphrases: N = 2^17, r = 8, p = 1 (128 MiB, ~0.5 s here). */
+export const SCRYPT = { N: 1 << 17, r: 8, p: 1 } as const;
+
+/** A key given as text: hex or base64 of exactly `len` bytes. */
+function decodeKeyText(text: string, len: number, where: string): Buffer {
+  const t = text.trim();
+  if (/^[0-9a-fA-F]+$/.test(t) && t.length === 2 * len) return Buffer.from(t, 'hex');
+  if (/^[A-Za-z0-9+/_-]+={0,2}$/.test(t)) {
+    const b = Buffer.from(t, 'base64');
+    if (b.length === len) return b;
+  }
+  throw new CliError(EXIT.key, `${where}: expected a ${len}-byte key as raw bytes, ${2 * len} hex digits or base64`);
+}
+
+export function rawKey(src: KeySource, len: number): Buffer {
+  if (src.kind === 'file') {
+    let data: Buffer;
+    try {
+      data = fs.readFileSync(src.path);
+    } catch (e) {
+      throw new CliError(EXIT.key, `cannot read key file ${src.path}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+    }
+    if (data.length === len) return data;
+    const text = data.toString('latin1');
+    data.fill(0);
+    return decodeKeyText(text, len, `key file ${src.path}`);
+  }
+  if (src.kind === 'env') {
+    const v = process.env[src.name];
+    if (v === undefined || v === '') throw new CliError(EXIT.key, `environment variable ${src.name} is not set`);
+    return decodeKeyText(v, len, `environment variable ${src.name}`);
+  }
+  throw new CliError(EXIT.key, 'internal: not a raw key source');
+}
+
+export async function passphrase(src: KeySource, confirm: boolean): Promise<Buffer> {
+  if (src.kind === 'passphrase-env') {
+    const v = process.env[src.name];
+    if (v === undefined || v === '') throw new CliError(EXIT.key, `environment variable ${src.name} is not set`);
+    return Buffer.from(v, 'utf8');
+  }
+  const first = await prompt('Passphrase: ');
+  if (first.length === 0) throw new CliError(EXIT.key, 'empty passphrase');
+  if (confirm) {
+    const again = await prompt('Passphrase (again): ');
+    if (!again.equals(first)) throw new CliError(EXIT.key, 'passphrases do not match');
+    again.fill(0);
+  }
+  return first;
+}
+
+export function deriveFromPassphrase(pass: Buffer, salt: Buffer, params: { N: number; r: number; p: number }, len: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    scrypt(pass, salt, len, { ...params, maxmem: 256 * params.N * params.r + (1 << 20) }, (err, key) => (err ? reject(err) : resolve(key)));
+  });
+}
+
+export function newSalt(): Buffer {
+  return randomBytes(16);
+}
+
+/** Reads a line from the controlling terminal with echo off (stdin may carry the data). */
+function prompt(question: string): Promise<Buffer> {
+  let fd: number;
+  try {
+    fd = fs.openSync('/dev/tty', 'r+');
+  } catch {
+    return Promise.reject(new CliError(EXIT.usage, 'no terminal for the passphrase prompt; use --passphrase-env NAME or a key'));
+  }
+  const input = new tty.ReadStream(fd);
+  const output = new tty.WriteStream(fd);
+  output.write(question);
+  input.setRawMode(true);
+  return new Promise((resolve, reject) => {
+    const bytes: number[] = [];
+    const done = (err?: Error) => {
+      input.setRawMode(false);
+      input.removeAllListeners('data');
+      input.destroy();
+      output.write('\n');
+      output.destroy();
+      if (err) {
+        bytes.fill(0);
+        reject(err);
+      } else {
+        const b = Buffer.from(bytes);
+        bytes.fill(0);
+        resolve(b);
+      }
+    };
+    input.on('data', (chunk: Buffer) => {
+      for (const c of chunk) {
+        if (c === 0x0d || c === 0x0a) return done();
+        if (c === 0x03) return done(new CliError(EXIT.usage, 'interrupted'));
+        if (c === 0x7f || c === 0x08) bytes.pop();
+        else bytes.push(c);
+      }
+      chunk.fill(0);
+    });
+  });
+}
