@@ -18,6 +18,7 @@ interface Addon {
   secureMemoryStats(): SecureMemoryStats;
   NativeChunked: new (suite: SuiteId, key: Uint8Array | KeyHandle, salt: Uint8Array, context: Uint8Array) => ChunkedHandle;
   chunkedOpenedLength(n: number): number;
+  allocOutput(n: number): Uint8Array;
   pool(size?: number): PoolInfo;
   secureAlloc(n: number): [ArrayBuffer, unknown];
   secureDispose(buffer: ArrayBuffer, handle: unknown): void;
@@ -70,9 +71,9 @@ export function createNativeBackend(): Backend {
     createChunked: (suite, key, salt, context) => new a.NativeChunked(suite, key, salt, context),
     chunkedOpenedLength: a.chunkedOpenedLength,
     pool: a.pool,
-    // Not zero-filled: the chunk engine writes every byte, and on the worker
-    // threads, so the page faults of a large output happen in parallel there.
-    allocOutput: (n) => Buffer.allocUnsafeSlow(n),
+    // Not zero-filled: the chunk engine writes every byte. From 1 MiB up the
+    // memory comes from the addon's cache of mapped blocks (native/node/addon.cc).
+    allocOutput: (n) => (n >= 1 << 20 ? a.allocOutput(n) : Buffer.allocUnsafeSlow(n)),
     secureAlloc: a.secureAlloc,
     secureDispose: a.secureDispose,
   };

@@ -1,7 +1,11 @@
 // Module entry, TesseraError bridge, argument checks and the nonce pool.
 #include "addon.h"
 
+#include <sys/mman.h>
+
 #include <cstdlib>
+#include <mutex>
+#include <vector>
 #include <cstring>
 #include <system_error>
 #include <thread>
@@ -161,30 +165,92 @@ void CheckOut(Napi::Env env, const Bytes &out, size_t need, const Bytes *in1, co
     Throw(env, "ERR_ARGUMENT", "output buffer overlaps the associated data");
 }
 
-// Async outputs are malloc'd by the worker thread (not zero-filled, no V8
-// allocation on the event loop) and handed to JS as external buffers. Blocks
-// of 32 MiB and more are mmap'd by glibc, and their free (an munmap taking
-// milliseconds) runs on a short-lived thread instead of in the GC finalizer
-// on the event loop. Synchronous outputs use Node's own Buffer allocator.
-// (Measured and dropped here: an mmap per output, which made 1 MiB seals
-// several times slower, and MADV_HUGEPAGE, which stalled on compaction.)
+// Large outputs (async results, chunked buffers) come from a small cache of
+// blocks that stay mapped between uses. A fresh 64 MiB block costs ~16k page
+// faults (~40 ms on the 2-core test VM, more than encrypting it) and its
+// munmap, run by the GC finalizer, blocks the event loop for milliseconds;
+// a reused block costs neither. Blocks under kCacheMin use malloc. The cache
+// holds at most TESSERA_OUTPUT_CACHE_MB (default 256) MiB; evicted or
+// uncached large blocks are unmapped on a short-lived thread. A reused block
+// may hold bytes of an earlier output beyond `len`: JS only ever sees the
+// first `len` bytes, and the engine writes every one of them.
+// (Measured and dropped earlier: MADV_HUGEPAGE, which stalled on compaction.)
+static constexpr size_t kCacheMin = size_t{1} << 20;
 static constexpr size_t kFreeOffThread = size_t{32} << 20;
 
-uint8_t *AllocOut(size_t len, void **hint) {
-  *hint = reinterpret_cast<void *>(len);
-  return static_cast<uint8_t *>(std::malloc(len ? len : 1));
-}
+namespace {
+struct OutCache {
+  std::mutex lock;
+  std::vector<std::pair<uint8_t *, size_t>> blocks;  // (block, capacity)
+  size_t bytes = 0, limit = 0;
+  bool init = false;
+  size_t Limit() {
+    if (!init) {
+      init = true;
+      const char *v = std::getenv("TESSERA_OUTPUT_CACHE_MB");
+      limit = (v && *v) ? static_cast<size_t>(std::strtoull(v, nullptr, 10)) << 20 : size_t{256} << 20;
+    }
+    return limit;
+  }
+};
+OutCache g_cache;  // process-wide: finalizers and workers of every instance share it
 
-void FreeOut(uint8_t *p, void *hint) {
-  if (reinterpret_cast<size_t>(hint) < kFreeOffThread) {
-    std::free(p);
+void Unmap(uint8_t *p, size_t cap) {
+  if (cap < kFreeOffThread) {
+    munmap(p, cap);
     return;
   }
   try {
-    std::thread([p] { std::free(p); }).detach();
-  } catch (const std::system_error &) {  // no thread to spare: free here
-    std::free(p);
+    std::thread([p, cap] { munmap(p, cap); }).detach();
+  } catch (const std::system_error &) {
+    munmap(p, cap);
   }
+}
+}  // namespace
+
+uint8_t *AllocOut(size_t len, void **hint) {
+  if (len < kCacheMin) {
+    *hint = nullptr;
+    return static_cast<uint8_t *>(std::malloc(len ? len : 1));
+  }
+  {
+    std::lock_guard<std::mutex> g(g_cache.lock);
+    // The smallest cached block that fits without wasting more than half.
+    size_t best = SIZE_MAX;
+    for (size_t i = 0; i < g_cache.blocks.size(); i++) {
+      size_t cap = g_cache.blocks[i].second;
+      if (cap >= len && cap / 2 <= len && (best == SIZE_MAX || cap < g_cache.blocks[best].second)) best = i;
+    }
+    if (best != SIZE_MAX) {
+      auto b = g_cache.blocks[best];
+      g_cache.blocks.erase(g_cache.blocks.begin() + static_cast<std::ptrdiff_t>(best));
+      g_cache.bytes -= b.second;
+      *hint = reinterpret_cast<void *>(b.second);
+      return b.first;
+    }
+  }
+  size_t cap = (len + 4095) & ~size_t{4095};
+  void *p = mmap(nullptr, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return nullptr;
+  *hint = reinterpret_cast<void *>(cap);
+  return static_cast<uint8_t *>(p);
+}
+
+void FreeOut(uint8_t *p, void *hint) {
+  size_t cap = reinterpret_cast<size_t>(hint);
+  if (cap == 0) {
+    std::free(p);
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> g(g_cache.lock);
+    if (g_cache.bytes + cap <= g_cache.Limit()) {
+      g_cache.blocks.emplace_back(p, cap);
+      g_cache.bytes += cap;
+      return;
+    }
+  }
+  Unmap(p, cap);
 }
 
 static void FinalizeOut(napi_env, void *data, void *hint) { FreeOut(static_cast<uint8_t *>(data), hint); }
@@ -226,6 +292,20 @@ void RandomNonce(Napi::Env env, uint8_t *out, size_t n) {
   pool->avail -= static_cast<uint32_t>(n);
 }
 
+// allocOutput(n): an output Buffer from AllocOut (lib/backend/native.ts
+// uses it for large chunked outputs).
+static Napi::Value AllocOutput(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  double d;
+  if (napi_get_value_double(env, info[0], &d) != napi_ok || !(d >= 0 && d <= 9007199254740991.0) || d != static_cast<double>(static_cast<size_t>(d)))
+    Throw(env, "ERR_ARGUMENT", "output length must be a non-negative integer");
+  size_t n = static_cast<size_t>(d);
+  void *hint;
+  uint8_t *p = AllocOut(n, &hint);
+  if (!p) Throw(env, "ERR_ARGUMENT", "cannot allocate a " + std::to_string(n) + "-byte output buffer");
+  return AdoptOut(env, p, n, hint);
+}
+
 static Napi::Value SetErrorClass(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (!info[0].IsFunction()) throw Napi::TypeError::New(env, "setErrorClass expects a constructor");
@@ -246,6 +326,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
     }
   }
   exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClass, "setErrorClass"));
+  exports.Set("allocOutput", Napi::Function::New(env, AllocOutput, "allocOutput"));
   InitRaw(env, exports);
   InitKey(env, exports);
   InitChunked(env, exports);

@@ -104,7 +104,9 @@ Run ParseRun(const Napi::CallbackInfo &info, bool seal) {
   return r;
 }
 
-tsr_status Execute(ChunkedState &s, const Run &r, size_t *written) {
+// background: an async job on a libuv thread, which waits while pool
+// workers (at lower priority) do the work.
+tsr_status Execute(ChunkedState &s, const Run &r, bool background, size_t *written) {
   unsigned width = r.width;
   uint64_t chunks = r.seal ? (r.final ? tsr_chunked_chunks(r.in.len) : r.in.len / TSR_CHUNK_PT)
                            : (r.final ? tsr_chunked_chunks(r.need) : r.in.len / TSR_CHUNK_CT);
@@ -113,8 +115,8 @@ tsr_status Execute(ChunkedState &s, const Run &r, size_t *written) {
   tsr_status st = s.Ensure(width);
   if (st != TSR_OK) return st;
   *written = r.need;
-  if (r.seal) return tsr_chunked_pool_seal(s.ctxs.data(), width, s.keys->base_nonce, r.counter, r.in.data, r.in.len, r.final, r.out.data);
-  return tsr_chunked_pool_open(s.ctxs.data(), width, s.keys->base_nonce, r.counter, r.in.data, r.in.len, r.final, r.out.data, written);
+  if (r.seal) return tsr_chunked_pool_seal(s.ctxs.data(), width, background, s.keys->base_nonce, r.counter, r.in.data, r.in.len, r.final, r.out.data);
+  return tsr_chunked_pool_open(s.ctxs.data(), width, background, s.keys->base_nonce, r.counter, r.in.data, r.in.len, r.final, r.out.data, written);
 }
 
 Napi::Value ChunkError(Napi::Env env, tsr_status st, bool seal) {
@@ -138,7 +140,7 @@ class ChunkJob : public Napi::AsyncWorker {
   Napi::Promise Promise() { return deferred_.Promise(); }
 
  protected:
-  void Execute() override { status_ = tsr::Execute(*state_, run_, &written_); }
+  void Execute() override { status_ = tsr::Execute(*state_, run_, true, &written_); }
   void OnOK() override {
     Napi::Env env = Env();
     Napi::HandleScope scope(env);
@@ -243,7 +245,7 @@ class NativeChunked : public Napi::ObjectWrap<NativeChunked> {
     ChunkedState &s = State(env);
     Run r = ParseRun(info, seal);
     size_t written = 0;
-    tsr_status st = Execute(s, r, &written);
+    tsr_status st = Execute(s, r, false, &written);
     if (st != TSR_OK) throw Napi::Error(env, ChunkError(env, st, seal));
     return Napi::Number::New(env, static_cast<double>(written));
   }

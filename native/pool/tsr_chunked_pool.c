@@ -57,12 +57,14 @@ static void task(void *arg, size_t t, unsigned participant) {
   }
 }
 
-static tsr_status go(run *r, unsigned width, uint64_t chunks, size_t outlen) {
+static tsr_status go(run *r, unsigned width, int background, uint64_t chunks, size_t outlen) {
   r->tasks = tsr_chunked_pool_tasks(chunks);
   r->failed = 0;
   r->fail_status = TSR_OK;
   pthread_mutex_init(&r->lock, NULL);
-  tsr_pool_run(task, r, r->tasks, width < r->tasks ? width : (unsigned)r->tasks);
+  unsigned w = width < r->tasks ? width : (unsigned)r->tasks;
+  if (background) tsr_pool_run_background(task, r, r->tasks, w);
+  else tsr_pool_run(task, r, r->tasks, w);
   pthread_mutex_destroy(&r->lock);
   if (r->failed) {
     tsr_memzero(r->out, outlen); /* never a partial plaintext (or ciphertext) */
@@ -71,19 +73,19 @@ static tsr_status go(run *r, unsigned width, uint64_t chunks, size_t outlen) {
   return TSR_OK;
 }
 
-tsr_status tsr_chunked_pool_seal(tsr_aead_ctx *const *ctxs, unsigned width, const uint8_t base_nonce[12],
+tsr_status tsr_chunked_pool_seal(tsr_aead_ctx *const *ctxs, unsigned width, int background, const uint8_t base_nonce[12],
                                  uint64_t counter, const uint8_t *pt, size_t ptlen, int final, uint8_t *out) {
   if (!final && ptlen % TSR_CHUNK_PT != 0) return TSR_ERR_FORMAT;
   uint64_t chunks = final ? tsr_chunked_chunks(ptlen) : ptlen / TSR_CHUNK_PT;
-  if (width <= 1 || chunks <= TSR_CHUNKED_BATCH) return tsr_chunked_seal(ctxs[0], base_nonce, counter, pt, ptlen, final, out);
+  if ((width <= 1 && !background) || chunks <= TSR_CHUNKED_BATCH) return tsr_chunked_seal(ctxs[0], base_nonce, counter, pt, ptlen, final, out);
   run r;
   memset(&r, 0, sizeof r);
   r.ctxs = ctxs; r.base_nonce = base_nonce; r.counter = counter; r.in = pt; r.inlen = ptlen; r.out = out;
   r.seal = 1; r.final = final;
-  return go(&r, width, chunks, (size_t)(final ? tsr_chunked_sealed_len(ptlen) : chunks * TSR_CHUNK_CT));
+  return go(&r, width, background, chunks, (size_t)(final ? tsr_chunked_sealed_len(ptlen) : chunks * TSR_CHUNK_CT));
 }
 
-tsr_status tsr_chunked_pool_open(tsr_aead_ctx *const *ctxs, unsigned width, const uint8_t base_nonce[12],
+tsr_status tsr_chunked_pool_open(tsr_aead_ctx *const *ctxs, unsigned width, int background, const uint8_t base_nonce[12],
                                  uint64_t counter, const uint8_t *ct, size_t ctlen, int final, uint8_t *out,
                                  size_t *ptlen) {
   uint64_t total;
@@ -95,13 +97,13 @@ tsr_status tsr_chunked_pool_open(tsr_aead_ctx *const *ctxs, unsigned width, cons
     total = ctlen / TSR_CHUNK_CT * TSR_CHUNK_PT;
   }
   uint64_t chunks = final ? tsr_chunked_chunks(total) : ctlen / TSR_CHUNK_CT;
-  if (width <= 1 || chunks <= TSR_CHUNKED_BATCH)
+  if ((width <= 1 && !background) || chunks <= TSR_CHUNKED_BATCH)
     return tsr_chunked_open(ctxs[0], base_nonce, counter, ct, ctlen, final, out, ptlen);
   run r;
   memset(&r, 0, sizeof r);
   r.ctxs = ctxs; r.base_nonce = base_nonce; r.counter = counter; r.in = ct; r.inlen = ctlen; r.out = out;
   r.final = final;
-  tsr_status st = go(&r, width, chunks, (size_t)total);
+  tsr_status st = go(&r, width, background, chunks, (size_t)total);
   if (st == TSR_OK) *ptlen = (size_t)total;
   return st;
 }

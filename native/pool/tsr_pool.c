@@ -3,6 +3,8 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 typedef struct tsr_job {
@@ -45,8 +47,19 @@ static tsr_job *find_job(void) {
   return NULL;
 }
 
+/* Workers yield to the threads that serve requests (the event loop above
+ * all): nice + 10 relative to the process. Lowering one's own priority needs
+ * no privilege; failure just leaves the default. */
+static void lower_priority(void) {
+  pid_t tid = (pid_t)syscall(SYS_gettid);
+  int cur = getpriority(PRIO_PROCESS, 0);
+  int want = cur + 10 > 19 ? 19 : cur + 10;
+  (void)setpriority(PRIO_PROCESS, (id_t)tid, want);
+}
+
 static void *worker_main(void *unused) {
   (void)unused;
+  lower_priority();
   pthread_mutex_lock(&g_lock);
   g_idle--; /* start_locked counted this thread idle before it ran */
   for (;;) {
@@ -122,35 +135,52 @@ unsigned tsr_pool_size(void) {
   return n;
 }
 
-void tsr_pool_run(void (*fn)(void *, size_t, unsigned), void *arg, size_t ntasks, unsigned width) {
-  if (width <= 1 || ntasks <= 1) {
+static void unlink_job(tsr_job *job) {
+  for (tsr_job **p = &g_jobs; *p; p = &(*p)->link)
+    if (*p == job) {
+      *p = job->link;
+      return;
+    }
+}
+
+static void run(void (*fn)(void *, size_t, unsigned), void *arg, size_t ntasks, unsigned width, int background) {
+  if (!background && (width <= 1 || ntasks <= 1)) {
     for (size_t t = 0; t < ntasks; t++) fn(arg, t, 0);
     return;
   }
-  tsr_job job = {fn, arg, ntasks, 0, 0, 1, 0, NULL};
-  unsigned helpers = width - 1;
-  if ((size_t)helpers > ntasks - 1) helpers = (unsigned)(ntasks - 1);
+  /* Workers wanted: the caller takes one share unless it stays in the background. */
+  unsigned helpers = background ? width : width - 1;
+  if (helpers == 0) helpers = 1;
+  if ((size_t)helpers > ntasks) helpers = (unsigned)ntasks;
+  tsr_job job = {fn, arg, ntasks, 0, 0, background ? 0u : 1u, 0, NULL};
   pthread_mutex_lock(&g_lock);
-  start_locked(helpers);
+  if (background && start_locked(helpers) == 0 && g_threads == 0) background = 0; /* no worker at all: do it here */
+  else if (!background) start_locked(helpers);
   job.slots = helpers;
   job.link = g_jobs;
   g_jobs = &job;
   if (helpers == 1) pthread_cond_signal(&g_work);
   else pthread_cond_broadcast(&g_work);
-  while (job.next < job.ntasks) {
-    size_t t = job.next++;
-    pthread_mutex_unlock(&g_lock);
-    fn(arg, t, 0);
-    pthread_mutex_lock(&g_lock);
-  }
-  /* Every task is claimed: close the job, then wait for the ones running. */
-  for (tsr_job **p = &g_jobs; *p; p = &(*p)->link)
-    if (*p == &job) {
-      *p = job.link;
-      break;
+  if (!background) {
+    while (job.next < job.ntasks) {
+      size_t t = job.next++;
+      pthread_mutex_unlock(&g_lock);
+      fn(arg, t, 0);
+      pthread_mutex_lock(&g_lock);
     }
-  while (job.active > 0) pthread_cond_wait(&g_done, &g_lock);
+  }
+  /* Wait until every task is claimed and none is running. */
+  while (job.next < job.ntasks || job.active > 0) pthread_cond_wait(&g_done, &g_lock);
+  unlink_job(&job);
   pthread_mutex_unlock(&g_lock);
+}
+
+void tsr_pool_run(void (*fn)(void *, size_t, unsigned), void *arg, size_t ntasks, unsigned width) {
+  run(fn, arg, ntasks, width, 0);
+}
+
+void tsr_pool_run_background(void (*fn)(void *, size_t, unsigned), void *arg, size_t ntasks, unsigned width) {
+  run(fn, arg, ntasks, width, 1);
 }
 
 struct pair_arg {

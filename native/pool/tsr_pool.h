@@ -41,6 +41,17 @@ unsigned tsr_pool_cpus(void);
 void tsr_pool_run(void (*fn)(void *arg, size_t task, unsigned participant), void *arg, size_t ntasks,
                   unsigned width);
 
+/*
+ * The same, for a caller that should not compute (a libuv thread serving an
+ * async call): up to `width` workers run the tasks (participants 0 ..
+ * width - 1) while the caller sleeps. Workers run at a lower scheduling
+ * priority (nice + 10), so on a machine whose cores are all busy with
+ * crypto the event loop still wakes on time. If no worker can be started the
+ * caller runs the tasks itself.
+ */
+void tsr_pool_run_background(void (*fn)(void *arg, size_t task, unsigned participant), void *arg, size_t ntasks,
+                             unsigned width);
+
 /* Runs fn(a) here and fn(b) on a worker (or here too if none is free). */
 void tsr_pool_pair(void (*fn)(void *), void *a, void *b);
 

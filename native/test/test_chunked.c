@@ -165,8 +165,8 @@ static void test_runs(void) {
     CHECK(ok, name);
     for (unsigned w = 1; w <= 4; w++) {
       size_t got = 0;
-      int same = tsr_chunked_pool_seal(ctxs, w, base, 7, pt, n, 1, ct2) == TSR_OK && memcmp(ct, ct2, clen) == 0;
-      int opened = tsr_chunked_pool_open(ctxs, w, base, 7, ct, clen, 1, back, &got) == TSR_OK && got == n &&
+      int same = tsr_chunked_pool_seal(ctxs, w, w == 3, base, 7, pt, n, 1, ct2) == TSR_OK && memcmp(ct, ct2, clen) == 0;
+      int opened = tsr_chunked_pool_open(ctxs, w, w == 3, base, 7, ct, clen, 1, back, &got) == TSR_OK && got == n &&
                    memcmp(back, pt, n) == 0;
       snprintf(name, sizeof name, "pool width %u, %zu bytes: same ciphertext, opens", w, n);
       CHECK(same && opened, name);
@@ -181,7 +181,7 @@ static void test_runs(void) {
       for (unsigned w = 1; w <= 4; w += 3) {
         size_t got = 0;
         memset(back, 0xaa, n + 1);
-        tamper_ok &= tsr_chunked_pool_open(ctxs, w, base, 7, ct, clen, 1, back, &got) == TSR_ERR_AUTH && all_zero(back, n);
+        tamper_ok &= tsr_chunked_pool_open(ctxs, w, w == 3, base, 7, ct, clen, 1, back, &got) == TSR_ERR_AUTH && all_zero(back, n);
       }
       ct[at] ^= 0x40;
     }
@@ -191,7 +191,7 @@ static void test_runs(void) {
     CHECK(tsr_chunked_open(ctxs[0], base, 8, ct, clen, 1, back, &got) == TSR_ERR_AUTH, "open at the wrong counter fails");
     if (n >= TSR_CHUNK_PT) {
       size_t cut = (n / TSR_CHUNK_PT) * TSR_CHUNK_CT; /* drop the final chunk */
-      CHECK(tsr_chunked_pool_open(ctxs, 2, base, 7, ct, cut, 1, back, &got) == TSR_ERR_TRUNCATED,
+      CHECK(tsr_chunked_pool_open(ctxs, 2, 1, base, 7, ct, cut, 1, back, &got) == TSR_ERR_TRUNCATED,
             "dropping the final chunk is ERR_TRUNCATED");
     }
     free(pt); free(ct); free(ct2); free(back);
@@ -225,8 +225,13 @@ static void test_pool(void) {
     tsr_pool_run(count_task, NULL, 1000, w);
     for (size_t t = 0; t < 1000; t++) ok &= g_hits[t] == 1;
     ok &= g_max_part < w;
+    memset(g_hits, 0, sizeof g_hits);
+    g_max_part = 0;
+    tsr_pool_run_background(count_task, NULL, 1000, w);
+    for (size_t t = 0; t < 1000; t++) ok &= g_hits[t] == 1;
+    ok &= g_max_part < w;
   }
-  CHECK(ok, "pool: every task runs once; participant ids stay below width");
+  CHECK(ok, "pool: every task runs once, in the caller or in the background; participant ids stay below width");
   tsr_pool_set_size(0);
   CHECK(tsr_pool_size() == tsr_pool_cpus(), "pool: size 0 restores the CPU count");
 }
