@@ -2,19 +2,33 @@
 // sodium-native, in one process and one run, reported as same-run ratios
 // (DESIGN section 8).
 //
-//   node --expose-gc bench/run.mjs [--quick]
+//   node --expose-gc bench/run.mjs [--quick] [--only chunked | --skip chunked]
 //
-// Needs a built package (npm run build). Writes bench/results/.
+// Needs a built package (npm run build). Writes bench/results/. The chunked
+// (Cobblestone) section is bench/chunked.mjs; `--only chunked` runs just it
+// and writes latest-chunked[-quick].* so the full latest.* is kept.
 import { readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 
 import { Bench } from 'tinybench';
 
+import { runChunked } from './chunked.mjs';
+import { chunkedTargets } from './chunked-report.mjs';
 import { measureEventLoop } from './eventloop.mjs';
 import { buildCases, makeInputs, tessera } from './impls.mjs';
 import { addRatios, checkTargets, mergeRounds, printConsole, sizeLabel, toRow, writeResults } from './report.mjs';
 
 const quick = process.argv.includes('--quick');
+// --only <section> / --skip <section> (also --only=<section>); sections: aead (everything before), chunked.
+function sectionArg(flag) {
+  const a = process.argv;
+  const i = a.indexOf(flag);
+  const v = i >= 0 ? a[i + 1] : a.find((x) => x.startsWith(`${flag}=`))?.slice(flag.length + 1);
+  if (v !== undefined && !['aead', 'chunked'].includes(v)) throw new Error(`${flag}: unknown section ${v} (aead or chunked)`);
+  return v;
+}
+const only = sectionArg('--only'), skip = sectionArg('--skip');
+const runs = (section) => (only ? only === section : skip !== section);
 const KiB = 1024, MiB = 1024 * KiB;
 const AES = 'aes-256-gcm', CHACHA = 'chacha20-poly1305', XCHACHA = 'xchacha20-poly1305', XAES = 'xaes-256-gcm';
 
@@ -154,34 +168,43 @@ async function main() {
   if (machine.loadavgStart[0] > 0.5 * machine.cpus) console.warn('warning: the machine is busy (1-min load average); ratios will be noisy');
 
   const rows = [];
-  let timerOverheadMs;
-  for (const [alg, size, opts] of plan()) {
-    const g = await runGroup(alg, size, opts);
-    rows.push(...g.rows);
-    timerOverheadMs ??= g.timerOverheadMs;
+  let timerOverheadMs, eventLoop, chunked;
+  if (runs('aead')) {
+    for (const [alg, size, opts] of plan()) {
+      const g = await runGroup(alg, size, opts);
+      rows.push(...g.rows);
+      timerOverheadMs ??= g.timerOverheadMs;
+      global.gc?.();
+    }
+    addRatios(rows);
+
+    console.log('  event loop: 64 MiB sealAsync vs node:crypto sync seal');
+    const inp = makeInputs(AES, 64 * MiB);
+    eventLoop = await measureEventLoop({ key: inp.key, pt: inp.pt, aad: inp.aad, keyBytes: inp.keyBytes, asyncRuns: 20, nodeRuns: quick ? 3 : 5 });
+    inp.key.dispose();
     global.gc?.();
   }
-  addRatios(rows);
+  if (runs('chunked')) {
+    console.log(`  chunked (Cobblestone-256)${quick ? ', quick: no 1 GiB buffers, 256 MiB file' : ''}`);
+    chunked = await runChunked({ quick });
+    console.log(`  chunked section: ${chunked.durationS.toFixed(1)} s`);
+  }
 
-  console.log('  event loop: 64 MiB sealAsync vs node:crypto sync seal');
-  const inp = makeInputs(AES, 64 * MiB);
-  const eventLoop = await measureEventLoop({ key: inp.key, pt: inp.pt, aad: inp.aad, keyBytes: inp.keyBytes, asyncRuns: 20, nodeRuns: quick ? 3 : 5 });
-  inp.key.dispose();
-
-  const targets = checkTargets(rows, eventLoop);
+  const targets = [...(runs('aead') ? checkTargets(rows, eventLoop) : []), ...(chunked ? chunkedTargets(chunked) : [])];
   const durationS = (performance.now() - started) / 1000;
   machine.loadavgEnd = os.loadavg();
   machine.otherProcessesCpuPercent = +otherCpuPercent(cpu0, cpuSnapshot()).toFixed(1);
   if (machine.otherProcessesCpuPercent > 10) console.warn(`warning: other processes used ${machine.otherProcessesCpuPercent}% of the machine's CPU during the run`);
   const result = {
     machine,
-    config: { quick, rounds: ROUNDS, timestampProvider: 'hrtimeNow', subtractTimerOverhead: true, timerOverheadNs: timerOverheadMs * 1e6, settings: quick ? QUICK : FULL, durationS },
+    config: { quick, only, skip, rounds: ROUNDS, timestampProvider: 'hrtimeNow', subtractTimerOverhead: true, timerOverheadNs: timerOverheadMs === undefined ? undefined : timerOverheadMs * 1e6, settings: quick ? QUICK : FULL, durationS },
     rows,
     targets,
     eventLoop,
+    chunked,
   };
   console.log('');
-  printConsole(rows, targets, eventLoop);
+  printConsole(rows, targets, eventLoop, chunked);
   const { dir, stamp, latest } = writeResults(result);
   console.log(`\nwrote ${dir}/${stamp}.json, ${latest}.json, ${latest}.md (${durationS.toFixed(1)} s)`);
 }

@@ -71,21 +71,27 @@ export async function openInput(src: string): Promise<[fs.FileHandle, number | u
  * last; work(input, out, last) seals or opens it into out.
  */
 async function pump(out: fs.FileHandle, inSize: number, outSize: number, opts: RunOptions, total: number | undefined, what: string,
-                    next: (buf: Uint8Array) => Promise<[number, boolean]>,
+                    bytes: number, next: (buf: Uint8Array) => Promise<[number, boolean]>,
                     work: (input: Uint8Array, out: Uint8Array, last: boolean) => Promise<number>): Promise<void> {
   let inputs = [Buffer.allocUnsafeSlow(inSize), Buffer.allocUnsafeSlow(inSize)];
   let outputs = [Buffer.allocUnsafeSlow(outSize), Buffer.allocUnsafeSlow(outSize)];
-  let reading = next(inputs[0]!);
+  // A read or write in flight may fail while this loop awaits something
+  // else: each gets a handler at once (no unhandled rejection), and the
+  // failure surfaces where it is awaited.
+  const inFlight = <T>(p: Promise<T>): Promise<T> => {
+    p.catch(() => undefined);
+    return p;
+  };
+  let reading = inFlight(next(inputs[0]!));
   let writing: Promise<void> = Promise.resolve();
-  let bytes = 0;
   try {
     for (;;) {
       aborted(opts.signal, what);
       const [n, last] = await reading;
-      if (!last) reading = next(inputs[1]!);
+      if (!last) reading = inFlight(next(inputs[1]!));
       const m = await work(inputs[0]!.subarray(0, n), outputs[0]!, last);
       await writing;
-      writing = writeAll(out, outputs[0]!.subarray(0, m));
+      writing = inFlight(writeAll(out, outputs[0]!.subarray(0, m)));
       bytes += n;
       opts.onProgress?.({ bytes, total });
       if (last) break;
@@ -124,7 +130,7 @@ export async function sealHandle(input: fs.FileHandle, total: number | undefined
       let pos = 0;
       let counter = 0;
       const seekable = total !== undefined;
-      await pump(out, batch, FILE_BATCH * CHUNK_CT + CHUNK_CT, opts, total, what,
+      await pump(out, batch, FILE_BATCH * CHUNK_CT + CHUNK_CT, opts, total, what, 0,
         async (buf) => {
           const n = await readFull(input, buf, seekable ? pos : null).catch((e: unknown) => { throw ioError(e, 'read input'); });
           pos += n;
@@ -174,7 +180,8 @@ export async function openHandle(input: fs.FileHandle, size: number | undefined,
         let pos = skip + HEADER_SIZE;
         let readAt = 0; // first chunk of the next batch to read
         let openAt = 0; // ... and to open (work runs in order, behind the reads)
-        await pump(out, batch + CHUNK_CT, FILE_BATCH * CHUNK_SIZE + CHUNK_SIZE, opts, size, what,
+        // Progress counts input bytes, the envelope and header included, so it ends at `size`.
+        await pump(out, batch + CHUNK_CT, FILE_BATCH * CHUNK_SIZE + CHUNK_SIZE, opts, size, what, skip + HEADER_SIZE,
           async (buf) => {
             const last = readAt + FILE_BATCH > lastChunk;
             const want = last ? size - pos : batch; // the last run: < FILE_BATCH + 1 chunks

@@ -56,24 +56,31 @@ const utf8 = new TextEncoder();
 export function resolve(key: ChunkedKey, opts: ChunkedOptions | undefined): Resolved {
   if (opts === undefined || opts === null || typeof opts !== 'object')
     throw new TesseraError('ERR_ARGUMENT', "options must be an object with a context (use { context: '' } for none)");
-  const { context, suite = 'cobblestone-256', threads = 0 } = opts;
+  const { context, suite = 'cobblestone-256', threads } = opts;
   let ctx: Uint8Array;
   if (typeof context === 'string') ctx = utf8.encode(context);
   else if (context instanceof Uint8Array) ctx = context;
   else throw new TesseraError('ERR_ARGUMENT', `options.context must be a string or Uint8Array (got ${describe(context)}); use '' for none`);
   const id = SUITE_IDS.get(suite);
   if (id === undefined) throw new TesseraError('ERR_ALGORITHM', `unknown suite ${describe(suite)} (expected ${SUITES.join(' or ')})`);
-  if (threads !== 0 && !(Number.isInteger(threads) && threads >= 1 && threads <= 64))
+  if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= 64))
     throw new TesseraError('ERR_ARGUMENT', `options.threads must be an integer from 1 to 64 (got ${describe(threads)})`);
   const backend = getBackend();
-  return { backend, suite: id, context: ctx, threads, key: keyArgument(key) };
+  // 0 tells the backend "the pool size".
+  return { backend, suite: id, context: ctx, threads: threads ?? 0, key: keyArgument(key, suite) };
 }
 
-function keyArgument(key: ChunkedKey): Uint8Array | KeyHandle {
-  if (key instanceof AeadKey) return AeadKey.handleOf(key);
-  if (key instanceof SecureBuffer) return key.bytes;
-  if (key instanceof Uint8Array) return key;
-  throw new TesseraError('ERR_ARGUMENT', `key must be a Uint8Array, SecureBuffer or AeadKey (got ${describe(key)})`);
+/** The spec's input key is exactly the AEAD key size: checked when the key is given, before any input is read. */
+function keyArgument(key: ChunkedKey, suite: Suite): Uint8Array | KeyHandle {
+  const want = suite === 'cobblestone-128' ? 16 : 32;
+  let len: number;
+  let arg: Uint8Array | KeyHandle;
+  if (key instanceof AeadKey) [arg, len] = [AeadKey.handleOf(key), 32];
+  else if (key instanceof SecureBuffer) [arg, len] = [key.bytes, key.bytes.length];
+  else if (key instanceof Uint8Array) [arg, len] = [key, key.length];
+  else throw new TesseraError('ERR_ARGUMENT', `key must be a Uint8Array, SecureBuffer or AeadKey (got ${describe(key)})`);
+  if (len !== want) throw new TesseraError('ERR_KEY_LENGTH', `${suite} takes a ${want}-byte key (got ${len})`);
+  return arg;
 }
 
 /** A handle for one message: salt given (decrypt) or fresh (encrypt). */

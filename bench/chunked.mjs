@@ -1,0 +1,461 @@
+// Chunked section of the benchmark: Cobblestone-256 (c2sp.org/chunked-encryption,
+// the default suite) through tessera's chunked APIs, against node:crypto in
+// the same run. Called from run.mjs; formatting is in chunked-report.mjs.
+//
+//   buffers  encryptChunked / decryptChunked of 64 MiB and 1 GiB at threads 1
+//            and 2, vs node:crypto one-shot AES-256-GCM over the whole buffer
+//            and vs a straightforward JS Cobblestone (one createCipheriv per
+//            16 KiB chunk). 64 MiB: tinybench in rounds (as run.mjs); 1 GiB:
+//            a few timed runs per case, interleaved, median.
+//   files    encryptFile / decryptFile of a 1 GiB file at threads 1 and 2 vs
+//            fs.promises.copyFile + fsync of the copy on the same disk
+//            (page-cache-warm source; median of a few runs).
+//   loop     event-loop delay (monitorEventLoopDelay, 1 ms) while 64 MiB
+//            encryptChunkedAsync / decryptChunkedAsync run back to back.
+//   sweep    encryptChunked at 2 threads vs 1 thread from 64 KiB to 16 MiB:
+//            where the second thread starts paying off (the pool's batch is
+//            TSR_CHUNKED_BATCH = 32 chunks = 512 KiB, a compile-time constant).
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { Bench } from 'tinybench';
+
+import { tessera as T } from './impls.mjs';
+import { mergeRounds, sizeLabel, toRow } from './report.mjs';
+
+const KiB = 1024, MiB = 1024 * KiB, GiB = 1024 * MiB;
+export const SUITE = 'cobblestone-256';
+const CONTEXT = 'tessera bench chunked';
+const CHUNK = 16384, TAG = 16, SALT = 24, COMMIT = 32, HEADER = SALT + COMMIT;
+
+// Results land here so no call is dead code.
+let sink;
+const gc = () => { sink = null; global.gc?.(); };
+
+// ---------------------------------------------------------------------------
+// Baselines.
+
+/** node:crypto one-shot AES-256-GCM over the whole buffer: update + final + getAuthTag (no concat). */
+function nodeOneShotSeal(key, pt) {
+  const iv = crypto.randomBytes(12);
+  const c = crypto.createCipheriv('aes-256-gcm', key, iv);
+  const ct = c.update(pt);
+  c.final();
+  return { iv, ct, tag: c.getAuthTag() };
+}
+
+function nodeOneShotOpen(key, { iv, ct, tag }) {
+  const d = crypto.createDecipheriv('aes-256-gcm', key, iv);
+  d.setAuthTag(tag);
+  const pt = d.update(ct);
+  d.final();
+  return pt;
+}
+
+// A straightforward JS Cobblestone-256 on node:crypto (what a user writes
+// without tessera): HKDF-SHA-512-Expand by hand (node:crypto has no
+// expand-only HKDF), then one createCipheriv per 16 KiB chunk with
+// base nonce XOR be96(counter), written into an output allocated once per call.
+const INFO_PREFIX = Buffer.from('c2sp.org/chunked-encryption@v1+AEAD_AES_256_GCM\0', 'latin1');
+
+function hkdfSha512Expand(prk, info, len) {
+  const blocks = [];
+  let t = Buffer.alloc(0);
+  for (let i = 1, got = 0; got < len; i++, got += 64) {
+    t = crypto.createHmac('sha512', prk).update(t).update(info).update(Buffer.from([i])).digest();
+    blocks.push(t);
+  }
+  return Buffer.concat(blocks).subarray(0, len);
+}
+
+function jsDerive(key, salt, context) {
+  const okm = hkdfSha512Expand(key, Buffer.concat([INFO_PREFIX, salt, Buffer.from(context)]), 32 + 12 + COMMIT);
+  return { key: okm.subarray(0, 32), base: okm.subarray(32, 44), commitment: okm.subarray(44) };
+}
+
+function chunkNonce(nonce, base, k) {
+  base.copy(nonce);
+  const lo = k >>> 0, hi = Math.floor(k / 2 ** 32);
+  nonce.writeUInt32BE((nonce.readUInt32BE(8) ^ lo) >>> 0, 8);
+  nonce.writeUInt32BE((nonce.readUInt32BE(4) ^ hi) >>> 0, 4);
+}
+
+export function jsEncryptChunked(key, pt, context) {
+  const salt = crypto.randomBytes(SALT);
+  const d = jsDerive(key, salt, context);
+  const n = pt.length;
+  const chunks = Math.floor(n / CHUNK) + 1;
+  const out = Buffer.allocUnsafeSlow(HEADER + n + chunks * TAG);
+  salt.copy(out, 0);
+  d.commitment.copy(out, SALT);
+  const nonce = Buffer.alloc(12);
+  let o = HEADER;
+  for (let k = 0; k < chunks; k++) {
+    chunkNonce(nonce, d.base, k);
+    const c = crypto.createCipheriv('aes-256-gcm', d.key, nonce);
+    const ct = c.update(pt.subarray(k * CHUNK, Math.min(n, (k + 1) * CHUNK)));
+    out.set(ct, o);
+    o += ct.length;
+    c.final();
+    out.set(c.getAuthTag(), o);
+    o += TAG;
+  }
+  return out;
+}
+
+export function jsDecryptChunked(key, ct, context) {
+  const d = jsDerive(key, ct.subarray(0, SALT), context);
+  if (!crypto.timingSafeEqual(d.commitment, ct.subarray(SALT, HEADER))) throw new Error('commitment mismatch');
+  const body = ct.length - HEADER;
+  const full = Math.floor(body / (CHUNK + TAG)), rest = body % (CHUNK + TAG);
+  if (rest < TAG) throw new Error('truncated');
+  const n = full * CHUNK + rest - TAG;
+  const out = Buffer.allocUnsafeSlow(n);
+  const nonce = Buffer.alloc(12);
+  let i = HEADER, o = 0;
+  for (let k = 0; k <= full; k++) {
+    const len = Math.min(CHUNK + TAG, ct.length - i);
+    chunkNonce(nonce, d.base, k);
+    const dc = crypto.createDecipheriv('aes-256-gcm', d.key, nonce);
+    dc.setAuthTag(ct.subarray(i + len - TAG, i + len));
+    const p = dc.update(ct.subarray(i, i + len - TAG));
+    dc.final();
+    out.set(p, o);
+    o += p.length;
+    i += len;
+  }
+  return out;
+}
+
+function same(a, b, what) {
+  if (a.length !== b.length || Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) !== 0)
+    throw new Error(`chunked self-check failed: ${what}`);
+}
+
+/** The JS Cobblestone must read tessera's ciphertext and the other way round. */
+function selfCheck(key) {
+  for (const n of [0, 100, CHUNK, 3 * CHUNK + 777, 40 * CHUNK]) {
+    const pt = crypto.randomBytes(n);
+    same(jsDecryptChunked(key, T.encryptChunked(key, pt, { context: CONTEXT }), CONTEXT), pt, `JS opens tessera (${n} B)`);
+    same(T.decryptChunked(key, jsEncryptChunked(key, pt, CONTEXT), { context: CONTEXT }), pt, `tessera opens JS (${n} B)`);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Measurement.
+
+const ROUNDS = 3;
+
+/** Cases { size, op, impl, api, threads, fn } with tinybench, in ROUNDS rounds (order reversed every other round); median round per row. */
+async function tinybenchRounds(name, cases, { time, iterations, warmupIterations, warmupTime }) {
+  const perRound = new Map(cases.map((c) => [c, []]));
+  const key = (c) => `${sizeLabel(c.size)} ${c.op} ${c.impl} ${c.api} t${c.threads ?? ''}`;
+  for (let round = 0; round < ROUNDS; round++) {
+    const bench = new Bench({
+      name: `${name} round ${round + 1}`,
+      timestampProvider: 'hrtimeNow',
+      subtractTimerOverhead: true,
+      throws: false,
+      setup: gc,
+      time: time / ROUNDS,
+      iterations: Math.max(1, Math.ceil(iterations / ROUNDS)),
+      warmup: round === 0,
+      warmupTime,
+      warmupIterations,
+    });
+    for (const c of round % 2 === 0 ? cases : [...cases].reverse()) bench.add(key(c), c.fn, c.async ? { async: true } : { async: false });
+    await bench.run();
+    for (const c of cases) {
+      c.task = bench.getTask(key(c));
+      perRound.get(c).push(toRow({ ...c, alg: SUITE, perCall: 1 }));
+    }
+  }
+  return cases.map((c) => {
+    const r = { ...mergeRounds(perRound.get(c)), threads: c.threads, method: `tinybench, median of ${ROUNDS} rounds`, reference: c.reference };
+    delete r.throughputStats;
+    if (r.state === 'errored') console.error(`  ERROR ${key(c)}: ${r.error}`);
+    return r;
+  });
+}
+
+const median = (a) => { const s = [...a].sort((x, y) => x - y); return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
+
+/**
+ * Manual timing for the big cases: `reps` runs of every case, interleaved
+ * (case order reversed every other pass) so drift on the machine hits all of
+ * them alike; a row reports the median run. prep() runs untimed before each run.
+ */
+async function timedMedian(cases, reps, method) {
+  const times = new Map(cases.map((c) => [c, []]));
+  for (let rep = 0; rep < reps; rep++) {
+    for (const c of rep % 2 === 0 ? cases : [...cases].reverse()) {
+      if (c.prep) await c.prep();
+      gc();
+      await sleep(10);
+      const t0 = process.hrtime.bigint();
+      sink = await c.fn();
+      times.get(c).push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+  }
+  gc();
+  return cases.map((c) => {
+    const ms = times.get(c);
+    const med = median(ms);
+    return {
+      alg: SUITE, size: c.size, sizeLabel: sizeLabel(c.size), op: c.op, impl: c.impl, api: c.api, threads: c.threads, reference: c.reference,
+      state: 'completed', opsPerSec: 1000 / med, MBps: c.size / 1e6 / (med / 1000), samples: ms.length, timesMs: ms.map((x) => +x.toFixed(1)),
+      method: method ?? `median of ${reps} timed runs`,
+    };
+  });
+}
+
+function bufferCases(key, size, pt, opts = {}) {
+  const ctx = { context: CONTEXT };
+  const tct = T.encryptChunked(key, pt, ctx);
+  same(T.decryptChunked(key, tct, ctx), pt, `tessera round trip ${sizeLabel(size)}`);
+  const jct = jsEncryptChunked(key, pt, CONTEXT);
+  if (size <= 64 * MiB) same(jsDecryptChunked(key, jct, CONTEXT), pt, `JS round trip ${sizeLabel(size)}`);
+  const nct = nodeOneShotSeal(key, pt);
+  const cases = [];
+  const add = (op, impl, api, fn, extra = {}) => cases.push({ size, op, impl, api, fn, ...extra });
+  for (const threads of [1, 2]) {
+    add('encrypt', 'tessera', `encryptChunked({ threads: ${threads} })`, () => (sink = T.encryptChunked(key, pt, { context: CONTEXT, threads })), { threads });
+  }
+  add('encrypt', 'node:crypto', 'one-shot createCipheriv update+final+getAuthTag', () => (sink = nodeOneShotSeal(key, pt)), { baseline: 'node' });
+  add('encrypt', 'node:crypto', 'JS Cobblestone loop (createCipheriv per 16 KiB chunk)', () => (sink = jsEncryptChunked(key, pt, CONTEXT)), { baseline: 'js' });
+  for (const threads of [1, 2]) {
+    add('decrypt', 'tessera', `decryptChunked({ threads: ${threads} })`, () => (sink = T.decryptChunked(key, tct, { context: CONTEXT, threads })), { threads });
+  }
+  add('decrypt', 'node:crypto', 'one-shot createDecipheriv setAuthTag+update+final', () => (sink = nodeOneShotOpen(key, nct)), { baseline: 'node' });
+  add('decrypt', 'node:crypto', 'JS Cobblestone loop (createDecipheriv per 16 KiB chunk)', () => (sink = jsDecryptChunked(key, jct, CONTEXT)), { baseline: 'js' });
+  if (opts.floor) {
+    // Every row above writes a fresh output of about this size; this is
+    // what allocating and first-touching one costs (page faults + memset).
+    add('alloc', '(reference)', `fresh output: Buffer.allocUnsafeSlow(${sizeLabel(size)}).fill(0)`, () => (sink = Buffer.allocUnsafeSlow(size).fill(0)), { reference: true });
+  }
+  return cases;
+}
+
+/** Same-run ratios: tessera vs its own 1-thread row, vs node one-shot, vs the JS loop, vs copy (files). */
+function addChunkedRatios(rows) {
+  const find = (r, pred) => rows.find((b) => b.section === r.section && b.size === r.size && b.op === r.op && b.opsPerSec !== undefined && pred(b));
+  for (const r of rows) {
+    if (r.impl !== 'tessera' || r.opsPerSec === undefined) continue;
+    const t1 = find(r, (b) => b.impl === 'tessera' && b.threads === 1);
+    if (r.threads === 2 && t1) r.ratioVs1Thread = r.opsPerSec / t1.opsPerSec;
+    const node = find(r, (b) => b.baseline === 'node');
+    if (node) r.ratioVsNode = r.opsPerSec / node.opsPerSec;
+    const js = find(r, (b) => b.baseline === 'js');
+    if (js) r.ratioVsJs = r.opsPerSec / js.opsPerSec;
+    if (r.section === 'file') {
+      const copy = rows.find((b) => b.section === 'file' && b.size === r.size && b.op === 'copy');
+      if (copy) r.ratioVsCopy = r.opsPerSec / copy.opsPerSec;
+    }
+  }
+}
+
+async function buffers(key, size, pt, settings, quick) {
+  const cases = bufferCases(key, size, pt, { floor: size === 64 * MiB });
+  const tagged = (rows) => rows.map((r, i) => ({ ...r, section: 'buffer', baseline: cases[i].baseline }));
+  if (settings.reps) return tagged(await timedMedian(cases, settings.reps));
+  return tagged(await tinybenchRounds(`chunked ${sizeLabel(size)}${quick ? ' quick' : ''}`, cases, settings));
+}
+
+// ---------------------------------------------------------------------------
+// Files.
+
+async function fsyncPath(p) {
+  const fh = await fs.promises.open(p, 'r+');
+  try { await fh.sync(); } finally { await fh.close(); }
+}
+async function fsyncDir(d) {
+  const fh = await fs.promises.open(d, 'r');
+  try { await fh.sync(); } finally { await fh.close(); }
+}
+
+async function files(key, size, pt, reps, dir) {
+  const src = path.join(dir, 'plain.bin');
+  const enc = path.join(dir, 'plain.bin.tsr');
+  const out = path.join(dir, 'out.bin');
+  // The source: the benchmark's plaintext (random bytes), fsynced, so it stays in the page cache.
+  await fs.promises.writeFile(src, pt);
+  await fsyncPath(src);
+  // The ciphertext to decrypt, and a check that both directions work (untimed; also warms up).
+  await T.encryptFile(src, enc, key, { context: CONTEXT });
+  await T.decryptFile(enc, out, key, { context: CONTEXT });
+  const [a, b] = [await fs.promises.readFile(src), await fs.promises.readFile(out)];
+  same(a, b, `encryptFile/decryptFile round trip ${sizeLabel(size)}`);
+  sink = null;
+  const encSize = (await fs.promises.stat(enc)).size;
+  const rm = () => fs.promises.rm(out, { force: true });
+  const cases = [
+    { size, op: 'copy', impl: 'fs', api: 'fs.promises.copyFile + fsync (file and directory)', baseline: 'copy', prep: rm,
+      fn: async () => { await fs.promises.copyFile(src, out); await fsyncPath(out); await fsyncDir(dir); } },
+  ];
+  for (const threads of [1, 2]) {
+    cases.push({ size, op: 'encrypt', impl: 'tessera', api: `encryptFile({ threads: ${threads} })`, threads, prep: rm,
+      fn: () => T.encryptFile(src, out, key, { context: CONTEXT, threads }) });
+  }
+  for (const threads of [1, 2]) {
+    cases.push({ size, op: 'decrypt', impl: 'tessera', api: `decryptFile({ threads: ${threads} })`, threads, prep: rm,
+      fn: () => T.decryptFile(enc, out, key, { context: CONTEXT, threads }) });
+  }
+  const rows = await timedMedian(cases, reps, `median of ${reps} timed runs (page-cache-warm input)`);
+  await rm();
+  return { rows: rows.map((r, i) => ({ ...r, section: 'file', baseline: cases[i].baseline })), encryptedBytes: encSize };
+}
+
+// ---------------------------------------------------------------------------
+// Event loop.
+
+const nsToMs = (ns) => ns / 1e6;
+
+async function eventLoop(key, pt, ct, threads, durationMs) {
+  const opts = threads === undefined ? { context: CONTEXT } : { context: CONTEXT, threads };
+  gc();
+  await sleep(20);
+  const gcs = [];
+  const obs = new PerformanceObserver((list) => { for (const e of list.getEntries()) gcs.push(e.duration); });
+  obs.observe({ entryTypes: ['gc'] });
+  const h = monitorEventLoopDelay({ resolution: 1 });
+  const submit = [];
+  let calls = 0, bytes = 0;
+  h.enable();
+  const t0 = performance.now();
+  while (performance.now() - t0 < durationMs) {
+    let s = performance.now();
+    const pe = T.encryptChunkedAsync(key, pt, opts); // the synchronous part: checks, key derivation, output allocation, submit
+    submit.push(performance.now() - s);
+    sink = await pe;
+    s = performance.now();
+    const pd = T.decryptChunkedAsync(key, ct, opts);
+    submit.push(performance.now() - s);
+    sink = await pd;
+    calls += 2;
+    bytes += 2 * pt.length;
+  }
+  const wall = performance.now() - t0;
+  h.disable();
+  await sleep(10); // let the observer deliver
+  obs.disconnect();
+  sink = null;
+  return {
+    threads: threads ?? 'default',
+    poolSize: T.workerPool().size,
+    calls,
+    wallMs: wall,
+    MBps: bytes / 1e6 / (wall / 1000),
+    p50: nsToMs(h.percentile(50)), p99: nsToMs(h.percentile(99)), max: nsToMs(h.max), mean: nsToMs(h.mean), samples: h.count,
+    submitMs: { mean: submit.reduce((a, b) => a + b, 0) / submit.length, max: Math.max(...submit) },
+    gc: { count: gcs.length, totalMs: gcs.reduce((a, b) => a + b, 0), maxMs: gcs.length ? Math.max(...gcs) : 0 },
+  };
+}
+
+/** The histogram with nothing running: its p99 is the floor (it includes the 1 ms sampling interval). */
+async function idleLoop(durationMs) {
+  const h = monitorEventLoopDelay({ resolution: 1 });
+  h.enable();
+  await sleep(durationMs);
+  h.disable();
+  return { p50: nsToMs(h.percentile(50)), p99: nsToMs(h.percentile(99)), max: nsToMs(h.max), samples: h.count };
+}
+
+// ---------------------------------------------------------------------------
+// Sweep: 2 threads vs 1 at small sizes.
+
+const SWEEP_SIZES = [64 * KiB, 256 * KiB, 512 * KiB, MiB, 4 * MiB, 16 * MiB];
+
+async function sweep(key, settingsFor, quick) {
+  const rows = [];
+  for (const size of SWEEP_SIZES) {
+    const pt = crypto.randomFillSync(Buffer.allocUnsafeSlow(size));
+    const cases = [1, 2].map((threads) => ({ size, op: 'encrypt', impl: 'tessera', api: `encryptChunked({ threads: ${threads} })`, threads,
+      fn: () => (sink = T.encryptChunked(key, pt, { context: CONTEXT, threads })) }));
+    const [t1, t2] = await tinybenchRounds(`chunked sweep ${sizeLabel(size)}${quick ? ' quick' : ''}`, cases, settingsFor(size));
+    rows.push({ size, sizeLabel: sizeLabel(size), chunks: Math.floor(size / CHUNK) + 1, t1, t2, ratio: t2.opsPerSec / t1.opsPerSec });
+  }
+  return rows;
+}
+
+// ---------------------------------------------------------------------------
+
+const FULL = {
+  buf64: { time: 3000, iterations: 15, warmupIterations: 2, warmupTime: 0 }, // <= 5 runs per round
+  bigReps: 3, // 1 GiB buffers: timed runs per case
+  file: { size: GiB, reps: 3 },
+  loopMs: 2000,
+  sweep: (size) => ({ time: 600, iterations: size >= 4 * MiB ? 30 : 3000, warmupIterations: 5, warmupTime: 100 }),
+};
+const QUICK = {
+  buf64: { time: 1500, iterations: 3, warmupIterations: 1, warmupTime: 0 }, // 1 run per round
+  bigReps: 0, // no 1 GiB buffers
+  file: { size: 256 * MiB, reps: 2 },
+  loopMs: 1000,
+  sweep: (size) => ({ time: 120, iterations: size >= 4 * MiB ? 6 : 600, warmupIterations: 2, warmupTime: 20 }),
+};
+
+/** Runs the chunked section; returns { config, rows, sweep, eventLoop, file, notes, durationS }. */
+export async function runChunked({ quick = false, log = console.log } = {}) {
+  const S = quick ? QUICK : FULL;
+  const started = performance.now();
+  const key = crypto.randomBytes(32); // the same raw 32-byte key for tessera and node:crypto
+  selfCheck(key);
+  const pool = T.workerPool();
+  const notes = [];
+  if (quick) notes.push(`quick run: 1 GiB buffers skipped; the file is ${sizeLabel(S.file.size)} instead of 1 GiB (${S.file.reps} runs per case); event-loop windows ${S.loopMs / 1000} s; short sampling`);
+  if (pool.size < 2) notes.push(`worker pool size is ${pool.size}: threads 2 rows cannot use a second core`);
+  const rows = [];
+
+  let t = performance.now();
+  const pt64 = crypto.randomFillSync(Buffer.allocUnsafeSlow(64 * MiB));
+  rows.push(...(await buffers(key, 64 * MiB, pt64, S.buf64, quick)));
+  log(`  chunked 64 MiB buffers: ${((performance.now() - t) / 1000).toFixed(1)} s`);
+
+  // Event loop while 64 MiB async calls run back to back.
+  t = performance.now();
+  const ct64 = T.encryptChunked(key, pt64, { context: CONTEXT });
+  const idle = await idleLoop(300);
+  const loop = [];
+  for (const threads of [1, undefined]) loop.push(await eventLoop(key, pt64, ct64, threads, S.loopMs));
+  log(`  chunked event loop: ${((performance.now() - t) / 1000).toFixed(1)} s`);
+
+  t = performance.now();
+  const sw = await sweep(key, S.sweep, quick);
+  log(`  chunked sweep: ${((performance.now() - t) / 1000).toFixed(1)} s`);
+
+  // 1 GiB: the plaintext buffer doubles as the file's content.
+  const big = S.bigReps || S.file.size > 64 * MiB ? crypto.randomFillSync(Buffer.allocUnsafeSlow(Math.max(S.bigReps ? GiB : 0, S.file.size))) : pt64;
+  if (S.bigReps) {
+    t = performance.now();
+    rows.push(...(await buffers(key, GiB, big.subarray(0, GiB), { reps: S.bigReps }, quick)));
+    log(`  chunked 1 GiB buffers: ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  }
+  gc();
+
+  t = performance.now();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-bench-'));
+  let file;
+  try {
+    file = await files(key, S.file.size, big.subarray(0, S.file.size), S.file.reps, dir);
+    rows.push(...file.rows);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  log(`  chunked ${sizeLabel(S.file.size)} file: ${((performance.now() - t) / 1000).toFixed(1)} s (${dir}, removed)`);
+  sink = null;
+
+  addChunkedRatios(rows);
+  return {
+    config: { quick, suite: SUITE, context: CONTEXT, pool, rounds: ROUNDS, settings: { ...S, sweep: SWEEP_SIZES.map((s) => ({ size: s, ...S.sweep(s) })) }, fileDir: os.tmpdir() },
+    rows,
+    sweep: sw,
+    eventLoop: { idle, runs: loop },
+    file: { size: S.file.size, sizeLabel: sizeLabel(S.file.size), reps: S.file.reps, encryptedBytes: file.encryptedBytes, pageCache: 'warm' },
+    notes,
+    durationS: (performance.now() - started) / 1000,
+  };
+}
