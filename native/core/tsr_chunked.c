@@ -63,6 +63,24 @@ tsr_status tsr_chunked_opened_len(uint64_t ctlen, uint64_t *ptlen) {
   return TSR_OK;
 }
 
+tsr_status tsr_chunked_run_shape(int seal, uint64_t inlen, int final, tsr_chunked_shape *shape) {
+  uint64_t unit = seal ? TSR_CHUNK_PT : TSR_CHUNK_CT;
+  if (!final) {
+    if (inlen % unit != 0) return TSR_ERR_FORMAT;
+    shape->chunks = inlen / unit;
+    shape->outlen = shape->chunks * (seal ? TSR_CHUNK_CT : TSR_CHUNK_PT);
+    return TSR_OK;
+  }
+  if (seal) {
+    shape->chunks = tsr_chunked_chunks(inlen);
+    shape->outlen = tsr_chunked_sealed_len(inlen);
+    return TSR_OK;
+  }
+  tsr_status st = tsr_chunked_opened_len(inlen, &shape->outlen);
+  if (st == TSR_OK) shape->chunks = tsr_chunked_chunks(shape->outlen);
+  return st;
+}
+
 /* Chunk counters used by a run must stay below 2^38. */
 static int counters_ok(uint64_t counter, uint64_t chunks) {
   return counter < TSR_CHUNKED_MAX_CHUNKS && chunks <= TSR_CHUNKED_MAX_CHUNKS - counter;
@@ -70,8 +88,10 @@ static int counters_ok(uint64_t counter, uint64_t chunks) {
 
 tsr_status tsr_chunked_seal(tsr_aead_ctx *ctx, const uint8_t base_nonce[TSR_CHUNKED_NONCE], uint64_t counter,
                             const uint8_t *pt, size_t ptlen, int final, uint8_t *out) {
-  if (!final && ptlen % TSR_CHUNK_PT != 0) return TSR_ERR_FORMAT;
-  uint64_t chunks = final ? tsr_chunked_chunks(ptlen) : ptlen / TSR_CHUNK_PT;
+  tsr_chunked_shape shape;
+  tsr_status st0 = tsr_chunked_run_shape(1, ptlen, final, &shape);
+  if (st0 != TSR_OK) return st0;
+  uint64_t chunks = shape.chunks;
   if (!counters_ok(counter, chunks)) return TSR_ERR_LENGTH;
   uint8_t nonce[TSR_CHUNKED_NONCE];
   for (uint64_t i = 0; i < chunks; i++) {
@@ -89,15 +109,10 @@ tsr_status tsr_chunked_seal(tsr_aead_ctx *ctx, const uint8_t base_nonce[TSR_CHUN
 
 tsr_status tsr_chunked_open(tsr_aead_ctx *ctx, const uint8_t base_nonce[TSR_CHUNKED_NONCE], uint64_t counter,
                             const uint8_t *ct, size_t ctlen, int final, uint8_t *out, size_t *ptlen) {
-  uint64_t total;
-  if (final) {
-    tsr_status st = tsr_chunked_opened_len(ctlen, &total);
-    if (st != TSR_OK) return st;
-  } else {
-    if (ctlen % TSR_CHUNK_CT != 0) return TSR_ERR_FORMAT;
-    total = ctlen / TSR_CHUNK_CT * TSR_CHUNK_PT;
-  }
-  uint64_t chunks = final ? tsr_chunked_chunks(total) : ctlen / TSR_CHUNK_CT;
+  tsr_chunked_shape shape;
+  tsr_status st0 = tsr_chunked_run_shape(0, ctlen, final, &shape);
+  if (st0 != TSR_OK) return st0;
+  uint64_t total = shape.outlen, chunks = shape.chunks;
   if (!counters_ok(counter, chunks)) return TSR_ERR_LENGTH;
   uint8_t nonce[TSR_CHUNKED_NONCE];
   uint8_t *o = out;

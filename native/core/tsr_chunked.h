@@ -78,6 +78,18 @@ uint64_t tsr_chunked_sealed_len(uint64_t ptlen);
 tsr_status tsr_chunked_opened_len(uint64_t ctlen, uint64_t *ptlen);
 
 /*
+ * The shape of a run of consecutive chunks: how many chunks it holds and how
+ * many bytes it writes, for `inlen` plaintext (seal) or ciphertext (open)
+ * bytes. A run that is not `final` must be whole chunks (TSR_ERR_FORMAT);
+ * a final ciphertext run must end in a valid final chunk (TSR_ERR_TRUNCATED).
+ */
+typedef struct {
+  uint64_t chunks;
+  uint64_t outlen;
+} tsr_chunked_shape;
+tsr_status tsr_chunked_run_shape(int seal, uint64_t inlen, int final, tsr_chunked_shape *shape);
+
+/*
  * Seals consecutive chunks starting at chunk `counter`: pt is split into
  * 16 KiB pieces. With `final` the last piece is the message's short final
  * chunk (an empty one when ptlen is a multiple of 16 KiB); without it ptlen

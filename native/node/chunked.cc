@@ -71,7 +71,8 @@ struct Run {
   Bytes in, out;
   bool final;
   unsigned width;
-  size_t need;  // output bytes the run writes
+  size_t need;      // output bytes the run writes
+  uint64_t chunks;  // chunks in the run
 };
 
 Run ParseRun(const Napi::CallbackInfo &info, bool seal) {
@@ -84,19 +85,13 @@ Run ParseRun(const Napi::CallbackInfo &info, bool seal) {
   r.final = info[3].ToBoolean().Value();
   unsigned t = static_cast<unsigned>(GetNumber(env, info[4], "threads", TSR_POOL_MAX));
   r.width = t ? t : tsr_pool_size();
-  uint64_t need;
-  if (seal) {
-    if (!r.final && r.in.len % TSR_CHUNK_PT != 0)
-      Throw(env, "ERR_ARGUMENT", "a non-final run must be whole 16 KiB chunks");
-    need = r.final ? tsr_chunked_sealed_len(r.in.len) : r.in.len / TSR_CHUNK_PT * TSR_CHUNK_CT;
-  } else if (r.final) {
-    tsr_status st = tsr_chunked_opened_len(r.in.len, &need);
-    if (st != TSR_OK) ThrowStatus(env, st, "chunked ciphertext");
-  } else {
-    if (r.in.len % TSR_CHUNK_CT != 0) Throw(env, "ERR_ARGUMENT", "a non-final run must be whole 16400-byte chunks");
-    need = r.in.len / TSR_CHUNK_CT * TSR_CHUNK_PT;
-  }
-  r.need = static_cast<size_t>(need);
+  tsr_chunked_shape shape;
+  tsr_status st = tsr_chunked_run_shape(seal, r.in.len, r.final, &shape);
+  if (st == TSR_ERR_FORMAT)
+    Throw(env, "ERR_ARGUMENT", seal ? "a non-final run must be whole 16 KiB chunks" : "a non-final run must be whole 16400-byte chunks");
+  if (st != TSR_OK) ThrowStatus(env, st, "chunked ciphertext");
+  r.chunks = shape.chunks;
+  r.need = static_cast<size_t>(shape.outlen);
   if (r.out.len < r.need)
     Throw(env, "ERR_ARGUMENT", "output buffer too small: need " + std::to_string(r.need) + " bytes (got " + std::to_string(r.out.len) + ")");
   bool overlap = r.need && r.in.len && r.out.data < r.in.data + r.in.len && r.in.data < r.out.data + r.need;
@@ -108,9 +103,7 @@ Run ParseRun(const Napi::CallbackInfo &info, bool seal) {
 // workers (at lower priority) do the work.
 tsr_status Execute(ChunkedState &s, const Run &r, bool background, size_t *written) {
   unsigned width = r.width;
-  uint64_t chunks = r.seal ? (r.final ? tsr_chunked_chunks(r.in.len) : r.in.len / TSR_CHUNK_PT)
-                           : (r.final ? tsr_chunked_chunks(r.need) : r.in.len / TSR_CHUNK_CT);
-  size_t tasks = tsr_chunked_pool_tasks(chunks);
+  size_t tasks = tsr_chunked_pool_tasks(r.chunks);
   if (width > tasks) width = static_cast<unsigned>(tasks);
   tsr_status st = s.Ensure(width);
   if (st != TSR_OK) return st;

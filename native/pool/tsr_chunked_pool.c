@@ -75,35 +75,32 @@ static tsr_status go(run *r, unsigned width, int background, uint64_t chunks, si
 
 tsr_status tsr_chunked_pool_seal(tsr_aead_ctx *const *ctxs, unsigned width, int background, const uint8_t base_nonce[12],
                                  uint64_t counter, const uint8_t *pt, size_t ptlen, int final, uint8_t *out) {
-  if (!final && ptlen % TSR_CHUNK_PT != 0) return TSR_ERR_FORMAT;
-  uint64_t chunks = final ? tsr_chunked_chunks(ptlen) : ptlen / TSR_CHUNK_PT;
+  tsr_chunked_shape shape;
+  tsr_status st = tsr_chunked_run_shape(1, ptlen, final, &shape);
+  if (st != TSR_OK) return st;
+  uint64_t chunks = shape.chunks;
   if ((width <= 1 && !background) || chunks <= TSR_CHUNKED_BATCH) return tsr_chunked_seal(ctxs[0], base_nonce, counter, pt, ptlen, final, out);
   run r;
   memset(&r, 0, sizeof r);
   r.ctxs = ctxs; r.base_nonce = base_nonce; r.counter = counter; r.in = pt; r.inlen = ptlen; r.out = out;
   r.seal = 1; r.final = final;
-  return go(&r, width, background, chunks, (size_t)(final ? tsr_chunked_sealed_len(ptlen) : chunks * TSR_CHUNK_CT));
+  return go(&r, width, background, chunks, (size_t)shape.outlen);
 }
 
 tsr_status tsr_chunked_pool_open(tsr_aead_ctx *const *ctxs, unsigned width, int background, const uint8_t base_nonce[12],
                                  uint64_t counter, const uint8_t *ct, size_t ctlen, int final, uint8_t *out,
                                  size_t *ptlen) {
-  uint64_t total;
-  if (final) {
-    tsr_status st = tsr_chunked_opened_len(ctlen, &total);
-    if (st != TSR_OK) return st;
-  } else {
-    if (ctlen % TSR_CHUNK_CT != 0) return TSR_ERR_FORMAT;
-    total = ctlen / TSR_CHUNK_CT * TSR_CHUNK_PT;
-  }
-  uint64_t chunks = final ? tsr_chunked_chunks(total) : ctlen / TSR_CHUNK_CT;
+  tsr_chunked_shape shape;
+  tsr_status st = tsr_chunked_run_shape(0, ctlen, final, &shape);
+  if (st != TSR_OK) return st;
+  uint64_t total = shape.outlen, chunks = shape.chunks;
   if ((width <= 1 && !background) || chunks <= TSR_CHUNKED_BATCH)
     return tsr_chunked_open(ctxs[0], base_nonce, counter, ct, ctlen, final, out, ptlen);
   run r;
   memset(&r, 0, sizeof r);
   r.ctxs = ctxs; r.base_nonce = base_nonce; r.counter = counter; r.in = ct; r.inlen = ctlen; r.out = out;
   r.final = final;
-  tsr_status st = go(&r, width, background, chunks, (size_t)total);
+  st = go(&r, width, background, chunks, (size_t)total);
   if (st == TSR_OK) *ptlen = (size_t)total;
   return st;
 }
