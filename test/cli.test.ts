@@ -30,6 +30,12 @@
  * - the commitment covers the header: a header changed in a field the CLI
  *   does not interpret still fails (exit 3) before any plaintext is written.
  * - `tessera version` prints package.json's version; `tessera selftest` passes.
+ *
+ * Tests that fail against the current CLI document bugs (kept on purpose):
+ * stdin that is a socket (ENXIO on /dev/stdin), stdin read from offset 0
+ * instead of its current position, Ctrl-C at the prompt (exit 2 + usage
+ * instead of 130), SIGINT while writing to stdout (exit 1 + AbortError stack
+ * instead of 130), and a header asking scrypt for 16 GiB being attempted.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -69,8 +75,13 @@ interface RunOptions {
   cwd?: string;
   /** Overrides on top of process.env; undefined removes a variable. */
   env?: Record<string, string | undefined>;
-  /** Piped into stdin (a pipe, not a file), then stdin is closed. */
+  /**
+   * Fed to stdin, then stdin is closed. stdin is a real pipe (pipe(2), made
+   * by `sh -c 'cat | tessera ...'`): Node's own stdio 'pipe' is a socketpair.
+   */
   input?: Buffer;
+  /** Hand `input` over on Node's stdio 'pipe' (a Unix socket) instead. */
+  socketStdin?: boolean;
   /** A file descriptor to hand over as stdin (a regular file). */
   stdinFd?: number;
   /** Called once the child is running. */
@@ -93,7 +104,10 @@ function childEnv(over: Record<string, string | undefined> = {}): NodeJS.Process
 /** Runs `tessera ...args` and collects its exit status and output. */
 function run(args: string[], o: RunOptions = {}): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const cp = spawn(process.execPath, [BIN, ...args], {
+    const viaPipe = o.input !== undefined && !o.socketStdin;
+    const cmd = viaPipe ? '/bin/sh' : process.execPath;
+    const argv = viaPipe ? ['-c', 'cat | "$@"', 'sh', process.execPath, BIN, ...args] : [BIN, ...args];
+    const cp = spawn(cmd, argv, {
       cwd: o.cwd,
       env: childEnv(o.env),
       stdio: [o.stdinFd ?? (o.input ? 'pipe' : 'ignore'), 'pipe', 'pipe'],
@@ -135,6 +149,18 @@ function fresh(): string {
   const d = path.join(base, `t${++seq}`);
   fs.mkdirSync(d);
   return d;
+}
+
+/** Runs f over items, at most `limit` at a time (child processes overlap their start-up). */
+async function parallel<T>(items: readonly T[], limit: number, f: (item: T, index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      await f(items[i]!, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 const leftovers = (dir: string) => fs.readdirSync(dir).filter((n) => n.endsWith('.tessera-tmp'));
@@ -216,8 +242,9 @@ describe('round trip file -> file', () => {
         const dir = fresh();
         const key = randomBytes(keyLen(suite));
         const [kargs, env] = keyArgs(dir, form, key);
-        for (const n of SIZES) {
-          for (const threads of [1, 2]) {
+        const runs = SIZES.flatMap((n) => [1, 2].map((threads) => [n, threads] as const));
+        await parallel(runs, 3, async ([n, threads]) => {
+          {
             const tag = `${n}-${threads}`;
             fs.writeFileSync(path.join(dir, `p${tag}`), data[n]!);
             const enc = await ok(['encrypt', `p${tag}`, `c${tag}`, ...kargs, '--suite', suite, '--threads', String(threads)], { cwd: dir, env });
@@ -234,7 +261,7 @@ describe('round trip file -> file', () => {
             // Decrypted plaintext is created owner-only.
             expect(fs.statSync(path.join(dir, `d${tag}`)).mode & 0o777).toBe(0o600);
           }
-        }
+        });
         expect(leftovers(dir)).toEqual([]);
       });
     }
@@ -308,6 +335,35 @@ describe('stdin and stdout', () => {
     await withFd('p', (fd) => ok(['encrypt', '-', 'c2', '--key-file', kf], { cwd: dir, stdinFd: fd }));
     await ok(['decrypt', 'c2', 'd2', '--key-file', kf], { cwd: dir });
     expect(fs.readFileSync(path.join(dir, 'd2')).equals(pt)).toBe(true);
+  });
+
+  test('stdin that is a Unix socket (Node child_process stdio "pipe") works like a pipe', async () => {
+    const dir = fresh();
+    const pt = data[BIG]!;
+    fs.writeFileSync(path.join(dir, 'key'), randomBytes(32));
+    const enc = await run(['encrypt', '-', '-', '--key-file', 'key'], { cwd: dir, input: pt, socketStdin: true });
+    expect(enc.code, `encrypt - - with stdin a socket: ${why(enc)}`).toBe(0);
+    const dec = await run(['decrypt', '-', 'd', '--key-file', 'key'], { cwd: dir, input: enc.stdout, socketStdin: true });
+    expect(dec.code, `decrypt - d with stdin a socket: ${why(dec)}`).toBe(0);
+    expect(fs.readFileSync(path.join(dir, 'd')).equals(pt)).toBe(true);
+  });
+
+  test('stdin as a regular file is read from its current offset, like any `-` input', async () => {
+    // `{ head -c 4 >/dev/null; tessera encrypt - out ...; } < file` must encrypt what follows those 4 bytes.
+    const dir = fresh();
+    const pt = Buffer.concat([Buffer.from('SKIP'), data[16384]!]);
+    fs.writeFileSync(path.join(dir, 'p'), pt);
+    fs.writeFileSync(path.join(dir, 'key'), randomBytes(32));
+    const fd = fs.openSync(path.join(dir, 'p'), 'r');
+    try {
+      expect(fs.readSync(fd, Buffer.alloc(4), 0, 4, null)).toBe(4); // advances the shared file offset
+      await ok(['encrypt', '-', 'c', '--key-file', 'key'], { cwd: dir, stdinFd: fd });
+    } finally {
+      fs.closeSync(fd);
+    }
+    const d = await ok(['decrypt', 'c', '-', '--key-file', 'key'], { cwd: dir });
+    expect(d.stdout.length, 'encrypt - read stdin from offset 0 instead of its current position').toBe(pt.length - 4);
+    expect(d.stdout.equals(pt.subarray(4))).toBe(true);
   });
 
   test('decrypt from a pipe into a file (streaming path), including a wrong key and a tampered stream', async () => {
@@ -652,12 +708,13 @@ describe('key errors (exit 3)', () => {
       cases.push([[mode, input, 'out', '--key-env', 'K'], { K: 'zz'.repeat(32) }]);
       cases.push([[mode, input, 'out', '--key-env', 'K'], { K: key.subarray(0, 30).toString('hex') }]);
     }
-    for (const [args, env] of cases) {
+    // Key problems are found before any output is opened, so these can overlap.
+    await parallel(cases, 3, async ([args, env]) => {
       const r = await run(args, { cwd: dir, env });
       expect(r.code, `${args.join(' ')}: ${why(r)}`).toBe(3);
       expect(r.stderr).toMatch(/key|not set/i);
-      nothingWritten(dir, 'out');
-    }
+    });
+    nothingWritten(dir, 'out');
     // Key bytes never appear in messages.
     const r = await run(['decrypt', 'c.tsrf', 'out', '--key-env', 'K'], { cwd: dir, env: { K: key.subarray(0, 31).toString('hex') } });
     expect(r.stderr).not.toContain(key.subarray(0, 31).toString('hex'));
@@ -678,6 +735,17 @@ describe('invalid input (exit 4)', () => {
       const r = await run(['decrypt', 'bad', 'out', '--key-file', kf, '--threads', '2'], { cwd: dir });
       expect(r.code, `flip at ${at}: ${why(r)}`).toBe(4);
       expect(r.stderr).toMatch(/not a valid tessera file/);
+      nothingWritten(dir, 'out');
+      const fd = fs.openSync(path.join(dir, 'bad'), 'r');
+      try {
+        const s = await run(['decrypt', '-', 'out', '--key-file', kf], { cwd: dir, stdinFd: fd });
+        expect(s.code, `flip at ${at}, seekable stdin: ${why(s)}`).toBe(4);
+      } finally {
+        fs.closeSync(fd);
+      }
+      nothingWritten(dir, 'out');
+      const p = await run(['decrypt', '-', 'out', '--key-file', kf], { cwd: dir, input: bad });
+      expect(p.code, `flip at ${at}, pipe: ${why(p)}`).toBe(4);
       nothingWritten(dir, 'out');
     }
   });
@@ -763,12 +831,40 @@ describe('invalid input (exit 4)', () => {
     }
   });
 
+  test('scrypt parameters inside the per-field bounds but demanding 16 GiB (N=2^22, r=32, p=16) are refused, not attempted', async () => {
+    // keys.ts: "Bounds keep a hostile header from asking for gigabytes of scrypt
+    // memory", but N <= 2^22, r <= 32, p <= 16 each pass alone while 128 * N * r
+    // is 16 GiB. The child runs under `ulimit -v` (3 GB) so an attempt fails fast
+    // instead of allocating 16 GiB on this machine.
+    const dir = fresh();
+    const kdf = { alg: 'scrypt', N: 1 << 22, r: 32, p: 16, salt: randomBytes(16).toString('base64') };
+    fs.writeFileSync(path.join(dir, 'hostile'), Buffer.concat([tsrfPrefix({ suite: 'cobblestone-256', kdf }), randomBytes(200)]));
+    const r = await new Promise<Result>((resolve, reject) => {
+      const cp = spawn('/bin/sh', ['-c', 'ulimit -v 3000000 && exec "$@"', 'sh', process.execPath, BIN, 'decrypt', 'hostile', 'out', '--passphrase-env', 'P'], {
+        cwd: dir,
+        env: childEnv({ P: 'pw' }),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      const err: Buffer[] = [];
+      cp.stdout.resume();
+      cp.stderr.on('data', (c: Buffer) => err.push(c));
+      const t = setTimeout(() => cp.kill('SIGKILL'), 30_000);
+      cp.on('error', reject);
+      cp.on('close', (code, signal) => {
+        clearTimeout(t);
+        resolve({ code, signal, stdout: Buffer.alloc(0), stderr: Buffer.concat(err).toString() });
+      });
+    });
+    nothingWritten(dir, 'out');
+    expect(r.code, `a 16 GiB scrypt header: ${why(r)}`).toBe(4);
+    expect(r.stderr).toMatch(/key derivation parameters|scrypt/);
+  });
+
   test('a changed byte in the header JSON: exit 3 or 4, nothing written', async () => {
     const dir = fresh();
     const [, kf, c] = await encryptedFixture(dir, data[BIG]!);
     const [plen] = envelope(c);
-    const pass = Buffer.from(data[16384]!);
-    fs.writeFileSync(path.join(dir, 'pp'), pass);
+    fs.writeFileSync(path.join(dir, 'pp'), data[16384]!);
     await ok(['encrypt', 'pp', 'pc', '--passphrase-env', 'P'], { cwd: dir, env: { P: 'pw' } });
     const pc = fs.readFileSync(path.join(dir, 'pc'));
     const [pplen] = envelope(pc);
@@ -906,12 +1002,12 @@ describe('usage errors (exit 2) and other commands', () => {
       ['decrypt', 'p', 'out', ...K, '--threads', '0'],
       ['decrypt', 'p', ...K],
     ];
-    for (const args of cases) {
+    await parallel(cases, 3, async (args) => {
       const r = await run(args, { cwd: dir, env: { K: 'aa'.repeat(32), P: 'pw' } });
       expect(r.code, `tessera ${args.join(' ')}: ${why(r)}`).toBe(2);
       expect(r.stderr, `tessera ${args.join(' ')}`).toContain('usage:');
-      nothingWritten(dir, 'out');
-    }
+    });
+    nothingWritten(dir, 'out');
     const help = await ok(['--help']);
     expect(help.stdout.toString()).toContain('usage:');
   });

@@ -10,7 +10,7 @@ import * as fs from 'node:fs/promises';
 import type { ChunkedHandle } from '../backend/types';
 import { TesseraError } from '../errors';
 import { describe } from '../format';
-import { aborted, atomicOutput, ioError, readFull, writeAll } from './io';
+import { aborted, atomicOutput, type Input, ioError, readFull, writeAll } from './io';
 import {
   CHUNK_CT,
   CHUNK_SIZE,
@@ -113,7 +113,7 @@ export async function sealFile(src: string, dst: string, r: Resolved, opts: RunO
 }
 
 /** @internal sealFile on an open input (closed when done). */
-export async function sealHandle(input: fs.FileHandle, total: number | undefined, dst: string, r: Resolved, opts: RunOptions,
+export async function sealHandle(input: Input, total: number | undefined, dst: string, r: Resolved, opts: RunOptions,
                                  env: EnvelopeOptions = {}): Promise<void> {
   const what = 'encryptFile';
   let c: ChunkedHandle | undefined;
@@ -159,7 +159,7 @@ export async function openFile(src: string, dst: string, r: Resolved, opts: RunO
  * @internal openFile on an open input (closed when done). size undefined: a
  * pipe, read from its current position, with env.skip bytes already consumed.
  */
-export async function openHandle(input: fs.FileHandle, size: number | undefined, dst: string, r: Resolved, opts: RunOptions,
+export async function openHandle(input: Input, size: number | undefined, dst: string, r: Resolved, opts: RunOptions,
                                  env: EnvelopeOptions = {}): Promise<void> {
   const what = 'decryptFile';
   const skip = env.skip ?? 0;
@@ -206,7 +206,7 @@ export async function openHandle(input: fs.FileHandle, size: number | undefined,
 }
 
 /** Inputs that are not regular files (pipes, devices): the streaming decryptor, 1 MiB at a time. */
-async function openStream(input: fs.FileHandle, dst: string, r: Resolved, opts: RunOptions): Promise<void> {
+async function openStream(input: Input, dst: string, r: Resolved, opts: RunOptions): Promise<void> {
   const what = 'decryptFile';
   const dec = new ChunkDecryptor(r);
   await atomicOutput(dst, 0o600, opts.signal, what, async (out) => {

@@ -1,5 +1,6 @@
 /** File plumbing for the chunked file APIs: typed I/O errors, full reads, atomic output. */
 import { randomBytes } from 'node:crypto';
+import * as fsCb from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 
@@ -13,12 +14,44 @@ export function ioError(e: unknown, what: string): unknown {
   return e;
 }
 
+/** Input bytes from `position` (null: the current one) to the end, 1 MiB at a time. */
+export async function* readChunks(input: Input, position: number | null): AsyncGenerator<Uint8Array> {
+  for (;;) {
+    const buf = Buffer.allocUnsafeSlow(1 << 20);
+    const { bytesRead } = await input.read(buf, 0, buf.length, position);
+    if (bytesRead === 0) return;
+    if (position !== null) position += bytesRead;
+    yield buf.subarray(0, bytesRead);
+  }
+}
+
 export function aborted(signal: AbortSignal | undefined, what: string): void {
   if (signal?.aborted) throw new TesseraError('ERR_ABORTED', `${what} aborted`, { cause: signal.reason });
 }
 
+/** What the file loops read from: a fs.promises FileHandle, or stdinInput(). */
+export interface Input {
+  read(buf: Uint8Array, offset: number, length: number, position: number | null): Promise<{ bytesRead: number }>;
+  close(): Promise<void>;
+}
+
+/**
+ * Standard input as an Input, read from its current position whatever it
+ * is (pipe, socket, terminal, or a file someone already read part of).
+ * Opening /dev/stdin instead fails for sockets and restarts files at 0.
+ */
+export function stdinInput(): Input {
+  return {
+    read: (buf, offset, length) =>
+      new Promise((resolve, reject) => {
+        fsCb.read(0, buf, offset, length, null, (err, bytesRead) => (err ? reject(err) : resolve({ bytesRead })));
+      }),
+    close: async () => undefined,
+  };
+}
+
 /** Reads until buf is full or the input ends; position null reads from the current offset (pipes). */
-export async function readFull(fh: fs.FileHandle, buf: Uint8Array, position: number | null): Promise<number> {
+export async function readFull(fh: Input, buf: Uint8Array, position: number | null): Promise<number> {
   let got = 0;
   while (got < buf.length) {
     const { bytesRead } = await fh.read(buf, got, buf.length - got, position === null ? null : position + got);

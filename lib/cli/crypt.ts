@@ -6,12 +6,12 @@
  * it authenticated), and the exit status says the whole did not verify.
  */
 import * as fs from 'node:fs';
-import { Writable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
 import { decodeEnvelope, type EnvelopeHeader, encodeEnvelope, ENVELOPE_FIXED, envelopeLength } from '../chunked/envelope';
 import { type FileProgress, openHandle, openInput, sealHandle } from '../chunked/file';
-import { readFull } from '../chunked/io';
+import { type Input, readChunks, readFull, stdinInput } from '../chunked/io';
 import { createDecryptStream, createEncryptStream } from '../chunked/node-stream';
 import { resolve, type Suite, SUITES } from '../chunked/options';
 import { TesseraError } from '../errors';
@@ -61,9 +61,12 @@ async function keyForDecrypt(a: CryptArgs, h: EnvelopeHeader): Promise<[Buffer, 
   if (!isPass(a.key)) throw new CliError(EXIT.key, 'this file was encrypted with a passphrase (use --passphrase or --passphrase-env)');
   const { alg, N, r, p, salt } = kdf;
   const int = (v: unknown, max: number) => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= max;
-  // Bounds keep a hostile header from asking for gigabytes of scrypt memory.
-  if (alg !== 'scrypt' || !int(N, 1 << 22) || ((N as number) & ((N as number) - 1)) !== 0 || (N as number) < 2 || !int(r, 32) || !int(p, 16) ||
-      typeof salt !== 'string')
+  // Bounds keep a hostile header from asking for unbounded work: scrypt
+  // memory is 128 * N * r bytes (at most 1 GiB here, 8x what encrypt uses)
+  // and its time grows with N * r * p.
+  const n = N as number, rr = r as number, pp = p as number;
+  if (alg !== 'scrypt' || !int(N, 1 << 22) || (n & (n - 1)) !== 0 || n < 2 || !int(r, 32) || !int(p, 16) ||
+      n * rr > 1 << 23 || n * rr * pp > 1 << 24 || typeof salt !== 'string')
     badHeader('unsupported key derivation parameters');
   const saltBytes = Buffer.from(salt, 'base64');
   if (saltBytes.length < 16 || saltBytes.length > 64) badHeader('bad scrypt salt');
@@ -98,11 +101,10 @@ async function checkOutput(a: CryptArgs): Promise<void> {
   if (fs.existsSync(a.output)) throw new CliError(EXIT.io, `${a.output} exists (use --force to replace it)`);
 }
 
-const inputPath = (p: string) => (p === '-' ? '/dev/stdin' : p);
-
 export async function crypt(a: CryptArgs, signal: AbortSignal): Promise<void> {
   await checkOutput(a);
-  const [input, size] = await openInput(inputPath(a.input));
+  // `-` is read from where stdin stands, as a stream (size unknown).
+  const [input, size]: [Input, number | undefined] = a.input === '-' ? [stdinInput(), undefined] : await openInput(a.input);
   const toStdout = a.output === '-';
   const opts = { signal, onProgress: toStdout ? undefined : progressBar(a.quiet, size) };
   let key: Buffer | undefined;
@@ -114,7 +116,7 @@ export async function crypt(a: CryptArgs, signal: AbortSignal): Promise<void> {
       const r = resolve(key, { context: prefix, suite: a.suite, threads: a.threads });
       if (!toStdout) return await sealHandle(input, size, a.output, r, opts, { prefix });
       process.stdout.write(prefix);
-      await pipeline(input.createReadStream({ autoClose: false }), createEncryptStream(key, { context: prefix, suite: a.suite, threads: a.threads }),
+      await pipeline(Readable.from(readChunks(input, size === undefined ? null : 0)), createEncryptStream(key, { context: prefix, suite: a.suite, threads: a.threads }),
         stdoutSink(), { signal });
       return;
     }
@@ -129,8 +131,8 @@ export async function crypt(a: CryptArgs, signal: AbortSignal): Promise<void> {
     key = k;
     const r = resolve(key, { context: prefix, suite, threads: a.threads });
     if (!toStdout) return await openHandle(input, size, a.output, r, opts, { skip: prefix.length });
-    const from = size === undefined ? undefined : prefix.length; // pipes continue where the envelope ended
-    await pipeline(input.createReadStream({ autoClose: false, start: from }), createDecryptStream(key, { context: prefix, suite, threads: a.threads }),
+    const from = size === undefined ? null : prefix.length; // streams continue where the envelope ended
+    await pipeline(Readable.from(readChunks(input, from)), createDecryptStream(key, { context: prefix, suite, threads: a.threads }),
       stdoutSink(), { signal });
   } finally {
     key?.fill(0);

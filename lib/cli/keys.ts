@@ -14,7 +14,7 @@ export class CliError extends Error {
   }
 }
 
-export const EXIT = { usage: 2, key: 3, input: 4, io: 5 } as const;
+export const EXIT = { usage: 2, key: 3, input: 4, io: 5, interrupted: 130 } as const;
 
 export type KeySource =
   | { kind: 'file'; path: string }
@@ -93,8 +93,8 @@ function prompt(question: string): Promise<Buffer> {
   }
   const input = new tty.ReadStream(fd);
   const output = new tty.WriteStream(fd);
+  input.setRawMode(true); // echo off before the prompt shows
   output.write(question);
-  input.setRawMode(true);
   return new Promise((resolve, reject) => {
     const bytes: number[] = [];
     const done = (err?: Error) => {
@@ -115,7 +115,7 @@ function prompt(question: string): Promise<Buffer> {
     input.on('data', (chunk: Buffer) => {
       for (const c of chunk) {
         if (c === 0x0d || c === 0x0a) return done();
-        if (c === 0x03) return done(new CliError(EXIT.usage, 'interrupted'));
+        if (c === 0x03) return done(new CliError(EXIT.interrupted, 'interrupted'));
         if (c === 0x7f || c === 0x08) bytes.pop();
         else bytes.push(c);
       }

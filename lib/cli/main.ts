@@ -108,12 +108,13 @@ function failure(e: unknown): [number, string] {
       case 'ERR_IO':
         return [EXIT.io, e.message];
       case 'ERR_ABORTED':
-        return [130, 'interrupted; no output file was written'];
+        return [EXIT.interrupted, 'interrupted; no output file was written'];
       default:
         return [1, `${e.code}: ${e.message}`];
     }
   }
   const err = e as NodeJS.ErrnoException;
+  if (err?.code === 'ABORT_ERR' || err?.name === 'AbortError') return [EXIT.interrupted, 'interrupted'];
   if (err && typeof err.code === 'string' && /^E[A-Z]+$/.test(err.code)) return [EXIT.io, err.message];
   return [1, String((e as Error)?.stack ?? e)];
 }
