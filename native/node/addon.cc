@@ -265,6 +265,13 @@ Napi::Value AdoptOut(Napi::Env env, uint8_t *p, size_t len, void *hint) {
 }
 
 Napi::Value NewBuffer(Napi::Env env, size_t len, uint8_t **data) {
+  if (len >= kCacheMin) {  // large outputs: the block cache above
+    void *hint;
+    uint8_t *p = AllocOut(len, &hint);
+    if (!p) Throw(env, "ERR_ARGUMENT", "cannot allocate a " + std::to_string(len) + "-byte output buffer");
+    *data = p;
+    return AdoptOut(env, p, len, hint);
+  }
   napi_value v;
   void *p = nullptr;
   if (napi_create_buffer(env, len, &p, &v) != napi_ok) {
