@@ -105,7 +105,7 @@ describe('entry points', () => {
     expect(v.stdout.trim()).toBe(JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).version);
     const bad = node([path.join(root, 'dist/cjs/cli/main.js'), 'no-such-command']);
     expect(bad.status).toBe(2);
-    expect(bad.stderr).toContain('usage: tessera');
+    expect(bad.stderr).toMatch(/^usage:\n  tessera encrypt/);
   });
 });
 
