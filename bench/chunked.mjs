@@ -5,8 +5,8 @@
 //   buffers  encryptChunked / decryptChunked of 64 MiB and 1 GiB at threads 1
 //            and 2, vs node:crypto one-shot AES-256-GCM over the whole buffer
 //            and vs a straightforward JS Cobblestone (one createCipheriv per
-//            16 KiB chunk). 64 MiB: tinybench in rounds (as run.mjs); 1 GiB:
-//            a few timed runs per case, interleaved, median.
+//            16 KiB chunk). Timed per call, cases interleaved, median (see
+//            interleaved()); 1 GiB gets only a few runs.
 //   files    encryptFile / decryptFile of a 1 GiB file at threads 1 and 2 vs
 //            fs.promises.copyFile + fsync of the copy on the same disk
 //            (page-cache-warm source; median of a few runs).
@@ -22,10 +22,8 @@ import path from 'node:path';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { Bench } from 'tinybench';
-
 import { tessera as T } from './impls.mjs';
-import { mergeRounds, sizeLabel, toRow } from './report.mjs';
+import { sizeLabel } from './report.mjs';
 
 const KiB = 1024, MiB = 1024 * KiB, GiB = 1024 * MiB;
 export const SUITE = 'cobblestone-256';
@@ -148,57 +146,34 @@ function selfCheck(key) {
 // ---------------------------------------------------------------------------
 // Measurement.
 
-const ROUNDS = 3;
-
-/** Cases { size, op, impl, api, threads, fn } with tinybench, in ROUNDS rounds (order reversed every other round); median round per row. */
-async function tinybenchRounds(name, cases, { time, iterations, warmupIterations, warmupTime }) {
-  const perRound = new Map(cases.map((c) => [c, []]));
-  const key = (c) => `${sizeLabel(c.size)} ${c.op} ${c.impl} ${c.api} t${c.threads ?? ''}`;
-  for (let round = 0; round < ROUNDS; round++) {
-    const bench = new Bench({
-      name: `${name} round ${round + 1}`,
-      timestampProvider: 'hrtimeNow',
-      subtractTimerOverhead: true,
-      throws: false,
-      setup: gc,
-      time: time / ROUNDS,
-      iterations: Math.max(1, Math.ceil(iterations / ROUNDS)),
-      warmup: round === 0,
-      warmupTime,
-      warmupIterations,
-    });
-    for (const c of round % 2 === 0 ? cases : [...cases].reverse()) bench.add(key(c), c.fn, c.async ? { async: true } : { async: false });
-    await bench.run();
-    for (const c of cases) {
-      c.task = bench.getTask(key(c));
-      perRound.get(c).push(toRow({ ...c, alg: SUITE, perCall: 1 }));
-    }
-  }
-  return cases.map((c) => {
-    const r = { ...mergeRounds(perRound.get(c)), threads: c.threads, method: `tinybench, median of ${ROUNDS} rounds`, reference: c.reference };
-    delete r.throughputStats;
-    if (r.state === 'errored') console.error(`  ERROR ${key(c)}: ${r.error}`);
-    return r;
-  });
-}
-
 const median = (a) => { const s = [...a].sort((x, y) => x - y); return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
 
 /**
- * Manual timing for the big cases: `reps` runs of every case, interleaved
- * (case order reversed every other pass) so drift on the machine hits all of
- * them alike; a row reports the median run. prep() runs untimed before each run.
+ * Interleaved timing. Every case runs once per pass, passes alternate the
+ * case order, and a row reports the median pass. tinybench would run each
+ * case as one contiguous block; here the cost of a first touch of fresh
+ * memory (which every output below pays) drifts over seconds, and only
+ * fine interleaving keeps that drift out of the same-run ratios.
+ *
+ * opts: reps (passes), warmup (untimed passes first), calls (calls per timed
+ * sample, for small messages), gcEach (collect garbage before each sample,
+ * untimed, so freeing the previous output is not charged to the next call).
+ * A case's prep() runs untimed before each of its samples.
  */
-async function timedMedian(cases, reps, method) {
+async function interleaved(cases, { reps, warmup = 0, calls = () => 1, gcEach = true, method }) {
   const times = new Map(cases.map((c) => [c, []]));
-  for (let rep = 0; rep < reps; rep++) {
-    for (const c of rep % 2 === 0 ? cases : [...cases].reverse()) {
+  for (let pass = -warmup; pass < reps; pass++) {
+    for (const c of pass % 2 === 0 ? cases : [...cases].reverse()) {
       if (c.prep) await c.prep();
-      gc();
-      await sleep(10);
+      if (gcEach) {
+        gc();
+        await sleep(5);
+      }
+      const n = calls(c);
       const t0 = process.hrtime.bigint();
-      sink = await c.fn();
-      times.get(c).push(Number(process.hrtime.bigint() - t0) / 1e6);
+      for (let i = 0; i < n; i++) sink = await c.fn();
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6 / n;
+      if (pass >= 0) times.get(c).push(ms);
     }
   }
   gc();
@@ -206,9 +181,10 @@ async function timedMedian(cases, reps, method) {
     const ms = times.get(c);
     const med = median(ms);
     return {
-      alg: SUITE, size: c.size, sizeLabel: sizeLabel(c.size), op: c.op, impl: c.impl, api: c.api, threads: c.threads, reference: c.reference,
-      state: 'completed', opsPerSec: 1000 / med, MBps: c.size / 1e6 / (med / 1000), samples: ms.length, timesMs: ms.map((x) => +x.toFixed(1)),
-      method: method ?? `median of ${reps} timed runs`,
+      alg: SUITE, size: c.size, sizeLabel: sizeLabel(c.size), op: c.op, impl: c.impl, api: c.api, threads: c.threads, reference: c.reference, baseline: c.baseline,
+      state: 'completed', opsPerSec: 1000 / med, MBps: c.size / 1e6 / (med / 1000), samples: ms.length, callsPerSample: calls(c),
+      msPerCall: { median: med, min: Math.min(...ms), max: Math.max(...ms) }, timesMs: ms.map((x) => +x.toPrecision(4)),
+      method: method ?? `median of ${reps} interleaved runs${warmup ? ` (+${warmup} warm-up)` : ''}`,
     };
   });
 }
@@ -258,11 +234,18 @@ function addChunkedRatios(rows) {
   }
 }
 
-async function buffers(key, size, pt, settings, quick) {
+async function buffers(key, size, pt, settings) {
   const cases = bufferCases(key, size, pt, { floor: size === 64 * MiB });
-  const tagged = (rows) => rows.map((r, i) => ({ ...r, section: 'buffer', baseline: cases[i].baseline }));
-  if (settings.reps) return tagged(await timedMedian(cases, settings.reps));
-  return tagged(await tinybenchRounds(`chunked ${sizeLabel(size)}${quick ? ' quick' : ''}`, cases, settings));
+  const rows = (await interleaved(cases, settings)).map((r) => ({ ...r, section: 'buffer' }));
+  if (settings.noGc) {
+    // The same calls back to back with no forced collection: outputs are
+    // freed whenever V8 collects, so a call may find tessera's output cache
+    // empty and fault in fresh pages (what a busy process sees).
+    const sub = cases.filter((c) => c.impl === 'tessera' || c.baseline === 'node');
+    const more = await interleaved(sub, { ...settings, gcEach: false, method: `median of ${settings.reps} interleaved runs, no forced GC` });
+    rows.push(...more.map((r) => ({ ...r, section: 'buffer-nogc' })));
+  }
+  return rows;
 }
 
 // ---------------------------------------------------------------------------
@@ -304,9 +287,9 @@ async function files(key, size, pt, reps, dir) {
     cases.push({ size, op: 'decrypt', impl: 'tessera', api: `decryptFile({ threads: ${threads} })`, threads, prep: rm,
       fn: () => T.decryptFile(enc, out, key, { context: CONTEXT, threads }) });
   }
-  const rows = await timedMedian(cases, reps, `median of ${reps} timed runs (page-cache-warm input)`);
+  const rows = await interleaved(cases, { reps, method: `median of ${reps} interleaved runs (page-cache-warm input)` });
   await rm();
-  return { rows: rows.map((r, i) => ({ ...r, section: 'file', baseline: cases[i].baseline })), encryptedBytes: encSize };
+  return { rows: rows.map((r) => ({ ...r, section: 'file' })), encryptedBytes: encSize };
 }
 
 // ---------------------------------------------------------------------------
@@ -357,11 +340,43 @@ async function eventLoop(key, pt, ct, threads, durationMs) {
 
 /** The histogram with nothing running: its p99 is the floor (it includes the 1 ms sampling interval). */
 async function idleLoop(durationMs) {
+  gc();
+  await sleep(50);
   const h = monitorEventLoopDelay({ resolution: 1 });
   h.enable();
   await sleep(durationMs);
   h.disable();
-  return { p50: nsToMs(h.percentile(50)), p99: nsToMs(h.percentile(99)), max: nsToMs(h.max), samples: h.count };
+  return { durationMs, p50: nsToMs(h.percentile(50)), p99: nsToMs(h.percentile(99)), max: nsToMs(h.max), samples: h.count };
+}
+
+/**
+ * Reference without any crypto: allocate the two fresh 64 MiB outputs per
+ * round trip that the async calls allocate, at the same pace (periodMs per
+ * pair), so the GC share of the delay shows on its own.
+ */
+async function allocOnlyLoop(size, periodMs, durationMs) {
+  gc();
+  await sleep(20);
+  const gcs = [];
+  const obs = new PerformanceObserver((list) => { for (const e of list.getEntries()) gcs.push(e.duration); });
+  obs.observe({ entryTypes: ['gc'] });
+  const h = monitorEventLoopDelay({ resolution: 1 });
+  h.enable();
+  const t0 = performance.now();
+  let pairs = 0;
+  while (performance.now() - t0 < durationMs) {
+    sink = Buffer.allocUnsafeSlow(size + size / 1024 + HEADER + TAG); // ~ an encryptChunked output
+    await sleep(periodMs / 2);
+    sink = Buffer.allocUnsafeSlow(size); // a decryptChunked output
+    await sleep(periodMs / 2);
+    pairs++;
+  }
+  h.disable();
+  await sleep(10);
+  obs.disconnect();
+  sink = null;
+  return { pairs, periodMs, p50: nsToMs(h.percentile(50)), p99: nsToMs(h.percentile(99)), max: nsToMs(h.max), samples: h.count,
+    gc: { count: gcs.length, totalMs: gcs.reduce((a, b) => a + b, 0), maxMs: gcs.length ? Math.max(...gcs) : 0 } };
 }
 
 // ---------------------------------------------------------------------------
@@ -369,13 +384,19 @@ async function idleLoop(durationMs) {
 
 const SWEEP_SIZES = [64 * KiB, 256 * KiB, 512 * KiB, MiB, 4 * MiB, 16 * MiB];
 
-async function sweep(key, settingsFor, quick) {
+async function sweep(key, { reps, warmup, sampleMs }) {
   const rows = [];
   for (const size of SWEEP_SIZES) {
     const pt = crypto.randomFillSync(Buffer.allocUnsafeSlow(size));
     const cases = [1, 2].map((threads) => ({ size, op: 'encrypt', impl: 'tessera', api: `encryptChunked({ threads: ${threads} })`, threads,
-      fn: () => (sink = T.encryptChunked(key, pt, { context: CONTEXT, threads })) }));
-    const [t1, t2] = await tinybenchRounds(`chunked sweep ${sizeLabel(size)}${quick ? ' quick' : ''}`, cases, settingsFor(size));
+      fn: () => T.encryptChunked(key, pt, { context: CONTEXT, threads }) }));
+    // Calls per sample: enough for ~sampleMs (measured on 1 thread after a few warm-up calls).
+    for (let i = 0; i < 5; i++) sink = cases[0].fn();
+    const t0 = performance.now();
+    for (let i = 0; i < 5; i++) sink = cases[0].fn();
+    const per = (performance.now() - t0) / 5;
+    const n = Math.max(1, Math.min(5000, Math.round(sampleMs / per)));
+    const [t1, t2] = await interleaved(cases, { reps, warmup, calls: () => n, gcEach: false });
     rows.push({ size, sizeLabel: sizeLabel(size), chunks: Math.floor(size / CHUNK) + 1, t1, t2, ratio: t2.opsPerSec / t1.opsPerSec });
   }
   return rows;
@@ -384,18 +405,18 @@ async function sweep(key, settingsFor, quick) {
 // ---------------------------------------------------------------------------
 
 const FULL = {
-  buf64: { time: 3000, iterations: 15, warmupIterations: 2, warmupTime: 0 }, // <= 5 runs per round
-  bigReps: 3, // 1 GiB buffers: timed runs per case
+  buf64: { reps: 11, warmup: 1, noGc: true }, // 64 MiB buffers: interleaved runs per case
+  big: { reps: 3 }, // 1 GiB buffers
   file: { size: GiB, reps: 3 },
   loopMs: 2000,
-  sweep: (size) => ({ time: 600, iterations: size >= 4 * MiB ? 30 : 3000, warmupIterations: 5, warmupTime: 100 }),
+  sweep: { reps: 31, warmup: 3, sampleMs: 10 },
 };
 const QUICK = {
-  buf64: { time: 1500, iterations: 3, warmupIterations: 1, warmupTime: 0 }, // 1 run per round
-  bigReps: 0, // no 1 GiB buffers
+  buf64: { reps: 3, warmup: 1, noGc: true },
+  big: undefined, // no 1 GiB buffers
   file: { size: 256 * MiB, reps: 2 },
   loopMs: 1000,
-  sweep: (size) => ({ time: 120, iterations: size >= 4 * MiB ? 6 : 600, warmupIterations: 2, warmupTime: 20 }),
+  sweep: { reps: 11, warmup: 2, sampleMs: 5 },
 };
 
 /** Runs the chunked section; returns { config, rows, sweep, eventLoop, file, notes, durationS }. */
@@ -412,26 +433,36 @@ export async function runChunked({ quick = false, log = console.log } = {}) {
 
   let t = performance.now();
   const pt64 = crypto.randomFillSync(Buffer.allocUnsafeSlow(64 * MiB));
-  rows.push(...(await buffers(key, 64 * MiB, pt64, S.buf64, quick)));
+  rows.push(...(await buffers(key, 64 * MiB, pt64, S.buf64)));
   log(`  chunked 64 MiB buffers: ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
   // Event loop while 64 MiB async calls run back to back.
   t = performance.now();
   const ct64 = T.encryptChunked(key, pt64, { context: CONTEXT });
-  const idle = await idleLoop(300);
+  const idle = await idleLoop(500);
   const loop = [];
   for (const threads of [1, undefined]) loop.push(await eventLoop(key, pt64, ct64, threads, S.loopMs));
+  // The same call on 1 KiB: the submit cost without a 64 MiB output to allocate.
+  const small = crypto.randomBytes(KiB), submitSmall = [];
+  for (let i = 0; i < 50; i++) {
+    const s = performance.now();
+    const p = T.encryptChunkedAsync(key, small, { context: CONTEXT });
+    submitSmall.push(performance.now() - s);
+    sink = await p;
+  }
+  const last = loop[loop.length - 1];
+  const allocOnly = await allocOnlyLoop(64 * MiB, (2 * last.wallMs) / last.calls, S.loopMs / 2);
   log(`  chunked event loop: ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
   t = performance.now();
-  const sw = await sweep(key, S.sweep, quick);
+  const sw = await sweep(key, S.sweep);
   log(`  chunked sweep: ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
   // 1 GiB: the plaintext buffer doubles as the file's content.
-  const big = S.bigReps || S.file.size > 64 * MiB ? crypto.randomFillSync(Buffer.allocUnsafeSlow(Math.max(S.bigReps ? GiB : 0, S.file.size))) : pt64;
-  if (S.bigReps) {
+  const big = S.big || S.file.size > 64 * MiB ? crypto.randomFillSync(Buffer.allocUnsafeSlow(Math.max(S.big ? GiB : 0, S.file.size))) : pt64;
+  if (S.big) {
     t = performance.now();
-    rows.push(...(await buffers(key, GiB, big.subarray(0, GiB), { reps: S.bigReps }, quick)));
+    rows.push(...(await buffers(key, GiB, big.subarray(0, GiB), S.big)));
     log(`  chunked 1 GiB buffers: ${((performance.now() - t) / 1000).toFixed(1)} s`);
   }
   gc();
@@ -450,10 +481,10 @@ export async function runChunked({ quick = false, log = console.log } = {}) {
 
   addChunkedRatios(rows);
   return {
-    config: { quick, suite: SUITE, context: CONTEXT, pool, rounds: ROUNDS, settings: { ...S, sweep: SWEEP_SIZES.map((s) => ({ size: s, ...S.sweep(s) })) }, fileDir: os.tmpdir() },
+    config: { quick, suite: SUITE, context: CONTEXT, pool, settings: S, sweepSizes: SWEEP_SIZES, fileDir: os.tmpdir() },
     rows,
     sweep: sw,
-    eventLoop: { idle, runs: loop },
+    eventLoop: { idle, runs: loop, allocOnly, submit1KiBMs: median(submitSmall) },
     file: { size: S.file.size, sizeLabel: sizeLabel(S.file.size), reps: S.file.reps, encryptedBytes: file.encryptedBytes, pageCache: 'warm' },
     notes,
     durationS: (performance.now() - started) / 1000,

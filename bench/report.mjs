@@ -10,6 +10,7 @@ import { chunkedMarkdown, printChunked } from './chunked-report.mjs';
 const RESULTS = join(dirname(fileURLToPath(import.meta.url)), 'results');
 
 export function sizeLabel(n) {
+  if (n >= 2 ** 30 && n % 2 ** 30 === 0) return `${n / 2 ** 30} GiB`;
   if (n >= 1 << 20) return `${n / (1 << 20)} MiB`;
   if (n >= 1024) return `${n / 1024} KiB`;
   return `${n} B`;
