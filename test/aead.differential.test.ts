@@ -27,7 +27,7 @@ import { createRequire } from 'node:module';
 import { gcm, cmac } from '@noble/ciphers/aes.js';
 import { chacha20poly1305, xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { describe, expect, test } from 'vitest';
-import { T } from './tessera';
+import { prng, T } from './tessera';
 import { nodeAead, xaesNode } from './references';
 
 const sodium = createRequire(import.meta.url)('sodium-native') as {
@@ -41,23 +41,6 @@ const CASES = 10_000;
 const SEED = process.env.TESSERA_SEED !== undefined ? Number(process.env.TESSERA_SEED) >>> 0 : crypto.randomBytes(4).readUInt32LE(0);
 const EDGE_LENGTHS = [0, 1, 15, 16, 17, 31, 32, 33, 63, 64, 65, 255, 256, 257, 4095, 4096, 4097, 16384, 65535, 65536, 1 << 20];
 
-// sfc32: small, fast, seedable.
-function prng(seed: number) {
-  let a = 0x9e3779b9, b = 0x243f6a88, c = 0xb7e15162, d = seed >>> 0;
-  const next = () => {
-    a >>>= 0; b >>>= 0; c >>>= 0; d >>>= 0;
-    const t = (a + b) | 0;
-    a = b ^ (b >>> 9);
-    b = (c + (c << 3)) | 0;
-    c = (c << 21) | (c >>> 11);
-    d = (d + 1) | 0;
-    const r = (t + d) | 0;
-    c = (c + r) | 0;
-    return (r >>> 0) / 4294967296;
-  };
-  for (let i = 0; i < 16; i++) next();
-  return { float: next, int: (n: number) => Math.floor(next() * n) };
-}
 
 const b = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 

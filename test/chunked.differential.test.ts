@@ -42,7 +42,7 @@ import { Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as zlib from 'node:zlib';
 import { describe, expect, test } from 'vitest';
-import { codeOf, T, vectorsDir } from './tessera';
+import { codeOf, prng, T, vectorsDir } from './tessera';
 import { hkdfSha512Expand, refDecrypt, refDerive, refEncrypt, type RefSuite } from './chunked.reference';
 
 const SEED = process.env.TESSERA_SEED !== undefined ? Number(process.env.TESSERA_SEED) >>> 0 : crypto.randomBytes(4).readUInt32LE(0);
@@ -65,23 +65,6 @@ const EDGE_SIZES = [0, 1, 15, 16, 16383, 16384, 16385, 32768, 32769, 524288, 524
 const LARGE_SIZES = [524288, 524288 + 1, 33 * 16384 - 1, 3 * MiB + 7, 9 * MiB];
 const THREADS = [1, 2, 3, 4];
 
-// sfc32: small, fast, seedable.
-function prng(seed: number) {
-  let a = 0x9e3779b9, b = 0x243f6a88, c = 0xb7e15162, d = seed >>> 0;
-  const next = () => {
-    a >>>= 0; b >>>= 0; c >>>= 0; d >>>= 0;
-    const t = (a + b) | 0;
-    a = b ^ (b >>> 9);
-    b = (c + (c << 3)) | 0;
-    c = (c << 21) | (c >>> 11);
-    d = (d + 1) | 0;
-    const r = (t + d) | 0;
-    c = (c + r) | 0;
-    return (r >>> 0) / 4294967296;
-  };
-  for (let i = 0; i < 16; i++) next();
-  return { float: next, int: (n: number) => Math.floor(next() * n) };
-}
 type Rng = ReturnType<typeof prng>;
 
 const buf = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);

@@ -22,3 +22,21 @@ export function codeOf(fn: () => unknown): string {
   }
   return 'no error';
 }
+
+/** sfc32: small, fast, seedable PRNG for reproducible differential cases. */
+export function prng(seed: number) {
+  let a = 0x9e3779b9, b = 0x243f6a88, c = 0xb7e15162, d = seed >>> 0;
+  const next = () => {
+    a >>>= 0; b >>>= 0; c >>>= 0; d >>>= 0;
+    const t = (a + b) | 0;
+    a = b ^ (b >>> 9);
+    b = (c + (c << 3)) | 0;
+    c = (c << 21) | (c >>> 11);
+    d = (d + 1) | 0;
+    const r = (t + d) | 0;
+    c = (c + r) | 0;
+    return (r >>> 0) / 4294967296;
+  };
+  for (let i = 0; i < 16; i++) next();
+  return { float: next, int: (n: number) => Math.floor(next() * n) };
+}
