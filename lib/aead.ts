@@ -38,8 +38,9 @@ function requireOut(out: Uint8Array): Uint8Array {
   return out;
 }
 
-/** Largest plaintext sealed into Node's Buffer pool (allocUnsafe pools below poolSize / 2). */
-const POOLED_MAX = 2048;
+/** Largest plaintext sealed into Node's Buffer pool (allocUnsafe pools below poolSize / 2); none in browsers. */
+const NodeBuffer = (globalThis as { Buffer?: typeof Buffer }).Buffer;
+const POOLED_MAX = NodeBuffer ? 2048 : -1;
 
 /** Raw AEAD with caller-supplied key and nonce. Output of seal is ciphertext || 16-byte tag. */
 export const aead = {
@@ -47,7 +48,7 @@ export const aead = {
     const id = algorithmId(alg);
     // Small outputs in Node's Buffer pool, as AeadKey.seal does (ciphertext only).
     if (plaintext instanceof Uint8Array && plaintext.length <= POOLED_MAX) {
-      const out = Buffer.allocUnsafe(plaintext.length + TAG_BYTES);
+      const out = NodeBuffer!.allocUnsafe(plaintext.length + TAG_BYTES);
       getBackend().rawSealInto(out, id, key, nonce, plaintext, aad);
       return out;
     }
@@ -162,7 +163,7 @@ export class AeadKey implements Disposable {
     // would): measured ~40% cheaper than a native allocation per message.
     // The pool only ever holds ciphertext here; open() never uses it.
     if (plaintext instanceof Uint8Array && plaintext.length <= POOLED_MAX) {
-      const out = Buffer.allocUnsafe(this.#headerLength + plaintext.length + TAG_BYTES);
+      const out = NodeBuffer!.allocUnsafe(this.#headerLength + plaintext.length + TAG_BYTES);
       this.#h.sealInto(out, plaintext, aad);
       return out;
     }

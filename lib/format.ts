@@ -81,9 +81,30 @@ export function parseHeader(message: Uint8Array): MessageHeader {
 
 const B64URL = /^[A-Za-z0-9_-]*$/;
 
+// Node's Buffer where it exists; btoa/atob in browsers (the same alphabet, no padding).
+const NodeBuffer = (globalThis as { Buffer?: typeof Buffer }).Buffer;
+
+function b64urlEncode(b: Uint8Array): string {
+  if (NodeBuffer) return NodeBuffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64url');
+  let s = '';
+  for (let i = 0; i < b.length; i += 0x8000) s += String.fromCharCode(...b.subarray(i, i + 0x8000));
+  return btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+function b64urlDecode(body: string): Uint8Array {
+  if (NodeBuffer) {
+    const b = NodeBuffer.from(body, 'base64url');
+    return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  }
+  const bin = atob(body.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (body.length % 4)) % 4));
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
 /** `tsr1.` + base64url (no padding) of the message bytes. */
 export function toText(message: Uint8Array): string {
-  return TEXT_PREFIX + Buffer.from(message.buffer, message.byteOffset, message.byteLength).toString('base64url');
+  return TEXT_PREFIX + b64urlEncode(message);
 }
 
 export function fromText(text: string): Uint8Array {
@@ -93,7 +114,7 @@ export function fromText(text: string): Uint8Array {
   // Buffer's decoder skips junk; insist on canonical base64url so one
   // message has exactly one text form.
   if (!B64URL.test(body) || body.length % 4 === 1) throw new TesseraError('ERR_FORMAT', 'text form is not valid base64url');
-  const bytes = Buffer.from(body, 'base64url');
-  if (bytes.toString('base64url') !== body) throw new TesseraError('ERR_FORMAT', 'text form is not canonical base64url');
-  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const bytes = b64urlDecode(body);
+  if (b64urlEncode(bytes) !== body) throw new TesseraError('ERR_FORMAT', 'text form is not canonical base64url');
+  return bytes;
 }

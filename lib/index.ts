@@ -1,6 +1,8 @@
 /**
- * tessera: an encryption engine for TypeScript (DESIGN section 1).
+ * tessera: an encryption engine for TypeScript (DESIGN section 1). The Node
+ * entry: both backends (lib/backend/node.ts). Browsers: lib/browser/index.ts.
  */
+import './backend/node';
 export { aead, AeadKey, type AadOptions, type AeadKeyOptions } from './aead';
 export { backend, useBackend, type BackendName } from './backend/select';
 export type { Backend, KeyHandle, SecureMemoryStats } from './backend/types';

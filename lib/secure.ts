@@ -18,7 +18,7 @@ let warnedFailures = 0;
 /** After a secure allocation: a process warning the first time (and each time more) arenas fail to lock. */
 export function noteSecureAllocation(backend: Backend): void {
   const s = backend.secureMemoryStats();
-  if (s.mlockFailures > warnedFailures) {
+  if (s.mlockFailures > warnedFailures && typeof process !== 'undefined') {
     warnedFailures = s.mlockFailures;
     process.emitWarning(
       `tessera: ${s.mlockFailures} secure memory arena(s) could not be locked in RAM (RLIMIT_MEMLOCK is ${s.memlockLimit} bytes); ` +

@@ -1,14 +1,18 @@
 // Compiles lib/ once to CommonJS (dist/cjs) and writes a thin ESM wrapper
 // (dist/esm) that re-exports it, so `import` and `require` share one
 // instance of every class (instanceof TesseraError holds across both).
+// Then the browser entry (lib/browser, WASM only) as plain ES modules in
+// dist/browser, with `.js` added to relative imports so that a page can
+// import it without a bundler.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-rmSync(join(root, 'dist'), { recursive: true, force: true });
+// --no-clean: compile over dist/ in place (while other processes use it).
+if (!process.argv.includes('--no-clean')) rmSync(join(root, 'dist'), { recursive: true, force: true });
 execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.json')], { stdio: 'inherit' });
 
 const cjs = createRequire(import.meta.url)(join(root, 'dist/cjs/index.js'));
@@ -22,4 +26,15 @@ writeFileSync(
 );
 writeFileSync(join(root, 'dist/esm/index.d.mts'), `export * from '../cjs/index.js';\n`);
 chmodSync(join(root, 'dist/cjs/cli/main.js'), 0o755);
-console.log(`build:ts: dist/cjs + dist/esm (${names.length} exports)`);
+
+execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.browser.json')], { stdio: 'inherit' });
+const browserDir = join(root, 'dist/browser');
+for (const f of readdirSync(browserDir, { recursive: true })) {
+  if (!/\.(js|d\.ts)$/.test(f)) continue;
+  const file = join(browserDir, f);
+  const src = readFileSync(file, 'utf8');
+  const out = src.replace(/(from\s+|import\s*\(\s*|import\s+)(['"])(\.{1,2}\/[^'"]+?)(?<!\.js)\2/g, '$1$2$3.js$2');
+  if (/from\s+['"]node:|require\(/.test(out)) throw new Error(`build:ts: ${f} in the browser build uses a Node module`);
+  if (out !== src) writeFileSync(file, out);
+}
+console.log(`build:ts: dist/cjs + dist/esm (${names.length} exports) + dist/browser`);

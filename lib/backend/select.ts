@@ -1,20 +1,39 @@
 /**
- * Backend selection (DESIGN section 2). Node uses the native addon; the
- * WASM backend (a later issue) registers here under the same interface.
- * There is no silent fallback: if the requested backend cannot load, the
- * caller gets ERR_BACKEND.
+ * Backend selection (DESIGN section 2). The platform entry registers what it
+ * can load: Node (lib/backend/node.ts) the native addon and the WASM module,
+ * browsers (lib/browser/index.ts) the WASM module only. A backend that
+ * cannot load is ERR_BACKEND when asked for by name; the only automatic
+ * choice is Node's default when the addon is missing, and that one is
+ * announced with a process warning (never silent).
  */
 import { TesseraError } from '../errors';
 import { describe } from '../format';
-import { createNativeBackend } from './native';
 import type { Backend } from './types';
 
 export type BackendName = 'native' | 'wasm';
 
+const factories = new Map<BackendName, () => Backend>();
+let chooseDefault: (() => Backend) | undefined;
 let active: Backend | undefined;
 
+/** Called by the platform entry: how to make each backend, and which one is the default. */
+export function registerBackend(name: BackendName, factory: () => Backend): void {
+  factories.set(name, factory);
+}
+export function registerDefault(choose: () => Backend): void {
+  chooseDefault = choose;
+}
+
+export function makeBackend(name: BackendName): Backend {
+  const f = factories.get(name);
+  if (!f) throw new TesseraError('ERR_BACKEND', `the '${name}' backend is not available on this platform`);
+  return f();
+}
+
 export function getBackend(): Backend {
-  return (active ??= createNativeBackend());
+  if (active) return active;
+  if (!chooseDefault) throw new TesseraError('ERR_BACKEND', 'no backend registered (import tessera through its package entry)');
+  return (active = chooseDefault());
 }
 
 /** Name of the active backend. */
@@ -22,12 +41,8 @@ export function backend(): BackendName {
   return getBackend().name;
 }
 
-/** Forces a backend. Keys made under one backend stay bound to it. */
+/** Forces a backend for every API from now on. Keys made under one backend stay bound to it. */
 export function useBackend(name: BackendName): void {
-  if (name === 'native') {
-    active = createNativeBackend();
-    return;
-  }
-  if (name === 'wasm') throw new TesseraError('ERR_BACKEND', "the 'wasm' backend is not built yet in this version");
-  throw new TesseraError('ERR_BACKEND', `unknown backend ${describe(name)} (expected 'native' or 'wasm')`);
+  if (name !== 'native' && name !== 'wasm') throw new TesseraError('ERR_BACKEND', `unknown backend ${describe(name)} (expected 'native' or 'wasm')`);
+  active = makeBackend(name);
 }

@@ -4,7 +4,6 @@
  *
  *   await file.stream().pipeThrough(new DecryptTransformStream(key, { context })).pipeTo(sink);
  */
-import type { Transformer } from 'node:stream/web'; // types only: the class is the global TransformStream
 
 import { type ChunkedKey, type ChunkedOptions, resolve } from './options';
 import { ChunkDecryptor, ChunkEncryptor } from './stream-core';

@@ -1,0 +1,225 @@
+/**
+ * Cobblestone on the WASM backend (c2sp.org/chunked-encryption; DESIGN
+ * section 4): one message's derived key, base nonce and commitment in the
+ * module's key region (native/wasm/tsr_wasm.c). Runs are checked as
+ * native/node/chunked.cc checks them, then go through the module in pieces
+ * of 256 chunks (so linear memory stays small whatever the message size) or,
+ * async and large, across the worker pool in 32-chunk tasks (wasm-pool.ts),
+ * the batch design of the native pool.
+ */
+import { TesseraError } from '../errors';
+import { bytes, checkLen, integer } from './wasm-args';
+import { CHUNK_CT, CHUNK_PT, chunkedError, MAX_CHUNKS, statusError, TAG } from './wasm-engine';
+import { TASK_CHUNKS } from './wasm-pool';
+import type { WasmBackend } from './wasm';
+import { WasmKey } from './wasm-key';
+import type { ChunkedHandle, SuiteId } from './types';
+
+const PIECE_CHUNKS = 256;
+
+interface Run {
+  seal: boolean;
+  counter: number;
+  input: Uint8Array;
+  out: Uint8Array;
+  final: boolean;
+  threads: number;
+  chunks: number;
+  need: number;
+}
+
+export class WasmChunked implements ChunkedHandle {
+  readonly #b: WasmBackend;
+  readonly #suite: SuiteId;
+  readonly #raw: boolean;
+  readonly #token = {};
+  #h: number;
+  #busy = false;
+  #disposeWhenIdle = false;
+
+  constructor(b: WasmBackend, suite: SuiteId, key: Uint8Array | WasmKey | unknown, salt: Uint8Array, context: Uint8Array, raw: boolean) {
+    this.#b = b;
+    if (suite !== 1 && suite !== 2) throw new TesseraError('ERR_ALGORITHM', 'unknown chunked suite');
+    this.#suite = suite;
+    this.#raw = raw;
+    const want = suite === 2 ? 16 : 32;
+    const k = key instanceof WasmKey ? undefined : bytes(key, 'key');
+    const klen = k ? k.length : 32;
+    if (klen !== want) throw new TesseraError('ERR_KEY_LENGTH', `${suite === 2 ? 'cobblestone-128' : 'cobblestone-256'} takes a ${want}-byte key (got ${klen})`);
+    const s = bytes(salt, raw ? 'baseNonce' : 'salt');
+    checkLen(s, raw ? 12 : 24, 'ERR_ARGUMENT', raw ? 'baseNonce' : 'salt');
+    const c = bytes(context, 'context', true);
+    const e = b.engine;
+    const p = e.scratch(32 + 24 + c.length);
+    const kp = p, sp = p + 32, cp = p + 56;
+    // An AeadKey's bytes are used where they are, in the key region.
+    const keyAt = k ? kp : (key as WasmKey).keyAddress();
+    const u8 = e.u8;
+    if (k) u8.set(k, kp);
+    u8.set(s, sp);
+    u8.set(c, cp);
+    const h = e.x.tsr_wasm_chunked_new(suite, keyAt, sp, cp, c.length, raw ? 1 : 0);
+    e.u8.fill(0, kp, kp + 32);
+    if (h === 0) throw statusError(e.x.tsr_wasm_status(), 'chunked key derivation');
+    this.#h = h;
+    b.track(this, () => e.x.tsr_wasm_chunked_free(h), this.#token);
+  }
+
+  #live(): number {
+    if (this.#h === 0) throw new TesseraError('ERR_DISPOSED', 'chunked cipher has been disposed');
+    if (this.#busy) throw new TesseraError('ERR_ARGUMENT', 'chunked cipher is busy with an async operation');
+    return this.#h;
+  }
+
+  commitment(): Uint8Array {
+    const h = this.#live();
+    if (this.#raw) throw new TesseraError('ERR_ARGUMENT', 'raw mode has no commitment');
+    const p = this.#b.engine.x.tsr_wasm_chunked_commitment(h);
+    return this.#b.engine.u8.slice(p, p + 32);
+  }
+
+  check(commitment: Uint8Array): void {
+    const h = this.#live();
+    if (this.#raw) throw new TesseraError('ERR_ARGUMENT', 'raw mode has no commitment');
+    const c = bytes(commitment, 'commitment');
+    checkLen(c, 32, 'ERR_ARGUMENT', 'commitment');
+    const e = this.#b.engine;
+    const p = e.scratch(32);
+    e.u8.set(c, p);
+    const st = e.x.tsr_wasm_chunked_check(h, p);
+    if (st !== 0) throw statusError(st, 'chunked ciphertext');
+  }
+
+  // The checks of native/node/chunked.cc ParseRun, in its order.
+  #parse(seal: boolean, counter: unknown, input: unknown, out: unknown, final: unknown, threads: unknown): Run {
+    const c = integer(counter, 'counter', MAX_CHUNKS - 1);
+    const i = bytes(input, seal ? 'plaintext' : 'ciphertext');
+    const o = bytes(out, 'output');
+    const fin = Boolean(final);
+    const t = integer(threads, 'threads', 64);
+    let chunks: number, need: number;
+    if (seal) {
+      if (!fin && i.length % CHUNK_PT !== 0) throw new TesseraError('ERR_ARGUMENT', 'a non-final run must be whole 16 KiB chunks');
+      chunks = fin ? Math.floor(i.length / CHUNK_PT) + 1 : i.length / CHUNK_PT;
+      need = i.length + chunks * TAG;
+    } else if (!fin) {
+      if (i.length % CHUNK_CT !== 0) throw new TesseraError('ERR_ARGUMENT', 'a non-final run must be whole 16400-byte chunks');
+      chunks = i.length / CHUNK_CT;
+      need = i.length - chunks * TAG;
+    } else {
+      need = this.#openedLength(i.length);
+      chunks = Math.floor(need / CHUNK_PT) + 1;
+    }
+    if (o.length < need) throw new TesseraError('ERR_ARGUMENT', `output buffer too small: need ${need} bytes (got ${o.length})`);
+    if (need > 0 && i.length > 0 && o.buffer === i.buffer && o.byteOffset < i.byteOffset + i.length && i.byteOffset < o.byteOffset + need)
+      throw new TesseraError('ERR_ARGUMENT', 'output buffer overlaps the input');
+    return { seal, counter: c, input: i, out: o, final: fin, threads: t, chunks, need };
+  }
+
+  #openedLength(n: number): number {
+    const e = this.#b.engine;
+    const p = e.scratch(8);
+    const st = e.x.tsr_wasm_chunked_opened_len(n % 2 ** 32, Math.floor(n / 2 ** 32), p);
+    if (st !== 0) throw statusError(st, 'chunked ciphertext');
+    const v = new DataView(e.memory.buffer, p, 8);
+    return v.getUint32(0, true) + v.getUint32(4, true) * 2 ** 32;
+  }
+
+  /** The run through this thread's module, 256 chunks per call. */
+  #runHere(r: Run): number {
+    const e = this.#b.engine;
+    const unit = r.seal ? CHUNK_PT : CHUNK_CT;
+    const piece = PIECE_CHUNKS * unit;
+    let ip = 0, op = 0, counter = r.counter;
+    try {
+      for (;;) {
+        const rest = r.input.length - ip;
+        const last = rest <= piece;
+        const take = last ? rest : piece;
+        const fin = last && r.final;
+        const room = take + (PIECE_CHUNKS + 1) * TAG;
+        const base = e.scratch(4 + take + room);
+        const lp = base, inp = base + 4, outp = inp + take;
+        e.u8.set(r.input.subarray(ip, ip + take), inp);
+        const hi = Math.floor(counter / 2 ** 32), lo = counter % 2 ** 32;
+        const st = r.seal
+          ? e.x.tsr_wasm_chunked_seal(this.#h, lo, hi, inp, take, fin ? 1 : 0, outp)
+          : e.x.tsr_wasm_chunked_open(this.#h, lo, hi, inp, take, fin ? 1 : 0, outp, lp);
+        const u8 = e.u8;
+        const n = st !== 0 ? 0 : r.seal ? take + (fin ? Math.floor(take / CHUNK_PT) + 1 : take / CHUNK_PT) * TAG : new DataView(u8.buffer, lp, 4).getUint32(0, true);
+        if (st === 0) r.out.set(u8.subarray(outp, outp + n), op);
+        u8.fill(0, inp, outp + (r.seal ? 0 : n)); // plaintext does not stay in linear memory
+        if (st !== 0) throw chunkedError(st);
+        op += n;
+        if (last) return op;
+        ip += take;
+        counter += PIECE_CHUNKS;
+      }
+    } catch (err) {
+      if (!r.seal) r.out.fill(0, 0, r.need); // never a partial plaintext
+      throw err;
+    }
+  }
+
+  seal(counter: number, plaintext: Uint8Array, out: Uint8Array, final: boolean, threads: number): number {
+    this.#live();
+    return this.#runHere(this.#parse(true, counter, plaintext, out, final, threads));
+  }
+
+  open(counter: number, ciphertext: Uint8Array, out: Uint8Array, final: boolean, threads: number): number {
+    this.#live();
+    return this.#runHere(this.#parse(false, counter, ciphertext, out, final, threads));
+  }
+
+  #async(r: Run): Promise<number> {
+    const pool = this.#b.workers;
+    const width = r.threads || pool.size;
+    this.#busy = true;
+    let job: Promise<number>;
+    if (pool.available && r.chunks >= TASK_CHUNKS && width >= 1) {
+      const e = this.#b.engine;
+      const kp = e.x.tsr_wasm_chunked_key(this.#h), np = e.x.tsr_wasm_chunked_base_nonce(this.#h);
+      const keyLen = this.#suite === 2 ? 16 : 32;
+      job = pool.run({
+        suite: this.#suite,
+        key: e.u8.slice(kp, kp + keyLen),
+        nonce: e.u8.slice(np, np + 12),
+        seal: r.seal,
+        counter: r.counter,
+        input: r.input,
+        out: r.out,
+        final: r.final,
+        need: r.need,
+        width,
+      });
+    } else {
+      job = Promise.resolve().then(() => this.#runHere(r));
+    }
+    return job.finally(() => {
+      this.#busy = false;
+      if (this.#disposeWhenIdle) this.dispose();
+    });
+  }
+
+  sealAsync(counter: number, plaintext: Uint8Array, out: Uint8Array, final: boolean, threads: number): Promise<number> {
+    this.#live();
+    return this.#async(this.#parse(true, counter, plaintext, out, final, threads));
+  }
+
+  openAsync(counter: number, ciphertext: Uint8Array, out: Uint8Array, final: boolean, threads: number): Promise<number> {
+    this.#live();
+    return this.#async(this.#parse(false, counter, ciphertext, out, final, threads));
+  }
+
+  /** Zeroizes now, or when the async run in progress settles (it still holds the keys). */
+  dispose(): void {
+    if (this.#h === 0) return;
+    if (this.#busy) {
+      this.#disposeWhenIdle = true;
+      return;
+    }
+    this.#b.engine.x.tsr_wasm_chunked_free(this.#h); // zeroizes
+    this.#b.untrack(this.#token);
+    this.#h = 0;
+  }
+}

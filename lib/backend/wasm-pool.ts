@@ -1,0 +1,164 @@
+/**
+ * Parallel chunk work for the WASM backend (DESIGN section 2): Web Workers
+ * in browsers, worker_threads in Node, each with its own instance of the
+ * module. A run is cut into 32-chunk tasks (512 KiB, the batch size of the
+ * native pool, native/pool/tsr_chunked_pool.c) that workers claim one by
+ * one, two in flight per worker so none waits on a message hop. The first
+ * failure in stream order is reported and a failed open leaves no plaintext
+ * in the output. The platform entry (node.ts / browser.ts) supplies the
+ * worker factory; without one, runs stay on the calling thread.
+ */
+import { chunkedError, CHUNK_CT, CHUNK_PT, TAG } from './wasm-engine';
+import type { WasmFlavor } from './wasm-engine';
+
+export const TASK_CHUNKS = 32;
+const IN_FLIGHT = 2;
+
+/** What a worker receives per task (wasm-worker-core.ts). */
+export interface TaskMessage {
+  id: number;
+  suite: number;
+  key: ArrayBuffer;
+  nonce: ArrayBuffer;
+  seal: boolean;
+  lo: number;
+  hi: number;
+  final: boolean;
+  input: ArrayBuffer;
+}
+export interface TaskResult {
+  id: number;
+  st: number;
+  out: ArrayBuffer;
+}
+
+/** A worker as the pool sees it, whatever the platform. */
+export interface PoolWorker {
+  post(msg: unknown, transfer: ArrayBuffer[]): void;
+  onResult(cb: (r: TaskResult) => void): void;
+  terminate(): void;
+  /** Node: keep the process alive while tasks are in flight. */
+  busy?(on: boolean): void;
+}
+export type WorkerFactory = (module: WebAssembly.Module, flavor: WasmFlavor) => PoolWorker;
+
+export interface PoolJob {
+  suite: number;
+  key: Uint8Array;
+  nonce: Uint8Array;
+  seal: boolean;
+  counter: number;
+  input: Uint8Array;
+  out: Uint8Array;
+  final: boolean;
+  need: number;
+  width: number;
+}
+
+interface Slot {
+  w: PoolWorker;
+  inFlight: number;
+  handlers: Map<number, (r: TaskResult) => void>;
+}
+
+export class WasmPool {
+  readonly cpus: number;
+  #size: number;
+  #slots: Slot[] = [];
+  #nextId = 1;
+
+  constructor(
+    readonly module: WebAssembly.Module,
+    readonly flavor: WasmFlavor,
+    cpus: number,
+    readonly factory: WorkerFactory | undefined,
+  ) {
+    this.cpus = Math.max(1, cpus);
+    this.#size = this.cpus;
+  }
+
+  get available(): boolean {
+    return this.factory !== undefined;
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+
+  /** 0 means the CPU count. Surplus workers are stopped once idle. */
+  resize(n: number): void {
+    this.#size = n || this.cpus;
+    for (const s of this.#slots.splice(this.#size)) if (s.inFlight === 0) s.w.terminate();
+  }
+
+  #slot(i: number): Slot {
+    let s = this.#slots[i];
+    if (!s) {
+      const w = this.factory!(this.module, this.flavor);
+      const slot: Slot = { w, inFlight: 0, handlers: new Map() };
+      w.onResult((r) => {
+        const h = slot.handlers.get(r.id);
+        slot.handlers.delete(r.id);
+        if (--slot.inFlight === 0) w.busy?.(false);
+        h?.(r);
+      });
+      s = this.#slots[i] = slot;
+    }
+    return s;
+  }
+
+  run(job: PoolJob): Promise<number> {
+    const unit = job.seal ? CHUNK_PT : CHUNK_CT;
+    const span = TASK_CHUNKS * unit;
+    // The last task takes the remainder; in a final run that includes the
+    // final chunk (an empty one after a multiple of 16 KiB when sealing).
+    const count = Math.max(1, Math.ceil(job.input.length / span));
+    const width = Math.min(job.width, this.#size, count);
+    return new Promise<number>((resolve, reject) => {
+      let next = 0, done = 0, firstBad = Infinity, badStatus = 0, total = 0;
+      const finish = () => {
+        job.key.fill(0);
+        if (firstBad !== Infinity) {
+          if (!job.seal) job.out.fill(0, 0, job.need);
+          reject(chunkedError(badStatus));
+        } else resolve(total);
+      };
+      const dispatch = (slot: Slot) => {
+        // After a failure only earlier tasks still run: the error reported
+        // is the first in stream order, as in the native pool.
+        while (slot.inFlight < IN_FLIGHT && next < count && next < firstBad) {
+          const t = next++;
+          const a = t * span;
+          const b = t === count - 1 ? job.input.length : a + span;
+          const chunksBefore = t * TASK_CHUNKS;
+          const outAt = job.seal ? a + chunksBefore * TAG : a - chunksBefore * TAG;
+          const counter = job.counter + chunksBefore;
+          const id = this.#nextId++;
+          const key = job.key.slice().buffer; // each task's copy is wiped by the worker
+          const msg: TaskMessage = {
+            id, suite: job.suite, key, nonce: job.nonce.slice().buffer, seal: job.seal,
+            lo: counter % 2 ** 32, hi: Math.floor(counter / 2 ** 32), final: job.final && t === count - 1,
+            input: job.input.slice(a, b).buffer,
+          };
+          slot.handlers.set(id, (r) => {
+            if (r.st !== 0) {
+              if (t < firstBad) {
+                firstBad = t;
+                badStatus = r.st;
+              }
+            } else if (t < firstBad) {
+              job.out.set(new Uint8Array(r.out), outAt);
+              total += r.out.byteLength;
+            }
+            done++;
+            if (done === next && (next === count || next >= firstBad)) finish();
+            else dispatch(slot);
+          });
+          if (slot.inFlight++ === 0) slot.w.busy?.(true);
+          slot.w.post(msg, [msg.key, msg.input]);
+        }
+      };
+      for (let i = 0; i < width; i++) dispatch(this.#slot(i));
+    });
+  }
+}

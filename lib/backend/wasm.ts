@@ -1,0 +1,175 @@
+/**
+ * The WASM backend (DESIGN section 2): the Backend interface over the
+ * module built from native/core (lib/backend/wasm-engine.ts). Same checks,
+ * same errors, same bytes as the native backend; keys live in the module's
+ * key region and are zeroized on dispose or, failing that, by a
+ * FinalizationRegistry. No Node API here: browsers load this file too.
+ */
+import { TesseraError } from '../errors';
+import { bytes, checkLen, checkOut, integer } from './wasm-args';
+import { chunkedError, nonceLen, statusError, TAG, WasmEngine } from './wasm-engine';
+import { WasmChunked } from './wasm-chunked';
+import { WasmKey } from './wasm-key';
+import type { WasmPool } from './wasm-pool';
+import type { AlgId, Backend, ChunkedHandle, KeyHandle, PoolInfo, SecureMemoryStats, SuiteId } from './types';
+
+function algOf(v: unknown): AlgId {
+  if (v !== 1 && v !== 2 && v !== 3 && v !== 4) throw new TesseraError('ERR_ALGORITHM', 'unknown algorithm');
+  return v;
+}
+
+/** Random nonces from a 4 KiB buffer refilled by crypto.getRandomValues (one call per ~300 nonces). */
+class NoncePool {
+  #buf = new Uint8Array(4096);
+  #pos = 4096;
+  take(n: number): Uint8Array {
+    if (this.#pos + n > this.#buf.length) {
+      globalThis.crypto.getRandomValues(this.#buf);
+      this.#pos = 0;
+    }
+    const out = this.#buf.subarray(this.#pos, this.#pos + n);
+    this.#pos += n;
+    return out;
+  }
+}
+
+export class WasmBackend implements Backend {
+  readonly name = 'wasm' as const;
+  readonly engine: WasmEngine;
+  readonly nonces = new NoncePool();
+  readonly workers: WasmPool;
+  /** Raw API: one context per algorithm, re-keyed when the key bytes change (as native/node/aead_raw.cc). */
+  readonly #raw: number[] = [0, 0, 0, 0, 0];
+  readonly #finalizer = new FinalizationRegistry<{ free: () => void }>((h) => h.free());
+
+  constructor(engine: WasmEngine, workers: WasmPool) {
+    this.engine = engine;
+    this.workers = workers;
+  }
+
+  /** Frees a module object when its JS owner is collected without dispose(). */
+  track(owner: object, free: () => void, token: object): void {
+    this.#finalizer.register(owner, { free }, token);
+  }
+  untrack(token: object): void {
+    this.#finalizer.unregister(token);
+  }
+
+  // ---- raw API ------------------------------------------------------------
+
+  #rawCall(seal: boolean, out: Uint8Array | undefined, algv: unknown, keyv: unknown, noncev: unknown, inputv: unknown, aadv: unknown): Uint8Array | number {
+    const alg = algOf(algv);
+    const key = bytes(keyv, 'key');
+    checkLen(key, 32, 'ERR_KEY_LENGTH', 'key');
+    const nonce = bytes(noncev, 'nonce');
+    checkLen(nonce, nonceLen(alg), 'ERR_NONCE_LENGTH', 'nonce');
+    const input = bytes(inputv, seal ? 'plaintext' : 'sealed');
+    const aad = bytes(aadv, 'aad', true);
+    if (!seal && input.length < TAG) throw new TesseraError('ERR_FORMAT', `sealed input must be at least 16 bytes (the tag), got ${input.length}`);
+    const n = seal ? input.length + TAG : input.length - TAG;
+    if (out) checkOut(out, n, input, aad);
+    const e = this.engine;
+    const p = e.scratch(32 + 24 + aad.length + input.length + n);
+    const kp = p, np = p + 32, ap = np + 24, ip = ap + aad.length, op = ip + input.length;
+    let u8 = e.u8;
+    u8.set(key, kp);
+    u8.set(nonce, np);
+    u8.set(aad, ap);
+    u8.set(input, ip);
+    let ctx = this.#raw[alg]!;
+    if (ctx === 0) {
+      ctx = e.x.tsr_wasm_aead_new(alg, kp); // wipes kp
+      if (ctx === 0) throw statusError(e.x.tsr_wasm_status(), 'aead');
+      this.#raw[alg] = ctx;
+    } else if (e.x.tsr_wasm_aead_same_key(ctx, kp) !== 0) {
+      e.x.tsr_wasm_aead_rekey(ctx, kp); // wipes kp
+    } else {
+      u8.fill(0, kp, kp + 32);
+    }
+    const st = seal
+      ? e.x.tsr_wasm_aead_seal(ctx, op, np, ip, input.length, ap, aad.length, 0, 0)
+      : e.x.tsr_wasm_aead_open(ctx, op, np, ip, input.length, ap, aad.length, 0, 0);
+    u8 = e.u8;
+    const result = out ?? new Uint8Array(n);
+    if (st === 0) result.set(u8.subarray(op, op + n));
+    u8.fill(0, ip, op + n); // no plaintext left behind in linear memory
+    if (st !== 0) {
+      if (out) out.fill(0, 0, n);
+      throw statusError(st, seal ? (out ? 'aead.sealInto' : 'aead.seal') : out ? 'aead.openInto' : 'aead.open');
+    }
+    return out ? n : result;
+  }
+
+  rawSeal = (alg: AlgId, key: Uint8Array, nonce: Uint8Array, pt: Uint8Array, aad?: Uint8Array) => this.#rawCall(true, undefined, alg, key, nonce, pt, aad) as Uint8Array;
+  rawOpen = (alg: AlgId, key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad?: Uint8Array) => this.#rawCall(false, undefined, alg, key, nonce, sealed, aad) as Uint8Array;
+  rawSealInto = (out: Uint8Array, alg: AlgId, key: Uint8Array, nonce: Uint8Array, pt: Uint8Array, aad?: Uint8Array) =>
+    this.#rawCall(true, bytes(out, 'out'), alg, key, nonce, pt, aad) as number;
+  rawOpenInto = (out: Uint8Array, alg: AlgId, key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad?: Uint8Array) =>
+    this.#rawCall(false, bytes(out, 'out'), alg, key, nonce, sealed, aad) as number;
+
+  // ---- keys -----------------------------------------------------------------
+
+  createKey(alg: AlgId, key: Uint8Array | undefined, keyId: number, nonceLimit: bigint): KeyHandle {
+    return new WasmKey(this, algOf(alg), key, keyId, nonceLimit);
+  }
+
+  secureMemoryStats(): SecureMemoryStats {
+    const x = this.engine.x;
+    // Browsers and wasm have no mlock, no dump or fork controls: reported as such.
+    return {
+      lockedBytes: 0,
+      mappedBytes: x.tsr_wasm_key_region_size(),
+      allocations: x.tsr_wasm_key_blocks(),
+      arenas: 1,
+      mlockFailures: 0,
+      memlockLimit: 0,
+      memfdSecret: false,
+      wipeOnFork: false,
+      dontDump: false,
+    };
+  }
+
+  secureAlloc(n: number): [ArrayBuffer, unknown] {
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 1 << 20)
+      throw new TesseraError('ERR_ARGUMENT', 'SecureBuffer size must be an integer from 1 to 1048576');
+    // A plain ArrayBuffer (a view into linear memory could not be detached
+    // on its own); zeroized and detached by secureDispose.
+    return [new ArrayBuffer(n), null];
+  }
+
+  secureDispose(buffer: ArrayBuffer, _handle: unknown): void {
+    new Uint8Array(buffer).fill(0);
+    structuredClone(buffer, { transfer: [buffer] }); // detaches every view
+  }
+
+  allocOutput(n: number): Uint8Array {
+    return new Uint8Array(n);
+  }
+
+  pool(size?: number): PoolInfo {
+    if (size !== undefined) this.workers.resize(integer(size, 'pool size', 64));
+    return { size: this.workers.size, cpus: this.workers.cpus, max: 64 };
+  }
+
+  // ---- chunked ----------------------------------------------------------------
+
+  createChunked(suite: SuiteId, key: Uint8Array | KeyHandle, salt: Uint8Array, context: Uint8Array): ChunkedHandle {
+    return new WasmChunked(this, suite, key, salt, context, false);
+  }
+
+  /** Test hook: raw mode (derived AEAD key + base nonce, no commitment), as the native addon's 'raw' mode. */
+  createChunkedRaw(suite: SuiteId, aeadKey: Uint8Array, baseNonce: Uint8Array): ChunkedHandle {
+    return new WasmChunked(this, suite, aeadKey, baseNonce, new Uint8Array(0), true);
+  }
+
+  chunkedOpenedLength(n: number): number {
+    integer(n, 'length', Number.MAX_SAFE_INTEGER);
+    const e = this.engine;
+    const p = e.scratch(8);
+    const st = e.x.tsr_wasm_chunked_opened_len(n % 2 ** 32, Math.floor(n / 2 ** 32), p);
+    if (st !== 0) throw chunkedError(st);
+    const v = new DataView(e.memory.buffer, p, 8);
+    return v.getUint32(0, true) + v.getUint32(4, true) * 2 ** 32;
+  }
+}
+

@@ -1,0 +1,89 @@
+/**
+ * tessera for browsers (package.json `exports` condition `browser` and
+ * `default`): the WASM backend only, as plain ES modules (no bundler
+ * needed). Call `await init()` once before anything else: it fetches the
+ * module (wasm/tessera-simd.wasm where the browser validates simd128, else
+ * wasm/tessera-scalar.wasm) relative to this file, or takes the bytes, a
+ * Response or a compiled WebAssembly.Module you pass.
+ *
+ * Browsers offer no mlock: keys live in a dedicated region of the module's
+ * linear memory, zeroized on dispose() and by a FinalizationRegistry, but
+ * the host may page them out like any other memory (README, security model).
+ */
+import { registerBackend, registerDefault } from '../backend/select';
+import { WasmBackend } from '../backend/wasm';
+import { detectFlavor, WASM_FILES, type WasmFlavor, WasmEngine } from '../backend/wasm-engine';
+import { type PoolWorker, type TaskResult, WasmPool } from '../backend/wasm-pool';
+import { TesseraError } from '../errors';
+
+export { aead, AeadKey, type AadOptions, type AeadKeyOptions } from '../aead';
+export { backend, useBackend, type BackendName } from '../backend/select';
+export type { Backend, KeyHandle, SecureMemoryStats } from '../backend/types';
+export { TesseraError, ErrorCodes, type ErrorCode } from '../errors';
+export { ALGORITHMS, type Algorithm, type MessageHeader, nonceLength, headerLength, parseHeader } from '../format';
+export { SecureBuffer, secureMemoryStats } from '../secure';
+export { decryptChunked, decryptChunkedAsync, encryptChunked, encryptChunkedAsync } from '../chunked/buffer';
+export {
+  CHUNK_SIZE,
+  type ChunkedKey,
+  type ChunkedOptions,
+  decryptedLength,
+  encryptedLength,
+  HEADER_SIZE,
+  type PoolOptions,
+  SUITES,
+  type Suite,
+  workerPool,
+} from '../chunked/options';
+export { DecryptTransformStream, EncryptTransformStream } from '../chunked/web-stream';
+
+export interface InitOptions {
+  /** false forces the scalar module (default: simd128 where WebAssembly.validate accepts it). */
+  simd?: boolean;
+  /** false: no Web Workers (chunked async work stays on this thread). Default: a pool of navigator.hardwareConcurrency workers. */
+  workers?: boolean;
+}
+
+type Source = URL | string | Response | BufferSource | WebAssembly.Module;
+
+function browserWorker(module: WebAssembly.Module, flavor: WasmFlavor): PoolWorker {
+  const w = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+  w.postMessage({ init: true, module, flavor });
+  return {
+    post: (msg, transfer) => w.postMessage(msg, transfer),
+    onResult: (cb) => w.addEventListener('message', (ev: MessageEvent<TaskResult>) => cb(ev.data)),
+    terminate: () => w.terminate(),
+  };
+}
+
+async function compile(source: Source | undefined, flavor: WasmFlavor): Promise<WebAssembly.Module> {
+  if (source instanceof WebAssembly.Module) return source;
+  if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) return WebAssembly.compile(source);
+  const res = source instanceof Response ? source : await fetch(source ?? new URL(`../../../wasm/${WASM_FILES[flavor]}`, import.meta.url));
+  if (!res.ok) throw new TesseraError('ERR_BACKEND', `cannot fetch the tessera WebAssembly module (HTTP ${res.status})`);
+  return WebAssembly.compile(await res.arrayBuffer());
+}
+
+let ready: WasmBackend | undefined;
+
+/** Loads the WASM engine; resolves once every API is usable. Idempotent. */
+export async function init(source?: Source, opts: InitOptions = {}): Promise<void> {
+  if (ready) return;
+  const flavor: WasmFlavor = opts.simd === false ? 'scalar' : detectFlavor();
+  let module: WebAssembly.Module;
+  try {
+    module = await compile(source, flavor);
+  } catch (e) {
+    throw e instanceof TesseraError ? e : new TesseraError('ERR_BACKEND', `cannot load the tessera WebAssembly module: ${(e as Error).message}`);
+  }
+  const cpus = typeof navigator !== 'undefined' && navigator.hardwareConcurrency ? navigator.hardwareConcurrency : 1;
+  const canWork = opts.workers !== false && typeof Worker !== 'undefined';
+  const b = new WasmBackend(new WasmEngine(module, flavor), new WasmPool(module, flavor, cpus, canWork ? browserWorker : undefined));
+  ready = b;
+  registerBackend('wasm', () => b);
+}
+
+registerDefault(() => {
+  if (!ready) throw new TesseraError('ERR_BACKEND', 'tessera is not initialised: call `await init()` first');
+  return ready;
+});
