@@ -6,8 +6,10 @@
  * every algorithm, package.json declares engines/exports/bin, the addon uses
  * Node's own exported OpenSSL ("no system libssl ... never link libcrypto
  * dynamically": no libcrypto/libssl in its dynamic dependencies, EVP symbols
- * left undefined for the node binary), and there is no silent backend
- * fallback (`useBackend('wasm')` is ERR_BACKEND while it is not built).
+ * left undefined for the node binary), the browser/default conditions
+ * point at the WASM-only ES module build, and backend selection is explicit
+ * (useBackend, TESSERA_BACKEND) with the one automatic fallback (no addon ->
+ * wasm) announced by a warning.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -17,7 +19,7 @@ import { describe, expect, test } from 'vitest';
 import { root, T } from './tessera';
 
 function node(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, args, { cwd: root, env: { ...process.env, TESSERA_BACKEND: '', ...env }, encoding: 'utf8', timeout: 60_000 });
   if (r.error) throw r.error;
   return r;
 }
@@ -115,7 +117,17 @@ describe('package.json and the built addon', () => {
   test('engines, exports (import/require with types) and bin point at files that exist', () => {
     expect(pkg.name).toBe('tessera');
     expect(pkg.engines.node).toBe('>=20.19');
-    const dot = pkg.exports['.'];
+    expect(Object.keys(pkg.exports['.'])).toEqual(['browser', 'node', 'default']);
+    for (const cond of ['browser', 'default'] as const) {
+      const e = pkg.exports['.'][cond];
+      expect(Object.keys(e)).toEqual(['types', 'default']);
+      for (const f of [e.types, e.default]) expect(fs.existsSync(path.join(root, f)), f).toBe(true);
+      // Plain ES modules: no Node built-ins, no require (a page imports it without a bundler).
+      expect(fs.readFileSync(path.join(root, e.default), 'utf8')).not.toMatch(/from ['"]node:|require\(/);
+    }
+    expect(pkg.files).toContain('wasm');
+    for (const f of ['wasm/tessera-simd.wasm', 'wasm/tessera-scalar.wasm']) expect(WebAssembly.validate(fs.readFileSync(path.join(root, f))), f).toBe(true);
+    const dot = pkg.exports['.'].node;
     expect(Object.keys(dot)).toEqual(['import', 'require']);
     for (const cond of ['import', 'require'] as const) {
       expect(Object.keys(dot[cond])[0]).toBe('types'); // types must come first to be picked up
@@ -152,22 +164,42 @@ describe('package.json and the built addon', () => {
 });
 
 describe('backend selection', () => {
-  test("useBackend('wasm') throws ERR_BACKEND (not built yet) and backend() stays 'native'", () => {
+  test("useBackend switches every API between 'native' and 'wasm'; keys stay bound to the backend that made them", () => {
     expect(T.backend()).toBe('native');
-    const key = T.AeadKey.generate('aes-256-gcm');
-    let err: any;
+    const nativeKey = T.AeadKey.generate('aes-256-gcm');
+    T.useBackend('wasm');
     try {
-      T.useBackend('wasm');
-    } catch (e) {
-      err = e;
+      expect(T.backend()).toBe('wasm');
+      const wasmKey = T.AeadKey.generate('chacha20-poly1305');
+      expect(T.secureMemoryStats().lockedBytes).toBe(0); // no mlock in wasm: reported, not pretended
+      expect(Buffer.from(wasmKey.open(wasmKey.seal(Buffer.from('wasm')))).toString()).toBe('wasm');
+      // A native key's handle is not a wasm key: refused as a key argument, not silently copied.
+      expect(() => T.encryptChunked(Buffer.from('x'), nativeKey, { context: '' })).toThrow(expect.objectContaining({ code: 'ERR_ARGUMENT' }));
+      expect(Buffer.from(nativeKey.open(nativeKey.seal(Buffer.from('still')))).toString()).toBe('still');
+      wasmKey.dispose();
+    } finally {
+      T.useBackend('native');
     }
-    expect(err).toBeInstanceOf(T.TesseraError);
-    expect(err.code).toBe('ERR_BACKEND');
     expect(T.backend()).toBe('native');
     expect(() => T.useBackend('rust' as 'wasm')).toThrow(expect.objectContaining({ code: 'ERR_BACKEND' }));
     expect(T.backend()).toBe('native');
-    // Keys made before the failed switch keep working.
-    expect(Buffer.from(key.open(key.seal(Buffer.from('still')))).toString()).toBe('still');
-    key.dispose();
+    nativeKey.dispose();
+  });
+
+  test('TESSERA_BACKEND picks the default; a bad value is ERR_BACKEND', () => {
+    const probe = `const t = require('tessera'); try { console.log(JSON.stringify({ b: t.backend() })); } catch (e) { console.log(JSON.stringify({ code: e.code })); }`;
+    expect(lastJson(node(['-e', probe], { TESSERA_BACKEND: 'wasm' }).stdout)).toEqual({ b: 'wasm' });
+    expect(lastJson(node(['-e', probe], { TESSERA_BACKEND: 'native' }).stdout)).toEqual({ b: 'native' });
+    expect(lastJson(node(['-e', probe], { TESSERA_BACKEND: 'rust' }).stdout)).toEqual({ code: 'ERR_BACKEND' });
+  });
+
+  test('without the addon Node falls back to wasm with a TESSERA_BACKEND warning; TESSERA_BACKEND=native makes it ERR_BACKEND', () => {
+    // Preload that makes node-gyp-build fail, as on a machine where the addon did not build.
+    const noAddon = `const M = require('module'); const load = M._load; M._load = function (req, ...a) { if (req === 'node-gyp-build') return () => { throw new Error('no prebuild'); }; return load.call(this, req, ...a); };`;
+    const probe = `${noAddon} const w = []; process.on('warning', (x) => w.push(x.code)); const t = require('tessera');
+      let out; try { const k = t.AeadKey.generate('xaes-256-gcm'); out = { b: t.backend(), trip: Buffer.from(k.open(k.seal(Buffer.from('ok')))).toString() }; } catch (e) { out = { code: e.code }; }
+      setImmediate(() => console.log(JSON.stringify({ ...out, w })));`;
+    expect(lastJson(node(['-e', probe]).stdout)).toEqual({ b: 'wasm', trip: 'ok', w: ['TESSERA_BACKEND'] });
+    expect(lastJson(node(['-e', probe], { TESSERA_BACKEND: 'native' }).stdout)).toEqual({ code: 'ERR_BACKEND', w: [] });
   });
 });

@@ -66,6 +66,7 @@ export class WasmPool {
   #size: number;
   #slots: Slot[] = [];
   #nextId = 1;
+  #started = 0;
 
   constructor(
     readonly module: WebAssembly.Module,
@@ -85,6 +86,11 @@ export class WasmPool {
     return this.#size;
   }
 
+  /** Read-only counters for tests: workers started and tasks dispatched since creation. */
+  stats(): { workers: number; tasks: number } {
+    return { workers: this.#started, tasks: this.#nextId - 1 };
+  }
+
   /** 0 means the CPU count. Surplus workers are stopped once idle. */
   resize(n: number): void {
     this.#size = n || this.cpus;
@@ -95,6 +101,7 @@ export class WasmPool {
     let s = this.#slots[i];
     if (!s) {
       const w = this.factory!(this.module, this.flavor);
+      this.#started++;
       const slot: Slot = { w, inFlight: 0, handlers: new Map() };
       w.onResult((r) => {
         const h = slot.handlers.get(r.id);
@@ -138,7 +145,9 @@ export class WasmPool {
           const msg: TaskMessage = {
             id, suite: job.suite, key, nonce: job.nonce.slice().buffer, seal: job.seal,
             lo: counter % 2 ** 32, hi: Math.floor(counter / 2 ** 32), final: job.final && t === count - 1,
-            input: job.input.slice(a, b).buffer,
+            // A copy of just this task's bytes (Buffer#slice would be a view
+            // of the caller's whole buffer, and the transfer would detach it).
+            input: Uint8Array.prototype.slice.call(job.input, a, b).buffer,
           };
           slot.handlers.set(id, (r) => {
             if (r.st !== 0) {

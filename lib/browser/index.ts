@@ -83,6 +83,14 @@ export async function init(source?: Source, opts: InitOptions = {}): Promise<voi
   registerBackend('wasm', () => b);
 }
 
+/**
+ * Test hook, not API: the module flavor in use and what the worker pool did
+ * so far (workers started, chunk tasks dispatched). undefined before init().
+ */
+export function __poolStats(): { flavor: WasmFlavor; workers: number; tasks: number } | undefined {
+  return ready && { flavor: ready.engine.flavor, ...ready.workers.stats() };
+}
+
 registerDefault(() => {
   if (!ready) throw new TesseraError('ERR_BACKEND', 'tessera is not initialised: call `await init()` first');
   return ready;
