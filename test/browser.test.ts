@@ -85,7 +85,7 @@ async function openPage(file: string, viewport?: { width: number; height: number
 }
 
 /** A fresh test page with tessera initialised. */
-async function testPage(initOpts?: { simd?: boolean; workers?: boolean }) {
+async function testPage(initOpts?: { simd?: boolean; workers?: boolean; webCrypto?: boolean }) {
   const o = await openPage('test.html');
   await o.page.waitForFunction(() => document.getElementById('state')?.textContent === 'ready');
   const info = await o.page.evaluate((opts) => window.tsrTest.init!(opts), initOpts);
@@ -255,38 +255,43 @@ describe('tessera in chromium', () => {
       ct = T.encryptChunked(key, pt, { context }); // native tessera
     });
 
-    test('decrypts to the plaintext, on the worker pool', async () => {
-      server.setFixture('stream.bin', ct);
-      const o = await testPage();
-      expect(o.info.workers).toBe(0); // the pool starts lazily
-      const r = await o.page.evaluate(([u, k, c]) => window.tsrTest.streamDecrypt!(u, k, c), ['/fixtures/stream.bin', hex(key), context] as const);
-      expect(r.error).toBeUndefined();
-      expect(r.bytes).toBe(pt.length);
-      expect(r.sha256).toBe(sha256(pt));
-      // The chunk work ran on Web Workers: at least one pool task per 1 MiB batch.
-      expect(r.workers).toBeGreaterThan(0);
-      expect(r.workers).toBeLessThanOrEqual(Math.max(1, r.cpus));
-      expect(r.tasks).toBeGreaterThanOrEqual(pt.length / (BATCH * CHUNK));
-      console.log(`stream: ${r.bytes} bytes in ${r.outputs} outputs, ${r.ms} ms, ${r.tasks} pool tasks on ${r.workers} workers (${r.cpus} CPUs)`);
-      await closePage(o);
-    });
+    // The pool's AES-GCM tasks run on Web Crypto by default (same bytes,
+    // hardware AES); webCrypto: false keeps them in the WASM module.
+    for (const webCrypto of [true, false]) {
+      const how = webCrypto ? 'Web Crypto AES-GCM in the workers' : 'WASM AES in the workers';
+      test(`decrypts to the plaintext, on the worker pool (${how})`, async () => {
+        server.setFixture('stream.bin', ct);
+        const o = await testPage({ webCrypto });
+        expect(o.info.workers).toBe(0); // the pool starts lazily
+        const r = await o.page.evaluate(([u, k, c]) => window.tsrTest.streamDecrypt!(u, k, c), ['/fixtures/stream.bin', hex(key), context] as const);
+        expect(r.error).toBeUndefined();
+        expect(r.bytes).toBe(pt.length);
+        expect(r.sha256).toBe(sha256(pt));
+        // The chunk work ran on Web Workers: at least one pool task per 1 MiB batch.
+        expect(r.workers).toBeGreaterThan(0);
+        expect(r.workers).toBeLessThanOrEqual(Math.max(1, r.cpus));
+        expect(r.tasks).toBeGreaterThanOrEqual(pt.length / (BATCH * CHUNK));
+        console.log(`stream: ${r.bytes} bytes in ${r.outputs} outputs, ${r.ms} ms, ${r.tasks} pool tasks on ${r.workers} workers (${r.cpus} CPUs)`);
+        await closePage(o);
+      });
 
-    test('a tampered chunk errors the stream with ERR_AUTH, nothing past its batch is emitted', async () => {
-      const bad = Buffer.from(ct);
-      const at = 300; // chunk 300, in the batch of chunks 256..319
-      bad[HEADER + at * CHUNK_CT + 1000]! ^= 0x01;
-      server.setFixture('stream-tampered.bin', bad);
-      const o = await testPage();
-      const r = await o.page.evaluate(([u, k, c]) => window.tsrTest.streamDecrypt!(u, k, c), ['/fixtures/stream-tampered.bin', hex(key), context] as const);
-      expect(r.error).toMatchObject({ tessera: true, code: 'ERR_AUTH' });
-      expect(r.again).toBe('ERR_AUTH'); // stays errored
-      const batchStart = Math.floor(at / BATCH) * BATCH * CHUNK;
-      expect(r.bytes).toBeLessThanOrEqual(batchStart);
-      expect(r.bytes % (BATCH * CHUNK)).toBe(0); // whole verified batches only
-      expect(r.sha256).toBe(sha256(pt.subarray(0, r.bytes))); // a prefix of the plaintext
-      console.log(`tampered stream: ${r.bytes} verified bytes emitted before ERR_AUTH (tampered batch starts at ${batchStart})`);
-      await closePage(o);
-    });
+      test(`a tampered chunk errors the stream with ERR_AUTH, nothing past its batch is emitted (${how})`, async () => {
+        const bad = Buffer.from(ct);
+        const at = 300; // chunk 300, in the batch of chunks 256..319
+        bad[HEADER + at * CHUNK_CT + 1000]! ^= 0x01;
+        server.setFixture('stream-tampered.bin', bad);
+        const o = await testPage({ webCrypto });
+        const r = await o.page.evaluate(([u, k, c]) => window.tsrTest.streamDecrypt!(u, k, c), ['/fixtures/stream-tampered.bin', hex(key), context] as const);
+        expect(r.error).toMatchObject({ tessera: true, code: 'ERR_AUTH' });
+        expect(r.again).toBe('ERR_AUTH'); // stays errored
+        const batchStart = Math.floor(at / BATCH) * BATCH * CHUNK;
+        expect(r.bytes).toBeLessThanOrEqual(batchStart);
+        expect(r.bytes % (BATCH * CHUNK)).toBe(0); // whole verified batches only
+        expect(r.sha256).toBe(sha256(pt.subarray(0, r.bytes))); // a prefix of the plaintext
+        console.log(`tampered stream: ${r.bytes} verified bytes emitted before ERR_AUTH (tampered batch starts at ${batchStart})`);
+        await closePage(o);
+      });
+    }
   });
 
   test('demo page renders (screenshot test-artifacts/browser-demo.png)', async () => {

@@ -9,7 +9,7 @@
  */
 import { TesseraError } from '../errors';
 import { bytes, checkLen, integer } from './wasm-args';
-import { CHUNK_CT, CHUNK_PT, chunkedError, MAX_CHUNKS, statusError, TAG } from './wasm-engine';
+import { CHUNK_CT, CHUNK_PT, chunkedError, MAX_CHUNKS, STATUS, statusError, TAG } from './wasm-engine';
 import { TASK_CHUNKS } from './wasm-pool';
 import type { WasmBackend } from './wasm';
 import { WasmKey } from './wasm-key';
@@ -35,30 +35,33 @@ export class WasmChunked implements ChunkedHandle {
   readonly #token = {};
   #h: number;
   #busy = false;
-  #disposeWhenIdle = false;
+  /** dispose() was called: every call is ERR_DISPOSED from then on, even while an async run finishes. */
+  #disposed = false;
 
   constructor(b: WasmBackend, suite: SuiteId, key: Uint8Array | WasmKey | unknown, salt: Uint8Array, context: Uint8Array, raw: boolean) {
     this.#b = b;
-    if (suite !== 1 && suite !== 2) throw new TesseraError('ERR_ALGORITHM', 'unknown chunked suite');
-    this.#suite = suite;
+    // Checked in native/node/chunked.cc's order: suite (napi int32), key, salt, context.
+    const id = typeof suite === 'number' ? suite | 0 : 0;
+    if (id !== 1 && id !== 2) throw new TesseraError('ERR_ALGORITHM', 'unknown chunked suite');
+    this.#suite = id;
     this.#raw = raw;
-    const want = suite === 2 ? 16 : 32;
+    const want = id === 2 ? 16 : 32;
+    // An AeadKey's bytes are used where they are, in the key region (ERR_DISPOSED if it was disposed).
+    const keyAt = key instanceof WasmKey ? key.keyAddress() : 0;
     const k = key instanceof WasmKey ? undefined : bytes(key, 'key');
     const klen = k ? k.length : 32;
-    if (klen !== want) throw new TesseraError('ERR_KEY_LENGTH', `${suite === 2 ? 'cobblestone-128' : 'cobblestone-256'} takes a ${want}-byte key (got ${klen})`);
+    if (klen !== want) throw new TesseraError('ERR_KEY_LENGTH', `${id === 2 ? 'cobblestone-128' : 'cobblestone-256'} takes a ${want}-byte key (got ${klen})`);
     const s = bytes(salt, raw ? 'baseNonce' : 'salt');
     checkLen(s, raw ? 12 : 24, 'ERR_ARGUMENT', raw ? 'baseNonce' : 'salt');
     const c = bytes(context, 'context', true);
     const e = b.engine;
     const p = e.scratch(32 + 24 + c.length);
     const kp = p, sp = p + 32, cp = p + 56;
-    // An AeadKey's bytes are used where they are, in the key region.
-    const keyAt = k ? kp : (key as WasmKey).keyAddress();
     const u8 = e.u8;
     if (k) u8.set(k, kp);
     u8.set(s, sp);
     u8.set(c, cp);
-    const h = e.x.tsr_wasm_chunked_new(suite, keyAt, sp, cp, c.length, raw ? 1 : 0);
+    const h = e.x.tsr_wasm_chunked_new(id, k ? kp : keyAt, sp, cp, c.length, raw ? 1 : 0);
     e.u8.fill(0, kp, kp + 32);
     if (h === 0) throw statusError(e.x.tsr_wasm_status(), 'chunked key derivation');
     this.#h = h;
@@ -66,21 +69,22 @@ export class WasmChunked implements ChunkedHandle {
   }
 
   #live(): number {
-    if (this.#h === 0) throw new TesseraError('ERR_DISPOSED', 'chunked cipher has been disposed');
+    if (this.#disposed) throw new TesseraError('ERR_DISPOSED', 'chunked cipher has been disposed');
     if (this.#busy) throw new TesseraError('ERR_ARGUMENT', 'chunked cipher is busy with an async operation');
     return this.#h;
   }
 
+  // Raw mode is refused before the state is looked at, as native Derived().
   commitment(): Uint8Array {
-    const h = this.#live();
     if (this.#raw) throw new TesseraError('ERR_ARGUMENT', 'raw mode has no commitment');
+    const h = this.#live();
     const p = this.#b.engine.x.tsr_wasm_chunked_commitment(h);
     return this.#b.engine.u8.slice(p, p + 32);
   }
 
   check(commitment: Uint8Array): void {
-    const h = this.#live();
     if (this.#raw) throw new TesseraError('ERR_ARGUMENT', 'raw mode has no commitment');
+    const h = this.#live();
     const c = bytes(commitment, 'commitment');
     checkLen(c, 32, 'ERR_ARGUMENT', 'commitment');
     const e = this.#b.engine;
@@ -125,8 +129,14 @@ export class WasmChunked implements ChunkedHandle {
     return v.getUint32(0, true) + v.getUint32(4, true) * 2 ** 32;
   }
 
+  /** Chunk counters of the run stay below 2^38 (checked before any chunk, as the native pool does). */
+  #checkCounters(r: Run): void {
+    if (r.counter + r.chunks > MAX_CHUNKS) throw chunkedError(STATUS.LENGTH, r.seal);
+  }
+
   /** The run through this thread's module, 256 chunks per call. */
   #runHere(r: Run): number {
+    this.#checkCounters(r);
     const e = this.#b.engine;
     const unit = r.seal ? CHUNK_PT : CHUNK_CT;
     const piece = PIECE_CHUNKS * unit;
@@ -149,7 +159,7 @@ export class WasmChunked implements ChunkedHandle {
         const n = st !== 0 ? 0 : r.seal ? take + (fin ? Math.floor(take / CHUNK_PT) + 1 : take / CHUNK_PT) * TAG : new DataView(u8.buffer, lp, 4).getUint32(0, true);
         if (st === 0) r.out.set(u8.subarray(outp, outp + n), op);
         u8.fill(0, inp, outp + (r.seal ? 0 : n)); // plaintext does not stay in linear memory
-        if (st !== 0) throw chunkedError(st);
+        if (st !== 0) throw chunkedError(st, r.seal);
         op += n;
         if (last) return op;
         ip += take;
@@ -176,7 +186,9 @@ export class WasmChunked implements ChunkedHandle {
     const width = r.threads || pool.size;
     this.#busy = true;
     let job: Promise<number>;
-    if (pool.available && r.chunks >= TASK_CHUNKS && width >= 1) {
+    if (r.counter + r.chunks > MAX_CHUNKS) {
+      job = Promise.reject(chunkedError(STATUS.LENGTH, r.seal));
+    } else if (pool.available && r.chunks >= TASK_CHUNKS && width >= 1) {
       const e = this.#b.engine;
       const kp = e.x.tsr_wasm_chunked_key(this.#h), np = e.x.tsr_wasm_chunked_base_nonce(this.#h);
       const keyLen = this.#suite === 2 ? 16 : 32;
@@ -191,13 +203,14 @@ export class WasmChunked implements ChunkedHandle {
         final: r.final,
         need: r.need,
         width,
+        subtle: this.#b.webCryptoChunks,
       });
     } else {
       job = Promise.resolve().then(() => this.#runHere(r));
     }
     return job.finally(() => {
       this.#busy = false;
-      if (this.#disposeWhenIdle) this.dispose();
+      if (this.#disposed) this.#free();
     });
   }
 
@@ -213,11 +226,12 @@ export class WasmChunked implements ChunkedHandle {
 
   /** Zeroizes now, or when the async run in progress settles (it still holds the keys). */
   dispose(): void {
+    this.#disposed = true;
+    if (!this.#busy) this.#free();
+  }
+
+  #free(): void {
     if (this.#h === 0) return;
-    if (this.#busy) {
-      this.#disposeWhenIdle = true;
-      return;
-    }
     this.#b.engine.x.tsr_wasm_chunked_free(this.#h); // zeroizes
     this.#b.untrack(this.#token);
     this.#h = 0;

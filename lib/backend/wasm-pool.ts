@@ -25,6 +25,8 @@ export interface TaskMessage {
   hi: number;
   final: boolean;
   input: ArrayBuffer;
+  /** Run through crypto.subtle AES-GCM instead of the module (wasm-worker-core.ts). */
+  subtle: boolean;
 }
 export interface TaskResult {
   id: number;
@@ -53,6 +55,7 @@ export interface PoolJob {
   final: boolean;
   need: number;
   width: number;
+  subtle: boolean;
 }
 
 interface Slot {
@@ -127,7 +130,7 @@ export class WasmPool {
         job.key.fill(0);
         if (firstBad !== Infinity) {
           if (!job.seal) job.out.fill(0, 0, job.need);
-          reject(chunkedError(badStatus));
+          reject(chunkedError(badStatus, job.seal));
         } else resolve(total);
       };
       const dispatch = (slot: Slot) => {
@@ -147,7 +150,7 @@ export class WasmPool {
             lo: counter % 2 ** 32, hi: Math.floor(counter / 2 ** 32), final: job.final && t === count - 1,
             // A copy of just this task's bytes (Buffer#slice would be a view
             // of the caller's whole buffer, and the transfer would detach it).
-            input: Uint8Array.prototype.slice.call(job.input, a, b).buffer,
+            input: Uint8Array.prototype.slice.call(job.input, a, b).buffer, subtle: job.subtle,
           };
           slot.handlers.set(id, (r) => {
             if (r.st !== 0) {

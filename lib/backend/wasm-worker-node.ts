@@ -5,12 +5,11 @@ import type { WasmFlavor } from './wasm-engine';
 import type { TaskMessage } from './wasm-pool';
 import { taskRunner } from './wasm-worker-core';
 
-let run: ((m: TaskMessage) => ReturnType<ReturnType<typeof taskRunner>>) | undefined;
+let run: ReturnType<typeof taskRunner> | undefined;
 parentPort!.on('message', (m: TaskMessage | { init: true; module: WebAssembly.Module; flavor: WasmFlavor }) => {
   if ('init' in m) {
     run = taskRunner(m.module, m.flavor);
     return;
   }
-  const r = run!(m);
-  parentPort!.postMessage(r, [r.out]);
+  void Promise.resolve(run!(m)).then((r) => parentPort!.postMessage(r, [r.out]));
 });

@@ -13,9 +13,11 @@ import { WasmKey } from './wasm-key';
 import type { WasmPool } from './wasm-pool';
 import type { AlgId, Backend, ChunkedHandle, KeyHandle, PoolInfo, SecureMemoryStats, SuiteId } from './types';
 
+/** An algorithm id read as native GetAlg reads it (napi_get_value_int32: a number, ToInt32). */
 function algOf(v: unknown): AlgId {
-  if (v !== 1 && v !== 2 && v !== 3 && v !== 4) throw new TesseraError('ERR_ALGORITHM', 'unknown algorithm');
-  return v;
+  const id = typeof v === 'number' ? v | 0 : 0;
+  if (id !== 1 && id !== 2 && id !== 3 && id !== 4) throw new TesseraError('ERR_ALGORITHM', 'unknown algorithm');
+  return id;
 }
 
 /** Random nonces from a 4 KiB buffer refilled by crypto.getRandomValues (one call per ~300 nonces). */
@@ -38,6 +40,12 @@ export class WasmBackend implements Backend {
   readonly engine: WasmEngine;
   readonly nonces = new NoncePool();
   readonly workers: WasmPool;
+  /**
+   * Async Cobblestone runs on pool workers use crypto.subtle AES-GCM instead
+   * of the module's bitsliced AES: set by the browser entry, where Web
+   * Crypto has hardware AES and measured faster (README); same bytes.
+   */
+  webCryptoChunks = false;
   /** Raw API: one context per algorithm, re-keyed when the key bytes change (as native/node/aead_raw.cc). */
   readonly #raw: number[] = [0, 0, 0, 0, 0];
   readonly #finalizer = new FinalizationRegistry<{ free: () => void }>((h) => h.free());
@@ -147,7 +155,7 @@ export class WasmBackend implements Backend {
   }
 
   pool(size?: number): PoolInfo {
-    if (size !== undefined) this.workers.resize(integer(size, 'pool size', 64));
+    if (size !== undefined) this.workers.resize(integer(size, 'threads', 64));
     return { size: this.workers.size, cpus: this.workers.cpus, max: 64 };
   }
 
@@ -163,11 +171,11 @@ export class WasmBackend implements Backend {
   }
 
   chunkedOpenedLength(n: number): number {
-    integer(n, 'length', Number.MAX_SAFE_INTEGER);
+    integer(n, 'ciphertext length', Number.MAX_SAFE_INTEGER);
     const e = this.engine;
     const p = e.scratch(8);
     const st = e.x.tsr_wasm_chunked_opened_len(n % 2 ** 32, Math.floor(n / 2 ** 32), p);
-    if (st !== 0) throw chunkedError(st);
+    if (st !== 0) throw chunkedError(st, false);
     const v = new DataView(e.memory.buffer, p, 8);
     return v.getUint32(0, true) + v.getUint32(4, true) * 2 ** 32;
   }

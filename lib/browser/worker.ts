@@ -14,6 +14,5 @@ scope.onmessage = (ev) => {
     run = taskRunner(m.module, m.flavor);
     return;
   }
-  const r = run!(m);
-  scope.postMessage(r, [r.out]);
+  void Promise.resolve(run!(m)).then((r) => scope.postMessage(r, [r.out]));
 };
