@@ -32,7 +32,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 
-import { root, T } from './tessera';
+import { BACKEND, root, T } from './tessera';
 
 const CJS = path.join(root, 'dist/cjs/index.js');
 const MiB = 1 << 20;
@@ -506,7 +506,7 @@ const makeScript = `
     fs.closeSync(fd);
     const t0 = Date.now();
     await T.encryptFile(pt, enc, Buffer.from(keyHex, 'hex'), { context });
-    console.log(JSON.stringify({ sha: h.digest('hex'), encryptMs: Date.now() - t0 }));
+    console.log(JSON.stringify({ sha: h.digest('hex'), encryptMs: Date.now() - t0, backend: T.backend() }));
   })();
 `;
 
@@ -535,7 +535,7 @@ const measureScript = `
     const ms = Date.now() - t0;
     clearInterval(timer);
     max = Math.max(max, process.memoryUsage().rss);
-    console.log(JSON.stringify({ base, max, growth: max - base, samples, ms, sha: h.digest('hex') }));
+    console.log(JSON.stringify({ base, max, growth: max - base, samples, ms, sha: h.digest('hex'), backend: T.backend() }));
   })().catch((e) => { console.error(e); process.exit(1); });
 `;
 
@@ -545,7 +545,8 @@ describe('memory', () => {
     const enc = p('1g.enc');
     try {
       const made = await runNode(makeScript, [pt, enc, String(1024 * MiB), KEY.toString('hex'), OPTS.context], { timeoutMs: 120_000 });
-      const { sha, encryptMs } = lastJson(made);
+      const { sha, encryptMs, backend } = lastJson(made);
+      expect(backend).toBe(BACKEND); // the child inherits the project's TESSERA_BACKEND
       rm(pt); // only the ciphertext is needed now
       expect(fs.statSync(enc).size).toBe(T.encryptedLength(1024 * MiB));
 
@@ -556,6 +557,7 @@ describe('memory', () => {
         `1 GiB: encryptFile ${encryptMs} ms; stream decrypt ${m.ms} ms, RSS base ${(m.base / MiB).toFixed(1)} MiB, ` +
           `max ${(m.max / MiB).toFixed(1)} MiB, growth ${growthMiB.toFixed(1)} MiB over ${m.samples} samples`,
       );
+      expect(m.backend).toBe(BACKEND);
       expect(m.samples).toBeGreaterThan(0);
       expect(m.sha).toBe(sha);
       expect(growthMiB).toBeLessThan(64);

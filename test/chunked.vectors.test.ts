@@ -32,7 +32,8 @@
  *     of the valid prefix, if it succeeds, must hash to msgSha512).
  *  5. decryptFile: valid -> dst hashes right; invalid -> TesseraError, dst
  *     does not exist, no '.*.tessera-tmp' leftovers in the directory.
- *  6. Raw mode (addon.NativeChunked(..., 'raw') with aeadKey / baseNonce; not
+ *  6. Raw mode (test/tessera.ts chunkedRaw: the addon's NativeChunked(...,
+ *     'raw') or the wasm backend's createChunkedRaw; aeadKey / baseNonce; not
  *     HeaderFailure vectors): valid -> open(ct[56:]) hashes right and
  *     seal(plaintext) reproduces ct[56:] byte for byte, with 1 and 2 threads;
  *     invalid -> open throws; PartialPlaintext -> the msgLength-byte prefix
@@ -49,7 +50,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { afterAll, describe, expect, test } from 'vitest';
-import { addon, T, vectorsDir } from './tessera';
+import { chunkedOpenedLength, chunkedRaw, T, vectorsDir } from './tessera';
 
 interface Vector {
   tcId: number;
@@ -137,7 +138,7 @@ function validPrefix(c: Case): Buffer | undefined {
   const n = c.t.msgLength;
   if (n % CHUNK !== 0) return undefined;
   const k = n / CHUNK;
-  const raw = new addon.NativeChunked(1, hex(c.t.aeadKey), hex(c.t.baseNonce!), undefined, 'raw');
+  const raw = chunkedRaw(1, hex(c.t.aeadKey), hex(c.t.baseNonce!));
   try {
     const out = Buffer.alloc(n);
     raw.open(0, c.ct.subarray(HEADER, HEADER + k * CHUNK_CT), out, false, 1);
@@ -411,10 +412,10 @@ describe('c2sp chunked-encryption vectors (Cobblestone-256)', () => {
       const body = c.ct.subarray(HEADER);
       for (const threads of [1, 2]) {
         const where = `${c.id} [raw, threads ${threads}]`;
-        const h = new addon.NativeChunked(1, hex(c.t.aeadKey!), hex(c.t.baseNonce!), undefined, 'raw');
+        const h = chunkedRaw(1, hex(c.t.aeadKey!), hex(c.t.baseNonce!));
         try {
           if (c.valid) {
-            const pt = Buffer.alloc(addon.chunkedOpenedLength(body.length) as number);
+            const pt = Buffer.alloc(chunkedOpenedLength(body.length));
             const n = h.open(0, body, pt, true, threads) as number;
             if (n !== c.t.msgLength) failures.push(`${where}: open returned ${n}, expected ${c.t.msgLength}`);
             else if (sha512(pt.subarray(0, n)) !== c.t.msgSha512) failures.push(`${where}: opened SHA-512 mismatch`);
@@ -425,7 +426,7 @@ describe('c2sp chunked-encryption vectors (Cobblestone-256)', () => {
           } else {
             let len: number;
             try {
-              len = addon.chunkedOpenedLength(body.length) as number;
+              len = chunkedOpenedLength(body.length);
             } catch {
               len = body.length + CHUNK; // an impossible length: open itself must refuse it
             }

@@ -1,6 +1,7 @@
 // Prints the closing line CI reads: "N passed, N failed" (vitest's own
 // summary is not parsed). A skipped or todo test counts as failed: no suite
-// may be silently skipped.
+// may be silently skipped. With vitest projects (vitest.config.mts) the
+// modules of every project (native, wasm, wasm-scalar) are counted.
 import type { Reporter, TestModule } from 'vitest/node';
 
 export default class SummaryReporter implements Reporter {

@@ -1,6 +1,8 @@
 // The test suites load the built package through Node's own CommonJS loader
 // (not Vite's transform), exactly as users get it, native addon included.
-// `npm test` builds dist/ first.
+// `npm test` builds dist/ first. The backend under test is the one
+// TESSERA_BACKEND names (vitest.config.mts runs the backend-agnostic suites
+// once per backend); TESSERA_WASM picks the WASM module.
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import * as path from 'node:path';
@@ -8,9 +10,59 @@ import * as path from 'node:path';
 const require = createRequire(import.meta.url);
 export const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const T = require('../dist/cjs/index.js') as typeof import('../dist/cjs/index');
-/** The raw addon, with test hooks (vitest.config.ts sets TESSERA_TEST_HOOKS=1). */
-export const addon = require('../dist/cjs/backend/native.js').loadAddon() as Record<string, any>;
 export const vectorsDir = path.join(root, '..', 'shared', 'vectors');
+
+type Select = typeof import('../dist/cjs/backend/select');
+type Backend = import('../dist/cjs/backend/types').Backend;
+type ChunkedHandle = import('../dist/cjs/backend/types').ChunkedHandle;
+type WasmBackend = import('../dist/cjs/backend/wasm').WasmBackend;
+const select = require('../dist/cjs/backend/select.js') as Select;
+/** The active backend (TESSERA_BACKEND), and a backend by name (both registered by the Node entry). */
+export const getBackend: Select['getBackend'] = select.getBackend;
+export const makeBackend: Select['makeBackend'] = select.makeBackend;
+
+/** The backend every suite of this process runs on: the one the project asked for, never a fallback. */
+export const BACKEND = T.backend();
+{
+  const want = process.env.TESSERA_BACKEND;
+  if (want && want !== BACKEND) throw new Error(`TESSERA_BACKEND=${want} but the active backend is ${BACKEND}`);
+  const flavor = process.env.TESSERA_WASM;
+  if (BACKEND === 'wasm' && flavor && (getBackend() as WasmBackend).engine.flavor !== flavor)
+    throw new Error(`TESSERA_WASM=${flavor} but the wasm backend runs the ${(getBackend() as WasmBackend).engine.flavor} module`);
+}
+
+let loaded: Record<string, any> | undefined;
+/**
+ * The raw native addon, with test hooks (vitest.config.mts sets
+ * TESSERA_TEST_HOOKS=1 in the native project). Loaded on first use, so
+ * suites running on the wasm backend never load it unless they touch it.
+ */
+export const addon: Record<string, any> = new Proxy({} as Record<string, any>, {
+  get(_, name) {
+    loaded ??= require('../dist/cjs/backend/native.js').loadAddon() as Record<string, any>;
+    return loaded[name as string];
+  },
+  has(_, name) {
+    loaded ??= require('../dist/cjs/backend/native.js').loadAddon() as Record<string, any>;
+    return name in loaded;
+  },
+});
+
+/**
+ * Cobblestone raw mode (spec appendix: the derived AEAD key and base nonce
+ * given directly, no commitment), on the active backend or the one given.
+ * Native: the addon's NativeChunked(..., 'raw'); wasm: the backend's
+ * createChunkedRaw. Neither is public API.
+ */
+export function chunkedRaw(suite: 1 | 2, aeadKey: Uint8Array, baseNonce: Uint8Array, b: Backend = getBackend()): ChunkedHandle {
+  if (b.name === 'native') return new addon.NativeChunked(suite, aeadKey, baseNonce, undefined, 'raw') as ChunkedHandle;
+  return (b as WasmBackend).createChunkedRaw(suite, aeadKey, baseNonce);
+}
+
+/** Plaintext length of an n-byte chunk stream (ERR_TRUNCATED if impossible), by the active backend. */
+export function chunkedOpenedLength(n: number, b: Backend = getBackend()): number {
+  return b.chunkedOpenedLength(n);
+}
 
 /** The TesseraError code fn throws, or a description of what it did instead. */
 export function codeOf(fn: () => unknown): string {

@@ -130,9 +130,9 @@ export const MAX_CHUNKS = 2 ** 38;
 export const ALG_NAMES = ['', 'aes-256-gcm', 'chacha20-poly1305', 'xchacha20-poly1305', 'xaes-256-gcm'];
 export const nonceLen = (alg: number): number => (alg === 3 || alg === 4 ? 24 : 12);
 
-/** Chunked status codes, worded as native/node/chunked.cc. */
-export function chunkedError(st: number): TesseraError {
+/** Chunked status codes of a seal or open run, worded as native/node/chunked.cc ChunkError. */
+export function chunkedError(st: number, seal: boolean): TesseraError {
   if (st === STATUS.AUTH) return new TesseraError('ERR_AUTH', 'chunked ciphertext: a chunk failed authentication (tampered, reordered or foreign data)');
   if (st === STATUS.LENGTH) return new TesseraError('ERR_ARGUMENT', 'chunked message: past the 2^38 chunk limit of c2sp.org/chunked-encryption');
-  return statusError(st, 'chunked ciphertext');
+  return statusError(st, seal ? 'encrypt chunks' : 'decrypt chunks');
 }

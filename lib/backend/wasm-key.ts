@@ -81,7 +81,8 @@ export class WasmKey implements KeyHandle {
   #checkSealOut(out: Uint8Array, pt: Uint8Array, aad: Uint8Array): void {
     const h = this.#headerLen;
     checkOut(out, h + pt.length + TAG, undefined, aad);
-    if (overlaps(out, Math.min(h, out.length), pt)) throw new TesseraError('ERR_ARGUMENT', 'output buffer partially overlaps the input (in-place must start at the same byte)');
+    // Worded as native CheckSealOut, whose header check is CheckOut(head, ..., nullptr, &pt).
+    if (overlaps(out, Math.min(h, out.length), pt)) throw new TesseraError('ERR_ARGUMENT', 'output buffer overlaps the associated data');
     const body = out.subarray(Math.min(h, out.length));
     if (overlaps(body, body.length, pt) && body.byteOffset !== pt.byteOffset)
       throw new TesseraError('ERR_ARGUMENT', 'output buffer partially overlaps the input (in-place must start at the same byte)');
@@ -181,7 +182,9 @@ export class WasmKey implements KeyHandle {
 
   #elements(arr: unknown, what: string): Uint8Array[] {
     if (!Array.isArray(arr)) throw new TesseraError('ERR_ARGUMENT', `${what} must be an array of Uint8Array`);
-    return arr.map((v, i) => bytes(v, `${what}[${i}]`));
+    const items = new Array<Uint8Array>(arr.length);
+    for (let i = 0; i < arr.length; i++) items[i] = bytes(arr[i], `${what}[${i}]`); // a hole is undefined, as napi_get_element reads it
+    return items;
   }
 
   sealBatch(messages: Uint8Array[], aad?: Uint8Array): ArrayBuffer {
@@ -216,12 +219,39 @@ export class WasmKey implements KeyHandle {
     return ab;
   }
 
+  // The async pair checks its arguments as native SealAsync / OpenAsync do
+  // (same order, thrown synchronously; out undefined or null = allocate),
+  // then runs here and now: a failure past the checks is a rejection.
   sealAsync(plaintext: Uint8Array, aad?: Uint8Array, out?: Uint8Array): Promise<any> {
-    return out === undefined ? Promise.resolve(this.seal(plaintext, aad)) : Promise.resolve(this.sealInto(out, plaintext, aad));
+    const ctx = this.#live();
+    const pt = bytes(plaintext, 'plaintext');
+    const a = bytes(aad, 'aad', true);
+    const o = out === undefined || out === null ? undefined : bytes(out, 'out');
+    if (o) this.#checkSealOut(o, pt, a);
+    this.#reserve(1);
+    try {
+      const dst = o ?? new Uint8Array(this.#headerLen + pt.length + TAG);
+      const n = this.#sealOne(ctx, dst, pt, a, 'sealAsync');
+      return Promise.resolve(o ? n : dst);
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
   openAsync(message: Uint8Array, aad?: Uint8Array, out?: Uint8Array): Promise<any> {
-    return out === undefined ? Promise.resolve(this.open(message, aad)) : Promise.resolve(this.openInto(out, message, aad));
+    const ctx = this.#live();
+    const msg = bytes(message, 'message');
+    const a = bytes(aad, 'aad', true);
+    const o = out === undefined || out === null ? undefined : bytes(out, 'out');
+    const p = this.#parse(msg);
+    if (o) this.#checkOpenOut(o, msg, p, a);
+    try {
+      const dst = o ?? new Uint8Array(p.sealedLen - TAG);
+      const n = this.#openOne(ctx, dst, msg, p, a, 'openAsync');
+      return Promise.resolve(o ? n : dst);
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
   exportKey(): Uint8Array {
