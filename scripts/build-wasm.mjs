@@ -29,10 +29,10 @@ function findClang() {
 }
 const clang = findClang();
 
-// 64 pages = 4 MiB: stack, data and the 2 MiB key region fit; the scratch
+// 80 pages = 5 MiB: stack, data and the 4 MiB key region fit; the scratch
 // area grows past it (tsr_wasm_scratch). lib/backend/wasm.ts creates the
 // imported memory with this same minimum (WASM_INITIAL_PAGES).
-const INITIAL_PAGES = 64;
+const INITIAL_PAGES = 80;
 
 const common = [
   '--target=wasm32', '-std=c11', '-O3', '-nostdlib', '-ffreestanding', '-fno-exceptions',

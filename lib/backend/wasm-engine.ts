@@ -32,7 +32,7 @@ export interface WasmExports {
 }
 
 /** Must equal INITIAL_PAGES in scripts/build-wasm.mjs (the module's import minimum). */
-const WASM_INITIAL_PAGES = 64;
+const WASM_INITIAL_PAGES = 80;
 /** 2 GiB: the largest one-shot message plus its output fits. */
 const WASM_MAX_PAGES = 32768;
 

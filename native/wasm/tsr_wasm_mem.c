@@ -20,8 +20,10 @@
 #include "../core/tsr_util.h"
 #include "../secmem/tsr_secmem.h"
 
-/* 2 MiB: about 1 700 AEAD contexts (tsr_aead_soft.c's is ~1.2 KiB). */
-#define KEY_REGION (2u << 20)
+/* 4 MiB: about 1 500 AEAD contexts (tsr_aead_soft.c's is ~2.7 KiB: the
+ * key, the bitsliced AES schedule and GHASH powers of H). Full is
+ * ERR_SECURE_MEMORY, never a fallback to ordinary memory. */
+#define KEY_REGION (4u << 20)
 #define UNIT 16u
 
 /* Each block is a 16-byte header { size in bytes incl. header, in use,
