@@ -22,20 +22,7 @@ export type { Backend, KeyHandle, SecureMemoryStats } from '../backend/types';
 export { TesseraError, ErrorCodes, type ErrorCode } from '../errors';
 export { ALGORITHMS, type Algorithm, type MessageHeader, nonceLength, headerLength, parseHeader } from '../format';
 export { SecureBuffer, secureMemoryStats } from '../secure';
-export { decryptChunked, decryptChunkedAsync, encryptChunked, encryptChunkedAsync } from '../chunked/buffer';
-export {
-  CHUNK_SIZE,
-  type ChunkedKey,
-  type ChunkedOptions,
-  decryptedLength,
-  encryptedLength,
-  HEADER_SIZE,
-  type PoolOptions,
-  SUITES,
-  type Suite,
-  workerPool,
-} from '../chunked/options';
-export { DecryptTransformStream, EncryptTransformStream } from '../chunked/web-stream';
+export * from '../chunked/portable';
 
 export interface InitOptions {
   /** false forces the scalar module (default: simd128 where WebAssembly.validate accepts it). */

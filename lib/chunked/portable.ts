@@ -1,0 +1,20 @@
+/**
+ * The Cobblestone API that runs anywhere (no Node modules): buffers, Web
+ * Streams, options. lib/chunked/index.ts adds the Node-only parts (files,
+ * Node streams, random access on file handles); the browser entry
+ * (lib/browser/index.ts) exports this.
+ */
+export { decryptChunked, decryptChunkedAsync, encryptChunked, encryptChunkedAsync } from './buffer';
+export {
+  CHUNK_SIZE,
+  type ChunkedKey,
+  type ChunkedOptions,
+  decryptedLength,
+  encryptedLength,
+  HEADER_SIZE,
+  type PoolOptions,
+  SUITES,
+  type Suite,
+  workerPool,
+} from './options';
+export { DecryptTransformStream, EncryptTransformStream } from './web-stream';
