@@ -23,6 +23,7 @@ const WASM_SUITES = [
   'test/chunked.vectors.test.ts',
   'test/chunked.differential.test.ts',
   'test/chunked.file.test.ts',
+  'test/wasm.memory.test.ts',
 ];
 
 // The scalar (non-SIMD) module: the known-answer suites only.
@@ -43,6 +44,7 @@ export default defineConfig({
         test: {
           name: 'native',
           include: ALL,
+          exclude: ['test/wasm.*.test.ts'],
           env: { TESSERA_TEST_HOOKS: '1', TESSERA_BACKEND: 'native' },
         },
       },
