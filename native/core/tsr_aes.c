@@ -41,23 +41,6 @@
 
 #define AES_INLINE static inline __attribute__((always_inline))
 
-/* __builtin_memcpy: under -ffreestanding (the wasm build) plain memcpy is
- * an out-of-line call, not a load. */
-static inline uint64_t ld64le(const uint8_t *p) {
-  uint64_t v;
-  __builtin_memcpy(&v, p, 8);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-  v = __builtin_bswap64(v);
-#endif
-  return v;
-}
-static inline void st64le(uint8_t *p, uint64_t v) {
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-  v = __builtin_bswap64(v);
-#endif
-  __builtin_memcpy(p, &v, 8);
-}
-
 /* ------------------------------------------------------------------ type W */
 #if defined(__wasm_simd128__)
 #include <wasm_simd128.h>
@@ -163,7 +146,7 @@ static inline uint64_t unspread(uint64_t x) {
 static void ortho(W *q);
 static void load_blocks(W *q, const uint8_t *in) {
   for (int b = 0; b < 4; b++) {
-    uint64_t x = spread(ld64le(in + 16 * b)), y = spread(ld64le(in + 16 * b + 8));
+    uint64_t x = spread(tsr_load64_le(in + 16 * b)), y = spread(tsr_load64_le(in + 16 * b + 8));
     q[b] = (x & EVEN8) | ((y & EVEN8) << 8);         /* columns 0, 2 */
     q[b + 4] = ((x >> 8) & EVEN8) | (y & ~EVEN8);    /* columns 1, 3 */
   }
@@ -174,8 +157,8 @@ static void store_blocks(uint8_t *out, W *q) {
   for (int b = 0; b < 4; b++) {
     uint64_t x = (q[b] & EVEN8) | ((q[b + 4] & EVEN8) << 8);
     uint64_t y = ((q[b] >> 8) & EVEN8) | (q[b + 4] & ~EVEN8);
-    st64le(out + 16 * b, unspread(x));
-    st64le(out + 16 * b + 8, unspread(y));
+    tsr_store64_le(out + 16 * b, unspread(x));
+    tsr_store64_le(out + 16 * b + 8, unspread(y));
   }
 }
 #endif
@@ -406,7 +389,7 @@ void tsr_aes_ctr32(const tsr_aes_key *k, uint8_t *out, const uint8_t *in, size_t
     encrypt_state(k, q);
     size_t n = len < sizeof ks ? len : sizeof ks, i = 0;
     store_blocks(ks, q);
-    for (; i + 8 <= n; i += 8) st64le(out + i, ld64le(in + i) ^ ld64le(ks + i));
+    for (; i + 8 <= n; i += 8) tsr_store64_le(out + i, tsr_load64_le(in + i) ^ tsr_load64_le(ks + i));
     for (; i < n; i++) out[i] = (uint8_t)(in[i] ^ ks[i]);
     in += n;
     out += n;

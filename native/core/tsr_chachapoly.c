@@ -19,11 +19,6 @@
  * two passes; a multiple of the 64-byte ChaCha20 block. */
 #define SLICE 4096u
 
-static void store64_le(uint8_t *p, uint64_t v) {
-  tsr_store32_le(p, (uint32_t)v);
-  tsr_store32_le(p + 4, (uint32_t)(v >> 32));
-}
-
 /* Section 2.6: the one-time Poly1305 key, then the AAD and its padding. */
 static void mac_begin(tsr_poly1305_state *ps, const uint8_t key[32], const uint8_t nonce[12], const uint8_t *aad1,
                       size_t aad1len, const uint8_t *aad2, size_t aad2len) {
@@ -41,8 +36,8 @@ static void mac_begin(tsr_poly1305_state *ps, const uint8_t key[32], const uint8
 static void mac_end(tsr_poly1305_state *ps, uint64_t aadlen, uint64_t ctlen, uint8_t tag[16]) {
   uint8_t lens[16];
   tsr_poly1305_pad16(ps);
-  store64_le(lens, aadlen);
-  store64_le(lens + 8, ctlen);
+  tsr_store64_le(lens, aadlen);
+  tsr_store64_le(lens + 8, ctlen);
   tsr_poly1305_update(ps, lens, sizeof lens);
   tsr_poly1305_final(ps, tag); /* wipes ps */
 }

@@ -28,10 +28,6 @@ void tsr_gcm_init(tsr_gcm_key *k, const uint8_t *key, size_t keylen) {
   tsr_memzero(h, sizeof h);
 }
 
-static void store64_be(uint8_t *p, uint64_t v) {
-  for (int i = 7; i >= 0; i--, v >>= 8) p[i] = (uint8_t)v;
-}
-
 static void hash_aad(tsr_ghash_state *s, const tsr_ghash_key *k, const uint8_t *aad1, size_t aad1len,
                      const uint8_t *aad2, size_t aad2len) {
   tsr_ghash_start(s);
@@ -46,8 +42,8 @@ static void finish_tag(tsr_ghash_state *s, const tsr_ghash_key *k, uint64_t aadl
                        const uint8_t ks0[16], uint8_t tag[16]) {
   uint8_t lens[16];
   tsr_ghash_pad(s, k);
-  store64_be(lens, aadlen * 8);
-  store64_be(lens + 8, ctlen * 8);
+  tsr_store64_be(lens, aadlen * 8);
+  tsr_store64_be(lens + 8, ctlen * 8);
   tsr_ghash_update(s, k, lens, 16);
   tsr_ghash_final(s, tag);
   for (int i = 0; i < 16; i++) tag[i] ^= ks0[i];

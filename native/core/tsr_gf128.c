@@ -1,26 +1,15 @@
 #include "tsr_gf128.h"
 
-static uint64_t load64_be(const uint8_t *p) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; i++) v = (v << 8) | p[i];
-  return v;
-}
-
-static void store64_be(uint8_t *p, uint64_t v) {
-  for (int i = 7; i >= 0; i--) {
-    p[i] = (uint8_t)v;
-    v >>= 8;
-  }
-}
+#include "tsr_util.h"
 
 tsr_gf128 tsr_gf128_load(const uint8_t b[16]) {
-  tsr_gf128 x = {load64_be(b), load64_be(b + 8)};
+  tsr_gf128 x = {tsr_load64_be(b), tsr_load64_be(b + 8)};
   return x;
 }
 
 void tsr_gf128_store(uint8_t b[16], tsr_gf128 x) {
-  store64_be(b, x.hi);
-  store64_be(b + 8, x.lo);
+  tsr_store64_be(b, x.hi);
+  tsr_store64_be(b + 8, x.lo);
 }
 
 tsr_gf128 tsr_gf128_xor(tsr_gf128 a, tsr_gf128 b) {

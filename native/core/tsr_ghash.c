@@ -36,23 +36,6 @@
 #define M2 0x4444444444444444ull
 #define M3 0x8888888888888888ull
 
-/* __builtin_memcpy: under -ffreestanding (the wasm build) plain memcpy is
- * an out-of-line call, not a load. */
-static inline uint64_t ld64le(const uint8_t *p) {
-  uint64_t v;
-  __builtin_memcpy(&v, p, 8);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-  v = __builtin_bswap64(v);
-#endif
-  return v;
-}
-static inline void st64le(uint8_t *p, uint64_t v) {
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-  v = __builtin_bswap64(v);
-#endif
-  __builtin_memcpy(p, &v, 8);
-}
-
 /* Bit reversal inside each byte. */
 static inline uint64_t brev8(uint64_t x) {
   x = ((x >> 1) & 0x5555555555555555ull) | ((x & 0x5555555555555555ull) << 1);
@@ -108,7 +91,7 @@ static inline void rev64_2(uint64_t *a, uint64_t *b) {
 }
 #else
 static inline void load_x(uint64_t x[6], const uint8_t *in, const uint64_t *y) {
-  uint64_t w0 = ld64le(in), w1 = ld64le(in + 8);
+  uint64_t w0 = tsr_load64_le(in), w1 = tsr_load64_le(in + 8);
   if (y) { /* Y in byte form: brev8 is an involution */
     w0 ^= brev8(y[0]);
     w1 ^= brev8(y[1]);
@@ -200,8 +183,8 @@ static void gf_mul(uint64_t r[2], const uint64_t a[2], const uint64_t b[2]) {
  * reversed), its four class-masked parts at h[24 p + 4 t .. + 3]. */
 void tsr_ghash_init_key(tsr_ghash_key *k, const uint8_t h[16]) {
   uint64_t hp[2], h1[2], v[6];
-  h1[0] = brev8(ld64le(h));
-  h1[1] = brev8(ld64le(h + 8));
+  h1[0] = brev8(tsr_load64_le(h));
+  h1[1] = brev8(tsr_load64_le(h + 8));
   hp[0] = h1[0];
   hp[1] = h1[1];
   for (int p = 0; p < 4; p++) {
@@ -283,7 +266,7 @@ void tsr_ghash_pad(tsr_ghash_state *s, const tsr_ghash_key *k) {
 }
 
 void tsr_ghash_final(tsr_ghash_state *s, uint8_t out[16]) {
-  st64le(out, brev8(s->y[0]));
-  st64le(out + 8, brev8(s->y[1]));
+  tsr_store64_le(out, brev8(s->y[0]));
+  tsr_store64_le(out + 8, brev8(s->y[1]));
   tsr_memzero(s, sizeof *s);
 }

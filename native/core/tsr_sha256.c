@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "tsr_md.h"
 #include "tsr_util.h"
 
 /* FIPS 180-4 section 4.2.2: the first 32 bits of the fractional parts of the
@@ -19,9 +20,10 @@ static const uint32_t K[64] = {
 
 static inline uint32_t rotr(uint32_t x, unsigned n) { return (x >> n) | (x << (32 - n)); }
 
-/* FIPS 180-4 section 6.2.2, with the message schedule kept in a 16-word ring. */
-static void compress(uint32_t h[8], const uint8_t *block) {
-  uint32_t w[16], a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7];
+/* FIPS 180-4 section 6.2.2, with the message schedule kept in a 16-word ring;
+ * hv is the state's h[8] (void * to fit tsr_md_compress). */
+static void compress(void *hv, const uint8_t *block) {
+  uint32_t *h = hv, w[16], a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7];
   for (int t = 0; t < 64; t++) {
     uint32_t wt;
     if (t < 16) {
@@ -52,37 +54,12 @@ void tsr_sha256_init(tsr_sha256_state *s) {
 }
 
 void tsr_sha256_update(tsr_sha256_state *s, const uint8_t *in, size_t len) {
-  if (len == 0) return; /* in may be NULL then */
-  s->total += len;
-  if (s->fill) {
-    size_t take = TSR_SHA256_BLOCK - s->fill;
-    if (take > len) take = len;
-    memcpy(s->buf + s->fill, in, take);
-    s->fill += take;
-    in += take;
-    len -= take;
-    if (s->fill < TSR_SHA256_BLOCK) return;
-    compress(s->h, s->buf);
-    s->fill = 0;
-  }
-  for (; len >= TSR_SHA256_BLOCK; in += TSR_SHA256_BLOCK, len -= TSR_SHA256_BLOCK) compress(s->h, in);
-  memcpy(s->buf, in, len);
-  s->fill = len;
+  tsr_md_update(s->h, s->buf, &s->fill, &s->total, TSR_SHA256_BLOCK, compress, in, len);
 }
 
 void tsr_sha256_final(tsr_sha256_state *s, uint8_t out[32]) {
   /* Section 5.1.1: 0x80, zeros, then the 64-bit big-endian bit length. */
-  uint64_t bits = s->total << 3;
-  s->buf[s->fill++] = 0x80;
-  if (s->fill > TSR_SHA256_BLOCK - 8) {
-    memset(s->buf + s->fill, 0, TSR_SHA256_BLOCK - s->fill);
-    compress(s->h, s->buf);
-    s->fill = 0;
-  }
-  memset(s->buf + s->fill, 0, TSR_SHA256_BLOCK - 8 - s->fill);
-  tsr_store32_be(s->buf + TSR_SHA256_BLOCK - 8, (uint32_t)(bits >> 32));
-  tsr_store32_be(s->buf + TSR_SHA256_BLOCK - 4, (uint32_t)bits);
-  compress(s->h, s->buf);
+  tsr_md_pad(s->h, s->buf, s->fill, s->total, TSR_SHA256_BLOCK, 8, compress);
   for (int i = 0; i < 8; i++) tsr_store32_be(out + 4 * i, s->h[i]);
   tsr_memzero(s, sizeof *s);
 }

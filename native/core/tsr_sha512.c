@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "tsr_md.h"
 #include "tsr_util.h"
 
 /* FIPS 180-4 section 4.2.3: the first 64 bits of the fractional parts of the
@@ -31,21 +32,14 @@ static const uint64_t K[80] = {
 
 static inline uint64_t rotr(uint64_t x, unsigned n) { return (x >> n) | (x << (64 - n)); }
 
-static inline uint64_t load64_be(const uint8_t *p) {
-  return ((uint64_t)tsr_load32_be(p) << 32) | tsr_load32_be(p + 4);
-}
-static inline void store64_be(uint8_t *p, uint64_t v) {
-  tsr_store32_be(p, (uint32_t)(v >> 32));
-  tsr_store32_be(p + 4, (uint32_t)v);
-}
-
-/* FIPS 180-4 section 6.4.2, with the message schedule kept in a 16-word ring. */
-static void compress(uint64_t h[8], const uint8_t *block) {
-  uint64_t w[16], a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7];
+/* FIPS 180-4 section 6.4.2, with the message schedule kept in a 16-word ring;
+ * hv is the state's h[8] (void * to fit tsr_md_compress). */
+static void compress(void *hv, const uint8_t *block) {
+  uint64_t *h = hv, w[16], a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7];
   for (int t = 0; t < 80; t++) {
     uint64_t wt;
     if (t < 16) {
-      wt = w[t] = load64_be(block + 8 * t);
+      wt = w[t] = tsr_load64_be(block + 8 * t);
     } else {
       uint64_t w15 = w[(t - 15) & 15], w2 = w[(t - 2) & 15];
       uint64_t s0 = rotr(w15, 1) ^ rotr(w15, 8) ^ (w15 >> 7);
@@ -73,38 +67,13 @@ void tsr_sha512_init(tsr_sha512_state *s) {
 }
 
 void tsr_sha512_update(tsr_sha512_state *s, const uint8_t *in, size_t len) {
-  if (len == 0) return; /* in may be NULL then */
-  s->total += len;
-  if (s->fill) {
-    size_t take = TSR_SHA512_BLOCK - s->fill;
-    if (take > len) take = len;
-    memcpy(s->buf + s->fill, in, take);
-    s->fill += take;
-    in += take;
-    len -= take;
-    if (s->fill < TSR_SHA512_BLOCK) return;
-    compress(s->h, s->buf);
-    s->fill = 0;
-  }
-  for (; len >= TSR_SHA512_BLOCK; in += TSR_SHA512_BLOCK, len -= TSR_SHA512_BLOCK) compress(s->h, in);
-  memcpy(s->buf, in, len);
-  s->fill = len;
+  tsr_md_update(s->h, s->buf, &s->fill, &s->total, TSR_SHA512_BLOCK, compress, in, len);
 }
 
 void tsr_sha512_final(tsr_sha512_state *s, uint8_t out[64]) {
   /* Section 5.1.2: 0x80, zeros, then the 128-bit big-endian bit length. */
-  uint64_t bits = s->total << 3;
-  s->buf[s->fill++] = 0x80;
-  if (s->fill > TSR_SHA512_BLOCK - 16) {
-    memset(s->buf + s->fill, 0, TSR_SHA512_BLOCK - s->fill);
-    compress(s->h, s->buf);
-    s->fill = 0;
-  }
-  memset(s->buf + s->fill, 0, TSR_SHA512_BLOCK - 8 - s->fill);
-  store64_be(s->buf + TSR_SHA512_BLOCK - 16, s->total >> 61);
-  store64_be(s->buf + TSR_SHA512_BLOCK - 8, bits);
-  compress(s->h, s->buf);
-  for (int i = 0; i < 8; i++) store64_be(out + 8 * i, s->h[i]);
+  tsr_md_pad(s->h, s->buf, s->fill, s->total, TSR_SHA512_BLOCK, 16, compress);
+  for (int i = 0; i < 8; i++) tsr_store64_be(out + 8 * i, s->h[i]);
   tsr_memzero(s, sizeof *s);
 }
 
@@ -118,7 +87,7 @@ void tsr_sha512(uint8_t out[64], const uint8_t *in, size_t len) {
 void tsr_hmac_sha512_init(tsr_hmac_sha512_state *s, const uint8_t *key, size_t keylen) {
   uint8_t k[TSR_SHA512_BLOCK] = {0}, pad[TSR_SHA512_BLOCK];
   if (keylen > TSR_SHA512_BLOCK) tsr_sha512(k, key, keylen); /* RFC 2104 section 2 */
-  else memcpy(k, key, keylen);
+  else if (keylen > 0) memcpy(k, key, keylen); /* key may be NULL when empty */
   for (size_t i = 0; i < sizeof pad; i++) pad[i] = k[i] ^ 0x36;
   tsr_sha512_init(&s->inner);
   tsr_sha512_update(&s->inner, pad, sizeof pad);

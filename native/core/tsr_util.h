@@ -27,6 +27,30 @@ static inline uint32_t tsr_load32_be(const uint8_t *p) {
 static inline void tsr_store32_be(uint8_t *p, uint32_t v) {
   p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
 }
+static inline uint64_t tsr_load64_be(const uint8_t *p) {
+  return ((uint64_t)tsr_load32_be(p) << 32) | tsr_load32_be(p + 4);
+}
+static inline void tsr_store64_be(uint8_t *p, uint64_t v) {
+  tsr_store32_be(p, (uint32_t)(v >> 32));
+  tsr_store32_be(p + 4, (uint32_t)v);
+}
+
+/* __builtin_memcpy: under -ffreestanding (the wasm build) plain memcpy is
+ * an out-of-line call, not a load. */
+static inline uint64_t tsr_load64_le(const uint8_t *p) {
+  uint64_t v;
+  __builtin_memcpy(&v, p, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+  v = __builtin_bswap64(v);
+#endif
+  return v;
+}
+static inline void tsr_store64_le(uint8_t *p, uint64_t v) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+  v = __builtin_bswap64(v);
+#endif
+  __builtin_memcpy(p, &v, 8);
+}
 
 #ifdef __cplusplus
 }

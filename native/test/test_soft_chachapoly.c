@@ -16,19 +16,6 @@
 #include "../core/tsr_util.h"
 #include "tsr_test.h"
 
-/* --- deterministic test randomness (splitmix64) --- */
-static uint64_t rng_state = 0x7e55e7a2024ULL;
-static uint64_t rng64(void) {
-  uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-static void rnd(uint8_t *p, size_t n) {
-  for (size_t i = 0; i < n; i++) p[i] = (uint8_t)rng64();
-}
-static size_t rnd_below(size_t n) { return n ? (size_t)(rng64() % n) : 0; }
-
 /* --- OpenSSL references --- */
 static void ossl_chacha20(uint8_t *out, const uint8_t *in, size_t len, const uint8_t key[32], const uint8_t nonce[12],
                           uint32_t counter) {
@@ -172,11 +159,11 @@ static void test_chacha20_diff(void) {
   uint8_t key[32], nonce[12];
   int ok = 1, inplace = 1;
   for (size_t len = 0; len <= 600; len++) {
-    rnd(key, 32);
-    rnd(nonce, 12);
-    uint32_t ctr = (uint32_t)rng64() & 0xffffu;
-    size_t oi = rnd_below(4), oo = rnd_below(4); /* unaligned pointers */
-    rnd(in + oi, len);
+    tsr_test_rnd(key, 32);
+    tsr_test_rnd(nonce, 12);
+    uint32_t ctr = (uint32_t)tsr_test_rng64() & 0xffffu;
+    size_t oi = tsr_test_rnd_below(4), oo = tsr_test_rnd_below(4); /* unaligned pointers */
+    tsr_test_rnd(in + oi, len);
     tsr_chacha20_xor(a + oo, in + oi, len, key, nonce, ctr);
     ossl_chacha20(b, in + oi, len, key, nonce, ctr);
     ok &= memcmp(a + oo, b, len) == 0;
@@ -189,9 +176,9 @@ static void test_chacha20_diff(void) {
 
   const size_t big = (1u << 20) + 7;
   uint8_t *x = malloc(big + 1), *y = malloc(big), *z = malloc(big);
-  rnd(key, 32);
-  rnd(nonce, 12);
-  rnd(x + 1, big);
+  tsr_test_rnd(key, 32);
+  tsr_test_rnd(nonce, 12);
+  tsr_test_rnd(x + 1, big);
   tsr_chacha20_xor(y, x + 1, big, key, nonce, 0xffffbfffu); /* the last block uses counter 2^32 - 1 */
   ossl_chacha20(z, x + 1, big, key, nonce, 0xffffbfffu);
   CHECK(memcmp(y, z, big) == 0, "ChaCha20 equals EVP over 1 MiB + 7 bytes");
@@ -206,8 +193,8 @@ static void test_poly1305_diff(void) {
   uint8_t key[32], t1[16], t2[16];
   int ok = 1;
   for (size_t len = 0; len <= 1040; len++) {
-    rnd(key, 32);
-    rnd(msg, len);
+    tsr_test_rnd(key, 32);
+    tsr_test_rnd(msg, len);
     soft_poly1305(t1, key, msg, len);
     ossl_poly1305(t2, key, msg, len);
     ok &= memcmp(t1, t2, 16) == 0;
@@ -224,7 +211,10 @@ static void test_poly1305_diff(void) {
       memset(msg, 0xff, len);
       if (v == 1) memset(key + 16, 0, 16);                        /* s = 0 */
       if (v == 2) for (size_t i = 0; i < len; i += 16) msg[i] = 0xfa; /* limbs near p */
-      if (v == 3) { rnd(key, 16); for (size_t i = 0; i < len; i++) msg[i] = (rng64() & 1) ? 0xff : 0x00; }
+      if (v == 3) {
+        tsr_test_rnd(key, 16);
+        for (size_t i = 0; i < len; i++) msg[i] = (tsr_test_rng64() & 1) ? 0xff : 0x00;
+      }
       soft_poly1305(t1, key, msg, len);
       ossl_poly1305(t2, key, msg, len);
       edge &= memcmp(t1, t2, 16) == 0;
@@ -235,14 +225,14 @@ static void test_poly1305_diff(void) {
   /* Incremental updates at random split points give the one-shot tag. */
   int inc = 1;
   for (int iter = 0; iter < 300; iter++) {
-    size_t len = rnd_below(1100);
-    rnd(key, 32);
-    rnd(msg, len);
+    size_t len = tsr_test_rnd_below(1100);
+    tsr_test_rnd(key, 32);
+    tsr_test_rnd(msg, len);
     tsr_poly1305_state s;
     tsr_poly1305_init(&s, key);
     size_t off = 0;
     while (off < len) {
-      size_t step = 1 + rnd_below(iter % 2 ? 200 : 20);
+      size_t step = 1 + tsr_test_rnd_below(iter % 2 ? 200 : 20);
       if (step > len - off) step = len - off;
       tsr_poly1305_update(&s, msg + off, step);
       off += step;
@@ -258,11 +248,11 @@ static void test_poly1305_diff(void) {
 static int seal_matches(size_t ptlen, size_t aadlen, size_t split, int unaligned) {
   static uint8_t pt[9000 + 4], aad[80 + 4], a[9000 + 24], b[9000 + 24], back[9000 + 24];
   uint8_t key[32], nonce[12];
-  size_t op = unaligned ? 1 + rnd_below(3) : 0, oo = unaligned ? 1 + rnd_below(3) : 0;
-  rnd(key, 32);
-  rnd(nonce, 12);
-  rnd(pt + op, ptlen);
-  rnd(aad + 1, aadlen);
+  size_t op = unaligned ? 1 + tsr_test_rnd_below(3) : 0, oo = unaligned ? 1 + tsr_test_rnd_below(3) : 0;
+  tsr_test_rnd(key, 32);
+  tsr_test_rnd(nonce, 12);
+  tsr_test_rnd(pt + op, ptlen);
+  tsr_test_rnd(aad + 1, aadlen);
   tsr_chachapoly_seal(key, a + oo, nonce, pt + op, ptlen, aad + 1, split, aad + 1 + split, aadlen - split);
   ossl_seal(b, key, nonce, pt + op, ptlen, aad + 1, aadlen);
   int ok = memcmp(a + oo, b, ptlen + 16) == 0;
@@ -282,8 +272,8 @@ static int seal_matches(size_t ptlen, size_t aadlen, size_t split, int unaligned
 static void test_aead_diff(void) {
   int ok = 1;
   for (size_t len = 0; len <= 600; len++) {
-    size_t aadlen = rnd_below(41);
-    ok &= seal_matches(len, aadlen, rnd_below(aadlen + 1), (int)(len & 1));
+    size_t aadlen = tsr_test_rnd_below(41);
+    ok &= seal_matches(len, aadlen, tsr_test_rnd_below(aadlen + 1), (int)(len & 1));
   }
   CHECK(ok, "seal/open equal EVP chacha20-poly1305 for lengths 0..600 (random AAD, unaligned, in place)");
 
@@ -296,10 +286,10 @@ static void test_aead_diff(void) {
 
   const size_t big = 1u << 20;
   uint8_t *pt = malloc(big + 1), *a = malloc(big + 17), *b = malloc(big + 16), key[32], nonce[12], aad[33];
-  rnd(key, 32);
-  rnd(nonce, 12);
-  rnd(aad, 33);
-  rnd(pt + 1, big);
+  tsr_test_rnd(key, 32);
+  tsr_test_rnd(nonce, 12);
+  tsr_test_rnd(aad, 33);
+  tsr_test_rnd(pt + 1, big);
   tsr_chachapoly_seal(key, a + 1, nonce, pt + 1, big, aad, 20, aad + 20, 13);
   ossl_seal(b, key, nonce, pt + 1, big, aad, 33);
   CHECK(memcmp(a + 1, b, big + 16) == 0, "seal equals EVP over 1 MiB");
@@ -315,10 +305,10 @@ static void test_aead_diff(void) {
 static void test_tamper(void) {
   enum { PT = 100, AAD = 20 };
   uint8_t key[32], nonce[12], pt[PT], aad[AAD], sealed[PT + 16], out[PT], guard[PT];
-  rnd(key, 32);
-  rnd(nonce, 12);
-  rnd(pt, PT);
-  rnd(aad, AAD);
+  tsr_test_rnd(key, 32);
+  tsr_test_rnd(nonce, 12);
+  tsr_test_rnd(pt, PT);
+  tsr_test_rnd(aad, AAD);
   tsr_chachapoly_seal(key, sealed, nonce, pt, PT, aad, AAD, NULL, 0);
   memset(guard, 0x5a, PT);
 
@@ -378,6 +368,7 @@ static void test_tamper(void) {
 }
 
 int main(void) {
+  tsr_test_seed(0x7e55e7a2024ULL);
   test_vectors();
   test_chacha20_diff();
   test_poly1305_diff();

@@ -14,17 +14,6 @@
 #include "../core/tsr_util.h"
 #include "tsr_test.h"
 
-static uint64_t rng_state = 0x243F6A8885A308D3ull;
-static uint64_t rnd64(void) { /* splitmix64: reproducible runs */
-  uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-static void rnd(uint8_t *p, size_t n) {
-  for (size_t i = 0; i < n; i++) p[i] = (uint8_t)rnd64();
-}
-
 /* CHECK with a name formatted from the key size. */
 #define CHECK_KL(cond, kl, fmt)                        \
   do {                                                 \
@@ -102,8 +91,8 @@ static void test_ecb(void) {
     for (size_t n = 0; n <= 40; n++) {
       uint8_t key[32];
       tsr_aes_key k;
-      rnd(key, kl);
-      rnd(in, sizeof in);
+      tsr_test_rnd(key, kl);
+      tsr_test_rnd(in, sizeof in);
       tsr_aes_init(&k, key, kl);
       ossl(ecb(kl), key, NULL, want, in + 1, 16 * n);
       memset(got, 0xAA, sizeof got);
@@ -128,13 +117,13 @@ static void test_ctr(void) {
       size_t len = t < 301 ? t : big[t - 301];
       uint8_t key[32], iv[16];
       tsr_aes_key k;
-      rnd(key, kl);
-      rnd(iv, 16);
+      tsr_test_rnd(key, kl);
+      tsr_test_rnd(iv, 16);
       /* OpenSSL's CTR carries into byte 11: keep the 32-bit counter clear of a wrap. */
-      uint32_t ctr = (uint32_t)rnd64() & 0x7fffffffu;
+      uint32_t ctr = (uint32_t)tsr_test_rng64() & 0x7fffffffu;
       tsr_store32_be(iv + 12, ctr);
       size_t a = t % 8, b = (t / 8) % 8; /* misaligned input and output */
-      rnd(in + a, len);
+      tsr_test_rnd(in + a, len);
       tsr_aes_init(&k, key, kl);
       ossl(kl == 32 ? EVP_aes_256_ctr() : EVP_aes_128_ctr(), key, iv, want, in + a, len);
       memset(got, 0x5C, len + 16);
@@ -155,9 +144,9 @@ static void test_ctr(void) {
     for (uint32_t start = 0xFFFFFFF0u; start != 0x00000004u; start++) {
       uint8_t key[32], iv[12], blocks[40 * 16], ks[40 * 16], data[40 * 16 - 5], out[40 * 16];
       tsr_aes_key k;
-      rnd(key, kl);
-      rnd(iv, 12);
-      rnd(data, sizeof data);
+      tsr_test_rnd(key, kl);
+      tsr_test_rnd(iv, 12);
+      tsr_test_rnd(data, sizeof data);
       for (uint32_t i = 0; i < 40; i++) {
         memcpy(blocks + 16 * i, iv, 12);
         tsr_store32_be(blocks + 16 * i + 12, start + i);
@@ -198,10 +187,10 @@ static void test_ghash(void) {
     uint8_t h[16], y[16] = {0}, got[16];
     tsr_ghash_key k;
     tsr_ghash_state s;
-    rnd(h, 16);
+    tsr_test_rnd(h, 16);
     if (trial == 0) memset(h, 0xFF, 16);
     if (trial == 1) memset(data, 0xFF, sizeof data);
-    else rnd(data, sizeof data);
+    else tsr_test_rnd(data, sizeof data);
     size_t nb = (size_t)trial * 7 % 70;
     tsr_ghash_init_key(&k, h);
     for (size_t b = 0; b < nb; b++) {
@@ -215,7 +204,7 @@ static void test_ghash(void) {
     /* Any split of the input into update calls gives the same value. */
     tsr_ghash_start(&s);
     for (size_t off = 0; off < 16 * nb;) {
-      size_t m = 1 + (size_t)(rnd64() % 40);
+      size_t m = 1 + (size_t)(tsr_test_rng64() % 40);
       if (m > 16 * nb - off) m = 16 * nb - off;
       tsr_ghash_update(&s, &k, data + off, m);
       off += m;
@@ -228,8 +217,8 @@ static void test_ghash(void) {
   uint8_t h[16], y[16] = {0}, got[16], part[5];
   tsr_ghash_key k;
   tsr_ghash_state s;
-  rnd(h, 16);
-  rnd(part, 5);
+  tsr_test_rnd(h, 16);
+  tsr_test_rnd(part, 5);
   tsr_ghash_init_key(&k, h);
   memcpy(y, part, 5);
   ref_gmul(y, h);
@@ -287,13 +276,13 @@ static void test_gcm(void) {
       size_t len = t < 301 ? t : big[t - 301];
       size_t aadlen = t < 301 ? (t * 13) % 100 : 33;
       tsr_gcm_key k;
-      rnd(key, kl);
-      rnd(nonce, 12);
-      rnd(pt, len);
-      rnd(aad, aadlen);
+      tsr_test_rnd(key, kl);
+      tsr_test_rnd(nonce, 12);
+      tsr_test_rnd(pt, len);
+      tsr_test_rnd(aad, aadlen);
       tsr_gcm_init(&k, key, kl);
       ossl_gcm_seal(kl, key, nonce, want, pt, len, aad, aadlen);
-      size_t cut = aadlen ? (size_t)(rnd64() % (aadlen + 1)) : 0;
+      size_t cut = aadlen ? (size_t)(tsr_test_rng64() % (aadlen + 1)) : 0;
       tsr_gcm_seal(&k, got + 1, nonce, pt, len, aad, cut, aad + cut, aadlen - cut); /* unaligned out */
       seal_ok &= memcmp(got + 1, want, len + 16) == 0;
       /* Every split of the associated data between aad1 and aad2, for some lengths. */
@@ -325,8 +314,8 @@ static void test_gcm(void) {
           untouched &= memcmp(buf, want, len + 16) == 0;
         }
         for (int i = 0; i < 8 && len; i++) {
-          size_t pos = (size_t)(rnd64() % len);
-          uint8_t m = (uint8_t)(1 << (rnd64() % 8));
+          size_t pos = (size_t)(tsr_test_rng64() % len);
+          uint8_t m = (uint8_t)(1 << (tsr_test_rng64() % 8));
           buf[pos] ^= m;
           memset(back, 0x77, len);
           tamper &= tsr_gcm_open(&k, back, nonce, buf, len, buf + len, aad, aadlen, NULL, 0) == -1;
@@ -359,6 +348,7 @@ static void test_gcm(void) {
 }
 
 int main(void) {
+  tsr_test_seed(0x243F6A8885A308D3ull);
   test_sbox();
   test_fips197();
   test_ecb();

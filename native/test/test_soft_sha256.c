@@ -14,18 +14,6 @@
 #include "../core/tsr_sha256.h"
 #include "tsr_test.h"
 
-static uint64_t rng_state = 0x5ba256f00dULL;
-static uint64_t rng64(void) { /* splitmix64 */
-  uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-static void rnd(uint8_t *p, size_t n) {
-  for (size_t i = 0; i < n; i++) p[i] = (uint8_t)rng64();
-}
-static size_t rnd_below(size_t n) { return n ? (size_t)(rng64() % n) : 0; }
-
 static void ossl_sha256(uint8_t out[32], const uint8_t *in, size_t len) {
   unsigned n = 0;
   if (!EVP_Digest(in, len, out, &n, EVP_sha256(), NULL) || n != 32) abort();
@@ -64,7 +52,7 @@ static void test_sha256(void) {
   static uint8_t msg[301];
   int ok = 1;
   for (size_t len = 0; len <= 300; len++) {
-    rnd(msg, len);
+    tsr_test_rnd(msg, len);
     tsr_sha256(out, msg, len);
     ossl_sha256(want, msg, len);
     ok &= memcmp(out, want, 32) == 0;
@@ -73,18 +61,18 @@ static void test_sha256(void) {
 
   const size_t big = 1u << 20;
   uint8_t *p = malloc(big + 1);
-  rnd(p, big + 1);
+  tsr_test_rnd(p, big + 1);
   tsr_sha256(out, p + 1, big);
   ossl_sha256(want, p + 1, big);
   CHECK(memcmp(out, want, 32) == 0, "SHA-256 equals EVP over 1 MiB (unaligned)");
 
   int inc = 1;
   for (int iter = 0; iter < 200; iter++) {
-    size_t len = iter < 100 ? rnd_below(600) : rnd_below(big);
+    size_t len = iter < 100 ? tsr_test_rnd_below(600) : tsr_test_rnd_below(big);
     tsr_sha256_state s;
     tsr_sha256_init(&s);
     for (size_t off = 0; off < len;) {
-      size_t step = 1 + rnd_below(iter % 2 ? 150 : (iter < 100 ? 10 : 100000));
+      size_t step = 1 + tsr_test_rnd_below(iter % 2 ? 150 : (iter < 100 ? 10 : 100000));
       if (step > len - off) step = len - off;
       tsr_sha256_update(&s, p + off, step);
       off += step;
@@ -113,9 +101,9 @@ static void test_hmac(void) {
 
   int ok = 1;
   for (size_t klen = 0; klen <= 260; klen++) {
-    size_t mlen = rnd_below(400);
-    rnd(key, klen);
-    rnd(msg, mlen);
+    size_t mlen = tsr_test_rnd_below(400);
+    tsr_test_rnd(key, klen);
+    tsr_test_rnd(msg, mlen);
     tsr_hmac_sha256(out, key, klen, msg, mlen);
     if (!HMAC(EVP_sha256(), klen ? key : (const uint8_t *)"", (int)klen, msg, mlen, want, &n) || n != 32) abort();
     ok &= memcmp(out, want, 32) == 0;
@@ -124,13 +112,13 @@ static void test_hmac(void) {
 
   int inc = 1;
   for (int iter = 0; iter < 100; iter++) {
-    size_t klen = rnd_below(100), mlen = rnd_below(400);
-    rnd(key, klen);
-    rnd(msg, mlen);
+    size_t klen = tsr_test_rnd_below(100), mlen = tsr_test_rnd_below(400);
+    tsr_test_rnd(key, klen);
+    tsr_test_rnd(msg, mlen);
     tsr_hmac_sha256_state s;
     tsr_hmac_sha256_init(&s, key, klen);
     for (size_t off = 0; off < mlen;) {
-      size_t step = 1 + rnd_below(70);
+      size_t step = 1 + tsr_test_rnd_below(70);
       if (step > mlen - off) step = mlen - off;
       tsr_hmac_sha256_update(&s, msg + off, step);
       off += step;
@@ -186,11 +174,12 @@ static void test_hkdf(void) {
   uint8_t ikm[100], salt[100], info[100], prk[32];
   int ok = 1;
   for (int iter = 0; iter < 300; iter++) {
-    size_t ikml = rnd_below(100), saltl = iter % 5 ? rnd_below(100) : 0, infol = rnd_below(100);
-    size_t outl = iter < 290 ? 1 + rnd_below(300) : 255 * 32 - rnd_below(3);
-    rnd(ikm, ikml);
-    rnd(salt, saltl);
-    rnd(info, infol);
+    size_t ikml = tsr_test_rnd_below(100), saltl = iter % 5 ? tsr_test_rnd_below(100) : 0;
+    size_t infol = tsr_test_rnd_below(100);
+    size_t outl = iter < 290 ? 1 + tsr_test_rnd_below(300) : 255 * 32 - tsr_test_rnd_below(3);
+    tsr_test_rnd(ikm, ikml);
+    tsr_test_rnd(salt, saltl);
+    tsr_test_rnd(info, infol);
     tsr_hkdf_sha256_extract(prk, salt, saltl, ikm, ikml);
     ok &= tsr_hkdf_sha256_expand(out, outl, prk, 32, info, infol) == 0;
     ossl_hkdf(want, outl, salt, saltl, ikm, ikml, info, infol);
@@ -202,6 +191,7 @@ static void test_hkdf(void) {
 }
 
 int main(void) {
+  tsr_test_seed(0x5ba256f00dULL);
   test_sha256();
   test_hmac();
   test_hkdf();

@@ -2,6 +2,7 @@
 #ifndef TSR_TEST_H
 #define TSR_TEST_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,5 +33,26 @@ static inline void tsr_test_unhex(unsigned char *out, const char *hex) {
     out[i] = (unsigned char)v;
   }
 }
+
+/* Deterministic test randomness (splitmix64): reproducible runs. Each test
+ * calls tsr_test_seed with its own seed at the start of main. */
+static uint64_t tsr_test_rng_state;
+
+static inline void tsr_test_seed(uint64_t seed) { tsr_test_rng_state = seed; }
+
+static inline uint64_t tsr_test_rng64(void) {
+  uint64_t z = (tsr_test_rng_state += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+/* Fills p[0..n) with the low bytes of successive tsr_test_rng64 values. */
+static inline void tsr_test_rnd(uint8_t *p, size_t n) {
+  for (size_t i = 0; i < n; i++) p[i] = (uint8_t)tsr_test_rng64();
+}
+
+/* Uniform enough in [0, n) for tests; 0 when n == 0. */
+static inline size_t tsr_test_rnd_below(size_t n) { return n ? (size_t)(tsr_test_rng64() % n) : 0; }
 
 #endif
