@@ -331,6 +331,50 @@ describe.each(SUITES)('$name', ({ name, id, keyLen }) => {
     }
     expect(failures).toEqual([]);
   });
+
+  test('async on Web Crypto AES-GCM (the browsers\' default, webCryptoChunks): native bytes, tamper is ERR_AUTH with no plaintext', async () => {
+    const w = wasm as unknown as { webCryptoChunks: boolean; workers: { stats(): { tasks: number } } };
+    const key = randomBytes(keyLen);
+    const salt = randomBytes(24);
+    const context = Buffer.from('interop subtle');
+    const hn = native.createChunked(id, key, salt, context);
+    const hw = wasm.createChunked(id, key, salt, context);
+    const tasksBefore = w.workers.stats().tasks;
+    w.webCryptoChunks = true;
+    try {
+      for (const n of [0, 1, CHUNK, CHUNK + 1, 40 * CHUNK + 5]) {
+        const pt = randomBytes(n);
+        const len = T.encryptedLength(n) - HEADER;
+        const want = Buffer.alloc(len);
+        hn.seal(0, pt, want, true, 1);
+        const got = Buffer.alloc(len);
+        expect(await hw.sealAsync(0, pt, got, true, 2), `size ${n}`).toBe(len);
+        expect(diff(got, want), `size ${n}`).toBe('');
+        const out = Buffer.alloc(n);
+        expect(await hw.openAsync(0, want, out, true, 2)).toBe(n);
+        expect(diff(out, pt), `size ${n}`).toBe('');
+        // A non-final run starting mid-message (counter 7) too.
+        if (n >= CHUNK) {
+          const mid = Buffer.alloc(CHUNK + 16), midWant = Buffer.alloc(CHUNK + 16);
+          hn.seal(7, pt.subarray(0, CHUNK), midWant, false, 1);
+          await hw.sealAsync(7, pt.subarray(0, CHUNK), mid, false, 1);
+          expect(diff(mid, midWant)).toBe('');
+        }
+        if (n > 0) {
+          const bad = Buffer.from(want);
+          bad[len - 1]! ^= 1; // the final chunk's tag
+          const junk = Buffer.alloc(n, 0xaa);
+          expect(await settled(() => hw.openAsync(0, bad, junk, true, 2).then(() => 'no error'))).toBe('ERR_AUTH');
+          expect(junk.every((x) => x === 0)).toBe(true);
+        }
+      }
+      expect(w.workers.stats().tasks).toBe(tasksBefore); // Web Crypto ran on this thread, not on the pool
+    } finally {
+      w.webCryptoChunks = false;
+      hn.dispose();
+      hw.dispose();
+    }
+  });
 });
 
 // ---------------------------------------------------------------------------

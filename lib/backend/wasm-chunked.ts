@@ -11,6 +11,7 @@ import { TesseraError } from '../errors';
 import { bytes, checkLen, integer } from './wasm-args';
 import { CHUNK_CT, CHUNK_PT, chunkedError, MAX_CHUNKS, STATUS, statusError, TAG } from './wasm-engine';
 import { TASK_CHUNKS } from './wasm-pool';
+import { subtleRun } from './wasm-subtle';
 import type { WasmBackend } from './wasm';
 import { WasmKey } from './wasm-key';
 import type { ChunkedHandle, SuiteId } from './types';
@@ -186,15 +187,26 @@ export class WasmChunked implements ChunkedHandle {
     const width = r.threads || pool.size;
     this.#busy = true;
     let job: Promise<number>;
+    const e = this.#b.engine;
+    const kp = e.x.tsr_wasm_chunked_key(this.#h), np = e.x.tsr_wasm_chunked_base_nonce(this.#h);
+    const derivedKey = () => e.u8.slice(kp, kp + (this.#suite === 2 ? 16 : 32));
     if (r.counter + r.chunks > MAX_CHUNKS) {
       job = Promise.reject(chunkedError(STATUS.LENGTH, r.seal));
+    } else if (this.#b.webCryptoChunks) {
+      // Browsers: Web Crypto AES-GCM from this thread (wasm-subtle.ts).
+      job = subtleRun(r.seal, derivedKey(), e.u8.slice(np, np + 12), r.counter, r.input, r.final).then(({ st, out }) => {
+        if (st !== STATUS.OK || !out) {
+          if (!r.seal) r.out.fill(0, 0, r.need);
+          throw chunkedError(st, r.seal);
+        }
+        r.out.set(out);
+        if (!r.seal) out.fill(0);
+        return out.length;
+      });
     } else if (pool.available && r.chunks >= TASK_CHUNKS && width >= 1) {
-      const e = this.#b.engine;
-      const kp = e.x.tsr_wasm_chunked_key(this.#h), np = e.x.tsr_wasm_chunked_base_nonce(this.#h);
-      const keyLen = this.#suite === 2 ? 16 : 32;
       job = pool.run({
         suite: this.#suite,
-        key: e.u8.slice(kp, kp + keyLen),
+        key: derivedKey(),
         nonce: e.u8.slice(np, np + 12),
         seal: r.seal,
         counter: r.counter,
@@ -203,7 +215,6 @@ export class WasmChunked implements ChunkedHandle {
         final: r.final,
         need: r.need,
         width,
-        subtle: this.#b.webCryptoChunks,
       });
     } else {
       job = Promise.resolve().then(() => this.#runHere(r));

@@ -25,8 +25,6 @@ export interface TaskMessage {
   hi: number;
   final: boolean;
   input: ArrayBuffer;
-  /** Run through crypto.subtle AES-GCM instead of the module (wasm-worker-core.ts). */
-  subtle: boolean;
 }
 export interface TaskResult {
   id: number;
@@ -55,7 +53,6 @@ export interface PoolJob {
   final: boolean;
   need: number;
   width: number;
-  subtle: boolean;
 }
 
 interface Slot {
@@ -150,7 +147,7 @@ export class WasmPool {
             lo: counter % 2 ** 32, hi: Math.floor(counter / 2 ** 32), final: job.final && t === count - 1,
             // A copy of just this task's bytes (Buffer#slice would be a view
             // of the caller's whole buffer, and the transfer would detach it).
-            input: Uint8Array.prototype.slice.call(job.input, a, b).buffer, subtle: job.subtle,
+            input: Uint8Array.prototype.slice.call(job.input, a, b).buffer,
           };
           slot.handlers.set(id, (r) => {
             if (r.st !== 0) {

@@ -11,5 +11,6 @@ parentPort!.on('message', (m: TaskMessage | { init: true; module: WebAssembly.Mo
     run = taskRunner(m.module, m.flavor);
     return;
   }
-  void Promise.resolve(run!(m)).then((r) => parentPort!.postMessage(r, [r.out]));
+  const r = run!(m);
+  parentPort!.postMessage(r, [r.out]);
 });

@@ -41,9 +41,9 @@ export class WasmBackend implements Backend {
   readonly nonces = new NoncePool();
   readonly workers: WasmPool;
   /**
-   * Async Cobblestone runs on pool workers use crypto.subtle AES-GCM instead
-   * of the module's bitsliced AES: set by the browser entry, where Web
-   * Crypto has hardware AES and measured faster (README); same bytes.
+   * Async Cobblestone runs use crypto.subtle AES-GCM from the calling thread
+   * instead of the module (wasm-subtle.ts): set by the browser entry, where
+   * Web Crypto has hardware AES and measured faster; same bytes.
    */
   webCryptoChunks = false;
   /** Raw API: one context per algorithm, re-keyed when the key bytes change (as native/node/aead_raw.cc). */

@@ -30,10 +30,10 @@ export interface InitOptions {
   /** false: no Web Workers (chunked async work stays on this thread). Default: a pool of navigator.hardwareConcurrency workers. */
   workers?: boolean;
   /**
-   * Async Cobblestone work on the workers uses Web Crypto's AES-GCM (the
-   * browser's hardware AES; identical output) where crypto.subtle exists.
-   * Default true (measured faster than the module's constant-time software
-   * AES: README, benchmarks); false keeps every byte in the WASM module.
+   * Async Cobblestone work uses Web Crypto's AES-GCM (the browser's
+   * hardware AES; identical output) from this thread where crypto.subtle
+   * exists, instead of the module on the workers. Default true (measured
+   * faster: README, benchmarks); false keeps every byte in the WASM module.
    */
   webCrypto?: boolean;
 }

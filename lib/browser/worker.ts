@@ -14,5 +14,6 @@ scope.onmessage = (ev) => {
     run = taskRunner(m.module, m.flavor);
     return;
   }
-  void Promise.resolve(run!(m)).then((r) => scope.postMessage(r, [r.out]));
+  const r = run!(m);
+  scope.postMessage(r, [r.out]);
 };
