@@ -2,11 +2,13 @@
 // sodium-native, in one process and one run, reported as same-run ratios
 // (DESIGN section 8).
 //
-//   node --expose-gc bench/run.mjs [--quick] [--only chunked | --skip chunked]
+//   node --expose-gc bench/run.mjs [--quick] [--only <section> | --skip <section>]
 //
-// Needs a built package (npm run build). Writes bench/results/. The chunked
-// (Cobblestone) section is bench/chunked.mjs; `--only chunked` runs just it
-// and writes latest-chunked[-quick].* so the full latest.* is kept.
+// Needs a built package (npm run build). Writes bench/results/. Sections:
+// aead (this file), chunked (Cobblestone, bench/chunked.mjs) and wasm (the
+// WebAssembly backend vs libsodium-wrappers and @noble/ciphers in Node and
+// Chromium, bench/wasm.mjs); `--only chunked` / `--only wasm` runs just one
+// and writes latest-<section>[-quick].* so the full latest.* is kept.
 import { readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 
@@ -15,16 +17,18 @@ import { Bench } from 'tinybench';
 import { runChunked } from './chunked.mjs';
 import { chunkedTargets } from './chunked-report.mjs';
 import { measureEventLoop } from './eventloop.mjs';
+import { runWasm } from './wasm.mjs';
+import { wasmTargets } from './wasm-report.mjs';
 import { buildCases, makeInputs, tessera } from './impls.mjs';
-import { addRatios, checkTargets, mergeRounds, printConsole, sizeLabel, toRow, writeResults } from './report.mjs';
+import { addRatios, checkTargets, cpuSnapshot, mergeRounds, otherCpuPercent, printConsole, sizeLabel, toRow, writeResults } from './report.mjs';
 
 const quick = process.argv.includes('--quick');
-// --only <section> / --skip <section> (also --only=<section>); sections: aead (everything before), chunked.
+// --only <section> / --skip <section> (also --only=<section>); sections: aead (everything before), chunked, wasm.
 function sectionArg(flag) {
   const a = process.argv;
   const i = a.indexOf(flag);
   const v = i >= 0 ? a[i + 1] : a.find((x) => x.startsWith(`${flag}=`))?.slice(flag.length + 1);
-  if (v !== undefined && !['aead', 'chunked'].includes(v)) throw new Error(`${flag}: unknown section ${v} (aead or chunked)`);
+  if (v !== undefined && !['aead', 'chunked', 'wasm'].includes(v)) throw new Error(`${flag}: unknown section ${v} (aead, chunked or wasm)`);
   return v;
 }
 const only = sectionArg('--only'), skip = sectionArg('--skip');
@@ -67,23 +71,6 @@ function plan() {
     g.push([AES, 64 * MiB, { async: true, nobleNA: true }], [CHACHA, 64 * MiB, { async: true, nobleNA: true, sodium: true }]);
   }
   return g;
-}
-
-// Busy CPU time of the whole machine minus this process: how much other
-// work (a compiler, a test run) shared the 2 cores with the benchmark.
-function cpuSnapshot() {
-  let busy = 0, total = 0;
-  for (const { times: t } of os.cpus()) {
-    const all = t.user + t.nice + t.sys + t.idle + t.irq;
-    total += all;
-    busy += all - t.idle;
-  }
-  const own = process.cpuUsage();
-  return { busy, total, own: (own.user + own.system) / 1000 };
-}
-function otherCpuPercent(a, b) {
-  const total = b.total - a.total;
-  return total > 0 ? Math.max(0, (100 * (b.busy - a.busy - (b.own - a.own))) / total) : 0;
 }
 
 // The addon under test: the other half of the repo changes while benches run.
@@ -168,7 +155,7 @@ async function main() {
   if (machine.loadavgStart[0] > 0.5 * machine.cpus) console.warn('warning: the machine is busy (1-min load average); ratios will be noisy');
 
   const rows = [];
-  let timerOverheadMs, eventLoop, chunked;
+  let timerOverheadMs, eventLoop, chunked, wasm;
   if (runs('aead')) {
     for (const [alg, size, opts] of plan()) {
       const g = await runGroup(alg, size, opts);
@@ -189,8 +176,13 @@ async function main() {
     chunked = await runChunked({ quick });
     console.log(`  chunked section: ${chunked.durationS.toFixed(1)} s`);
   }
+  if (runs('wasm')) {
+    console.log(`  wasm backend vs libsodium-wrappers vs @noble/ciphers, Node and Chromium${quick ? ' (quick)' : ''}`);
+    wasm = await runWasm({ quick });
+    console.log(`  wasm section: ${wasm.durationS.toFixed(1)} s`);
+  }
 
-  const targets = [...(runs('aead') ? checkTargets(rows, eventLoop) : []), ...(chunked ? chunkedTargets(chunked) : [])];
+  const targets = [...(runs('aead') ? checkTargets(rows, eventLoop) : []), ...(chunked ? chunkedTargets(chunked) : []), ...(wasm ? wasmTargets(wasm) : [])];
   const durationS = (performance.now() - started) / 1000;
   machine.loadavgEnd = os.loadavg();
   machine.otherProcessesCpuPercent = +otherCpuPercent(cpu0, cpuSnapshot()).toFixed(1);
@@ -202,11 +194,17 @@ async function main() {
     targets,
     eventLoop,
     chunked,
+    wasm,
   };
   console.log('');
-  printConsole(rows, targets, eventLoop, chunked);
+  printConsole(rows, targets, eventLoop, chunked, wasm);
   const { dir, stamp, latest } = writeResults(result);
   console.log(`\nwrote ${dir}/${stamp}.json, ${latest}.json, ${latest}.md (${durationS.toFixed(1)} s)`);
+  if (wasm && only !== 'wasm') {
+    // The wasm section on its own too (latest-wasm[-quick].*), as `--only wasm` writes it.
+    const w = writeResults({ ...result, rows: [], eventLoop: undefined, chunked: undefined, targets: wasmTargets(wasm), config: { ...result.config, only: 'wasm', skip: undefined, partOfFullRun: true } });
+    console.log(`wrote ${w.latest}.json, ${w.latest}.md (the wasm section of this run)`);
+  }
 }
 
 await main();
