@@ -12,15 +12,14 @@
 import { readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 
-import { Bench } from 'tinybench';
-
 import { runChunked } from './chunked.mjs';
 import { chunkedTargets } from './chunked-report.mjs';
 import { measureEventLoop } from './eventloop.mjs';
 import { runWasm } from './wasm.mjs';
 import { wasmTargets } from './wasm-report.mjs';
 import { buildCases, makeInputs, tessera } from './impls.mjs';
-import { addRatios, checkTargets, cpuSnapshot, mergeRounds, otherCpuPercent, printConsole, sizeLabel, toRow, writeResults } from './report.mjs';
+import { addRatios, checkTargets, cpuSnapshot, otherCpuPercent, printConsole, sizeLabel, toRow, writeResults } from './report.mjs';
+import { ROUNDS, runRounds } from './rounds.mjs';
 
 const quick = process.argv.includes('--quick');
 // --only <section> / --skip <section> (also --only=<section>); sections: aead (everything before), chunked, wasm.
@@ -82,53 +81,18 @@ const pkgVersion = (name) => {
   try { return JSON.parse(readFileSync(new URL(`../node_modules/${name}/package.json`, import.meta.url), 'utf8')).version; } catch { return undefined; }
 };
 
-// Each group runs in ROUNDS short rounds (task order reversed every other
-// round); a row reports the round with the median ops/s. A burst of load
-// from elsewhere on this 2-core machine then spoils one round, not a ratio.
-const ROUNDS = 3;
-
 async function runGroup(alg, size, opts) {
   const inp = makeInputs(alg, size);
   const cases = buildCases(inp, opts);
-  const { time, warmupTime, iterations, warmupIterations } = (quick ? QUICK : FULL)[size];
   const live = cases.filter((c) => !c.na);
-  const perRound = new Map(live.map((c) => [c, []]));
-  const t0 = performance.now();
-  const cpu0 = cpuSnapshot();
-  let timerOverheadMs;
-  for (let round = 0; round < ROUNDS; round++) {
-    const bench = new Bench({
-      name: `${alg} ${sizeLabel(size)} round ${round + 1}`,
-      timestampProvider: 'hrtimeNow',
-      subtractTimerOverhead: true,
-      throws: false,
-      setup: () => { global.gc?.(); },
-      time: time / ROUNDS,
-      iterations: Math.max(1, Math.ceil((iterations ?? 64) / ROUNDS)),
-      warmup: round === 0, // later rounds reuse the warmed-up code
-      warmupTime,
-      warmupIterations,
-    });
-    const order = round % 2 === 0 ? live : [...live].reverse();
-    for (const c of order) {
-      const name = `${c.alg} ${sizeLabel(c.size)} ${c.op} ${c.impl} ${c.api}`;
-      bench.add(name, c.fn, c.async ? { async: true } : { async: false });
-    }
-    await bench.run();
-    timerOverheadMs ??= bench.timerOverhead;
-    for (const c of live) {
-      c.task = bench.getTask(`${c.alg} ${sizeLabel(c.size)} ${c.op} ${c.impl} ${c.api}`);
-      perRound.get(c).push(toRow(c));
-    }
-  }
-  const rows = cases.map((c) => (c.na ? toRow(c) : mergeRounds(perRound.get(c))));
-  const secs = ((performance.now() - t0) / 1000).toFixed(1);
-  const other = +otherCpuPercent(cpu0, cpuSnapshot()).toFixed(1);
+  const g = await runRounds(live, { alg, size, ...(quick ? QUICK : FULL)[size] });
+  const rows = cases.map((c) => (c.na ? toRow(c) : g.rows.get(c)));
+  const other = g.otherCpuPercent;
   for (const r of rows) r.otherCpuPercent = other;
   for (const r of rows) if (r.state === 'errored') console.error(`  ERROR ${r.alg} ${r.sizeLabel} ${r.op} ${r.impl} ${r.api}: ${r.error}`);
-  console.log(`  ${alg} ${sizeLabel(size)}: ${live.length} tasks x ${ROUNDS} rounds in ${secs} s (other processes: ${other}% CPU)`);
+  console.log(`  ${alg} ${sizeLabel(size)}: ${live.length} tasks x ${ROUNDS} rounds in ${g.seconds.toFixed(1)} s (other processes: ${other}% CPU)`);
   inp.key.dispose();
-  return { rows, timerOverheadMs };
+  return { rows, timerOverheadMs: g.timerOverheadMs };
 }
 
 async function main() {

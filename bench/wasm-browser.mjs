@@ -1,8 +1,9 @@
 // Chromium half of the wasm section (bench/wasm.mjs): serves bench/web/ and
-// what it imports on 127.0.0.1 and drives /usr/bin/chromium with
-// playwright-core, as the browser test suite does (test/browser/server.ts,
-// test/browser/chromium.ts; those are TypeScript for vitest, so the few
-// lines needed are here rather than imported).
+// what it imports on 127.0.0.1 with the browser suite's static server
+// (test/browser/static-server.mjs, a plain ES module for this reason) and
+// drives /usr/bin/chromium with playwright-core, as the browser test suite
+// does (test/browser/chromium.ts is TypeScript for vitest, so its launch
+// flags are repeated here).
 //
 // The page (bench/web/index.html + page.mjs) imports, as plain ES modules
 // with no bundler:
@@ -12,10 +13,10 @@
 //                                      `import "libsodium"` the page's import map resolves to
 //                                      libsodium/dist/modules-esm/libsodium.mjs (wasm inlined)
 import * as fs from 'node:fs';
-import * as http from 'node:http';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { startStaticServer } from '../test/browser/static-server.mjs';
 import { cpuSnapshot, otherCpuPercent, sizeLabel } from './report.mjs';
 
 const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -23,48 +24,18 @@ export const CHROMIUM = '/usr/bin/chromium';
 // The flags of test/browser/chromium.ts.
 export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
 
-const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8', '.wasm': 'application/wasm' };
-
-/** Read-only static server on 127.0.0.1 (GET/HEAD, no '..', no symlinks out of a mount), like test/browser/server.ts. */
-export async function startServer(root = ROOT) {
-  const real = (p) => fs.realpathSync(p);
-  const mounts = [
-    { prefix: '/dist/browser/', dir: real(path.join(root, 'dist', 'browser')) },
-    { prefix: '/wasm/', dir: real(path.join(root, 'wasm')), only: /^[\w.-]+\.wasm$/ },
-    { prefix: '/bench/web/', dir: real(path.join(root, 'bench', 'web')), only: /^[\w.-]+\.(html|mjs)$/ },
-    { prefix: '/node_modules/@noble/ciphers/', dir: real(path.join(root, 'node_modules', '@noble', 'ciphers')), only: /^[\w.-]+\.js$/ },
-    { prefix: '/node_modules/libsodium-wrappers/', dir: real(path.join(root, 'node_modules', 'libsodium-wrappers')), only: /^dist\/modules-esm\/[\w.-]+\.mjs$/ },
-    { prefix: '/node_modules/libsodium/', dir: real(path.join(root, 'node_modules', 'libsodium')), only: /^dist\/modules-esm\/[\w.-]+\.mjs$/ },
-  ];
-  const lookup = (urlPath) => {
-    const segs = urlPath.split('/').slice(1);
-    if (segs.some((s) => s === '' || s === '.' || s === '..' || s.includes('\\') || s.includes('\0'))) return 403;
-    const m = mounts.find((x) => urlPath.startsWith(x.prefix));
-    if (!m) return 404;
-    const rel = urlPath.slice(m.prefix.length);
-    if (m.only && !m.only.test(rel)) return 404;
-    let file;
-    try { file = fs.realpathSync(path.join(m.dir, ...rel.split('/'))); } catch { return 404; }
-    if (!file.startsWith(m.dir + path.sep)) return 403;
-    return fs.statSync(file).isFile() ? file : 404;
-  };
-  const server = http.createServer((req, res) => {
-    const fail = (status) => { res.writeHead(status, { 'Content-Type': 'text/plain' }); res.end(String(status)); };
-    if (req.method !== 'GET' && req.method !== 'HEAD') return fail(405);
-    let urlPath;
-    try { urlPath = decodeURIComponent(new URL(req.url ?? '/', 'http://127.0.0.1').pathname); } catch { return fail(400); }
-    if (/(^|\/)(\.|%2e){1,2}(\/|$)/i.test((req.url ?? '').split('?')[0]) || /%2f|%5c|%00/i.test(req.url ?? '')) return fail(403);
-    const f = lookup(urlPath);
-    if (typeof f === 'number') return fail(f);
-    res.writeHead(200, { 'Content-Type': TYPES[path.extname(f)] ?? 'application/octet-stream', 'Content-Length': fs.statSync(f).size, 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' });
-    if (req.method === 'HEAD') return res.end();
-    fs.createReadStream(f).on('error', () => res.destroy()).pipe(res);
+/** The bench page and what it imports, on the shared read-only server of the browser suite. */
+export function startServer(root = ROOT) {
+  return startStaticServer({
+    mounts: [
+      { prefix: '/dist/browser/', dir: path.join(root, 'dist', 'browser') },
+      { prefix: '/wasm/', dir: path.join(root, 'wasm'), only: /^[\w.-]+\.wasm$/ },
+      { prefix: '/bench/web/', dir: path.join(root, 'bench', 'web'), only: /^[\w.-]+\.(html|mjs)$/ },
+      { prefix: '/node_modules/@noble/ciphers/', dir: path.join(root, 'node_modules', '@noble', 'ciphers'), only: /^[\w.-]+\.js$/ },
+      { prefix: '/node_modules/libsodium-wrappers/', dir: path.join(root, 'node_modules', 'libsodium-wrappers'), only: /^dist\/modules-esm\/[\w.-]+\.mjs$/ },
+      { prefix: '/node_modules/libsodium/', dir: path.join(root, 'node_modules', 'libsodium'), only: /^dist\/modules-esm\/[\w.-]+\.mjs$/ },
+    ],
   });
-  await new Promise((resolve, reject) => { server.once('error', reject); server.listen(0, '127.0.0.1', resolve); });
-  return {
-    origin: `http://127.0.0.1:${server.address().port}`,
-    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
-  };
 }
 
 /**

@@ -13,7 +13,7 @@
 // the wasm backend, and the competitors run in the same process and run.
 //   AEAD     tinybench, ROUNDS rounds per (alg, size) group (task order
 //            reversed every other round), the median round per row, as in
-//            run.mjs.
+//            run.mjs (both use bench/rounds.mjs).
 //   chunked  Cobblestone-256 encryptChunkedAsync / decryptChunkedAsync of
 //            16 MiB with { threads: 1 } and { threads: 2 } (worker_threads
 //            pool, size set to 2), interleaved runs, median (GC between runs).
@@ -25,12 +25,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { cpuSnapshot, mergeRounds, otherCpuPercent, sizeLabel, toRow } from './report.mjs';
+import { cpuSnapshot, otherCpuPercent, sizeLabel } from './report.mjs';
+import { ROUNDS, runRounds, taskName } from './rounds.mjs';
 import * as C from './web/cases.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
-const ROUNDS = 3;
 
 export const SETTINGS = {
   full: {
@@ -61,38 +61,13 @@ async function loadCompetitors() {
 }
 
 async function aeadGroup(T, comp, alg, size, flavor, settings, log) {
-  const { Bench } = await import('tinybench');
   const { cases, notes, dispose } = C.aeadCases({ T, ...comp, alg, size, label: `wasm ${flavor}` });
-  const { time, warmupTime, iterations, warmupIterations } = settings[size];
-  const perRound = new Map(cases.map((c) => [c, []]));
-  const name = (c) => `${c.alg} ${sizeLabel(c.size)} ${c.op} ${c.impl} ${c.api}`;
-  const cpu0 = cpuSnapshot();
-  const t0 = performance.now();
-  for (let round = 0; round < ROUNDS; round++) {
-    const bench = new Bench({
-      name: `${alg} ${sizeLabel(size)} round ${round + 1}`,
-      timestampProvider: 'hrtimeNow',
-      subtractTimerOverhead: true,
-      throws: false,
-      setup: () => { global.gc?.(); },
-      time: time / ROUNDS,
-      iterations: Math.max(1, Math.ceil((iterations ?? 64) / ROUNDS)),
-      warmup: round === 0,
-      warmupTime,
-      warmupIterations,
-    });
-    for (const c of round % 2 === 0 ? cases : [...cases].reverse()) bench.add(name(c), c.fn, { async: false });
-    await bench.run();
-    for (const c of cases) {
-      c.task = bench.getTask(name(c));
-      perRound.get(c).push(toRow(c));
-    }
-  }
+  const g = await runRounds(cases, { alg, size, ...settings[size] });
   dispose();
-  const other = +otherCpuPercent(cpu0, cpuSnapshot()).toFixed(1);
-  const rows = cases.map((c) => ({ ...mergeRounds(perRound.get(c)), role: c.role, otherCpuPercent: other, method: `tinybench, median of ${ROUNDS} rounds` }));
-  for (const r of rows) if (r.state !== 'completed') log(`  ERROR ${name(r)}: ${r.error ?? r.state}`);
-  log(`  node ${flavor} ${alg} ${sizeLabel(size)}: ${cases.length} tasks x ${ROUNDS} rounds in ${((performance.now() - t0) / 1000).toFixed(1)} s (other processes: ${other}% CPU)`);
+  const other = g.otherCpuPercent;
+  const rows = cases.map((c) => ({ ...g.rows.get(c), role: c.role, otherCpuPercent: other, method: `tinybench, median of ${ROUNDS} rounds` }));
+  for (const r of rows) if (r.state !== 'completed') log(`  ERROR ${taskName(r)}: ${r.error ?? r.state}`);
+  log(`  node ${flavor} ${alg} ${sizeLabel(size)}: ${cases.length} tasks x ${ROUNDS} rounds in ${g.seconds.toFixed(1)} s (other processes: ${other}% CPU)`);
   return { rows, notes };
 }
 
