@@ -87,8 +87,8 @@ async function runPage(browser, origin, flavor, settings, { aead = true, chunked
 
 /**
  * Chromium pages: simd (AEAD + Cobblestone + WebCrypto, default init), then,
- * when the build has the webCrypto init option (pool workers on crypto.subtle
- * AES by default), simd with { webCrypto: false } (Cobblestone only: the pool
+ * when the build has the webCrypto init option (async Cobblestone on
+ * crypto.subtle AES by default), simd with { webCrypto: false } (Cobblestone only: the pool
  * on the module's own AES), then scalar (AEAD).
  */
 export async function runBrowser({ settings, log = console.log }) {

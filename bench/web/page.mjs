@@ -24,8 +24,9 @@ let label = 'wasm';
 /**
  * init({ simd, webCrypto }): webCrypto (an InitOptions field of newer builds)
  * is passed only when given; webCryptoOption says whether this build of the
- * browser entry has it (then async Cobblestone work on the pool workers uses
- * crypto.subtle AES-GCM unless webCrypto is false).
+ * browser entry has it (then async Cobblestone work runs on crypto.subtle
+ * AES-GCM from the page's thread unless webCrypto is false, which puts it on
+ * the worker pool with the module's AES).
  */
 async function init({ simd, webCrypto }) {
   await T.init(undefined, webCrypto === undefined ? { simd } : { simd, webCrypto });
