@@ -17,3 +17,4 @@ export {
 } from './format';
 export { SecureBuffer, secureMemoryStats } from './secure';
 export * from './chunked/index';
+export { keywrap } from './keys/keywrap';
