@@ -20,6 +20,7 @@ export const ErrorCodes = [
   'ERR_COMMITMENT', // chunked: key commitment mismatch (wrong key or context, tampered header)
   'ERR_IO', // a file operation failed (the message names the path and the system error)
   'ERR_ABORTED', // the caller's AbortSignal fired
+  'ERR_EXPIRED', // an authentic token outside its time-to-live (Fernet ttlSeconds)
 ] as const;
 
 export type ErrorCode = (typeof ErrorCodes)[number];

@@ -18,3 +18,4 @@ export {
 export { SecureBuffer, secureMemoryStats } from './secure';
 export * from './chunked/index';
 export { keywrap } from './keys/keywrap';
+export { fernet, type FernetDecryptOptions } from './keys/fernet';
