@@ -19,3 +19,4 @@ export { SecureBuffer, secureMemoryStats } from './secure';
 export * from './chunked/index';
 export { keywrap } from './keys/keywrap';
 export { fernet, type FernetDecryptOptions } from './keys/fernet';
+export { kek, type KekProvider } from './keys/kek';
