@@ -9,7 +9,7 @@
  */
 import { TesseraError } from '../errors';
 import { bytes, checkLen, integer } from './wasm-args';
-import { CHUNK_CT, CHUNK_PT, chunkedError, MAX_CHUNKS, STATUS, statusError, TAG } from './wasm-engine';
+import { CHUNK_CT, CHUNK_PT, chunkedError, MAX_CHUNKS, STATUS, statusError } from './wasm-engine';
 import { TASK_CHUNKS } from './wasm-pool';
 import { subtleRun } from './wasm-subtle';
 import type { WasmBackend } from './wasm';
@@ -102,32 +102,15 @@ export class WasmChunked implements ChunkedHandle {
     const o = bytes(out, 'output');
     const fin = Boolean(final);
     const t = integer(threads, 'threads', 64);
-    let chunks: number, need: number;
-    if (seal) {
-      if (!fin && i.length % CHUNK_PT !== 0) throw new TesseraError('ERR_ARGUMENT', 'a non-final run must be whole 16 KiB chunks');
-      chunks = fin ? Math.floor(i.length / CHUNK_PT) + 1 : i.length / CHUNK_PT;
-      need = i.length + chunks * TAG;
-    } else if (!fin) {
-      if (i.length % CHUNK_CT !== 0) throw new TesseraError('ERR_ARGUMENT', 'a non-final run must be whole 16400-byte chunks');
-      chunks = i.length / CHUNK_CT;
-      need = i.length - chunks * TAG;
-    } else {
-      need = this.#openedLength(i.length);
-      chunks = Math.floor(need / CHUNK_PT) + 1;
-    }
+    const shape = this.#b.engine.runShape(seal, i.length, fin);
+    if (shape.st === STATUS.FORMAT)
+      throw new TesseraError('ERR_ARGUMENT', seal ? 'a non-final run must be whole 16 KiB chunks' : 'a non-final run must be whole 16400-byte chunks');
+    if (shape.st !== STATUS.OK) throw statusError(shape.st, 'chunked ciphertext');
+    const { chunks, outlen: need } = shape;
     if (o.length < need) throw new TesseraError('ERR_ARGUMENT', `output buffer too small: need ${need} bytes (got ${o.length})`);
     if (need > 0 && i.length > 0 && o.buffer === i.buffer && o.byteOffset < i.byteOffset + i.length && i.byteOffset < o.byteOffset + need)
       throw new TesseraError('ERR_ARGUMENT', 'output buffer overlaps the input');
     return { seal, counter: c, input: i, out: o, final: fin, threads: t, chunks, need };
-  }
-
-  #openedLength(n: number): number {
-    const e = this.#b.engine;
-    const p = e.scratch(8);
-    const st = e.x.tsr_wasm_chunked_opened_len(n % 2 ** 32, Math.floor(n / 2 ** 32), p);
-    if (st !== 0) throw statusError(st, 'chunked ciphertext');
-    const v = new DataView(e.memory.buffer, p, 8);
-    return v.getUint32(0, true) + v.getUint32(4, true) * 2 ** 32;
   }
 
   /** Chunk counters of the run stay below 2^38 (checked before any chunk, as the native pool does). */
@@ -148,7 +131,9 @@ export class WasmChunked implements ChunkedHandle {
         const last = rest <= piece;
         const take = last ? rest : piece;
         const fin = last && r.final;
-        const room = take + (PIECE_CHUNKS + 1) * TAG;
+        // Before the layout below: runShape uses the scratch area too.
+        const sealLen = r.seal ? e.runShape(true, take, fin).outlen : 0;
+        const room = r.seal ? sealLen : take;
         const base = e.scratch(4 + take + room);
         const lp = base, inp = base + 4, outp = inp + take;
         e.u8.set(r.input.subarray(ip, ip + take), inp);
@@ -157,7 +142,7 @@ export class WasmChunked implements ChunkedHandle {
           ? e.x.tsr_wasm_chunked_seal(this.#h, lo, hi, inp, take, fin ? 1 : 0, outp)
           : e.x.tsr_wasm_chunked_open(this.#h, lo, hi, inp, take, fin ? 1 : 0, outp, lp);
         const u8 = e.u8;
-        const n = st !== 0 ? 0 : r.seal ? take + (fin ? Math.floor(take / CHUNK_PT) + 1 : take / CHUNK_PT) * TAG : new DataView(u8.buffer, lp, 4).getUint32(0, true);
+        const n = st !== 0 ? 0 : r.seal ? sealLen : new DataView(u8.buffer, lp, 4).getUint32(0, true);
         if (st === 0) r.out.set(u8.subarray(outp, outp + n), op);
         u8.fill(0, inp, outp + (r.seal ? 0 : n)); // plaintext does not stay in linear memory
         if (st !== 0) throw chunkedError(st, r.seal);

@@ -29,6 +29,7 @@ export interface WasmExports {
   tsr_wasm_chunked_seal(h: number, lo: number, hi: number, pt: number, ptlen: number, final: number, out: number): number;
   tsr_wasm_chunked_open(h: number, lo: number, hi: number, ct: number, ctlen: number, final: number, out: number, ptlen: number): number;
   tsr_wasm_chunked_opened_len(lo: number, hi: number, out: number): number;
+  tsr_wasm_chunked_run_shape(seal: number, lo: number, hi: number, final: number, out: number): number;
 }
 
 /** Must equal INITIAL_PAGES in scripts/build-wasm.mjs (the module's import minimum). */
@@ -82,6 +83,17 @@ export class WasmEngine {
   get u8(): Uint8Array {
     if (this.#u8.buffer !== this.memory.buffer) this.#u8 = new Uint8Array(this.memory.buffer);
     return this.#u8;
+  }
+
+  /**
+   * The shape of a run of chunks (native/core tsr_chunked_run_shape, the one
+   * home of the chunk math): status, chunk count and output bytes.
+   */
+  runShape(seal: boolean, inlen: number, final: boolean): { st: number; chunks: number; outlen: number } {
+    const p = this.scratch(16);
+    const st = this.x.tsr_wasm_chunked_run_shape(seal ? 1 : 0, inlen % 2 ** 32, Math.floor(inlen / 2 ** 32), final ? 1 : 0, p);
+    const v = new DataView(this.memory.buffer, p, 16);
+    return { st, chunks: v.getUint32(0, true) + v.getUint32(4, true) * 2 ** 32, outlen: v.getUint32(8, true) + v.getUint32(12, true) * 2 ** 32 };
   }
 
   /** Base of the scratch area, grown to n bytes. */

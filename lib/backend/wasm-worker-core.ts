@@ -12,8 +12,9 @@ export function taskRunner(module: WebAssembly.Module, flavor: WasmFlavor): (m: 
     const key = new Uint8Array(m.key);
     const input = new Uint8Array(m.input);
     const n = input.length;
-    const room = n + (Math.floor(n / 16384) + 2) * 16;
-    const base = e.scratch(32 + 12 + 4 + n + room);
+    // Before the layout below: runShape uses the scratch area too.
+    const sealLen = m.seal ? e.runShape(true, n, m.final).outlen : 0;
+    const base = e.scratch(32 + 12 + 4 + n + (m.seal ? sealLen : n));
     const kp = base, np = base + 32, lp = np + 12, ip = lp + 4, op = ip + n;
     let u8 = e.u8;
     u8.set(key, kp);
@@ -29,7 +30,7 @@ export function taskRunner(module: WebAssembly.Module, flavor: WasmFlavor): (m: 
     e.x.tsr_wasm_chunked_free(h);
     u8 = e.u8;
     let len = 0;
-    if (st === 0) len = m.seal ? n + (m.final ? Math.floor(n / 16384) + 1 : n / 16384) * 16 : new DataView(u8.buffer, lp, 4).getUint32(0, true);
+    if (st === 0) len = m.seal ? sealLen : new DataView(u8.buffer, lp, 4).getUint32(0, true);
     const out = u8.slice(op, op + len).buffer;
     u8.fill(0, ip, op + Math.max(len, m.seal ? 0 : n)); // no plaintext left in this worker's memory
     input.fill(0);

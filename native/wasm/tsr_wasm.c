@@ -173,3 +173,17 @@ int32_t EXPORT(tsr_wasm_chunked_opened_len)(uint32_t ctlen_lo, uint32_t ctlen_hi
   out[1] = (uint32_t)(pt >> 32);
   return st;
 }
+
+/* The shape of a run (tsr_chunked_run_shape): out[0..1] = chunks (lo, hi),
+ * out[2..3] = bytes the run writes (lo, hi). The one home of the chunk
+ * math, for the JS side too. */
+int32_t EXPORT(tsr_wasm_chunked_run_shape)(int32_t seal, uint32_t inlen_lo, uint32_t inlen_hi, int32_t final,
+                                           uint32_t *out) {
+  tsr_chunked_shape shape = {0, 0};
+  tsr_status st = tsr_chunked_run_shape(seal, u64(inlen_lo, inlen_hi), final, &shape);
+  out[0] = (uint32_t)shape.chunks;
+  out[1] = (uint32_t)(shape.chunks >> 32);
+  out[2] = (uint32_t)shape.outlen;
+  out[3] = (uint32_t)(shape.outlen >> 32);
+  return st;
+}
