@@ -100,7 +100,9 @@ export class WasmBackend implements Backend {
     u8 = e.u8;
     const result = out ?? new Uint8Array(n);
     if (st === 0) result.set(u8.subarray(op, op + n));
-    u8.fill(0, ip, op + n); // no plaintext left behind in linear memory
+    // No plaintext left behind in linear memory (the input of a seal, the output of an open).
+    if (seal) u8.fill(0, ip, ip + input.length);
+    else u8.fill(0, op, op + n);
     if (st !== 0) {
       if (out) out.fill(0, 0, n);
       throw statusError(st, seal ? (out ? 'aead.sealInto' : 'aead.seal') : out ? 'aead.openInto' : 'aead.open');
