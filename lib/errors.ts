@@ -21,6 +21,11 @@ export const ErrorCodes = [
   'ERR_IO', // a file operation failed (the message names the path and the system error)
   'ERR_ABORTED', // the caller's AbortSignal fired
   'ERR_EXPIRED', // an authentic token outside its time-to-live (Fernet ttlSeconds)
+  'ERR_KEK', // this KEK cannot unwrap: wrong passphrase, or a public-only provider (lib/keys/kek.ts)
+  'ERR_KEY_DESTROYED', // keyring: the message's key was destroyed (its id is kept, its material wiped)
+  'ERR_KEY_RETIRED', // keyring: the message's key is retired (re-enable it with setState to use it)
+  'ERR_CONFLICT', // key store: another writer committed a newer generation first (reload and retry)
+  'ERR_LOCKED', // key store: another live process holds the write lock
 ] as const;
 
 export type ErrorCode = (typeof ErrorCodes)[number];

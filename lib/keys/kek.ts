@@ -5,22 +5,81 @@
  *
  *   { id: string, wrap(dataKey): Promise<Uint8Array>, unwrap(wrapped): Promise<Uint8Array> }
  *
- * `kek.fromKey(bytes)` wraps with AES-KWP (RFC 5649), so its wrap output
- * equals `keywrap.wrapPad(masterKey, dataKey)`. Node only.
+ * Providers:
+ * - `kek.fromKey(bytes)`: a raw 32-byte master key, AES-KWP (RFC 5649), so
+ *   its wrap output equals `keywrap.wrapPad(masterKey, dataKey)`.
+ * - `kek.fromKeyFile(path)` / `kek.fromEnv(name)`: the same master key read
+ *   from a file (raw 32 bytes, or 64 hex digits / base64 with surrounding
+ *   whitespace, as the CLI's --key-file) or an environment variable (hex or
+ *   base64). Same id and same wrap output as `fromKey` of those bytes.
+ * - `kek.fromPassphrase(passphrase, { salt?, N?, r?, p? })`: scrypt (async,
+ *   on the libuv thread pool; N >= 2^17, default N = 2^17, r = 8, p = 1;
+ *   16-byte random salt unless given) to a 32-byte master key, then AES-KWP.
+ *   The provider exposes `salt` and `params` ({ salt, N, r, p }): store them,
+ *   and `kek.fromPassphrase(passphrase, saved)` derives the same KEK again.
+ *   String passphrases are used as their UTF-8 bytes (not normalized).
+ * - `kek.rsa({ publicKey, privateKey? })`: RSA-OAEP, SHA-256 and MGF1-SHA-256
+ *   (lib/keys/kek-rsa.ts). A public-only provider wraps but cannot unwrap.
+ *
+ * Ids never reveal key bytes: AES-KWP ids are a domain-separated SHA-256 of
+ * the master key, truncated ('aes-kwp:' for a raw key from any source,
+ * 'scrypt-kwp:' for a passphrase-derived one, stable for the same passphrase,
+ * salt and parameters); RSA ids are the SHA-256 of the public key's SPKI DER
+ * ('rsa-oaep:'). Key bytes live in a SecureBuffer inside the provider and
+ * are never exposed; wrap/unwrap return plain Uint8Arrays the caller wipes.
+ *
+ * Error codes of unwrap (what a caller can act on):
+ * - ERR_KEK: this KEK cannot unwrap, and the fix is another KEK: a
+ *   passphrase provider whose AES-KWP integrity check fails (the usual cause
+ *   is a wrong passphrase, which derives a different KEK; AES-KWP alone
+ *   cannot tell that from altered bytes, and the message says both), or an
+ *   RSA provider that has no private key (public-only).
+ * - ERR_AUTH: a KEK given as key bytes (fromKey / fromKeyFile / fromEnv) or
+ *   an RSA private key whose integrity check fails: wrong key or tampered
+ *   data, exactly as `keywrap.unwrapPad`.
+ * - ERR_FORMAT: a wrapped input of a length this KEK can never produce.
+ * A store that records the provider's `id` next to what it wrapped can tell
+ * a wrong passphrase (the ids differ: ERR_KEK before any unwrap) from a
+ * tampered entry (same id, failed unwrap).
+ * Errors never contain key bytes, passphrases or file / variable contents.
+ * Node only.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes, scrypt } from 'node:crypto';
+import * as fs from 'node:fs';
 
 import { TesseraError } from '../errors';
 import { describe } from '../format';
 import { SecureBuffer } from '../secure';
+import { rsa } from './kek-rsa';
 import { keywrap } from './keywrap';
+
+export type { RsaKekOptions, RsaKekProvider, RsaKeyInput } from './kek-rsa';
 
 export interface KekProvider {
   /** Stable identifier of this KEK (stored next to what it wrapped; never derived reversibly from the key). */
   readonly id: string;
   wrap(dataKey: Uint8Array): Promise<Uint8Array>;
-  /** ERR_AUTH if wrapped was not made by this KEK or was altered. */
+  /**
+   * ERR_AUTH if wrapped was not made by this KEK or was altered (ERR_KEK for
+   * a passphrase KEK, where that usually means a wrong passphrase, and for a
+   * public-only RSA KEK).
+   */
   unwrap(wrapped: Uint8Array): Promise<Uint8Array>;
+}
+
+/** scrypt parameters of a passphrase KEK: everything needed, with the passphrase, to derive it again. */
+export interface ScryptParams {
+  salt: Uint8Array;
+  N: number;
+  r: number;
+  p: number;
+}
+
+export interface PassphraseKekProvider extends KekProvider {
+  /** A copy of the salt (16 bytes or more). */
+  readonly salt: Uint8Array;
+  /** A copy of { salt, N, r, p }; pass it back to fromPassphrase to derive the same KEK. */
+  readonly params: ScryptParams;
 }
 
 /** An AES-KWP KEK over master key bytes kept in a SecureBuffer. `label` prefixes the id. */
@@ -37,11 +96,254 @@ function aesKwp(master: Uint8Array, label: string): KekProvider {
   };
 }
 
+// ---- key text (the formats of the CLI's --key-file / --key-env, lib/cli/keys.ts) ----
+
+const KEY_LENGTH = 32;
+/** Larger than any key text with generous whitespace: anything bigger is not a key file. */
+const MAX_KEY_FILE = 4096;
+
+function isSpace(c: number): boolean {
+  return c === 0x20 || (c >= 0x09 && c <= 0x0d);
+}
+
+function hexValue(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  if (c >= 0x61 && c <= 0x66) return c - 0x57;
+  if (c >= 0x41 && c <= 0x46) return c - 0x37;
+  return -1;
+}
+
+/** Standard and url-safe base64 alphabets alike (as Buffer's decoder). */
+function base64Value(c: number): number {
+  if (c >= 0x41 && c <= 0x5a) return c - 0x41;
+  if (c >= 0x61 && c <= 0x7a) return c - 0x47;
+  if (c >= 0x30 && c <= 0x39) return c + 4;
+  if (c === 0x2b || c === 0x2d) return 62;
+  if (c === 0x2f || c === 0x5f) return 63;
+  return -1;
+}
+
+/**
+ * Key text of exactly `len` bytes: hex (2 * len digits) or base64 / base64url
+ * (optionally '='-padded), with surrounding whitespace. The same formats as
+ * the CLI (lib/cli/keys.ts decodeKeyText, whose parser is private to the CLI
+ * and throws CLI errors), decoded byte by byte so that no immutable string
+ * copy of the key is made. A new buffer (wipe it), or undefined.
+ */
+export function decodeKeyText(text: Uint8Array, len = KEY_LENGTH): Uint8Array | undefined {
+  let a = 0;
+  let b = text.length;
+  while (a < b && isSpace(text[a]!)) a++;
+  while (b > a && isSpace(text[b - 1]!)) b--;
+  const out = new Uint8Array(len);
+  if (b - a === 2 * len) {
+    let ok = true;
+    for (let i = 0; i < len && ok; i++) {
+      const hi = hexValue(text[a + 2 * i]!);
+      const lo = hexValue(text[a + 2 * i + 1]!);
+      ok = hi >= 0 && lo >= 0;
+      out[i] = (hi << 4) | lo;
+    }
+    if (ok) return out;
+  }
+  let e = b;
+  for (let pad = 0; pad < 2 && e > a && text[e - 1] === 0x3d; pad++) e--;
+  if (e > a && Math.floor(((e - a) * 6) / 8) === len) {
+    let acc = 0;
+    let bits = 0;
+    let j = 0;
+    let ok = true;
+    for (let i = a; i < e && ok; i++) {
+      const v = base64Value(text[i]!);
+      ok = v >= 0;
+      acc = ((acc << 6) | (v & 63)) & 0xffffff;
+      bits += 6;
+      if (bits >= 8) {
+        bits -= 8;
+        out[j++] = (acc >> bits) & 0xff;
+      }
+    }
+    acc = 0;
+    if (ok) return out;
+  }
+  out.fill(0);
+  return undefined;
+}
+
+/** The KEK of master key bytes that the caller wipes right after. */
+function fromTempKey(bytes: Uint8Array): KekProvider {
+  try {
+    return aesKwp(bytes, 'aes-kwp');
+  } finally {
+    bytes.fill(0);
+  }
+}
+
+function errnoOf(e: unknown): string {
+  return (e as NodeJS.ErrnoException)?.code ?? 'error';
+}
+
+function fromKeyFile(path: string): KekProvider {
+  if (typeof path !== 'string' || path.length === 0) throw new TesseraError('ERR_ARGUMENT', `fromKeyFile: path must be a non-empty string (got ${describe(path)})`);
+  let fd: number;
+  try {
+    // O_NONBLOCK: a FIFO at the path must not hang the open (no effect on regular files).
+    fd = fs.openSync(path, process.platform === 'win32' ? 'r' : fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  } catch (e) {
+    throw new TesseraError('ERR_IO', `cannot open key file ${path}: ${errnoOf(e)}`);
+  }
+  const data = Buffer.alloc(MAX_KEY_FILE + 1); // not pooled: wiped below
+  try {
+    let st: fs.Stats;
+    try {
+      st = fs.fstatSync(fd);
+    } catch (e) {
+      throw new TesseraError('ERR_IO', `cannot stat key file ${path}: ${errnoOf(e)}`);
+    }
+    if (!st.isFile()) throw new TesseraError('ERR_ARGUMENT', `key file ${path} is not a regular file`);
+    // The mode of the file opened (fstat), not of whatever the path names later.
+    if (process.platform !== 'win32' && (st.mode & 0o077) !== 0)
+      throw new TesseraError(
+        'ERR_ARGUMENT',
+        `key file ${path} is accessible by group or others (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}); ` +
+          `restrict it to its owner: chmod 600 ${path}`,
+      );
+    let n = 0;
+    try {
+      for (let got = 1; got > 0 && n < data.length; n += got) got = fs.readSync(fd, data, n, data.length - n, null);
+    } catch (e) {
+      throw new TesseraError('ERR_IO', `cannot read key file ${path}: ${errnoOf(e)}`);
+    }
+    if (n > MAX_KEY_FILE) throw new TesseraError('ERR_ARGUMENT', `key file ${path} is too large to hold a ${KEY_LENGTH}-byte key`);
+    const content = data.subarray(0, n);
+    const key = n === KEY_LENGTH ? Uint8Array.from(content) : decodeKeyText(content);
+    if (key === undefined)
+      throw new TesseraError('ERR_ARGUMENT', `key file ${path}: expected a ${KEY_LENGTH}-byte key as raw bytes, ${2 * KEY_LENGTH} hex digits or base64`);
+    return fromTempKey(key);
+  } finally {
+    data.fill(0);
+    fs.closeSync(fd);
+  }
+}
+
+function fromEnv(name: string): KekProvider {
+  if (typeof name !== 'string' || name.length === 0) throw new TesseraError('ERR_ARGUMENT', `fromEnv: name must be a non-empty string (got ${describe(name)})`);
+  const value = process.env[name];
+  if (value === undefined || value === '') throw new TesseraError('ERR_ARGUMENT', `environment variable ${name} is not set`);
+  const text = Buffer.from(value, 'utf8');
+  try {
+    const key = decodeKeyText(text);
+    if (key === undefined)
+      throw new TesseraError('ERR_ARGUMENT', `environment variable ${name}: expected a ${KEY_LENGTH}-byte key as ${2 * KEY_LENGTH} hex digits or base64`);
+    return fromTempKey(key);
+  } finally {
+    text.fill(0);
+  }
+}
+
+// ---- passphrases ----
+
+/** scrypt cost: N = 2^17, r = 8, p = 1 (128 MiB), the CLI's parameters; N below 2^17 is refused. */
+export const SCRYPT_DEFAULTS = { N: 1 << 17, r: 8, p: 1 } as const;
+const SCRYPT_MIN_N = 1 << 17;
+const SCRYPT_MAX_MEMORY = 2 ** 32; // 4 GiB
+const SALT_LENGTH = 16;
+
+function intOption(v: unknown, name: string, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
+    throw new TesseraError('ERR_ARGUMENT', `scrypt ${name} must be an integer from ${min} to ${max} (got ${typeof v === 'number' ? v : describe(v)})`);
+  return v;
+}
+
+function scryptParams(options: Partial<ScryptParams>): ScryptParams {
+  if (options === null || typeof options !== 'object') throw new TesseraError('ERR_ARGUMENT', `fromPassphrase: options must be an object (got ${describe(options)})`);
+  const N = options.N ?? SCRYPT_DEFAULTS.N;
+  if (typeof N !== 'number' || !Number.isInteger(N) || N < SCRYPT_MIN_N || N > 2 ** 30 || (N & (N - 1)) !== 0)
+    throw new TesseraError('ERR_ARGUMENT', `scrypt N must be a power of two, at least 2^17 (got ${typeof N === 'number' ? N : describe(N)})`);
+  const r = intOption(options.r ?? SCRYPT_DEFAULTS.r, 'r', 1, 1024);
+  const p = intOption(options.p ?? SCRYPT_DEFAULTS.p, 'p', 1, 1024);
+  if (128 * r * (N + p + 2) > SCRYPT_MAX_MEMORY)
+    throw new TesseraError('ERR_ARGUMENT', `scrypt N = ${N}, r = ${r}, p = ${p} needs more than 4 GiB of memory`);
+  let salt: Uint8Array;
+  if (options.salt === undefined) salt = new Uint8Array(randomBytes(SALT_LENGTH));
+  else if (!(options.salt instanceof Uint8Array)) throw new TesseraError('ERR_ARGUMENT', `salt must be a Uint8Array (got ${describe(options.salt)})`);
+  else if (options.salt.length < SALT_LENGTH || options.salt.length > 1024)
+    throw new TesseraError('ERR_ARGUMENT', `salt must be 16 to 1024 bytes (got ${options.salt.length})`);
+  else salt = Uint8Array.from(options.salt);
+  return { salt, N, r, p };
+}
+
+function deriveKey(pass: Uint8Array, { salt, N, r, p }: ScryptParams): Promise<Buffer> {
+  // OpenSSL's scrypt needs 128 * r * (N + p + 2) bytes; maxmem leaves room above that.
+  const maxmem = 128 * r * (N + p + 2) + (1 << 20);
+  return new Promise((resolve, reject) => {
+    scrypt(pass, salt, KEY_LENGTH, { N, r, p, maxmem }, (err, key) => {
+      if (err) reject(new TesseraError('ERR_INTERNAL', `scrypt failed (N = ${N}, r = ${r}, p = ${p}): ${(err as NodeJS.ErrnoException).code ?? 'error'}`));
+      else resolve(key);
+    });
+  });
+}
+
+async function fromPassphrase(passphrase: string | Uint8Array | SecureBuffer, options: Partial<ScryptParams> = {}): Promise<PassphraseKekProvider> {
+  const params = scryptParams(options);
+  let pass: Uint8Array;
+  let temp: Buffer | undefined;
+  if (typeof passphrase === 'string') pass = temp = Buffer.from(passphrase, 'utf8');
+  else if (passphrase instanceof SecureBuffer) pass = passphrase.bytes;
+  else if (passphrase instanceof Uint8Array) pass = passphrase;
+  else throw new TesseraError('ERR_ARGUMENT', `passphrase must be a string, Uint8Array or SecureBuffer (got ${describe(passphrase)})`);
+  let derived: Buffer;
+  try {
+    if (pass.length === 0) throw new TesseraError('ERR_ARGUMENT', 'the passphrase is empty');
+    derived = await deriveKey(pass, params); // never scryptSync: the event loop keeps running
+  } finally {
+    temp?.fill(0);
+  }
+  let inner: KekProvider;
+  try {
+    inner = aesKwp(derived, 'scrypt-kwp');
+  } finally {
+    derived.fill(0);
+  }
+  const { salt, N, r, p } = params;
+  return Object.freeze({
+    id: inner.id,
+    get salt() {
+      return salt.slice();
+    },
+    get params() {
+      return { salt: salt.slice(), N, r, p };
+    },
+    wrap: inner.wrap,
+    async unwrap(wrapped: Uint8Array) {
+      try {
+        return await inner.unwrap(wrapped);
+      } catch (e) {
+        if (e instanceof TesseraError && e.code === 'ERR_AUTH')
+          throw new TesseraError('ERR_KEK', 'unwrap: this passphrase KEK cannot unwrap the key: wrong passphrase (or the wrapped key was altered)');
+        throw e;
+      }
+    },
+  });
+}
+
 export const kek = {
   /** A raw 32-byte master key (copied into secure memory; wipe your copy). AES-KWP. */
   fromKey(bytes: Uint8Array): KekProvider {
     return aesKwp(bytes, 'aes-kwp');
   },
+  /**
+   * A 32-byte master key from a file only its owner can access (raw bytes,
+   * hex or base64). ERR_IO if it cannot be read; ERR_ARGUMENT if group or
+   * others have access (chmod 600) or it holds no key. Same KEK as fromKey.
+   */
+  fromKeyFile,
+  /** A 32-byte master key from an environment variable (hex or base64). ERR_ARGUMENT if unset or malformed. */
+  fromEnv,
+  /** scrypt (async; N >= 2^17) then AES-KWP. Keep `provider.params` to derive the same KEK later. */
+  fromPassphrase,
+  /** RSA-OAEP-SHA256 (>= 2048 bits); with only the public key it wraps but cannot unwrap (ERR_KEK). */
+  rsa,
 };
 
 export { aesKwp as _aesKwp };

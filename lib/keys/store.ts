@@ -1,0 +1,131 @@
+/**
+ * Key stores (DESIGN section 6 "Key stores"; issue 5 contract names
+ * `FileKeyStore`, `PostgresKeyStore`): where a keyring document lives.
+ *
+ * A store persists one JSON document, the keyring, as a whole, with a
+ * generation number for optimistic concurrency: `commit(next, expected)`
+ * succeeds only if the stored generation is still `expected` (0: the store
+ * is empty) and `next.generation === expected + 1`; otherwise it fails with
+ * ERR_CONFLICT and the keyring reloads and re-applies its change. Every
+ * store gives the same guarantee (the file store with a lock file and a
+ * re-read under it, PostgreSQL later with `UPDATE ... WHERE generation = $n`
+ * in a transaction), so the keyring logic is written once.
+ *
+ * Stores never see key material in the clear: data keys and the metadata
+ * MAC key are wrapped by the KEK before they reach a store, and the
+ * keyring authenticates the whole document (lib/keys/document.ts). A store
+ * only checks that what it reads is structurally a keyring document
+ * (ERR_FORMAT otherwise) and never overwrites a document it cannot parse.
+ */
+import { TesseraError } from '../errors';
+import type { Algorithm } from '../format';
+
+/** Key states (DESIGN section 6): active (the primary) -> decrypt-only -> retired -> destroyed. */
+export type KeyState = 'active' | 'decrypt-only' | 'retired' | 'destroyed';
+export const KEY_STATES: readonly KeyState[] = ['active', 'decrypt-only', 'retired', 'destroyed'];
+
+/** Rotation policy of a purpose, checked on use (no timers). */
+export interface RotationPolicy {
+  /** Rotate when the primary is this many days old (fractions allowed). */
+  maxAgeDays?: number;
+  /** Rotate when the primary has sealed this many messages. */
+  maxMessages?: number;
+}
+
+/** One key version as stored. `wrapped` is absent once the key is destroyed. */
+export interface KeyRecord {
+  /** uint32, unique across the whole keyring; message headers carry only this. */
+  id: number;
+  purpose: string;
+  algorithm: Algorithm;
+  state: KeyState;
+  /** ms since the epoch. */
+  createdAt: number;
+  stateChangedAt: number;
+  /** The 32 key bytes wrapped by the KEK (base64). Removed when destroyed. */
+  wrapped?: string;
+  /** Messages sealed / opened, as last persisted (counts are batched: see keyring.ts). */
+  encrypted: number;
+  decrypted: number;
+}
+
+export interface PurposeRecord {
+  policy: RotationPolicy;
+}
+
+/** The keyring document (format "tessera-keyring", version 1). */
+export interface KeyringDoc {
+  format: 'tessera-keyring';
+  version: 1;
+  /** Incremented by every commit; 1 for the first. */
+  generation: number;
+  /** `KekProvider.id` of the KEK that wrapped everything below. */
+  kekId: string;
+  /** Random 32-byte MAC key, wrapped by the KEK (base64). */
+  macKey: string;
+  purposes: Record<string, PurposeRecord>;
+  keys: KeyRecord[];
+  /** HMAC-SHA-256 (hex) over the canonical serialization of every other field. */
+  mac: string;
+}
+
+export interface KeyStore {
+  /** 'file', 'postgres', ... */
+  readonly kind: string;
+  /** The current document, or undefined for an empty store. ERR_FORMAT if it is not a keyring document. */
+  load(): Promise<KeyringDoc | undefined>;
+  /**
+   * Atomically replaces the document if the stored generation is still
+   * `expectedGeneration` (0 = empty). ERR_CONFLICT if another writer
+   * committed first; when this resolves, `next` is durable.
+   * `verifyCurrent` is called (under the store's lock / in its transaction)
+   * with the document about to be replaced; if it throws (the keyring's MAC
+   * check: ERR_FORMAT), nothing is written, so a tampered store is never
+   * overwritten.
+   */
+  commit(next: KeyringDoc, expectedGeneration: number, verifyCurrent?: (current: KeyringDoc) => void): Promise<void>;
+  close(): Promise<void>;
+}
+
+const B64 = /^[A-Za-z0-9+/]*={0,2}$/;
+const ALGS = new Set(['aes-256-gcm', 'chacha20-poly1305', 'xchacha20-poly1305', 'xaes-256-gcm']);
+
+function isObj(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+function count(v: unknown): boolean {
+  return Number.isSafeInteger(v) && (v as number) >= 0;
+}
+
+/** Structural check of a parsed document (not authenticity: that is the keyring's MAC). */
+export function checkDocShape(v: unknown, where: string): KeyringDoc {
+  const bad = (what: string): never => {
+    throw new TesseraError('ERR_FORMAT', `${where}: not a valid keyring document (${what})`);
+  };
+  if (!isObj(v)) bad('not an object');
+  const d = v as Record<string, unknown>;
+  if (d.format !== 'tessera-keyring') bad('format');
+  if (d.version !== 1) bad(`unsupported version ${typeof d.version === 'number' ? d.version : '?'}`);
+  if (!count(d.generation) || (d.generation as number) < 1) bad('generation');
+  if (typeof d.kekId !== 'string') bad('kekId');
+  if (typeof d.macKey !== 'string' || !B64.test(d.macKey)) bad('macKey');
+  if (typeof d.mac !== 'string' || !/^[0-9a-f]{64}$/.test(d.mac)) bad('mac');
+  if (!isObj(d.purposes)) bad('purposes');
+  for (const p of Object.values(d.purposes as object)) {
+    if (!isObj(p) || !isObj(p.policy)) bad('purpose record');
+  }
+  if (!Array.isArray(d.keys)) bad('keys');
+  const ids = new Set<number>();
+  for (const k of d.keys as unknown[]) {
+    if (!isObj(k)) bad('key record');
+    const r = k as Record<string, unknown>;
+    if (!Number.isInteger(r.id) || (r.id as number) < 1 || (r.id as number) > 0xffffffff || ids.has(r.id as number)) bad('key id');
+    ids.add(r.id as number);
+    if (typeof r.purpose !== 'string' || !isObj((d.purposes as Record<string, unknown>)[r.purpose])) bad('key purpose');
+    if (!ALGS.has(r.algorithm as string)) bad('key algorithm');
+    if (!KEY_STATES.includes(r.state as KeyState)) bad('key state');
+    if (!count(r.createdAt) || !count(r.stateChangedAt) || !count(r.encrypted) || !count(r.decrypted)) bad('key numbers');
+    if (r.state === 'destroyed' ? r.wrapped !== undefined : typeof r.wrapped !== 'string' || !B64.test(r.wrapped)) bad('wrapped key');
+  }
+  return v as KeyringDoc;
+}
