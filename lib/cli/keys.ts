@@ -8,6 +8,8 @@ import { randomBytes, scrypt } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as tty from 'node:tty';
 
+import { decodeKeyText } from '../keys/kek';
+
 export class CliError extends Error {
   constructor(readonly exitCode: number, message: string) {
     super(message);
@@ -26,14 +28,12 @@ export type KeySource =
 export const SCRYPT = { N: 1 << 17, r: 8, p: 1 } as const;
 
 /** A key given as text: hex or base64 of exactly `len` bytes. */
-function decodeKeyText(text: string, len: number, where: string): Buffer {
-  const t = text.trim();
-  if (/^[0-9a-fA-F]+$/.test(t) && t.length === 2 * len) return Buffer.from(t, 'hex');
-  if (/^[A-Za-z0-9+/_-]+={0,2}$/.test(t)) {
-    const b = Buffer.from(t, 'base64');
-    if (b.length === len) return b;
-  }
-  throw new CliError(EXIT.key, `${where}: expected a ${len}-byte key as raw bytes, ${2 * len} hex digits or base64`);
+// One parser for key text (hex or base64, surrounding whitespace), shared
+// with kek.fromKeyFile / kek.fromEnv (lib/keys/kek.ts).
+function decodeKey(text: Uint8Array, len: number, where: string): Buffer {
+  const k = decodeKeyText(text, len);
+  if (!k) throw new CliError(EXIT.key, `${where}: expected a ${len}-byte key as raw bytes, ${2 * len} hex digits or base64`);
+  return Buffer.from(k.buffer, k.byteOffset, k.byteLength);
 }
 
 export function rawKey(src: KeySource, len: number): Buffer {
@@ -45,14 +45,16 @@ export function rawKey(src: KeySource, len: number): Buffer {
       throw new CliError(EXIT.key, `cannot read key file ${src.path}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
     }
     if (data.length === len) return data;
-    const text = data.toString('latin1');
-    data.fill(0);
-    return decodeKeyText(text, len, `key file ${src.path}`);
+    try {
+      return decodeKey(data, len, `key file ${src.path}`);
+    } finally {
+      data.fill(0);
+    }
   }
   if (src.kind === 'env') {
     const v = process.env[src.name];
     if (v === undefined || v === '') throw new CliError(EXIT.key, `environment variable ${src.name} is not set`);
-    return decodeKeyText(v, len, `environment variable ${src.name}`);
+    return decodeKey(Buffer.from(v, 'latin1'), len, `environment variable ${src.name}`);
   }
   throw new CliError(EXIT.key, 'internal: not a raw key source');
 }
