@@ -22,5 +22,13 @@ export { fernet, type FernetDecryptOptions } from './keys/fernet';
 export { kek, type KekProvider, type PassphraseKekProvider, type ScryptParams, type RsaKekProvider, type RsaKekOptions, type RsaKeyInput } from './keys/kek';
 export { Keyring, type KeyringOptions, type KeyStatus, type ExportedKey } from './keys/keyring';
 export { FileKeyStore, type FileKeyStoreOptions } from './keys/file-store';
+export { PostgresKeyStore, type PostgresKeyStoreOptions } from './keys/pg-store';
 export type { KeyStore, KeyringDoc, KeyRecord, KeyState, PurposeRecord, RotationPolicy } from './keys/store';
 export { verifyAuditLog, type AuditEvent, type AuditOp, type AuditVerifyResult } from './keys/audit';
+export { encryptFields, decryptFields, encryptFieldsBatch, decryptFieldsBatch, type DecryptFieldsOptions } from './keys/fields';
+export { mask } from './keys/mask';
+export type { BlindIndexOptions } from './keys/blind';
+export {
+  EnvelopeFiles, inspectEnvelope, encryptEnvelopeFile, decryptEnvelopeFile,
+  type CacheStats, type DataKeyCacheOptions, type EncryptFileOptions, type DecryptFileOptions, type EnvelopeInfo, type KeyringFileOptions,
+} from './keys/envelope-file';

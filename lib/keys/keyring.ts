@@ -29,20 +29,24 @@
  * - Data keys are unwrapped at open into AeadKey objects (secure memory,
  *   DESIGN section 5); close() disposes them. The caller owns the store.
  */
+import { randomBytes } from 'node:crypto';
+
 import { AeadKey, type AadOptions } from '../aead';
 import { TesseraError } from '../errors';
 import { type Algorithm, describe, fromText, parseHeader, toText } from '../format';
 import { SecureBuffer } from '../secure';
+import { type BlindIndexOptions, blindIndexArgs, computeBlindIndex } from './blind';
 import { type AuditEvent, type AuditOp, AuditSink } from './audit';
 import { b64, cloneDoc, computeMac, verifyMac } from './document';
+import { type CacheStats, checkCacheOptions, type DecryptFileOptions, type EncryptFileOptions, EnvelopeFiles, type EnvelopeInfo, type KeyringFileOptions } from './envelope-file';
 import type { KekProvider } from './kek';
 import {
   applyDestroy, applyState, checkOptions, checkPolicy, checkPurpose, codeOf, demotePrimary, type ExportedKey, freshId, initialDoc, isDue,
-  type KeyringOptions, type KeyStatus, importKey, macKeyOf, type PendingEvent, PURPOSE, statusOf,
+  type KeyringOptions, type KeyStatus, importKey, macKeyOf, type PendingEvent, PURPOSE, statusOf, unwrapWith,
 } from './keyring-doc';
 import type { KeyRecord, KeyringDoc, KeyState, KeyStore, RotationPolicy } from './store';
 
-export type { ExportedKey, KeyringOptions, KeyStatus };
+export type { BlindIndexOptions, ExportedKey, KeyringOptions, KeyStatus };
 
 type Listener = (e: AuditEvent) => void;
 interface Ctx {
@@ -64,13 +68,17 @@ export class Keyring {
   #byId = new Map<number, KeyRecord>();
   #primary = new Map<string, number>();
   readonly #keys = new Map<number, AeadKey>();
+  /** Unwrapped blind-index keys by purpose (PurposeRecord.indexKey; they never change once created). */
+  readonly #indexKeys = new Map<string, SecureBuffer>();
   /** Uses not yet persisted: id -> [encrypted, decrypted]. */
   readonly #pending = new Map<number, [number, number]>();
   #queue: Promise<unknown> = Promise.resolve();
   readonly #sink: AuditSink;
   #closed = false;
+  /** Keyring files and their data-key cache (lib/keys/envelope-file.ts). */
+  readonly #files: EnvelopeFiles;
 
-  private constructor(store: KeyStore, opts: KeyringOptions, macKey: SecureBuffer, doc: KeyringDoc) {
+  private constructor(store: KeyStore, opts: KeyringOptions & KeyringFileOptions, macKey: SecureBuffer, doc: KeyringDoc) {
     this.#store = store;
     this.#kek = opts.kek;
     this.#alg = opts.algorithm ?? 'xaes-256-gcm';
@@ -80,12 +88,14 @@ export class Keyring {
     this.#macKey = macKey;
     this.#doc = doc;
     this.#sink = new AuditSink();
+    this.#files = new EnvelopeFiles(opts.kek, opts.cache, this.#now);
     this.#index();
   }
 
   /** Loads the keyring from store, or initializes an empty store. ERR_KEK: wrong KEK; ERR_FORMAT: tampered document. */
-  static async open(store: KeyStore, opts: KeyringOptions): Promise<Keyring> {
+  static async open(store: KeyStore, opts: KeyringOptions & KeyringFileOptions): Promise<Keyring> {
     const kek = checkOptions(store, opts);
+    checkCacheOptions(opts.cache);
     let doc = await store.load();
     let mac: SecureBuffer | undefined;
     if (doc === undefined) {
@@ -199,6 +209,9 @@ export class Keyring {
         } catch (e) {
           for (const key of c.staged.values()) key.dispose();
           if (codeOf(e) === 'ERR_CONFLICT' && attempt < 32) {
+            // The first retry is immediate; after repeated losses a jittered
+            // backoff keeps one writer from starving behind faster ones.
+            if (attempt > 0) await new Promise((r) => setTimeout(r, Math.random() * Math.min(100, 2 ** attempt)));
             await this.#reload();
             continue;
           }
@@ -266,11 +279,12 @@ export class Keyring {
     return this.#keyOp('rotate', null, purpose, () => this.#rotate(checkPurpose(purpose), false));
   }
 
-  #rotate(purpose: string, onlyIfDue: boolean): Promise<number> {
+  /** onlyIfDue: a policy rotation before sealing n messages at once (see #extra). */
+  #rotate(purpose: string, onlyIfDue: boolean, n = 1): Promise<number> {
     return this.#mutate(async (c) => {
       if (!c.doc.purposes[purpose]) throw new TesseraError('ERR_ARGUMENT', `unknown purpose ${describe(purpose)}`);
       const cur = c.doc.keys.find((k) => k.purpose === purpose && k.state === 'active')!;
-      if (onlyIfDue && !this.#due(cur, c.doc.purposes[purpose]!.policy, 0)) {
+      if (onlyIfDue && !this.#due(cur, c.doc.purposes[purpose]!.policy, this.#extra(cur, 0, n))) {
         c.noop = true; // another caller rotated meanwhile
         return cur.id;
       }
@@ -287,7 +301,7 @@ export class Keyring {
       const pol = checkPolicy(policy);
       return this.#mutate(async (c) => {
         if (!c.doc.purposes[p]) throw new TesseraError('ERR_ARGUMENT', `unknown purpose ${describe(p)}`);
-        c.doc.purposes[p] = { policy: pol };
+        c.doc.purposes[p] = { ...c.doc.purposes[p], policy: pol }; // keeps the blind-index key
         c.events.push({ op: 'policy', keyId: null, purpose: p, bytes: 0, detail: JSON.stringify(pol) });
       });
     });
@@ -299,23 +313,34 @@ export class Keyring {
   }
 
   /**
+   * The `extra` seals to test the policy with before sealing n messages at
+   * once (n > 1: encryptBatch): a batch that would cross maxMessages
+   * rotates first, unless the key is unused (a batch larger than
+   * maxMessages is sealed whole under a fresh key, overshooting).
+   */
+  #extra(rec: KeyRecord, pending: number, n: number): number {
+    return n > 1 && rec.encrypted + pending > 0 ? pending + n - 1 : pending;
+  }
+
+  /**
    * purpose's primary if it can seal right now (exists, not due for
    * rotation, counts not due for a flush), else undefined. Synchronous, so
    * the check and the seal that follows it happen in one tick: concurrent
    * callers cannot overshoot a maxMessages policy.
    */
-  #ready(purpose: string): AeadKey | undefined {
+  #ready(purpose: string, n = 1): AeadKey | undefined {
     this.#checkOpen();
     const id = this.#primary.get(purpose);
     if (id === undefined) return undefined;
     const pend = this.#pending.get(id);
-    if (this.#due(this.#byId.get(id)!, this.#doc.purposes[purpose]!.policy, pend?.[0] ?? 0)) return undefined;
+    const rec = this.#byId.get(id)!;
+    if (this.#due(rec, this.#doc.purposes[purpose]!.policy, this.#extra(rec, pend?.[0] ?? 0, n))) return undefined;
     if (pend && pend[0] + pend[1] >= this.#flushEvery) return undefined;
     return this.#keys.get(id);
   }
 
   /** Does what #ready found missing: create the purpose, rotate by policy, or flush counts. */
-  async #prepare(purpose: string): Promise<void> {
+  async #prepare(purpose: string, n = 1): Promise<void> {
     const id = this.#primary.get(purpose);
     if (id === undefined) {
       checkPurpose(purpose);
@@ -324,8 +349,9 @@ export class Keyring {
       return;
     }
     const pend = this.#pending.get(id);
-    if (this.#due(this.#byId.get(id)!, this.#doc.purposes[purpose]!.policy, pend?.[0] ?? 0)) {
-      await this.#keyOp('rotate', id, purpose, () => this.#rotate(purpose, true));
+    const rec = this.#byId.get(id)!;
+    if (this.#due(rec, this.#doc.purposes[purpose]!.policy, this.#extra(rec, pend?.[0] ?? 0, n))) {
+      await this.#keyOp('rotate', id, purpose, () => this.#rotate(purpose, true, n));
       return;
     }
     await this.flush();
@@ -345,10 +371,10 @@ export class Keyring {
     throw new TesseraError('ERR_INTERNAL', 'the primary key kept changing; try again');
   }
 
-  #count(id: number, slot: 0 | 1): void {
+  #count(id: number, slot: 0 | 1, n = 1): void {
     let p = this.#pending.get(id);
     if (!p) this.#pending.set(id, (p = [0, 0]));
-    p[slot]++;
+    p[slot] += n;
   }
 
   /** Persists the use counts now (close() does this too). */
@@ -415,6 +441,137 @@ export class Keyring {
     const p = this.#pending.get(keyId)!;
     if (p[0] + p[1] >= this.#flushEvery) await this.flush();
     return pt;
+  }
+
+  /**
+   * @internal (field-level encryption, lib/keys/fields.ts) Seals every
+   * plaintext under purpose's primary in ONE native call
+   * (AeadKey.sealBatch), after the same create / policy / flush checks as
+   * encrypt(), counting plaintexts.length messages at once. All messages
+   * share opts.aad.
+   */
+  async encryptBatch(purpose: string, plaintexts: Uint8Array[], opts?: AadOptions): Promise<Uint8Array[]> {
+    this.#checkOpen();
+    if (!Array.isArray(plaintexts)) throw new TesseraError('ERR_ARGUMENT', 'plaintexts must be an array of Uint8Array');
+    const n = plaintexts.length;
+    if (n === 0) return [];
+    for (let i = 0; i < 8; i++) {
+      const key = this.#ready(purpose, n);
+      if (key) {
+        const out = key.sealBatch(plaintexts, opts);
+        this.#count(key.keyId, 0, n);
+        return out;
+      }
+      await this.#prepare(purpose, n);
+    }
+    throw new TesseraError('ERR_INTERNAL', 'the primary key kept changing; try again');
+  }
+
+  /**
+   * @internal (lib/keys/fields.ts) Opens messages (all sharing opts.aad),
+   * grouped by key id: one AeadKey.openBatch per key. All or nothing: a
+   * failure (unknown, retired or destroyed key, ERR_AUTH) is audited with
+   * its key id and byte count, wipes what was opened and throws.
+   */
+  async decryptBatch(messages: Uint8Array[], opts?: AadOptions): Promise<Uint8Array[]> {
+    this.#checkOpen();
+    if (!Array.isArray(messages)) throw new TesseraError('ERR_ARGUMENT', 'messages must be an array of Uint8Array');
+    const groups = new Map<number, number[]>();
+    const out = new Array<Uint8Array>(messages.length);
+    let keyId: number | null = null;
+    let purpose: string | null = null;
+    let bytes = 0;
+    try {
+      for (let i = 0; i < messages.length; i++) {
+        const m = messages[i]!;
+        bytes = m instanceof Uint8Array ? m.length : 0;
+        const id = parseHeader(m).keyId;
+        let g = groups.get(id);
+        if (!g) groups.set(id, (g = []));
+        g.push(i);
+      }
+      for (const [id, idx] of groups) {
+        keyId = id;
+        purpose = null;
+        bytes = idx.reduce((a, i) => a + messages[i]!.length, 0);
+        const rec = this.#byId.get(id);
+        if (!rec) throw new TesseraError('ERR_KEY_MISMATCH', `no key with id ${id} in this keyring`);
+        purpose = rec.purpose;
+        if (rec.state === 'destroyed') throw new TesseraError('ERR_KEY_DESTROYED', `key ${id} (${rec.purpose}) was destroyed`);
+        if (rec.state === 'retired') throw new TesseraError('ERR_KEY_RETIRED', `key ${id} (${rec.purpose}) is retired; re-enable it with setState to use it`);
+        const pts = this.#keys.get(id)!.openBatch(idx.map((i) => messages[i]!), opts);
+        for (let j = 0; j < idx.length; j++) out[idx[j]!] = pts[j]!;
+      }
+    } catch (e) {
+      for (const p of out) p?.fill(0);
+      await this.#emit({ op: 'decrypt', keyId, purpose, bytes, outcome: 'failure', code: codeOf(e), time: '' }, false);
+      throw e;
+    }
+    let flush = false;
+    for (const [id, idx] of groups) {
+      this.#count(id, 1, idx.length);
+      const p = this.#pending.get(id)!;
+      if (p[0] + p[1] >= this.#flushEvery) flush = true;
+    }
+    if (flush) await this.flush();
+    return out;
+  }
+
+  /**
+   * Blind index for equality lookups on encrypted columns: HMAC-SHA-256
+   * under purpose's blind-index key (32 random bytes made on first use,
+   * stored wrapped by the KEK in the purpose's record, so it is stable
+   * across rotate() and reopen and is not a data key), truncated to
+   * opts.bytes (8..32, default 16), base64url (or the bytes with
+   * output: 'bytes'). See lib/keys/blind.ts for what is hashed.
+   */
+  blindIndex(purpose: string, value: string | Uint8Array, opts: BlindIndexOptions & { output: 'bytes' }): Promise<Uint8Array>;
+  blindIndex(purpose: string, value: string | Uint8Array, opts?: BlindIndexOptions): Promise<string>;
+  async blindIndex(purpose: string, value: string | Uint8Array, opts?: BlindIndexOptions): Promise<string | Uint8Array> {
+    this.#checkOpen();
+    const args = blindIndexArgs(value, opts);
+    const key = this.#indexKeys.get(purpose) ?? (await this.#indexKey(checkPurpose(purpose)));
+    this.#checkOpen();
+    return computeBlindIndex(key.bytes, args);
+  }
+
+  /** Unwraps (creating it first when missing) purpose's blind-index key. */
+  async #indexKey(purpose: string): Promise<SecureBuffer> {
+    if (this.#doc.purposes[purpose]?.indexKey === undefined) {
+      if (!this.#doc.purposes[purpose] && !this.#autoCreate) throw new TesseraError('ERR_ARGUMENT', `unknown purpose ${describe(purpose)} (autoCreate is off: call createPurpose)`);
+      await this.#keyOp('create', null, purpose, () =>
+        this.#mutate(async (c) => {
+          if (!c.doc.purposes[purpose]) {
+            c.doc.purposes[purpose] = { policy: {} };
+            const id = await this.#newKey(c, purpose);
+            c.events.push({ op: 'create', keyId: id, purpose, bytes: 0 });
+          }
+          const rec = c.doc.purposes[purpose]!;
+          if (rec.indexKey !== undefined) {
+            c.noop = true; // made meanwhile (here or by another process)
+            return;
+          }
+          const raw = randomBytes(32);
+          try {
+            rec.indexKey = b64(await this.#kek.wrap(raw));
+          } finally {
+            raw.fill(0);
+          }
+          c.events.push({ op: 'create', keyId: null, purpose, bytes: 0, detail: 'blind index key' });
+        }),
+      );
+    }
+    const raw = await unwrapWith(this.#kek, this.#doc.purposes[purpose]!.indexKey!, `blind index key of ${describe(purpose)}`);
+    try {
+      const cur = this.#indexKeys.get(purpose);
+      if (cur) return cur;
+      if (raw.length !== 32) throw new TesseraError('ERR_FORMAT', `blind index key of ${describe(purpose)}: ${raw.length} bytes, expected 32`);
+      const sb = SecureBuffer.from(raw);
+      this.#indexKeys.set(purpose, sb);
+      return sb;
+    } finally {
+      raw.fill(0);
+    }
   }
 
   /** Moves a message to its purpose's primary key (returned unchanged if already there). */
@@ -489,6 +646,32 @@ export class Keyring {
     return this.#doc.generation;
   }
 
+  /**
+   * Encrypts the file at src into a TSRF keyring file at dst (atomic): a data
+   * key wrapped by this keyring's KEK (cached within opts.cache of open),
+   * purpose and metadata in the authenticated header (lib/keys/envelope-file.ts).
+   */
+  async encryptFile(purpose: string, src: string, dst: string, opts?: EncryptFileOptions): Promise<EnvelopeInfo> {
+    this.#checkOpen();
+    return this.#files.encrypt(purpose, src, dst, opts);
+  }
+
+  /** Decrypts a TSRF keyring file (dst appears only once it all verified); failures are audited. */
+  async decryptFile(src: string, dst: string, opts?: DecryptFileOptions): Promise<EnvelopeInfo> {
+    this.#checkOpen();
+    try {
+      return await this.#files.decrypt(src, dst, opts);
+    } catch (e) {
+      await this.#emit({ op: 'decrypt', keyId: null, purpose: null, bytes: 0, outcome: 'failure', code: codeOf(e), time: '', detail: 'file' }, false);
+      throw e;
+    }
+  }
+
+  /** Data-key cache counters of encryptFile / decryptFile. */
+  cacheStats(): CacheStats {
+    return this.#files.stats();
+  }
+
   /** Audit hook: called synchronously with every event (lib/keys/audit.ts). A throwing hook becomes a process warning. */
   on(event: 'audit', fn: Listener): this {
     this.#sink.on(event, fn);
@@ -507,6 +690,9 @@ export class Keyring {
   #disposeAll(): void {
     for (const k of this.#keys.values()) k.dispose();
     this.#keys.clear();
+    for (const k of this.#indexKeys.values()) k.dispose();
+    this.#indexKeys.clear();
+    this.#files.close();
     this.#macKey.dispose();
   }
 

@@ -51,6 +51,12 @@ export interface KeyRecord {
 
 export interface PurposeRecord {
   policy: RotationPolicy;
+  /**
+   * The purpose's blind-index key (32 random bytes for HMAC-SHA-256,
+   * Keyring.blindIndex), wrapped by the KEK (base64); made on first use and
+   * never rotated, so indexes stay stable across data-key rotation.
+   */
+  indexKey?: string;
 }
 
 /** The keyring document (format "tessera-keyring", version 1). */
@@ -113,6 +119,7 @@ export function checkDocShape(v: unknown, where: string): KeyringDoc {
   if (!isObj(d.purposes)) bad('purposes');
   for (const p of Object.values(d.purposes as object)) {
     if (!isObj(p) || !isObj(p.policy)) bad('purpose record');
+    if ((p as Record<string, unknown>).indexKey !== undefined && (typeof p.indexKey !== 'string' || !B64.test(p.indexKey))) bad('blind index key');
   }
   if (!Array.isArray(d.keys)) bad('keys');
   const ids = new Set<number>();
