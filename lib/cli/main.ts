@@ -7,6 +7,7 @@
  *   tessera bench [--quick]   run the benchmark suite (bench/run.mjs)
  *   tessera selftest          seal/open every algorithm once on the active backend
  *   tessera version
+ *   tessera keyring init|status|rotate|reencrypt|export-public STORE ... (lib/cli/keyring.ts)
  * `-` is stdin / stdout. Exit codes: 0 ok, 1 unexpected failure, 2 bad usage,
  * 3 bad key (unreadable, wrong size, wrong key or passphrase), 4 input not a
  * valid tessera file (tampered, truncated, not ours), 5 I/O error, 130 interrupted.
@@ -18,6 +19,7 @@ import * as path from 'node:path';
 import { type Suite, SUITES } from '../chunked/options';
 import { ALGORITHMS, AeadKey, backend, secureMemoryStats, TesseraError } from '../index';
 import { crypt, type CryptArgs } from './crypt';
+import { keyring, keyringFailure, parseKeyring, storeName } from './keyring';
 import { CliError, EXIT, type KeySource } from './keys';
 
 const root = path.join(__dirname, '..', '..', '..');
@@ -27,6 +29,13 @@ const USAGE = `usage:
   tessera decrypt <in> <out> KEY [--threads N] [--quiet] [--force]
       KEY is one of: --key-file FILE | --key-env NAME | --passphrase | --passphrase-env NAME
       <in>/<out> may be - for stdin/stdout
+  tessera keyring init <store> [--purpose P ...] KEK
+  tessera keyring status <store> [--json] KEK
+  tessera keyring rotate <store> <purpose> KEK
+  tessera keyring reencrypt <store> [--in FILE|-] [--out FILE|-] [--force] KEK
+  tessera keyring export-public <store> [--rsa-key FILE]
+      <store> is a keyring file or a postgres:// / postgresql:// URL
+      KEK is one of: --passphrase (default: prompt) | --passphrase-env NAME | --key-file FILE | --key-env NAME | --rsa-key FILE
   tessera bench [--quick]
   tessera selftest
   tessera version
@@ -136,12 +145,30 @@ async function runCrypt(mode: 'encrypt' | 'decrypt', args: string[]): Promise<vo
   }
 }
 
+async function runKeyring(args: string[]): Promise<void> {
+  const sub = args[0] && !args[0].startsWith('-') ? args[0] : 'keyring';
+  let label = 'the key store';
+  try {
+    const a = parseKeyring(args);
+    label = storeName(a.store);
+    await keyring(a);
+  } catch (e) {
+    const [code, msg] = keyringFailure(e, label);
+    process.stderr.write(`tessera keyring ${sub}: ${msg}\n`);
+    if (code === EXIT.usage) process.stderr.write(USAGE);
+    process.exitCode = code;
+  }
+}
+
 function main(argv: string[]): void {
   const [cmd, ...rest] = argv;
   switch (cmd) {
     case 'encrypt':
     case 'decrypt':
       void runCrypt(cmd, rest);
+      return;
+    case 'keyring':
+      void runKeyring(rest);
       return;
     case 'bench': {
       const script = path.join(root, 'bench', 'run.mjs');

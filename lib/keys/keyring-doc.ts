@@ -12,7 +12,7 @@ import { TesseraError } from '../errors';
 import { type Algorithm, algorithmId, describe } from '../format';
 import type { AuditEvent } from './audit';
 import { unb64 } from './document';
-import type { KekProvider } from './kek';
+import type { KekProvider, PassphraseKekProvider } from './kek';
 import { AeadKey } from '../aead';
 import { SecureBuffer } from '../secure';
 import { b64, computeMac, verifyMac } from './document';
@@ -191,6 +191,10 @@ export function checkOptions(store: KeyStore, opts: KeyringOptions): KekProvider
 export async function initialDoc(kek: KekProvider): Promise<{ doc: KeyringDoc; raw: Uint8Array }> {
   const raw = randomBytes(32);
   const doc: KeyringDoc = { format: 'tessera-keyring', version: 1, generation: 1, kekId: kek.id, macKey: b64(await kek.wrap(raw)), purposes: {}, keys: [], mac: '' };
+  // A passphrase KEK (kek.fromPassphrase) exposes its scrypt parameters:
+  // keep them in the (MAC-covered) document so the KEK can be derived again.
+  const params = (kek as Partial<PassphraseKekProvider>).params;
+  if (params && params.salt instanceof Uint8Array) doc.kekParams = { alg: 'scrypt', salt: b64(params.salt), N: params.N, r: params.r, p: params.p };
   doc.mac = computeMac(raw, doc);
   return { doc, raw };
 }

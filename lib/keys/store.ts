@@ -59,6 +59,15 @@ export interface PurposeRecord {
   indexKey?: string;
 }
 
+/** scrypt parameters of a passphrase KEK, as stored in KeyringDoc.kekParams (salt in base64). */
+export interface KekParams {
+  alg: 'scrypt';
+  salt: string;
+  N: number;
+  r: number;
+  p: number;
+}
+
 /** The keyring document (format "tessera-keyring", version 1). */
 export interface KeyringDoc {
   format: 'tessera-keyring';
@@ -69,6 +78,16 @@ export interface KeyringDoc {
   kekId: string;
   /** Random 32-byte MAC key, wrapped by the KEK (base64). */
   macKey: string;
+  /**
+   * (Addition for the `tessera keyring` CLI.) How to derive a passphrase
+   * KEK again: recorded by Keyring.open when it initializes a store with a
+   * `kek.fromPassphrase` provider. Read before the MAC can be checked (the
+   * MAC key needs the KEK), but covered by the MAC like every other field:
+   * altered parameters derive another KEK (ERR_KEK, its id differs from
+   * `kekId`), and the MAC check then authenticates them. Absent for other
+   * KEKs and for documents written before this field existed.
+   */
+  kekParams?: KekParams;
   purposes: Record<string, PurposeRecord>;
   keys: KeyRecord[];
   /** HMAC-SHA-256 (hex) over the canonical serialization of every other field. */
@@ -116,6 +135,11 @@ export function checkDocShape(v: unknown, where: string): KeyringDoc {
   if (typeof d.kekId !== 'string') bad('kekId');
   if (typeof d.macKey !== 'string' || !B64.test(d.macKey)) bad('macKey');
   if (typeof d.mac !== 'string' || !/^[0-9a-f]{64}$/.test(d.mac)) bad('mac');
+  if (d.kekParams !== undefined) {
+    const k = d.kekParams as Record<string, unknown>;
+    const int = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 1;
+    if (!isObj(k) || k.alg !== 'scrypt' || typeof k.salt !== 'string' || !B64.test(k.salt) || !int(k.N) || !int(k.r) || !int(k.p)) bad('kekParams');
+  }
   if (!isObj(d.purposes)) bad('purposes');
   for (const p of Object.values(d.purposes as object)) {
     if (!isObj(p) || !isObj(p.policy)) bad('purpose record');
