@@ -7,14 +7,16 @@
 // Needs a built package (npm run build). Writes bench/results/. Sections:
 // aead (this file), chunked (Cobblestone, bench/chunked.mjs) and wasm (the
 // WebAssembly backend vs libsodium-wrappers and @noble/ciphers in Node and
-// Chromium, bench/wasm.mjs); `--only chunked` / `--only wasm` runs just one
-// and writes latest-<section>[-quick].* so the full latest.* is kept.
+// Chromium, bench/wasm.mjs) and keyring (ring.encrypt of 64 B fields with a
+// cached data key, bench/keyring.mjs); `--only <section>` runs just one and
+// writes latest-<section>[-quick].* so the full latest.* is kept.
 import { readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 
 import { runChunked } from './chunked.mjs';
 import { chunkedTargets } from './chunked-report.mjs';
 import { measureEventLoop } from './eventloop.mjs';
+import { keyringTargets, runKeyring } from './keyring.mjs';
 import { runWasm } from './wasm.mjs';
 import { wasmTargets } from './wasm-report.mjs';
 import { buildCases, makeInputs, tessera } from './impls.mjs';
@@ -22,12 +24,12 @@ import { addRatios, checkTargets, cpuSnapshot, otherCpuPercent, printConsole, si
 import { ROUNDS, runRounds } from './rounds.mjs';
 
 const quick = process.argv.includes('--quick');
-// --only <section> / --skip <section> (also --only=<section>); sections: aead (everything before), chunked, wasm.
+// --only <section> / --skip <section> (also --only=<section>); sections: aead (everything before), chunked, wasm, keyring.
 function sectionArg(flag) {
   const a = process.argv;
   const i = a.indexOf(flag);
   const v = i >= 0 ? a[i + 1] : a.find((x) => x.startsWith(`${flag}=`))?.slice(flag.length + 1);
-  if (v !== undefined && !['aead', 'chunked', 'wasm'].includes(v)) throw new Error(`${flag}: unknown section ${v} (aead, chunked or wasm)`);
+  if (v !== undefined && !['aead', 'chunked', 'wasm', 'keyring'].includes(v)) throw new Error(`${flag}: unknown section ${v} (aead, chunked, wasm or keyring)`);
   return v;
 }
 const only = sectionArg('--only'), skip = sectionArg('--skip');
@@ -119,7 +121,7 @@ async function main() {
   if (machine.loadavgStart[0] > 0.5 * machine.cpus) console.warn('warning: the machine is busy (1-min load average); ratios will be noisy');
 
   const rows = [];
-  let timerOverheadMs, eventLoop, chunked, wasm;
+  let timerOverheadMs, eventLoop, chunked, wasm, keyring;
   if (runs('aead')) {
     for (const [alg, size, opts] of plan()) {
       const g = await runGroup(alg, size, opts);
@@ -146,7 +148,14 @@ async function main() {
     console.log(`  wasm section: ${wasm.durationS.toFixed(1)} s`);
   }
 
-  const targets = [...(runs('aead') ? checkTargets(rows, eventLoop) : []), ...(chunked ? chunkedTargets(chunked) : []), ...(wasm ? wasmTargets(wasm) : [])];
+  if (runs('keyring')) {
+    console.log(`  keyring: ring.encrypt / encryptFields / ring.decrypt of 64 B fields vs node:crypto${quick ? ' (quick)' : ''}`);
+    keyring = await runKeyring({ quick });
+    console.log(`  keyring section: ${keyring.durationS.toFixed(1)} s`);
+    global.gc?.();
+  }
+
+  const targets = [...(runs('aead') ? checkTargets(rows, eventLoop) : []), ...(chunked ? chunkedTargets(chunked) : []), ...(wasm ? wasmTargets(wasm) : []), ...(keyring ? keyringTargets(keyring) : [])];
   const durationS = (performance.now() - started) / 1000;
   machine.loadavgEnd = os.loadavg();
   machine.otherProcessesCpuPercent = +otherCpuPercent(cpu0, cpuSnapshot()).toFixed(1);
@@ -159,15 +168,21 @@ async function main() {
     eventLoop,
     chunked,
     wasm,
+    keyring,
   };
   console.log('');
-  printConsole(rows, targets, eventLoop, chunked, wasm);
+  printConsole(rows, targets, eventLoop, chunked, wasm, keyring);
   const { dir, stamp, latest } = writeResults(result);
   console.log(`\nwrote ${dir}/${stamp}.json, ${latest}.json, ${latest}.md (${durationS.toFixed(1)} s)`);
   if (wasm && only !== 'wasm') {
     // The wasm section on its own too (latest-wasm[-quick].*), as `--only wasm` writes it.
-    const w = writeResults({ ...result, rows: [], eventLoop: undefined, chunked: undefined, targets: wasmTargets(wasm), config: { ...result.config, only: 'wasm', skip: undefined, partOfFullRun: true } });
+    const w = writeResults({ ...result, rows: [], eventLoop: undefined, chunked: undefined, keyring: undefined, targets: wasmTargets(wasm), config: { ...result.config, only: 'wasm', skip: undefined, partOfFullRun: true } });
     console.log(`wrote ${w.latest}.json, ${w.latest}.md (the wasm section of this run)`);
+  }
+  if (keyring && only !== 'keyring') {
+    // Likewise the keyring section on its own (latest-keyring[-quick].*).
+    const k = writeResults({ ...result, rows: [], eventLoop: undefined, chunked: undefined, wasm: undefined, targets: keyringTargets(keyring), config: { ...result.config, only: 'keyring', skip: undefined, partOfFullRun: true } });
+    console.log(`wrote ${k.latest}.json, ${k.latest}.md (the keyring section of this run)`);
   }
 }
 

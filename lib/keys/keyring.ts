@@ -21,10 +21,13 @@
  * - Rotation policies (maxAgeDays, maxMessages) are checked on each
  *   encrypt; no timers.
  * - Use counts: counted in memory and persisted with every commit, and
- *   whenever a key has `countFlushEvery` (default 1000) unpersisted uses,
- *   and at close(). A crash loses at most countFlushEvery - 1 uses per key
- *   from the persisted counts (so a maxMessages policy may overshoot by as
- *   much after a crash). Changes made by other processes are seen at the
+ *   whenever a key reaches `countFlushEvery` (default 1000) unpersisted uses
+ *   (written in the background: the call that reaches the threshold does
+ *   not wait for the store; one count flush at a time), and at close(). A
+ *   crash loses the uses since the last completed flush, about
+ *   countFlushEvery per key (so a maxMessages policy may overshoot by as
+ *   much after a crash). A failed background flush is a TESSERA_KEYRING
+ *   process warning; the counts stay pending and the next flush retries. Changes made by other processes are seen at the
  *   next commit or refresh().
  * - Data keys are unwrapped at open into AeadKey objects (secure memory,
  *   DESIGN section 5); close() disposes them. The caller owns the store.
@@ -72,6 +75,8 @@ export class Keyring {
   readonly #indexKeys = new Map<string, SecureBuffer>();
   /** Uses not yet persisted: id -> [encrypted, decrypted]. */
   readonly #pending = new Map<number, [number, number]>();
+  /** The count flush running in the background, if any (#countUsed). */
+  #bgFlush: Promise<void> | undefined;
   #queue: Promise<unknown> = Promise.resolve();
   readonly #sink: AuditSink;
   #closed = false;
@@ -335,7 +340,6 @@ export class Keyring {
     const pend = this.#pending.get(id);
     const rec = this.#byId.get(id)!;
     if (this.#due(rec, this.#doc.purposes[purpose]!.policy, this.#extra(rec, pend?.[0] ?? 0, n))) return undefined;
-    if (pend && pend[0] + pend[1] >= this.#flushEvery) return undefined;
     return this.#keys.get(id);
   }
 
@@ -371,10 +375,20 @@ export class Keyring {
     throw new TesseraError('ERR_INTERNAL', 'the primary key kept changing; try again');
   }
 
+  /** Counts uses of key id; past countFlushEvery, persists the counts in the background. */
   #count(id: number, slot: 0 | 1, n = 1): void {
     let p = this.#pending.get(id);
     if (!p) this.#pending.set(id, (p = [0, 0]));
     p[slot] += n;
+    if (p[0] + p[1] >= this.#flushEvery && !this.#bgFlush && !this.#closed) {
+      this.#bgFlush = this.flush()
+        .catch((e) => {
+          process.emitWarning(`tessera: persisting keyring use counts failed (will retry): ${e instanceof Error ? e.message : String(e)}`, { code: 'TESSERA_KEYRING' });
+        })
+        .finally(() => {
+          this.#bgFlush = undefined;
+        });
+    }
   }
 
   /** Persists the use counts now (close() does this too). */
@@ -438,8 +452,6 @@ export class Keyring {
       throw e;
     }
     this.#count(keyId, 1);
-    const p = this.#pending.get(keyId)!;
-    if (p[0] + p[1] >= this.#flushEvery) await this.flush();
     return pt;
   }
 
@@ -507,13 +519,7 @@ export class Keyring {
       await this.#emit({ op: 'decrypt', keyId, purpose, bytes, outcome: 'failure', code: codeOf(e), time: '' }, false);
       throw e;
     }
-    let flush = false;
-    for (const [id, idx] of groups) {
-      this.#count(id, 1, idx.length);
-      const p = this.#pending.get(id)!;
-      if (p[0] + p[1] >= this.#flushEvery) flush = true;
-    }
-    if (flush) await this.flush();
+    for (const [id, idx] of groups) this.#count(id, 1, idx.length);
     return out;
   }
 
@@ -700,6 +706,7 @@ export class Keyring {
   async close(): Promise<void> {
     if (this.#closed) return;
     try {
+      await this.#bgFlush;
       if (this.#pending.size > 0) await this.#mutate(async () => undefined);
     } finally {
       this.#closed = true;
