@@ -46,6 +46,8 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 
+import { runOnPty } from './pty';
+
 const require = createRequire(import.meta.url);
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = path.join(root, 'dist', 'cjs', 'cli', 'main.js');
@@ -513,77 +515,8 @@ describe('passphrase from the environment', () => {
 
 // ---------------------------------------------------------------- passphrase prompt on a terminal
 
-/**
- * Runs the CLI on a pseudo-terminal (pty.fork: the child is a session leader
- * with the pty slave as its controlling terminal, so /dev/tty is the pty).
- * Each time a new "Passphrase" prompt appears, the next input is typed.
- * Exits with the child's status; 97 when no pty could be had.
- */
-const PTY_SCRIPT = String.raw`
-import json, os, pty, select, signal, sys, time
-log_path, inputs, cmd = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3:]
-try:
-    pid, fd = pty.fork()
-except OSError as e:
-    sys.stderr.write("PTY_UNAVAILABLE: %s\n" % e)
-    sys.exit(97)
-if pid == 0:
-    try:
-        os.execv(cmd[0], cmd)
-    finally:
-        os._exit(127)
-out, typed, deadline = b"", 0, time.time() + 60
-while True:
-    if time.time() > deadline:
-        os.kill(pid, signal.SIGKILL)
-        sys.stderr.write("PTY_TIMEOUT\n")
-        break
-    r, _, _ = select.select([fd], [], [], 0.05)
-    if fd in r:
-        try:
-            chunk = os.read(fd, 4096)
-        except OSError:
-            chunk = b""
-        if not chunk:
-            break
-        out += chunk
-    if typed < len(inputs) and out.count(b"Passphrase") > typed:
-        time.sleep(0.15)  # the prompt is written just before echo is turned off
-        os.write(fd, inputs[typed].encode())
-        typed += 1
-_, status = os.waitpid(pid, 0)
-with open(log_path, "wb") as f:
-    f.write(out)
-sys.exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status))
-`;
-
-interface PtyResult {
-  code: number | null;
-  /** Everything the terminal showed (prompts, echo, stderr of the CLI). */
-  screen: string;
-  stderr: string;
-}
-
-async function onPty(dir: string, inputs: string[], args: string[]): Promise<PtyResult> {
-  const script = path.join(base, 'pty-run.py');
-  fs.writeFileSync(script, PTY_SCRIPT);
-  const log = path.join(dir, `pty-${++seq}.log`);
-  const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-    const cp = spawn('python3', [script, log, JSON.stringify(inputs), process.execPath, BIN, ...args], {
-      cwd: dir,
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    const err: Buffer[] = [];
-    cp.stderr.on('data', (c: Buffer) => err.push(c));
-    cp.on('error', (e) => resolve({ code: -1, stderr: `cannot run python3 for the pty: ${e.message}` }));
-    cp.on('close', (code) => resolve({ code, stderr: Buffer.concat(err).toString() }));
-  });
-  // Never skip: no pty (or no python3) is a failure with the reason.
-  expect(r.code, `pseudo-terminal unavailable: ${r.stderr}`).not.toBe(97);
-  expect(r.code, `pseudo-terminal helper failed: ${r.stderr}`).not.toBe(-1);
-  expect(r.stderr, 'pty helper').not.toContain('PTY_TIMEOUT');
-  return { code: r.code, screen: fs.existsSync(log) ? fs.readFileSync(log, 'latin1') : '', stderr: r.stderr };
-}
+/** Runs the CLI on a pseudo-terminal (test/pty.ts), typing `inputs` at its passphrase prompts. */
+const onPty = (dir: string, inputs: string[], args: string[]) => runOnPty(dir, inputs, [process.execPath, BIN, ...args], 60);
 
 describe('passphrase prompt on a terminal', () => {
   const PASS = 'Tr0ub4dor-pty-7731';

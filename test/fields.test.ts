@@ -21,7 +21,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
 
-import { T } from './tessera';
+import { ringOpener } from './keyring.helpers';
+import { rejects, T } from './tessera';
 
 const require = createRequire(import.meta.url);
 const F = require('../dist/cjs/keys/fields.js') as typeof import('../dist/cjs/keys/fields');
@@ -37,20 +38,7 @@ beforeAll(() => {
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 afterEach(() => vi.restoreAllMocks());
 
-async function open(extra: Partial<Parameters<typeof T.Keyring.open>[1]> = {}, file = fresh(), mk = randomBytes(32)) {
-  const ring = await T.Keyring.open(new T.FileKeyStore(file), { kek: T.kek.fromKey(mk), ...extra });
-  return { ring, file, mk };
-}
-
-async function rejects(p: Promise<unknown>): Promise<InstanceType<typeof T.TesseraError>> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof T.TesseraError) return e;
-    throw new Error(`expected a TesseraError, got ${String(e)}`);
-  }
-  throw new Error('expected a rejection');
-}
+const open = ringOpener(fresh);
 
 const encrypted = (ring: Ring, purpose: string) => ring.status().filter((s) => s.purpose === purpose).reduce((a, s) => a + s.encrypted, 0);
 

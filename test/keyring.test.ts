@@ -22,7 +22,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 
-import { T } from './tessera';
+import { ringOpener } from './keyring.helpers';
+import { rejects, T } from './tessera';
 
 let dir: string;
 let n = 0;
@@ -32,21 +33,7 @@ beforeAll(() => {
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-async function rejects(p: Promise<unknown>): Promise<InstanceType<typeof T.TesseraError>> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof T.TesseraError) return e;
-    throw new Error(`expected a TesseraError, got ${String(e)}`);
-  }
-  throw new Error('expected a rejection');
-}
-
-async function open(extra: Partial<Parameters<typeof T.Keyring.open>[1]> = {}, file = fresh()) {
-  const mk = randomBytes(32);
-  const ring = await T.Keyring.open(new T.FileKeyStore(file), { kek: T.kek.fromKey(mk), ...extra });
-  return { ring, file, mk };
-}
+const open = ringOpener(fresh);
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);

@@ -34,7 +34,7 @@ import { inspect } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 
 import { startPostgres, type PgServer } from './pg/server';
-import { root, T } from './tessera';
+import { rejects, root, T } from './tessera';
 
 const require = createRequire(import.meta.url);
 const pgStorePath = path.join(root, 'dist/cjs/keys/pg-store.js');
@@ -77,16 +77,6 @@ async function codeOfAsync(p: Promise<unknown>): Promise<string> {
     return e instanceof T.TesseraError ? e.code : `not a TesseraError: ${String(e)}`;
   }
   return 'no error';
-}
-
-async function errOf(p: Promise<unknown>): Promise<InstanceType<typeof T.TesseraError>> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof T.TesseraError) return e;
-    throw new Error(`expected a TesseraError, got ${String(e)}`);
-  }
-  throw new Error('expected an error');
 }
 
 async function row(table: string): Promise<{ generation: string; doc: string; previous: string | null; previous_generation: string | null } | undefined> {
@@ -184,7 +174,7 @@ describe('PostgresKeyStore: package and schema', () => {
 
     // A schema version this code does not know: refused, not "migrated".
     await admin.query(`UPDATE "${t2}_schema" SET version = 99`);
-    const e = await errOf(store(t2).load());
+    const e = await rejects(store(t2).load());
     expect(e.code).toBe('ERR_FORMAT');
     expect(e.message).toMatch(/schema version 99/);
     expect((await admin.query(`SELECT version FROM "${t2}_schema"`)).rows).toEqual([{ version: 99 }]);
@@ -299,7 +289,7 @@ describe('PostgresKeyStore with a keyring', () => {
     const t = freshTable();
     const mk = await populated(t);
     await admin.query(`UPDATE "${t}" SET generation = generation + 1 WHERE name = 'default'`);
-    const e = await errOf(T.Keyring.open(store(t), { kek: T.kek.fromKey(mk) }));
+    const e = await rejects(T.Keyring.open(store(t), { kek: T.kek.fromKey(mk) }));
     expect(e.code).toBe('ERR_FORMAT');
     expect(e.message).toMatch(/generation column/);
   });
@@ -495,7 +485,7 @@ describe('PostgresKeyStore connection errors', () => {
     const password = `s3cret-${randomBytes(8).toString('hex')}`;
     const s = new PostgresKeyStore({ connectionString: `postgres://alice:${password}@127.0.0.1:${port}/payments`, table: 'x', connectTimeoutMs: 3000 });
     for (const op of [() => s.load(), () => T.Keyring.open(s, { kek: T.kek.fromKey(randomBytes(32)) })]) {
-      const e = await errOf(op());
+      const e = await rejects(op());
       expect(e.code).toBe('ERR_IO');
       expect(e.message).toContain(`127.0.0.1:${port}`);
       expect(e.message).toContain('payments');
@@ -510,7 +500,7 @@ describe('PostgresKeyStore connection errors', () => {
   test('wrong password against the real server -> ERR_IO without either password', async () => {
     const wrong = `wrong-${randomBytes(8).toString('hex')}`;
     const s = new PostgresKeyStore({ connectionString: srv.url().replace(encodeURIComponent(srv.password), wrong), table: 'y' });
-    const e = await errOf(s.load());
+    const e = await rejects(s.load());
     expect(e.code).toBe('ERR_IO');
     expect(e.message).toContain(`127.0.0.1:${srv.port}`);
     expect(e.message).toMatch(/password authentication failed/);
@@ -523,7 +513,7 @@ describe('PostgresKeyStore connection errors', () => {
 
   test('a database that does not exist -> ERR_IO naming it', async () => {
     const s2 = new PostgresKeyStore({ connectionString: srv.url('no_such_db'), table: 'z' });
-    const e = await errOf(s2.load());
+    const e = await rejects(s2.load());
     expect(e.code).toBe('ERR_IO');
     expect(e.message).toContain('no_such_db');
     expect(e.message).not.toContain(srv.password);

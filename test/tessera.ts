@@ -75,6 +75,17 @@ export function codeOf(fn: () => unknown): string {
   return 'no error';
 }
 
+/** The TesseraError p rejects with; throws if p resolves or rejects with anything else. */
+export async function rejects(p: Promise<unknown>): Promise<InstanceType<typeof T.TesseraError>> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof T.TesseraError) return e;
+    throw new Error(`expected a TesseraError, got ${String(e)}`);
+  }
+  throw new Error('expected a rejection');
+}
+
 /** sfc32: small, fast, seedable PRNG for reproducible differential cases. */
 export function prng(seed: number) {
   let a = 0x9e3779b9, b = 0x243f6a88, c = 0xb7e15162, d = seed >>> 0;
