@@ -7,8 +7,10 @@
 // Needs a built package (npm run build). Writes bench/results/. Sections:
 // aead (this file), chunked (Cobblestone, bench/chunked.mjs) and wasm (the
 // WebAssembly backend vs libsodium-wrappers and @noble/ciphers in Node and
-// Chromium, bench/wasm.mjs) and keyring (ring.encrypt of 64 B fields with a
-// cached data key, bench/keyring.mjs); `--only <section>` runs just one and
+// Chromium, bench/wasm.mjs), keyring (ring.encrypt of 64 B fields with a
+// cached data key, bench/keyring.mjs) and hsm (PKCS#11 wrap/unwrap through
+// SoftHSM2 and keyring encrypt with an HSM KEK, bench/hsm.mjs; in a full run
+// only when SoftHSM2 is installed); `--only <section>` runs just one and
 // writes latest-<section>[-quick].* so the full latest.* is kept.
 import { readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
@@ -16,6 +18,7 @@ import os from 'node:os';
 import { runChunked } from './chunked.mjs';
 import { chunkedTargets } from './chunked-report.mjs';
 import { measureEventLoop } from './eventloop.mjs';
+import { hsmTargets, hsmUnavailable, printHsm, runHsm } from './hsm.mjs';
 import { keyringTargets, runKeyring } from './keyring.mjs';
 import { runWasm } from './wasm.mjs';
 import { wasmTargets } from './wasm-report.mjs';
@@ -24,12 +27,12 @@ import { addRatios, checkTargets, cpuSnapshot, otherCpuPercent, printConsole, si
 import { ROUNDS, runRounds } from './rounds.mjs';
 
 const quick = process.argv.includes('--quick');
-// --only <section> / --skip <section> (also --only=<section>); sections: aead (everything before), chunked, wasm, keyring.
+// --only <section> / --skip <section> (also --only=<section>); sections: aead (everything before), chunked, wasm, keyring, hsm.
 function sectionArg(flag) {
   const a = process.argv;
   const i = a.indexOf(flag);
   const v = i >= 0 ? a[i + 1] : a.find((x) => x.startsWith(`${flag}=`))?.slice(flag.length + 1);
-  if (v !== undefined && !['aead', 'chunked', 'wasm', 'keyring'].includes(v)) throw new Error(`${flag}: unknown section ${v} (aead, chunked, wasm or keyring)`);
+  if (v !== undefined && !['aead', 'chunked', 'wasm', 'keyring', 'hsm'].includes(v)) throw new Error(`${flag}: unknown section ${v} (aead, chunked, wasm, keyring or hsm)`);
   return v;
 }
 const only = sectionArg('--only'), skip = sectionArg('--skip');
@@ -121,7 +124,7 @@ async function main() {
   if (machine.loadavgStart[0] > 0.5 * machine.cpus) console.warn('warning: the machine is busy (1-min load average); ratios will be noisy');
 
   const rows = [];
-  let timerOverheadMs, eventLoop, chunked, wasm, keyring;
+  let timerOverheadMs, eventLoop, chunked, wasm, keyring, hsm;
   if (runs('aead')) {
     for (const [alg, size, opts] of plan()) {
       const g = await runGroup(alg, size, opts);
@@ -155,7 +158,15 @@ async function main() {
     global.gc?.();
   }
 
-  const targets = [...(runs('aead') ? checkTargets(rows, eventLoop) : []), ...(chunked ? chunkedTargets(chunked) : []), ...(wasm ? wasmTargets(wasm) : []), ...(keyring ? keyringTargets(keyring) : [])];
+  if (runs('hsm')) {
+    const why = hsmUnavailable();
+    if (why && only === 'hsm') throw new Error(`--only hsm: ${why}`);
+    console.log(`  hsm: PKCS#11 wrap/unwrap (pool 1, 2, 4) and keyring encrypt with an HSM KEK${why ? `: skipped (${why})` : ''}${quick ? ' (quick)' : ''}`);
+    hsm = await runHsm({ quick });
+    if (!hsm.skipped) console.log(`  hsm section: ${hsm.durationS.toFixed(1)} s`);
+  }
+
+  const targets = [...(runs('aead') ? checkTargets(rows, eventLoop) : []), ...(hsm && !hsm.skipped ? hsmTargets(hsm) : []), ...(chunked ? chunkedTargets(chunked) : []), ...(wasm ? wasmTargets(wasm) : []), ...(keyring ? keyringTargets(keyring) : [])];
   const durationS = (performance.now() - started) / 1000;
   machine.loadavgEnd = os.loadavg();
   machine.otherProcessesCpuPercent = +otherCpuPercent(cpu0, cpuSnapshot()).toFixed(1);
@@ -169,9 +180,11 @@ async function main() {
     chunked,
     wasm,
     keyring,
+    hsm,
   };
   console.log('');
   printConsole(rows, targets, eventLoop, chunked, wasm, keyring);
+  if (hsm) printHsm(hsm);
   const { dir, stamp, latest } = writeResults(result);
   console.log(`\nwrote ${dir}/${stamp}.json, ${latest}.json, ${latest}.md (${durationS.toFixed(1)} s)`);
   if (wasm && only !== 'wasm') {

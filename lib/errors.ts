@@ -26,6 +26,9 @@ export const ErrorCodes = [
   'ERR_KEY_RETIRED', // keyring: the message's key is retired (re-enable it with setState to use it)
   'ERR_CONFLICT', // key store: another writer committed a newer generation first (reload and retry)
   'ERR_LOCKED', // key store: another live process holds the write lock
+  'ERR_PKCS11_UNAVAILABLE', // the PKCS#11 bridge needs the optional `pkcs11js` package (npm install pkcs11js)
+  'ERR_PKCS11', // a PKCS#11 call failed (the message names the CKR_* code)
+  'ERR_PKCS11_PIN', // PKCS#11 login refused the PIN (CKR_PIN_INCORRECT, CKR_PIN_LOCKED, ...)
 ] as const;
 
 export type ErrorCode = (typeof ErrorCodes)[number];

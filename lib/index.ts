@@ -23,6 +23,7 @@ export { kek, type KekProvider, type PassphraseKekProvider, type ScryptParams, t
 export { Keyring, type KeyringOptions, type KeyStatus, type ExportedKey } from './keys/keyring';
 export { FileKeyStore, type FileKeyStoreOptions } from './keys/file-store';
 export { PostgresKeyStore, type PostgresKeyStoreOptions } from './keys/pg-store';
+export { Pkcs11Provider, type Pkcs11OpenOptions, type Pkcs11KeyRef, type Pkcs11KekProvider } from './hsm/pkcs11';
 export type { KeyStore, KeyringDoc, KeyRecord, KeyState, KekParams, PurposeRecord, RotationPolicy } from './keys/store';
 export { legacy, migrateLegacy, type CbcOptions, type CbcLayout, type LegacyMigrateOptions } from './keys/legacy';
 export { verifyAuditLog, type AuditEvent, type AuditOp, type AuditVerifyResult } from './keys/audit';
