@@ -13,7 +13,7 @@ import { TesseraError } from '../errors';
 import { createNativeBackend } from './native';
 import { registerBackend, registerDefault } from './select';
 import { WasmBackend } from './wasm';
-import { compileSync, detectFlavor, WASM_FILES, type WasmFlavor, WasmEngine } from './wasm-engine';
+import { detectFlavor, WASM_FILES, type WasmFlavor, WasmEngine } from './wasm-engine';
 import { type PoolWorker, type TaskResult, WasmPool } from './wasm-pool';
 import type { Backend } from './types';
 
@@ -50,7 +50,7 @@ export function createWasmBackendNode(): WasmBackend {
   const file = path.join(packageRoot(), 'wasm', WASM_FILES[flavor]);
   let module: WebAssembly.Module;
   try {
-    module = compileSync(fs.readFileSync(file));
+    module = new WebAssembly.Module(fs.readFileSync(file)); // synchronous: Node allows it for any size
   } catch (e) {
     throw new TesseraError('ERR_BACKEND', `wasm backend unavailable: ${(e as Error).message}`);
   }

@@ -104,11 +104,6 @@ export class WasmEngine {
   }
 }
 
-/** Synchronous compile (Node, workers; browsers' main threads allow it only for small modules). */
-export function compileSync(bytes: BufferSource): WebAssembly.Module {
-  return new WebAssembly.Module(bytes);
-}
-
 export const STATUS = {
   OK: 0,
   AUTH: -1,

@@ -345,5 +345,3 @@ export const kek = {
   /** RSA-OAEP-SHA256 (>= 2048 bits); with only the public key it wraps but cannot unwrap (ERR_KEK). */
   rsa,
 };
-
-export { aesKwp as _aesKwp };
