@@ -1,0 +1,81 @@
+/*
+ * AES-GCM (NIST SP 800-38D section 7, 96-bit IV, 128-bit tag) composed once
+ * from a tier's kernels (see tsr_aesgcm.h):
+ *   J0 = IV || 0^31 || 1                                    (7.1 step 2)
+ *   C  = GCTR_K(inc32(J0), P)                               (step 3)
+ *   S  = GHASH_H(A || 0^v || C || 0^u || [len(A)]64 || [len(C)]64)
+ *   T  = E_K(J0) ^ S                                        (steps 5-6)
+ * A = a1 || a2 is hashed as one string: a partial last block of a1 is
+ * completed from the start of a2 in a stack buffer.
+ * Constant time: the kernels are; here only lengths (public) steer branches,
+ * and the tag is compared with tsr_ct_compare.
+ */
+#include <string.h>
+
+#include "../../core/tsr_util.h"
+#include "tsr_aesgcm.h"
+
+static void hash_aad(const tsr_aesgcm_impl *impl, const tsr_aesgcm_key *k, uint8_t acc[16], const uint8_t *a1,
+                     size_t l1, const uint8_t *a2, size_t l2) {
+  size_t full = l1 & ~(size_t)15, r = l1 & 15;
+  if (full) impl->ghash(k, acc, a1, full);
+  if (r) {
+    uint8_t blk[16] = {0};
+    size_t take = 16 - r < l2 ? 16 - r : l2;
+    memcpy(blk, a1 + full, r);
+    if (take) memcpy(blk + r, a2, take);
+    impl->ghash(k, acc, blk, r + take);
+    a2 += take;
+    l2 -= take;
+    tsr_memzero(blk, sizeof blk);
+  }
+  if (l2) impl->ghash(k, acc, a2, l2);
+}
+
+/* tag = E_K(J0) ^ GHASH(... || lengths); j0 holds J0 on entry. */
+static void finish(const tsr_aesgcm_impl *impl, const tsr_aesgcm_key *k, uint8_t acc[16], uint8_t j0[16],
+                   uint64_t alen, uint64_t clen, uint8_t tag[16]) {
+  uint8_t lens[16];
+  tsr_store64_be(lens, alen * 8);
+  tsr_store64_be(lens + 8, clen * 8);
+  impl->ghash(k, acc, lens, 16);
+  impl->ecb(k, j0, j0, 1);
+  for (int i = 0; i < 16; i++) tag[i] = (uint8_t)(j0[i] ^ acc[i]);
+}
+
+static void make_j0(uint8_t j0[16], uint8_t ctr[16], const uint8_t iv[12]) {
+  memcpy(j0, iv, 12);
+  tsr_store32_be(j0 + 12, 1);
+  memcpy(ctr, iv, 12);
+  tsr_store32_be(ctr + 12, 2);
+}
+
+void tsr_aesgcm_seal(const tsr_aesgcm_impl *impl, const tsr_aesgcm_key *k, uint8_t *out, const uint8_t iv[12],
+                     const uint8_t *pt, size_t len, const uint8_t *a1, size_t l1, const uint8_t *a2, size_t l2) {
+  uint8_t acc[16] = {0}, j0[16], ctr[16];
+  make_j0(j0, ctr, iv);
+  hash_aad(impl, k, acc, a1, l1, a2, l2);
+  if (len) impl->enc(k, ctr, acc, out, pt, len);
+  finish(impl, k, acc, j0, (uint64_t)l1 + l2, len, out + len);
+  tsr_memzero(acc, sizeof acc);
+  tsr_memzero(j0, sizeof j0);
+  tsr_memzero(ctr, sizeof ctr);
+}
+
+int tsr_aesgcm_open(const tsr_aesgcm_impl *impl, const tsr_aesgcm_key *k, uint8_t *out, const uint8_t iv[12],
+                    const uint8_t *ct, size_t len, const uint8_t tag[16], const uint8_t *a1, size_t l1,
+                    const uint8_t *a2, size_t l2) {
+  uint8_t acc[16] = {0}, j0[16], ctr[16], want[16], got[16];
+  memcpy(want, tag, 16); /* before out (which may alias ct and tag) is written */
+  make_j0(j0, ctr, iv);
+  hash_aad(impl, k, acc, a1, l1, a2, l2);
+  if (len) impl->dec(k, ctr, acc, out, ct, len);
+  finish(impl, k, acc, j0, (uint64_t)l1 + l2, len, got);
+  int rc = tsr_ct_compare(got, want, 16);
+  if (rc != 0 && len) tsr_memzero(out, len);
+  tsr_memzero(acc, sizeof acc);
+  tsr_memzero(j0, sizeof j0);
+  tsr_memzero(ctr, sizeof ctr);
+  tsr_memzero(got, sizeof got);
+  return rc;
+}
