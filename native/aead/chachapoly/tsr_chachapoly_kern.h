@@ -54,8 +54,10 @@ extern const tsr_poly1305_impl tsr_poly1305_ifma;
 void tsr_chachapoly_kern_seal(const tsr_chacha20_impl *c, const tsr_poly1305_impl *p, tsr_poly1305_kstate *ps,
                               const uint8_t key[32], uint8_t *out, const uint8_t nonce[12], const uint8_t *pt,
                               size_t len, const uint8_t *a1, size_t l1, const uint8_t *a2, size_t l2);
-/* 0 and the plaintext in out, or -1 on a tag mismatch with out untouched
- * (the tag is verified before anything is decrypted). out may equal ct. */
+/* 0 and the plaintext in out, or -1 on a tag mismatch with out zeroed
+ * (long inputs are decrypted piece by piece while they are in cache, before
+ * the tag over the whole ciphertext is known; on a mismatch every byte of
+ * out is overwritten with zeros). out may equal ct. */
 int tsr_chachapoly_kern_open(const tsr_chacha20_impl *c, const tsr_poly1305_impl *p, tsr_poly1305_kstate *ps,
                              const uint8_t key[32], uint8_t *out, const uint8_t nonce[12], const uint8_t *ct,
                              size_t len, const uint8_t tag[16], const uint8_t *a1, size_t l1, const uint8_t *a2,
