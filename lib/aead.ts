@@ -1,6 +1,6 @@
 /**
  * Raw AEAD (contract: `aead.seal/open/sealInto/openInto`) and AeadKey
- * (contract: random nonces, message format v1 of DESIGN section 3).
+ * (contract: random nonces, the README's message format v1).
  *
  * Argument checks happen once, at the native boundary (native/node); this
  * layer only maps names to ids and options to arguments, so a call costs one
@@ -108,9 +108,9 @@ function cut(buf: ArrayBuffer, inputs: Uint8Array[], delta: number): Uint8Array[
 }
 
 /**
- * A key in secure memory (DESIGN section 5). Seals with random nonces into
- * message format v1. `dispose()` (or `using`) zeroizes now; if the caller
- * forgets, garbage collection of the key zeroizes it.
+ * A key in secure memory (README "Security model of secure memory"): seals
+ * with random nonces into message format v1; `dispose()` (or `using`)
+ * zeroizes now, else garbage collection does.
  */
 export class AeadKey implements Disposable {
   readonly algorithm: Algorithm;

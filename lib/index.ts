@@ -1,6 +1,6 @@
 /**
- * tessera: an encryption engine for TypeScript (DESIGN section 1). The Node
- * entry: both backends (lib/backend/node.ts). Browsers: lib/browser/index.ts.
+ * tessera: an encryption engine for TypeScript (docs/ARCHITECTURE.md). Node
+ * entry, both backends (lib/backend/node.ts); browser: lib/browser/index.ts.
  */
 import './backend/node';
 export { aead, AeadKey, type AadOptions, type AeadKeyOptions } from './aead';

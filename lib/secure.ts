@@ -1,7 +1,7 @@
 /**
- * Secure memory (DESIGN section 5): the C allocator in native/secmem holds
- * key bytes in mlock'd, guard-paged, no-dump, wipe-on-fork arenas. This
- * module reports on it and makes sure an mlock failure is never silent.
+ * Secure memory (README "Security model of secure memory"): the C allocator
+ * in native/secmem holds key bytes; this module reports on it and makes
+ * sure an mlock failure is never silent.
  */
 import { getBackend } from './backend/select';
 import { TesseraError } from './errors';

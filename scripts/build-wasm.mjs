@@ -1,4 +1,4 @@
-// `npm run build:wasm`: the WASM modules of DESIGN section 2, built from the
+// `npm run build:wasm`: the WASM modules, built from the
 // shared C core (native/sources.json groups core, soft, wasm) with Debian's
 // clang-19 / lld-19. Two modules: scalar (MVP + bulk memory) and simd128;
 // lib/backend/wasm.ts picks one with WebAssembly.validate.

@@ -1,11 +1,10 @@
 /**
- * AeadKey.sealAsync / openAsync (DESIGN section 1 "sync + async entry points",
- * section 5 keys and memory, section 8 "node:crypto blocks the event loop
- * ~98 ms for a 64 MiB seal"): large messages are sealed on the libuv pool,
- * the event loop keeps running meanwhile, a tampered message rejects with
- * ERR_AUTH and releases nothing, dispose() during an in-flight job defers the
- * wipe until the job is done (the job still uses the right key), and many
- * concurrent jobs all settle correctly.
+ * AeadKey.sealAsync / openAsync (README "Benchmarks": node:crypto's
+ * synchronous seal blocks the event loop): large messages are sealed on the
+ * libuv pool, the event loop keeps running meanwhile, a tampered message
+ * rejects with ERR_AUTH and releases nothing, dispose() during an in-flight
+ * job defers the wipe until the job is done (the job still uses the right
+ * key), and many concurrent jobs all settle correctly.
  */
 import { randomBytes } from 'node:crypto';
 import { monitorEventLoopDelay } from 'node:perf_hooks';

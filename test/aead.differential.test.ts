@@ -1,8 +1,8 @@
 /**
  * Differential test of the raw AEAD API (lib/aead.ts `aead.seal/open/
  * sealInto/openInto`) against independent implementations, for the four
- * algorithms of DESIGN section 3 (DESIGN section 2: @noble/ciphers is the
- * independent reference).
+ * algorithms of message format v1 (@noble/ciphers is the independent
+ * reference).
  *
  * Proves, for each algorithm, over >= 10 000 random cases:
  *  - aead.seal output is byte-identical to an independent implementation:

@@ -1,6 +1,6 @@
-// Random and half-valid input to every opening entry point (DESIGN section 3:
-// "Unknown version or algorithm, short input, bad tag: a TesseraError with a
-// stable code, never a partial plaintext"). 20 000 inputs per algorithm:
+// Random and half-valid input to every opening entry point (unknown version
+// or algorithm, short input, bad tag: a TesseraError with a stable code,
+// never a partial plaintext). 20 000 inputs per algorithm:
 // uniformly random bytes, and random bytes behind a valid header prefix, at
 // every length up to 120 bytes. Each must throw a TesseraError with one of
 // the expected codes; none may crash the process or return plaintext.

@@ -1,6 +1,6 @@
 /**
- * AeadKey behaviour against message format v1 (DESIGN section 3, contract)
- * and the key rules of DESIGN section 5:
+ * AeadKey behaviour against message format v1 (README, contract) and the
+ * key rules of the README's API section:
  *   version 0x01 | alg id | key id (uint32 BE) | nonce (12 or 24) | ct || tag,
  *   AEAD associated data = header || caller's aad  (proved by recomputing the
  *   body with the raw aead.seal on the exported key), random nonces, exact
@@ -140,7 +140,7 @@ describe.each(ALGS)('%s', (alg) => {
     const m = Buffer.from(key.seal(pt));
     expect(key.openInto(m.subarray(hl), m)).toBe(pt.length);
     expect(m.subarray(hl, hl + pt.length).equals(pt)).toBe(true);
-    // DESIGN section 3: a bad tag is an error, "never a partial plaintext".
+    // A bad tag is an error, never a partial plaintext.
     const bad = Buffer.from(key.seal(pt));
     bad[bad.length - 1]! ^= 1;
     const out = Buffer.alloc(pt.length, 0xcc);

@@ -1,8 +1,8 @@
 /**
- * Tampering with sealed data (DESIGN section 3, message format v1, contract:
- * "Unknown version or algorithm, short input, bad tag: a TesseraError with a
- * stable code, never a partial plaintext"; lib/aead.ts: openInto zeroes what
- * it wrote on failure; openBatch is all or nothing).
+ * Tampering with sealed data (README message format v1, contract: unknown
+ * version or algorithm, short input, bad tag: a TesseraError with a stable
+ * code, never a partial plaintext; lib/aead.ts: openInto zeroes what it
+ * wrote on failure; openBatch is all or nothing).
  *
  * Proves, for each of the four algorithms:
  *  - AeadKey messages: flipping each of the 8 bits of every header byte,

@@ -1,6 +1,6 @@
 /**
- * Wycheproof AEAD vectors through the raw API (DESIGN section 3 algorithms;
- * lib/aead.ts `aead.seal/open/sealInto/openInto` contract).
+ * Wycheproof AEAD vectors through the raw API (lib/aead.ts
+ * `aead.seal/open/sealInto/openInto` contract).
  *
  * Proves: every vector of vectors/wycheproof/aes_gcm_test.json,
  * chacha20_poly1305_test.json and xchacha20_poly1305_test.json (valid,

@@ -1,10 +1,10 @@
 /**
- * Audit (lib/keys/audit.ts; DESIGN section 6 "Audit"; issue 5: "Every key
- * event (create, rotate, state change, destroy, export) and every failed
- * decrypt produces an audit event: time, key id, purpose, operation, byte
- * count, outcome; never key material or plaintext. Events go to hooks
- * (ring.on('audit', fn)) and optionally to a hash-chained JSON-lines file
- * whose verifyAuditLog(path) detects any edited, reordered or deleted line").
+ * Audit (lib/keys/audit.ts; README "Key manager"): every key event (create,
+ * rotate, state change, destroy, export) and every failed decrypt produces
+ * an audit event: time, key id, purpose, operation, byte count, outcome;
+ * never key material or plaintext. Events go to hooks (ring.on('audit', fn))
+ * and optionally to a hash-chained JSON-lines file whose
+ * verifyAuditLog(path) detects any edited, reordered or deleted line.
  *
  * Proves: each event type reaches the hook with the documented fields and
  * the same events reach the file; refused key operations are audited as

@@ -1,8 +1,8 @@
 /**
  * Error paths of the raw API and AeadKey (lib/errors.ts: "every failure has
  * a stable code; messages say expected vs got and never contain key material
- * or plaintext"; lib/aead.ts contract; DESIGN section 3 "a TesseraError with
- * a stable code"; DESIGN section 5 nonce policy and dispose()).
+ * or plaintext"; lib/aead.ts contract; README "API": errors, nonce limit
+ * and dispose()).
  *
  * Proves: every bad argument (strings, numbers, null, undefined, arrays,
  * DataView, Uint16Array and other typed arrays, ArrayBuffer, detached and

@@ -1,7 +1,6 @@
 /**
  * Field-level encryption (lib/keys/fields.ts), blind index
- * (Keyring.blindIndex, lib/keys/blind.ts) and masking (lib/keys/mask.ts);
- * issue 5 "Field-level encryption".
+ * (Keyring.blindIndex, lib/keys/blind.ts) and masking (lib/keys/mask.ts).
  *
  * Proves: nested paths, '[]' array paths and every value type round-trip
  * (and exactly what does not: -0, Buffer -> Uint8Array); inputs are not

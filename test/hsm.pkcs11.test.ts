@@ -1,5 +1,5 @@
 /**
- * PKCS#11 HSM bridge (lib/hsm/pkcs11.ts; DESIGN section 7; issue 6) against
+ * PKCS#11 HSM bridge (lib/hsm/pkcs11.ts; docs/ARCHITECTURE.md) against
  * a real PKCS#11 module: SoftHSM2 with a private token directory made by
  * test/hsm/softhsm.ts (never skipped; the suite fails when SoftHSM2 is
  * missing and cannot be installed).

@@ -1,6 +1,6 @@
 /**
- * The two backends are one format (DESIGN section 2: "same checks, same
- * errors, same bytes"): the native addon (OpenSSL) and the WASM module (the
+ * The two backends are one format (same checks, same errors, same
+ * bytes): the native addon (OpenSSL) and the WASM module (the
  * C core's software primitives) in one process, side by side. Runs once, in
  * the native project; the WASM module is the one TESSERA_WASM / SIMD
  * detection picks (the scalar module's bytes are pinned by the vector suites

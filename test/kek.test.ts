@@ -1,7 +1,7 @@
 /**
  * KEK providers (lib/keys/kek.ts, lib/keys/kek-rsa.ts; contract
- * `kek.fromKey/fromKeyFile/fromEnv/fromPassphrase/rsa`, issue 5 "Envelope
- * encryption", DESIGN section 6).
+ * `kek.fromKey/fromKeyFile/fromEnv/fromPassphrase/rsa`; README "Key
+ * manager").
  *
  * Proves: fromKey wraps exactly as keywrap.wrapPad; fromKeyFile and fromEnv
  * accept the CLI's key formats (raw, hex, base64/base64url, surrounding

@@ -1,9 +1,8 @@
 /**
- * Keyring files (lib/keys/envelope-file.ts; issue 5 "ring.encryptFile /
- * decryptFile write the TSRF envelope of DESIGN section 4 (per-file data
- * key, Cobblestone inside, header bound as context)" and "a data-key cache
- * bounded by max age, max messages and max bytes per cached key, with hit
- * and miss counters").
+ * Keyring files (lib/keys/envelope-file.ts): ring.encryptFile / decryptFile
+ * write the TSRF envelope (README "Command line") with a per-file data key,
+ * Cobblestone inside and the header bound as context; a data-key cache is
+ * bounded by max age, messages and bytes per key, with hit/miss counters.
  *
  * Proves: round trips of 0 B, 1 B and 1 MiB + 7 with progress; the file is
  * TSRF v1 whose whole prefix is the Cobblestone context (decryptChunked with

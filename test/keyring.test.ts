@@ -1,8 +1,8 @@
 /**
- * Keyring (lib/keys/keyring.ts; DESIGN section 6 "Keyring"; issue 5 contract
- * names Keyring.open, encrypt/decrypt, encryptToString/decryptString,
- * rotate, reencrypt, status; states active -> decrypt-only -> retired ->
- * destroyed; "rotation by age and by usage ... checked on use").
+ * Keyring (lib/keys/keyring.ts; README "Key manager"; contract names
+ * Keyring.open, encrypt/decrypt, encryptToString/decryptString, rotate,
+ * reencrypt, status; states active -> decrypt-only -> retired -> destroyed;
+ * rotation by age and by usage, checked on use).
  *
  * Proves: round trips with aad and the tsr1. form, output is message
  * format v1 with the primary's key id; wrong aad ERR_AUTH; unknown id and

@@ -1,13 +1,12 @@
 /**
- * FileKeyStore (lib/keys/file-store.ts; DESIGN section 6 "Key stores";
- * issue 5: "One file, key material encrypted under the KEK, metadata
- * authenticated; writes go to a temp file, fsync, rename, fsync of the
- * directory; an exclusive lock keeps two processes from writing at once;
- * the previous generation is kept as a backup. A test kills a child process
- * with SIGKILL at random points during 200 rotations and then checks that
- * the store opens and holds every rotation the child had acknowledged";
- * "wrong passphrase (ERR_KEK), tampered key store file (ERR_FORMAT, the
- * store is not overwritten)").
+ * FileKeyStore (lib/keys/file-store.ts; README "Key manager"): one file,
+ * key material encrypted under the KEK, metadata authenticated; writes go
+ * to a temp file, fsync, rename, fsync of the directory; an exclusive lock
+ * keeps two processes from writing at once; the previous generation is
+ * kept as a backup. A child process killed with SIGKILL at random points
+ * during 200 rotations leaves a store that opens and holds every rotation
+ * the child had acknowledged. A wrong passphrase is ERR_KEK, a tampered
+ * key store file ERR_FORMAT (and the store is not overwritten).
  *
  * Proves: no plaintext key bytes in the file; wrong KEK -> ERR_KEK;
  * a flipped byte in metadata / in wrapped key material / a truncated file

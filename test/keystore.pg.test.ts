@@ -1,14 +1,11 @@
 /**
- * PostgresKeyStore (lib/keys/pg-store.ts; DESIGN section 6 "Key stores";
- * issue 5: "`PostgresKeyStore({ connectionString })` on the `pg` package:
+ * PostgresKeyStore (lib/keys/pg-store.ts; docs/ARCHITECTURE.md "Key manager
+ * core"): `PostgresKeyStore({ connectionString })` on the `pg` package;
  * schema created and migrated by the store; rotation in a transaction so
  * that four processes rotating concurrently end with exactly one primary
  * per purpose and no lost versions; key material stored wrapped, never in
- * plaintext. Tests start a real PostgreSQL server from Debian's packages on
- * a loopback port with a temporary data directory (installed by the test
- * setup when missing and possible), and stop it afterwards"; "wrong
- * passphrase (ERR_KEK), tampered key store ... (ERR_FORMAT, the store is
- * not overwritten)").
+ * plaintext; a wrong passphrase is ERR_KEK, a tampered key store ERR_FORMAT
+ * (and the store is not overwritten).
  *
  * Runs against a private server (test/pg/server.ts): never skipped; the
  * suite fails when no server can be started.

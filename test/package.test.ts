@@ -1,6 +1,6 @@
 /**
- * The package as users get it (DESIGN section 1 layers, section 2 backends
- * and linking): the ESM and CommonJS entry points of 'tessera' resolve and
+ * The package as users get it (docs/ARCHITECTURE.md "Layers", "Builds"):
+ * the ESM and CommonJS entry points of 'tessera' resolve and
  * work from a real node process, both hand out the same TesseraError class
  * (no dual-package hazard for `instanceof`), the `tessera` CLI self-tests
  * every algorithm, package.json declares engines/exports/bin, the addon uses

@@ -1,4 +1,4 @@
-// SecureBuffer (issue 2, DESIGN section 5): caller-visible secure memory.
+// SecureBuffer (lib/secure.ts): caller-visible secure memory.
 // Proves: views write straight into secure memory, dispose() zeroizes that
 // memory and detaches every view, GC frees forgotten buffers, sizes are
 // checked, and a SecureBuffer feeds AeadKey.import without a heap copy.

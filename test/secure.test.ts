@@ -1,9 +1,9 @@
 /**
- * Secure key memory (DESIGN section 5, "Keys and memory"):
+ * Secure key memory (docs/ARCHITECTURE.md "Keys and memory"):
  *   - `AeadKey` owns its key bytes in secure memory; JS never holds them
  *     unless the caller exports: the bytes are absent from a V8 heap snapshot.
  *   - `dispose()` zeroizes, and a finalizer zeroizes what the caller forgot
- *     (checked by reading the secure memory itself through testPeek).
+ *     (checked by reading the secure memory through testPeek).
  *   - Arenas are mlock'd (VmLck grows), guard-paged (touching the guard page
  *     kills the process with SIGSEGV) and MADV_WIPEONFORK (a forked child
  *     reads zeros while the parent keeps its key).

@@ -1,5 +1,5 @@
 /**
- * Key memory of the WASM backend (DESIGN section 5, wasm row;
+ * Key memory of the WASM backend (docs/ARCHITECTURE.md;
  * native/wasm/tsr_wasm_mem.c): keys and everything derived from them live in
  * the module's dedicated key region, which is zeroized when a key is
  * disposed and, for keys the caller forgot, when the FinalizationRegistry

@@ -1,10 +1,10 @@
 /**
- * Backend selection (DESIGN section 2). The platform entry registers what it
- * can load: Node (lib/backend/node.ts) the native addon and the WASM module,
- * browsers (lib/browser/index.ts) the WASM module only. A backend that
- * cannot load is ERR_BACKEND when asked for by name; the only automatic
- * choice is Node's default when the addon is missing, and that one is
- * announced with a process warning (never silent).
+ * Backend selection (README "Backends, and tessera in the browser"). The
+ * platform entry registers what it can load: Node (lib/backend/node.ts) the
+ * native addon and the WASM module, browsers (lib/browser/index.ts) the
+ * WASM module only. A backend that cannot load is ERR_BACKEND when asked
+ * for by name; the only automatic choice, Node's default when the addon is
+ * missing, is announced with a process warning.
  */
 import { TesseraError } from '../errors';
 import { describe } from '../format';

@@ -1,8 +1,8 @@
 /**
- * The Backend interface (DESIGN section 2). `native` is the N-API addon on
- * Node's OpenSSL; `wasm` (the same C core compiled to WebAssembly) will
- * implement the same surface. Algorithms cross this boundary as their
- * message-format ids (DESIGN section 3).
+ * The Backend interface (README "Backends, and tessera in the browser"):
+ * `native` is the N-API addon on Node's OpenSSL, `wasm` the same C core
+ * compiled to WebAssembly. Algorithms cross this boundary as their message
+ * format v1 ids.
  */
 export type AlgId = 1 | 2 | 3 | 4;
 

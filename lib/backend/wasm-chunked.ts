@@ -1,6 +1,6 @@
 /**
- * Cobblestone on the WASM backend (c2sp.org/chunked-encryption; DESIGN
- * section 4): one message's derived key, base nonce and commitment in the
+ * Cobblestone on the WASM backend (c2sp.org/chunked-encryption): one
+ * message's derived key, base nonce and commitment in the
  * module's key region (native/wasm/tsr_wasm.c). Runs are checked as
  * native/node/chunked.cc checks them, then go through the module in pieces
  * of 256 chunks (so linear memory stays small whatever the message size) or,

@@ -1,7 +1,7 @@
 /**
- * Parallel chunk work for the WASM backend (DESIGN section 2): Web Workers
- * in browsers, worker_threads in Node, each with its own instance of the
- * module. A run is cut into 32-chunk tasks (512 KiB, the batch size of the
+ * Parallel chunk work for the WASM backend (docs/ARCHITECTURE.md): Web
+ * Workers in browsers, worker_threads in Node, each with its own module
+ * instance. A run is cut into 32-chunk tasks (512 KiB, the batch size of the
  * native pool, native/pool/tsr_chunked_pool.c) that workers claim one by
  * one, two in flight per worker so none waits on a message hop. The first
  * failure in stream order is reported and a failed open leaves no plaintext

@@ -1,8 +1,8 @@
 /**
- * The WASM backend (DESIGN section 2): the Backend interface over the
+ * The WASM backend (docs/ARCHITECTURE.md): the Backend interface over the
  * module built from native/core (lib/backend/wasm-engine.ts). Same checks,
  * same errors, same bytes as the native backend; keys live in the module's
- * key region and are zeroized on dispose or, failing that, by a
+ * key region and are zeroized on dispose or else by a
  * FinalizationRegistry. No Node API here: browsers load this file too.
  */
 import { TesseraError } from '../errors';

@@ -1,6 +1,6 @@
 /**
- * The TSRF file envelope (DESIGN section 4, contract), written by the CLI and
- * (later) the keyring around a Cobblestone ciphertext:
+ * The TSRF file envelope (README "Command line", contract), written by the
+ * CLI and the keyring around a Cobblestone ciphertext:
  *
  *   "TSRF" | version 0x01 | header length (uint32 BE) | header (UTF-8 JSON) | Cobblestone ciphertext
  *

@@ -1,4 +1,4 @@
-/** Cobblestone chunked encryption (c2sp.org/chunked-encryption; DESIGN section 4). */
+/** Cobblestone chunked encryption (c2sp.org/chunked-encryption). */
 export * from './portable';
 export { decryptFile, encryptFile, type FileOptions, type FileProgress } from './file';
 export { createDecryptStream, createEncryptStream } from './node-stream';

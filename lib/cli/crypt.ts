@@ -1,6 +1,6 @@
 /**
- * `tessera encrypt|decrypt <in> <out>`: files in the TSRF envelope (DESIGN
- * section 4) around Cobblestone, `-` for stdin/stdout. File outputs are
+ * `tessera encrypt|decrypt <in> <out>`: files in the TSRF envelope (README)
+ * around Cobblestone, `-` for stdin/stdout. File outputs are
  * atomic (temp file, fsync, rename); a stdout output is a stream, so on a
  * failure part of the plaintext may already have been written (every byte of
  * it authenticated), and the exit status says the whole did not verify.

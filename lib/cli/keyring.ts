@@ -1,5 +1,6 @@
 /**
- * `tessera keyring init|status|rotate|reencrypt|export-public` (issue 5 "CLI").
+ * `tessera keyring init|status|rotate|reencrypt|export-public`
+ * (README "Command line").
  *
  * STORE is a file path (FileKeyStore) or a PostgreSQL URL (`postgres://` or
  * `postgresql://`: PostgresKeyStore). The KEK is one of:
@@ -10,10 +11,10 @@
  *
  * A passphrase KEK's scrypt salt and parameters live in the keyring document
  * itself (KeyringDoc.kekParams, recorded by Keyring.open on init): same file
- * or same PostgreSQL row as the keys, written in the same atomic commit, and
+ * or same PostgreSQL row as the keys, in the same atomic commit, and
  * covered by the document MAC. They are read before the MAC can be checked
  * (the MAC key is wrapped by the KEK), which is safe: altered parameters
- * derive a different KEK, whose id does not match the document's kekId
+ * derive another KEK, whose id does not match the document's kekId
  * (ERR_KEK, exit 3). Their cost is bounded (scrypt memory at most 1 GiB)
  * before any work is done.
  *

@@ -1,9 +1,9 @@
 /**
- * The PKCS#11 bridge's loader and error normalization (DESIGN section 7).
+ * The PKCS#11 bridge's loader and error normalization (docs/ARCHITECTURE.md).
  *
  * - loadPkcs11(): the optional `pkcs11js` package, loaded lazily through
- *   createRequire (its CKA_/CKM_/CKR_ constants live on the CommonJS module
- *   object). Missing -> ERR_PKCS11_UNAVAILABLE naming `npm install pkcs11js`.
+ *   createRequire (its CKA_/CKM_/CKR_ constants live on the CommonJS module).
+ *   Missing -> ERR_PKCS11_UNAVAILABLE naming `npm install pkcs11js`.
  * - pkcs11Error(e, what): every failure of a pkcs11js call as a
  *   TesseraError: ERR_PKCS11_PIN for a refused PIN, ERR_PKCS11 otherwise,
  *   the message naming the CKR_* code (pkcs11js throws Pkcs11Error with the

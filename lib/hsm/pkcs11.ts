@@ -1,5 +1,5 @@
 /**
- * PKCS#11 HSM bridge (DESIGN section 7; issue 6): KEKs that never leave the
+ * PKCS#11 HSM bridge (docs/ARCHITECTURE.md): KEKs that never leave the
  * token, on the optional `pkcs11js` package (lib/hsm/errors.ts loads it).
  *
  *   const hsm = await Pkcs11Provider.open({ module: '/usr/lib/softhsm/libsofthsm2.so', tokenLabel: 'prod', pin, pool: 4 });

@@ -1,9 +1,9 @@
 /**
- * Audit (DESIGN section 6 "Audit"; issue 5: every key event and every failed
- * decrypt is an event {time, key id, purpose, operation, byte count,
- * outcome}; never key material or plaintext; delivered to hooks
- * `ring.on('audit', fn)` and optionally to a hash-chained JSON-lines file
- * checked by `verifyAuditLog(path)`).
+ * Audit (README "Key manager"): every key event and every failed decrypt is
+ * an event {time, key id, purpose, operation, byte count, outcome}, never
+ * key material or plaintext, delivered to hooks `ring.on('audit', fn)` and
+ * optionally to a hash-chained JSON-lines file checked by
+ * `verifyAuditLog(path)`.
  *
  * Line format (one JSON object per line, keys sorted):
  *   { ...event, seq, prev, hash }

@@ -1,7 +1,6 @@
 /**
- * Blind index (issue 5 "Field-level encryption": `ring.blindIndex(purpose,
- * value)`, HMAC-SHA-256 under a separate derived key, truncatable) for
- * equality lookups on encrypted columns.
+ * Blind index (`ring.blindIndex(purpose, value)`: HMAC-SHA-256 under a
+ * separate key, truncatable) for equality lookups on encrypted columns.
  *
  * Key: one 32-byte random key per purpose, separate from the purpose's
  * data keys, stored wrapped by the KEK in the purpose record of the

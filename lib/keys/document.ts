@@ -1,7 +1,6 @@
 /**
- * Authentication of the keyring document (DESIGN section 6 "an encrypted
- * file ... metadata authenticated"; issue 5 "key material encrypted under
- * the KEK, metadata authenticated").
+ * Authentication of the keyring document (README "Key manager"): key
+ * material is stored wrapped by the KEK, and the metadata is authenticated.
  *
  * The MAC key is 32 random bytes made when the keyring is initialized and
  * stored wrapped by the KEK (`macKey`), so a KEK provider that can only

@@ -1,6 +1,6 @@
 /**
- * Keyring files (issue 5 "ring.encryptFile / decryptFile"; DESIGN section 4
- * TSRF envelope): a fresh random data key per file (or a cached one, below),
+ * Keyring files (ring.encryptFile / decryptFile; TSRF envelope, README
+ * "Command line"): a fresh random data key per file (or a cached one, below),
  * wrapped by the keyring's KEK provider, Cobblestone inside, and the whole
  * prefix ("TSRF" | 0x01 | header length | header) passed as the Cobblestone
  * context, so the commitment authenticates the header. The envelope codec

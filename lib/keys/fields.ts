@@ -1,7 +1,6 @@
 /**
- * Field-level encryption (issue 5 "Field-level encryption"): encrypt chosen
- * fields of plain objects (database rows, JSON documents) into `tsr1.`
- * strings with a Keyring, and back.
+ * Field-level encryption: encrypt chosen fields of plain objects (database
+ * rows, JSON documents) into `tsr1.` strings with a Keyring, and back.
  *
  * API
  *   encryptFields(obj, fields, ring, purpose)          -> Promise<new object>

@@ -1,7 +1,6 @@
 /**
- * FileKeyStore (issue 5 contract: `new FileKeyStore(path)`; DESIGN section
- * 6 "an encrypted file (the embedded default: atomic write, fsync, rename,
- * crash-safe)").
+ * FileKeyStore (contract: `new FileKeyStore(path)`; docs/ARCHITECTURE.md
+ * "Key manager core"): crash-safe (atomic write, fsync, rename).
  *
  * One JSON file holding the keyring document (lib/keys/store.ts): key
  * material only wrapped by the KEK, the whole document authenticated by

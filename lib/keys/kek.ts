@@ -1,7 +1,7 @@
 /**
- * Key-encryption-key providers (contract; DESIGN section 6): one interface
- * for every place a KEK can live, so the keyring and the file envelope never
- * see KEK bytes.
+ * Key-encryption-key providers (contract; README "Key manager"): one
+ * interface for every place a KEK can live, so the keyring and file
+ * envelope never see KEK bytes.
  *
  *   { id: string, wrap(dataKey): Promise<Uint8Array>, unwrap(wrapped): Promise<Uint8Array> }
  *

@@ -1,7 +1,7 @@
 /**
- * The keyring's document rules (DESIGN section 6 "Keyring"; issue 5 states
- * active -> decrypt-only -> retired -> destroyed, exactly one primary per
- * purpose): validation of purposes and policies, the rotation-policy test,
+ * The keyring's document rules (README "Key manager": states active ->
+ * decrypt-only -> retired -> destroyed, exactly one primary per purpose):
+ * validation of purposes and policies, the rotation-policy test,
  * and the state transitions as pure edits of a KeyringDoc draft, which
  * lib/keys/keyring.ts then MACs and commits. Nothing here touches key
  * bytes except unwrapWith (KEK unwrap, failures -> ERR_KEK).
@@ -214,7 +214,7 @@ export async function macKeyOf(kek: KekProvider, doc: KeyringDoc): Promise<Secur
 const U64_MAX = (1n << 64n) - 1n;
 
 /**
- * Unwraps rec's key into an AeadKey (secure memory, DESIGN section 5),
+ * Unwraps rec's key into an AeadKey (secure memory),
  * whose nonce bound continues from the persisted seal count.
  */
 export async function importKey(kek: KekProvider, rec: KeyRecord): Promise<AeadKey> {

@@ -1,5 +1,5 @@
 /**
- * Keyring (DESIGN section 6 "Keyring"; issue 5 contract names
+ * Keyring (README "Key manager"; contract names
  * `Keyring.open(store, { kek })`, `ring.encrypt/decrypt`,
  * `encryptToString/decryptString`, `rotate`, `reencrypt`, `status`).
  *
@@ -9,7 +9,7 @@
  *   retired (kept; refuses use, ERR_KEY_RETIRED, until setState re-enables
  *   it) -> destroyed (wrapped material removed, id kept:
  *   ERR_KEY_DESTROYED).
- * - encrypt() seals message format v1 (DESIGN section 3) under the
+ * - encrypt() seals message format v1 (README) under the
  *   purpose's primary. A purpose is created with its first key on first
  *   use (autoCreate, default true; pass `autoCreate: false` to make an
  *   unknown purpose ERR_ARGUMENT and require createPurpose, which guards
@@ -29,8 +29,8 @@
  *   much after a crash). A failed background flush is a TESSERA_KEYRING
  *   process warning; the counts stay pending and the next flush retries. Changes made by other processes are seen at the
  *   next commit or refresh().
- * - Data keys are unwrapped at open into AeadKey objects (secure memory,
- *   DESIGN section 5); close() disposes them. The caller owns the store.
+ * - Data keys are unwrapped at open into AeadKey objects (secure memory);
+ *   close() disposes them. The caller owns the store.
  */
 import { randomBytes } from 'node:crypto';
 

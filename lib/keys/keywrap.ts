@@ -2,7 +2,7 @@
  * Key wrapping (contract: `keywrap.wrap/unwrap`, AES-KW, RFC 3394 /
  * NIST SP 800-38F section 6.2; `keywrap.wrapPad/unwrapPad`, AES-KWP,
  * RFC 5649 / SP 800-38F section 6.3), the envelope-encryption primitive of
- * the key manager (DESIGN section 6). On the OpenSSL that Node ships
+ * the key manager. On the OpenSSL that Node ships
  * (id-aesN-wrap[-pad]); Node only.
  *
  * Policy: KEKs are 16, 24 or 32 bytes. KW wraps keys of 16 bytes or more in

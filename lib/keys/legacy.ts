@@ -1,7 +1,6 @@
 /**
- * Legacy interop for migration into the keyring (issue 5 "Legacy interop":
- * "decrypt AES-256-CBC/PKCS7 data for migration into the keyring
- * (`reencrypt` from legacy)").
+ * Legacy interop (README "Migrating legacy ciphertexts"): decrypt
+ * AES-256-CBC / PKCS#7 data and Fernet tokens to move them into the keyring.
  *
  * - `legacy.decryptAesCbc(key, data, { iv?, format? })`: AES-256-CBC with
  *   PKCS#7 padding, the usual home-grown "encryption at rest" layout.

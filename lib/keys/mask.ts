@@ -1,6 +1,6 @@
 /**
- * Masking helpers for display and logs (issue 5 "masking helpers for card
- * numbers, emails and phone numbers"). Pure string functions; no keys.
+ * Masking helpers for card numbers, emails and phone numbers in display
+ * and logs. Pure string functions; no keys.
  * Every helper takes a string (anything else is ERR_ARGUMENT) and replaces
  * hidden characters with '*', one '*' per character, keeping the layout.
  *

@@ -1,6 +1,6 @@
 /**
- * PostgresKeyStore (issue 5 contract: `new PostgresKeyStore({ connectionString })`;
- * DESIGN section 6 "Key stores").
+ * PostgresKeyStore (contract: `new PostgresKeyStore({ connectionString })`;
+ * docs/ARCHITECTURE.md "Key manager core").
  *
  * The same KeyStore contract as FileKeyStore (lib/keys/store.ts): one
  * keyring document with a generation number, replaced as a whole with
@@ -8,7 +8,7 @@
  * keyring produces: key material wrapped by the KEK, everything MACed.
  *
  * `pg` is an optional dependency, loaded on first construction through
- * createRequire (ERR_BACKEND naming `npm install pg` when it is missing), so
+ * createRequire (ERR_BACKEND naming `npm install pg` when missing), so
  * the rest of tessera works without it.
  *
  * Schema (created and migrated by the store, `table` defaults to

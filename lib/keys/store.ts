@@ -1,5 +1,5 @@
 /**
- * Key stores (DESIGN section 6 "Key stores"; issue 5 contract names
+ * Key stores (docs/ARCHITECTURE.md "Key manager core"; contract names
  * `FileKeyStore`, `PostgresKeyStore`): where a keyring document lives.
  *
  * A store persists one JSON document, the keyring, as a whole, with a
@@ -8,8 +8,8 @@
  * is empty) and `next.generation === expected + 1`; otherwise it fails with
  * ERR_CONFLICT and the keyring reloads and re-applies its change. Every
  * store gives the same guarantee (the file store with a lock file and a
- * re-read under it, PostgreSQL later with `UPDATE ... WHERE generation = $n`
- * in a transaction), so the keyring logic is written once.
+ * re-read under it, PostgreSQL with SELECT ... FOR UPDATE in a
+ * transaction), so the keyring logic is written once.
  *
  * Stores never see key material in the clear: data keys and the metadata
  * MAC key are wrapped by the KEK before they reach a store, and the
@@ -20,7 +20,7 @@
 import { TesseraError } from '../errors';
 import type { Algorithm } from '../format';
 
-/** Key states (DESIGN section 6): active (the primary) -> decrypt-only -> retired -> destroyed. */
+/** Key states: active (the primary) -> decrypt-only -> retired -> destroyed. */
 export type KeyState = 'active' | 'decrypt-only' | 'retired' | 'destroyed';
 export const KEY_STATES: readonly KeyState[] = ['active', 'decrypt-only', 'retired', 'destroyed'];
 

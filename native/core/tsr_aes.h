@@ -1,6 +1,6 @@
 /*
  * tsr_aes: AES-128 / AES-256 encryption (FIPS 197) in constant time, for the
- * software backend (native/soft) that the WASM module runs (DESIGN section 2).
+ * software backend (native/soft) that the WASM module runs.
  *
  * Bitsliced: the S-box is a boolean circuit evaluated on bit planes, so no
  * table is indexed by key or data and no branch depends on them. Only the

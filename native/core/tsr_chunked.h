@@ -1,5 +1,5 @@
 /*
- * Cobblestone: c2sp.org/chunked-encryption (DESIGN section 4, contract).
+ * Cobblestone: c2sp.org/chunked-encryption (contract).
  * Written once here and compiled into the addon and the WASM module, so both
  * frame, derive and count exactly alike.
  *

@@ -1,5 +1,5 @@
 /*
- * Message format v1 (DESIGN section 3, contract):
+ * Message format v1 (README, contract):
  *
  *   0    1  version = 0x01
  *   1    1  algorithm id (tsr_aead_alg)

@@ -2,7 +2,7 @@
  * SHA-512 (FIPS 180-4 section 6.4), HMAC-SHA-512 (RFC 2104) and
  * HKDF-SHA-512-Expand (RFC 5869 section 2.3), in portable C for both builds:
  * the Cobblestone key derivation runs the same code in the addon and in the
- * WASM module (DESIGN section 1). No table lookup or branch depends on the
+ * WASM module. No table lookup or branch depends on the
  * data: SHA-2 is constant-time by construction.
  */
 #ifndef TSR_SHA512_H

@@ -1,5 +1,5 @@
-// NativeChunked: one Cobblestone message's derived keys (c2sp.org/
-// chunked-encryption, DESIGN section 4) in secure memory, and the calls that
+// NativeChunked: one Cobblestone message's derived keys
+// (c2sp.org/chunked-encryption) in secure memory, and the calls that
 // seal or open runs of consecutive chunks on the worker pool, synchronously
 // or on a libuv thread. lib/chunked/ builds buffers, streams, random access
 // and files on these few calls; the framing math stays in native/core.

@@ -1,5 +1,5 @@
 /*
- * tsr_aead on the OpenSSL that the node binary exports (DESIGN section 2).
+ * tsr_aead on the OpenSSL that the node binary exports.
  *
  * Speed comes from keeping keyed EVP contexts per tsr_aead_ctx: re-initialising
  * with a NULL key only resets the nonce, so AES key expansion (and the GHASH

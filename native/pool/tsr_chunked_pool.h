@@ -1,5 +1,5 @@
 /*
- * Cobblestone runs on the worker pool (DESIGN section 4): a run of
+ * Cobblestone runs on the worker pool: a run of
  * consecutive chunks is cut into batches of TSR_CHUNKED_BATCH chunks, and
  * the caller plus up to width - 1 workers seal or open batches, each with its
  * own AEAD context (an EVP context serves one thread at a time). Chunks are

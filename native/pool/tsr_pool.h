@@ -1,5 +1,5 @@
 /*
- * tsr_pool: the crypto worker pool (DESIGN sections 1 and 4). Fork-join: a
+ * tsr_pool: the crypto worker pool. Fork-join: a
  * caller hands a job of independent tasks to the pool, takes part in it
  * itself, and returns when every task has run. Used for batches of
  * Cobblestone chunks (tsr_chunked_pool), a large GCM message split in two

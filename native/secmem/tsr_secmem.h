@@ -1,5 +1,5 @@
 /*
- * tsr_secmem: a pooled secure allocator for key material (DESIGN section 5).
+ * tsr_secmem: a pooled secure allocator for key material.
  *
  * Many small allocations share mmap'd arenas. Each arena is
  *   [guard page][data pages ...][guard page]

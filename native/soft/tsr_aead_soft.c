@@ -1,5 +1,5 @@
 /*
- * tsr_aead on the core's own constant-time primitives (DESIGN section 2):
+ * tsr_aead on the core's own constant-time primitives:
  * the AEAD engine of the WASM module, side by side with native/openssl.
  *
  *   AES-256-GCM, AES-128-GCM   tsr_gcm (bitsliced AES, CT GHASH), SP 800-38D

@@ -1,6 +1,6 @@
 /*
  * libFuzzer differential target: the constant-time software primitives of
- * native/core (the WASM backend's engine, DESIGN section 2) against OpenSSL
+ * native/core (the WASM backend's engine) against OpenSSL
  * EVP. Built with -DTSR_FUZZ=ON -DCMAKE_C_COMPILER=clang-19 (CMakeLists.txt).
  *
  * Input: byte 0 picks the primitive, bytes 1..4 are parameters (AAD length,

@@ -1,7 +1,7 @@
 /*
  * The exports of the WASM module: a thin, mechanical surface over
  * tsr_aead.h and tsr_chunked.h for lib/backend/wasm.ts, which checks every
- * argument before it calls in (DESIGN section 2). Pointers are offsets in
+ * argument before it calls in. Pointers are offsets in
  * linear memory; results are tsr_status values (0 = TSR_OK, negative =
  * error) or pointers (0 = failure, reason in tsr_wasm_status()).
  *

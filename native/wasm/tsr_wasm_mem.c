@@ -1,5 +1,5 @@
 /*
- * Memory of the WASM module (DESIGN section 5, wasm row).
+ * Memory of the WASM module (docs/ARCHITECTURE.md).
  *
  * Linear memory is laid out by wasm-ld as
  *   [stack (--stack-first) | data | key region (this file) | scratch ...]
@@ -8,7 +8,7 @@
  * static array, so its address never moves and it never mixes with the
  * scratch area through which inputs and outputs are copied. Blocks are
  * zeroized when freed. Browsers offer no mlock: these bytes can be paged
- * out by the host like any other memory (README, security model).
+ * out like any other memory (README, security model).
  *
  * The scratch area starts at __heap_base and grows with memory.grow; the
  * JS side (lib/backend/wasm.ts) places each call's inputs and outputs

@@ -1,8 +1,7 @@
 /**
- * A private SoftHSM2 token for tests (issue 6: "A fixture creates a token in
- * a temporary directory through its own SOFTHSM2_CONF (no root-owned state,
- * works as non-root), installs softhsm2 when missing and it can, else the
- * suite fails with the reason").
+ * A private SoftHSM2 token for tests, in a temporary directory through its
+ * own SOFTHSM2_CONF (no root-owned state, works as non-root); softhsm2 is
+ * installed when missing and possible, else the suite fails with the reason.
  *
  * createSoftHsm(): finds libsofthsm2.so and softhsm2-util; when missing and
  * running as root installs the `softhsm2` package with apt-get, otherwise

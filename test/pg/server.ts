@@ -1,8 +1,7 @@
 /**
- * A private PostgreSQL server for tests (issue 5: "Tests start a real
- * PostgreSQL server from Debian's packages on a loopback port with a
- * temporary data directory (installed by the test setup when missing and
- * possible), and stop it afterwards").
+ * A private PostgreSQL server for tests: a real server from Debian's
+ * packages on a loopback port with a temporary data directory (installed
+ * by the test setup when missing and possible), stopped afterwards.
  *
  * startPostgres(): finds the binaries (/usr/lib/postgresql/<v>/bin, or
  * `pg_config --bindir`); when missing and running as root installs the
