@@ -1,18 +1,28 @@
 // `npm test`: builds what the tests need (addon + dist), then runs every
 // vitest suite. The last line printed is "N passed, N failed".
+//
+//   node scripts/test.mjs [--no-build] [vitest args...]
+//
+// --no-build runs the suites on the addon and dist/ already built: .ci/run
+// uses it to run the same build, made on Node 20, under Node 24 (one N-API
+// binary for every supported Node).
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const run = (cmd, args) => {
-  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit' });
+const args = process.argv.slice(2);
+const noBuild = args.includes('--no-build');
+const run = (cmd, cmdArgs) => {
+  const r = spawnSync(cmd, cmdArgs, { cwd: root, stdio: 'inherit' });
   if (r.status !== 0) {
-    console.error(`\n${cmd} ${args.join(' ')} failed`);
+    console.error(`\n${cmd} ${cmdArgs.join(' ')} failed`);
     console.log('0 passed, 1 failed');
     process.exit(1);
   }
 };
-run('npm', ['run', '--silent', 'build']);
-const r = spawnSync(process.execPath, [join(root, 'node_modules/vitest/vitest.mjs'), 'run', ...process.argv.slice(2)], { cwd: root, stdio: 'inherit' });
+if (!noBuild) run('npm', ['run', '--silent', 'build']);
+console.log(`tests on Node ${process.version} (OpenSSL ${process.versions.openssl})`);
+const vitestArgs = args.filter((a) => a !== '--no-build');
+const r = spawnSync(process.execPath, [join(root, 'node_modules/vitest/vitest.mjs'), 'run', ...vitestArgs], { cwd: root, stdio: 'inherit' });
 process.exit(r.status ?? 1);

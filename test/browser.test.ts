@@ -134,8 +134,8 @@ describe('static server', () => {
     for (const p of [
       '/dist/browser/../../package.json',
       '/wasm/../package.json',
-      '/vectors/../main/package.json',
-      '/vectors/..%2f..%2fmain%2fpackage.json',
+      '/vectors/../tessera.ts',
+      '/vectors/..%2f..%2fpackage.json',
       '/%2e%2e/%2e%2e/etc/passwd',
       '/test/browser/pages/%2E%2E/server.ts',
       '/test/browser/pages/..%5cserver.ts',

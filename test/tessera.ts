@@ -10,7 +10,8 @@ import * as path from 'node:path';
 const require = createRequire(import.meta.url);
 export const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const T = require('../dist/cjs/index.js') as typeof import('../dist/cjs/index');
-export const vectorsDir = path.join(root, '..', 'shared', 'vectors');
+/** The vendored test vectors (test/vectors/README.md names each file's source and licence). */
+export const vectorsDir = path.join(root, 'test', 'vectors');
 
 type Select = typeof import('../dist/cjs/backend/select');
 type Backend = import('../dist/cjs/backend/types').Backend;

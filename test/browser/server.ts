@@ -7,7 +7,7 @@
  *   /dist/browser/...      the browser build (plain ES modules)
  *   /wasm/*.wasm           the modules (Content-Type application/wasm)
  *   /test/browser/pages/   the test and demo pages
- *   /vectors/...           the shared vectors directory (../shared/vectors)
+ *   /vectors/...           the vendored test vectors (test/vectors)
  *   /fixtures/<name>       bytes the Node side registered (setFixture)
  */
 import * as path from 'node:path';
@@ -15,7 +15,7 @@ import { type StaticServer, startStaticServer } from './static-server.mjs';
 
 export type { StaticServer };
 
-/** `root` is the package root, `vectorsDir` the shared vectors directory. */
+/** `root` is the package root, `vectorsDir` the test vectors directory. */
 export function startServer(root: string, vectorsDir: string): Promise<StaticServer> {
   return startStaticServer({
     mounts: [
