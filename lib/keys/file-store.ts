@@ -233,6 +233,10 @@ export class FileKeyStore implements KeyStore {
       await fs.unlink(tmp).catch(() => undefined);
       throw ioError(e, `key store backup ${this.backupPath}`);
     }
+    // rename(2) does nothing when both names are links to one file (a crash
+    // between the backup and the new generation leaves <path>.bak linked to
+    // <path>): then tmp is still there.
+    await fs.unlink(tmp).catch(() => undefined);
   }
 
   async #removeDeadTemps(): Promise<void> {
