@@ -516,14 +516,17 @@ const measureScript = `
   const crypto = require('crypto');
   const { Writable } = require('stream');
   const { pipeline } = require('stream/promises');
-  const [enc, keyHex, context] = process.argv.slice(-3);
+  const [enc, keyHex, context, mode] = process.argv.slice(-4);
   const key = Buffer.from(keyHex, 'hex');
+  // mode 'plain': the same read + hash without decryption, for the growth
+  // that Node's own file stream and GC timing cause (version dependent).
+  const stage = () => (mode === 'plain' ? [] : [T.createDecryptStream(key, { context })]);
   const hashSink = (h) => new Writable({ write(c, _e, cb) { h.update(c); cb(); } });
   (async () => {
     // Warm-up: the same path (stream, pool, allocator) on 8 MiB held in memory.
     const warm = T.encryptChunked(key, crypto.randomBytes(8 << 20), { context });
     const { Readable } = require('stream');
-    await pipeline(Readable.from([Buffer.from(warm)]), T.createDecryptStream(key, { context }), hashSink(crypto.createHash('sha256')));
+    await pipeline(Readable.from([Buffer.from(warm)]), ...stage(), hashSink(crypto.createHash('sha256')));
     global.gc(); global.gc();
     await new Promise((r) => setTimeout(r, 200));
     const base = process.memoryUsage().rss;
@@ -531,7 +534,7 @@ const measureScript = `
     const timer = setInterval(() => { max = Math.max(max, process.memoryUsage().rss); samples++; }, 50);
     const h = crypto.createHash('sha256');
     const t0 = Date.now();
-    await pipeline(fs.createReadStream(enc), T.createDecryptStream(key, { context }), hashSink(h));
+    await pipeline(fs.createReadStream(enc), ...stage(), hashSink(h));
     const ms = Date.now() - t0;
     clearInterval(timer);
     max = Math.max(max, process.memoryUsage().rss);
@@ -540,7 +543,7 @@ const measureScript = `
 `;
 
 describe('memory', () => {
-  test('decrypting a 1 GiB file through createDecryptStream grows RSS by < 64 MiB (fresh child process)', async () => {
+  test('decrypting a 1 GiB file through createDecryptStream adds < 64 MiB of RSS growth to a plain read of it (fresh child processes)', async () => {
     const pt = p('1g.pt');
     const enc = p('1g.enc');
     try {
@@ -550,17 +553,23 @@ describe('memory', () => {
       rm(pt); // only the ciphertext is needed now
       expect(fs.statSync(enc).size).toBe(T.encryptedLength(1024 * MiB));
 
-      const measured = await runNode(measureScript, [enc, KEY.toString('hex'), OPTS.context], { nodeArgs: ['--expose-gc'], timeoutMs: 120_000 });
-      const m = lastJson(measured);
-      const growthMiB = m.growth / MiB;
+      // Node's own fs.ReadStream + GC grow RSS by themselves (measured: ~35 MiB
+      // on Node 20, ~67 MiB on Node 24 for 1 GiB): the bound is on what
+      // decryption adds to the same pipeline without it.
+      const measure = async (mode: string) =>
+        lastJson(await runNode(measureScript, [enc, KEY.toString('hex'), OPTS.context, mode], { nodeArgs: ['--expose-gc'], timeoutMs: 120_000 }));
+      const plain = await measure('plain');
+      const m = await measure('decrypt');
+      const growthMiB = m.growth / MiB, plainMiB = plain.growth / MiB;
       console.log(
-        `1 GiB: encryptFile ${encryptMs} ms; stream decrypt ${m.ms} ms, RSS base ${(m.base / MiB).toFixed(1)} MiB, ` +
-          `max ${(m.max / MiB).toFixed(1)} MiB, growth ${growthMiB.toFixed(1)} MiB over ${m.samples} samples`,
+        `1 GiB on Node ${process.version}: encryptFile ${encryptMs} ms; stream decrypt ${m.ms} ms, RSS base ${(m.base / MiB).toFixed(1)} MiB, ` +
+          `max ${(m.max / MiB).toFixed(1)} MiB, growth ${growthMiB.toFixed(1)} MiB over ${m.samples} samples; plain read + hash: growth ${plainMiB.toFixed(1)} MiB`,
       );
       expect(m.backend).toBe(BACKEND);
       expect(m.samples).toBeGreaterThan(0);
       expect(m.sha).toBe(sha);
-      expect(growthMiB).toBeLessThan(64);
+      expect(plain.sha).not.toBe(sha); // the plain run hashed the ciphertext: it really skipped decryption
+      expect(growthMiB - Math.max(0, plainMiB)).toBeLessThan(64);
     } finally {
       rm(pt, enc);
     }
