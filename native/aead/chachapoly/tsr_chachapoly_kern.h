@@ -31,7 +31,7 @@ typedef struct {
 
 /* Poly1305 state of every tier, sized for the widest (powers of r). */
 typedef struct {
-  uint64_t w[80];
+  uint64_t w[112];
 } tsr_poly1305_kstate;
 
 typedef struct {
