@@ -10,8 +10,9 @@
  *  - tails up to 512 bytes: the "row" form, one zmm per state row holding
  *    four blocks (one per 128-bit lane), diagonals by vpshufd, one or two
  *    such sets interleaved (latency bound, so the second set is nearly free).
- * Key words and keystream stay in registers; the scalar state array is
- * wiped, the vector registers are cleared before returning.
+ * The scalar state array is wiped and the vector registers cleared before
+ * returning; the exported function then zeroes the stack region the kernel
+ * used (compilers spill broadcast key words in the 16-block path).
  */
 #include <immintrin.h>
 #include <stdint.h>
@@ -172,8 +173,8 @@ TGT static inline void clear_vregs(void) {
       "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31", "memory");
 }
 
-TGT static void xor_stream(uint8_t *out, const uint8_t *in, size_t len, const uint8_t key[32],
-                           const uint8_t nonce[12], uint32_t counter) {
+TGT __attribute__((noinline)) static void kernel(uint8_t *out, const uint8_t *in, size_t len, const uint8_t key[32],
+                                                const uint8_t nonce[12], uint32_t counter) {
   uint32_t st[16];
   /* section 2.3: "expand 32-byte k", key, block counter, nonce */
   st[0] = 0x61707865u; st[1] = 0x3320646eu; st[2] = 0x79622d32u; st[3] = 0x6b206574u;
@@ -189,6 +190,20 @@ TGT static void xor_stream(uint8_t *out, const uint8_t *in, size_t len, const ui
     rows(out, in, len, st, 1);
   tsr_memzero(st, sizeof st);
   clear_vregs();
+}
+
+/* Zeroes the stack region the kernel's frame used (the compiler may spill
+ * broadcast state words there). */
+__attribute__((noinline)) static void scrub_stack(void) {
+  uint8_t pad[2048];
+  tsr_memzero(pad, sizeof pad);
+  __asm__ volatile("" : : "r"(pad) : "memory");
+}
+
+static void xor_stream(uint8_t *out, const uint8_t *in, size_t len, const uint8_t key[32], const uint8_t nonce[12],
+                       uint32_t counter) {
+  kernel(out, in, len, key, nonce, counter);
+  scrub_stack();
 }
 
 const tsr_chacha20_impl tsr_chacha20_avx512 = {"avx512", xor_stream};
