@@ -15,7 +15,9 @@
  * Key state (shared by every tier, which all call this init): k->rk holds
  * the FIPS 197 section 5.2 schedule, k->h[16 * (16 - i)] holds twisted H^i
  * for i = 1..16 (descending: h[0] = H^16, h[240] = H^1), so n consecutive
- * blocks use the n entries starting at h + 16 * (16 - n).
+ * blocks use the n entries starting at h + 16 * (16 - n); 256 bytes later,
+ * the same layout holds each power's two halves XORed (both qwords), the
+ * Karatsuba middle operand.
  */
 #include <string.h>
 
@@ -119,31 +121,36 @@ INL X reduce(X lo, X mi, X hi) {
   return _mm_xor_si128(hi, _mm_xor_si128(_mm_shuffle_epi32(mi, 0x4e), t));
 }
 
-/* lo/mi/hi ^= a * h (schoolbook, 4 multiplies). */
-INL void mul_acc(X *lo, X *mi, X *hi, X a, X h) {
+/* Karatsuba: lo/hi/mx ^= a_lo h_lo, a_hi h_hi, (a_lo ^ a_hi)(h_lo ^ h_hi);
+ * hk = h_lo ^ h_hi (precomputed). The middle term is mx ^ lo ^ hi, applied
+ * once after summing (the map is linear). The multiplier is the scarce unit
+ * on current cores: 3 multiplies per block instead of 4. */
+INL X kara(X h) { return _mm_xor_si128(h, _mm_shuffle_epi32(h, 0x4e)); }
+INL void mul_acc(X *lo, X *mx, X *hi, X a, X h, X hk) {
   *lo = _mm_xor_si128(*lo, _mm_clmulepi64_si128(a, h, 0x00));
   *hi = _mm_xor_si128(*hi, _mm_clmulepi64_si128(a, h, 0x11));
-  *mi = _mm_xor_si128(*mi, _mm_xor_si128(_mm_clmulepi64_si128(a, h, 0x01), _mm_clmulepi64_si128(a, h, 0x10)));
+  *mx = _mm_xor_si128(*mx, _mm_clmulepi64_si128(kara(a), hk, 0x00));
 }
+INL X reduce_k(X lo, X mx, X hi) { return reduce(lo, _mm_xor_si128(mx, _mm_xor_si128(lo, hi)), hi); }
 
 INL X gmul(X a, X h) {
-  X lo = _mm_setzero_si128(), mi = lo, hi = lo;
-  mul_acc(&lo, &mi, &hi, a, h);
-  return reduce(lo, mi, hi);
+  X lo = _mm_setzero_si128(), mx = lo, hi = lo;
+  mul_acc(&lo, &mx, &hi, a, h, kara(h));
+  return reduce_k(lo, mx, hi);
 }
 
 /* acc (reflected) absorbs n <= 8 byte-order blocks b[0..n): aggregated
  * (acc ^ b0) H^n ^ b1 H^(n-1) ^ ... ^ b(n-1) H, one reduction. */
 INL X ghash_n(const uint8_t *htab, X acc, const X *b, unsigned n) {
   const uint8_t *hp = htab + 16 * (16 - n);
-  X lo = _mm_setzero_si128(), mi = lo, hi = lo;
+  X lo = _mm_setzero_si128(), mx = lo, hi = lo;
 #pragma GCC unroll 8
   for (unsigned j = 0; j < n; j++) {
     X d = bswap(b[j]);
     if (j == 0) d = _mm_xor_si128(d, acc);
-    mul_acc(&lo, &mi, &hi, d, ld(hp + 16 * j));
+    mul_acc(&lo, &mx, &hi, d, ld(hp + 16 * j), ld(hp + 256 + 16 * j));
   }
-  return reduce(lo, mi, hi);
+  return reduce_k(lo, mx, hi);
 }
 
 /* GHASH of len bytes at p (last block zero-padded) into reflected acc. */
@@ -186,9 +193,11 @@ TGT static void init(tsr_aesgcm_key *k, const uint8_t *key, size_t keylen) {
   lo ^= m & 1;
   X h1 = _mm_set_epi64x((long long)hi, (long long)lo), p = h1;
   st(k->h + 16 * 15, h1);
+  st(k->h + 256 + 16 * 15, kara(h1));
   for (int i = 2; i <= 16; i++) {
     p = gmul(p, h1);
     st(k->h + 16 * (16 - i), p);
+    st(k->h + 256 + 16 * (16 - i), kara(p));
   }
   hi = lo = m = 0;
   __asm__ volatile("" : : "r"(hi), "r"(lo), "r"(m));
