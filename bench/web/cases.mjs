@@ -37,8 +37,12 @@ function check(ok, what) {
   if (!ok) throw new Error(`wasm bench self-check failed: ${what}`);
 }
 
-/** The (alg, size) groups; the 16 KiB extended-nonce rows are the optional extras. */
-export function aeadPlan() {
+/**
+ * The (alg, size) groups. The browser page runs the short list; Node
+ * (matrix = true) every AEAD at 64 B, 1 KiB, 16 KiB and 1 MiB.
+ */
+export function aeadPlan(matrix = false) {
+  if (matrix) return [64, KiB, 16 * KiB, MiB].flatMap((size) => [AES, CHACHA, XCHACHA, XAES].map((alg) => [alg, size]));
   return [[CHACHA, 16 * KiB], [CHACHA, MiB], [AES, 16 * KiB], [AES, MiB], [XCHACHA, 16 * KiB], [XAES, 16 * KiB]];
 }
 
@@ -55,7 +59,7 @@ const NONCE = { [AES]: 12, [CHACHA]: 12, [XCHACHA]: 24, [XAES]: 24 };
  * Cases for one (alg, size). Also returns the notes (what is not available).
  * `label` names the tessera module ('wasm simd' / 'wasm scalar').
  */
-export function aeadCases({ T, sodium, noble, alg, size, label }) {
+export function aeadCases({ T, sodium, noble, nodeSeal, alg, size, label }) {
   const key = rand(32), nonce = rand(NONCE[alg]), aad = rand(16), pt = rand(size);
   const cases = [], notes = [];
   const add = (role, op, impl, api, fn, extra = {}) => cases.push({ alg, size, op, impl, api, role, fn, ...extra });
@@ -83,6 +87,15 @@ export function aeadCases({ T, sodium, noble, alg, size, label }) {
     add('sodium', 'open', 'libsodium-wrappers', `${sf[1].replace('crypto_aead_', '')}(null, sealed, aad, nonce, key)`, () => consume(dec(null, s, aad, nonce, key)));
   } else {
     notes.push(`libsodium-wrappers has no ${alg} (${sf ? `${sf[0]} is missing` : 'no such construction in libsodium'})`);
+  }
+
+  // --- node:crypto as users write it (Node only): random IV, createCipheriv, iv || ct || tag ---
+  if (nodeSeal && (alg === AES || alg === CHACHA)) {
+    const [seal, open] = nodeSeal;
+    const m = seal(alg, key, pt, aad);
+    check(equal(open(alg, key, m, aad), pt), `${alg} node:crypto round trip`);
+    add('node', 'seal', 'node:crypto', 'createCipheriv + concat', () => consume(seal(alg, key, pt, aad)));
+    add('node', 'open', 'node:crypto', 'createDecipheriv', () => consume(open(alg, key, m, aad)));
   }
 
   // --- @noble/ciphers: cipher(key, nonce, aad).encrypt(pt) ---
@@ -172,12 +185,13 @@ export async function calibrate(c, sampleMs, now = () => performance.now()) {
   return Math.max(1, Math.min(1 << 16, Math.round((n * sampleMs) / Math.max(ms, 1e-3))));
 }
 
-/** Same-run ratios of tessera rows against libsodium-wrappers and @noble/ciphers (same alg, size, op). */
+/** Same-run ratios of tessera rows against node:crypto, libsodium-wrappers and @noble/ciphers (same alg, size, op). */
 export function addRatios(rows) {
   const find = (r, role) => rows.find((b) => b.role === role && b.alg === r.alg && b.size === r.size && b.op === r.op && b.opsPerSec);
   for (const r of rows) {
     if (r.role !== 'raw' && r.role !== 'key') continue;
-    const s = find(r, 'sodium'), n = find(r, 'noble'), w = find(r, 'webcrypto');
+    const s = find(r, 'sodium'), n = find(r, 'noble'), w = find(r, 'webcrypto'), o = find(r, 'node');
+    if (o) r.vsNode = r.opsPerSec / o.opsPerSec;
     if (s) r.vsSodium = r.opsPerSec / s.opsPerSec;
     if (n) r.vsNoble = r.opsPerSec / n.opsPerSec;
     if (w) r.vsWebCrypto = r.opsPerSec / w.opsPerSec;

@@ -4,7 +4,7 @@
  *   tessera encrypt <in> <out> (--key-file F | --key-env NAME | --passphrase | --passphrase-env NAME)
  *                   [--suite cobblestone-256|cobblestone-128] [--threads N] [--quiet] [--force]
  *   tessera decrypt <in> <out> (same key options; the suite comes from the file)
- *   tessera bench [--quick]   run the benchmark suite (bench/run.mjs)
+ *   tessera bench [--quick | --ci] ...   run the benchmark suite (bench/run.mjs, from a clone)
  *   tessera selftest          seal/open every algorithm once on the active backend
  *   tessera version
  *   tessera keyring init|status|rotate|reencrypt|export-public STORE ... (lib/cli/keyring.ts)
@@ -36,7 +36,7 @@ const USAGE = `usage:
   tessera keyring export-public <store> [--rsa-key FILE]
       <store> is a keyring file or a postgres:// / postgresql:// URL
       KEK is one of: --passphrase (default: prompt) | --passphrase-env NAME | --key-file FILE | --key-env NAME | --rsa-key FILE
-  tessera bench [--quick]
+  tessera bench [--quick | --ci] [--only SECTION] [--node PATH] [--out DIR] [--compare FILE]
   tessera selftest
   tessera version
 `;
@@ -173,7 +173,14 @@ function main(argv: string[]): void {
     case 'bench': {
       const script = path.join(root, 'bench', 'run.mjs');
       if (!fs.existsSync(script)) {
-        console.error('tessera bench: bench/run.mjs is not in this installation (benchmarks ship with the source tree)');
+        // The suite compares tessera with peers (sodium-native, @noble/ciphers,
+        // libsodium-wrappers) that are dev dependencies: it runs from a clone.
+        console.error(
+          'tessera bench: the benchmark suite is not part of the installed package; it runs from a clone of the repository,\n' +
+            'where its peers are installed as dev dependencies:\n' +
+            '  git clone <tessera repository> && cd tessera && npm ci && npx tessera bench --quick\n' +
+            '(see the README, "Benchmarks")',
+        );
         process.exit(2);
       }
       const r = spawnSync(process.execPath, ['--expose-gc', script, ...rest], { stdio: 'inherit' });
