@@ -3,7 +3,7 @@
     {
       "target_name": "tessera",
       "sources": [
-        "<!@(node -p \"const s=require('./native/sources.json');[...s.core,...s.openssl,...s.secmem,...s.pool,...s.node].join(' ')\")"
+        "<!@(node -p \"const s=require('./native/sources.json');[...s.core,...s.aead,...s.openssl,...s.secmem,...s.pool,...s.node].join(' ')\")"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "_GNU_SOURCE"],

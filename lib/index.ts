@@ -16,6 +16,7 @@ export {
   parseHeader,
 } from './format';
 export { SecureBuffer, secureMemoryStats } from './secure';
+export { nativeKernels, useNativeKernel, type NativeKernel } from './kernels';
 export * from './chunked/index';
 export { keywrap } from './keys/keywrap';
 export { fernet, type FernetDecryptOptions } from './keys/fernet';

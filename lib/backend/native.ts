@@ -16,6 +16,8 @@ interface Addon {
   rawOpenInto: Backend['rawOpenInto'];
   NativeKey: new (alg: AlgId, key: Uint8Array | undefined, keyId: number, nonceLimit: bigint) => KeyHandle;
   secureMemoryStats(): SecureMemoryStats;
+  kernels: Backend['kernels'];
+  setKernel(name: string): void;
   NativeChunked: new (suite: SuiteId, key: Uint8Array | KeyHandle, salt: Uint8Array, context: Uint8Array) => ChunkedHandle;
   chunkedOpenedLength(n: number): number;
   allocOutput(n: number): Uint8Array;
@@ -68,6 +70,8 @@ export function createNativeBackend(): Backend {
     rawOpenInto: a.rawOpenInto,
     createKey: (alg, key, keyId, nonceLimit) => new Key(alg, key, keyId, nonceLimit),
     secureMemoryStats: a.secureMemoryStats,
+    kernels: a.kernels,
+    setKernel: a.setKernel,
     createChunked: (suite, key, salt, context) => new a.NativeChunked(suite, key, salt, context),
     chunkedOpenedLength: a.chunkedOpenedLength,
     pool: a.pool,

@@ -80,6 +80,10 @@ export interface Backend {
   /** key undefined: generate inside secure memory. */
   createKey(alg: AlgId, key: Uint8Array | undefined, keyId: number, nonceLimit: bigint): KeyHandle;
   secureMemoryStats(): SecureMemoryStats;
+  /** The kernel each algorithm runs on for keys made now (native: the CPU tier; wasm: 'wasm'). */
+  kernels(): Record<'aes-256-gcm' | 'chacha20-poly1305' | 'xchacha20-poly1305' | 'xaes-256-gcm', string>;
+  /** Native only: the kernel tier of contexts made from now on (ERR_BACKEND if the CPU cannot run it). */
+  setKernel(name: string): void;
   /** key: raw bytes, or a KeyHandle of this backend (its bytes stay inside). */
   createChunked(suite: SuiteId, key: Uint8Array | KeyHandle, salt: Uint8Array, context: Uint8Array): ChunkedHandle;
   /** Plaintext length of a chunk stream of n bytes; ERR_TRUNCATED if none has that length. */

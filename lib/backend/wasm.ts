@@ -6,6 +6,7 @@
  * FinalizationRegistry. No Node API here: browsers load this file too.
  */
 import { TesseraError } from '../errors';
+import { describe } from '../format';
 import { bytes, checkLen, checkOut, integer } from './wasm-args';
 import { chunkedError, nonceLen, statusError, TAG, WasmEngine } from './wasm-engine';
 import { WasmChunked } from './wasm-chunked';
@@ -121,6 +122,14 @@ export class WasmBackend implements Backend {
 
   createKey(alg: AlgId, key: Uint8Array | undefined, keyId: number, nonceLimit: bigint): KeyHandle {
     return new WasmKey(this, algOf(alg), key, keyId, nonceLimit);
+  }
+
+  kernels(): ReturnType<Backend['kernels']> {
+    return { 'aes-256-gcm': 'wasm', 'chacha20-poly1305': 'wasm', 'xchacha20-poly1305': 'wasm', 'xaes-256-gcm': 'wasm' };
+  }
+
+  setKernel(name: string): void {
+    throw new TesseraError('ERR_BACKEND', `native kernel ${describe(name)}: the wasm backend has one kernel (the module's constant-time software primitives)`);
   }
 
   secureMemoryStats(): SecureMemoryStats {

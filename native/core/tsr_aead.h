@@ -40,7 +40,8 @@ typedef enum {
   TSR_ERR_NOMEM = -5,      /* allocation (secure or not) failed */
   TSR_ERR_INTERNAL = -6,   /* the crypto library reported a failure */
   TSR_ERR_TRUNCATED = -7,  /* chunked: ciphertext ends where no message can */
-  TSR_ERR_COMMITMENT = -8  /* chunked: wrong key or context (commitment mismatch) */
+  TSR_ERR_COMMITMENT = -8, /* chunked: wrong key or context (commitment mismatch) */
+  TSR_ERR_BACKEND = -9     /* native: the kernel TESSERA_NATIVE_KERNEL names cannot run here */
 } tsr_status;
 
 /* Whether alg is a message format v1 id (the internal AES-128-GCM is not). */

@@ -55,6 +55,12 @@ Napi::Value StatusError(Napi::Env env, tsr_status st, const char *what) {
     case TSR_ERR_TRUNCATED: return MakeError(env, "ERR_TRUNCATED", w + ": ciphertext truncated or extended (the final chunk is missing or has an impossible length)");
     case TSR_ERR_COMMITMENT: return MakeError(env, "ERR_COMMITMENT", w + ": key commitment mismatch (wrong key, wrong context, or a tampered header)");
     case TSR_ERR_NOMEM: return MakeError(env, "ERR_SECURE_MEMORY", w + ": secure memory allocation failed (see secureMemoryStats(); RLIMIT_MEMLOCK?)");
+    case TSR_ERR_BACKEND: {
+      tsr_kernel k;
+      const char *why = "the native kernel cannot run on this CPU";
+      tsr_kernel_default(&k, &why);
+      return MakeError(env, "ERR_BACKEND", w + ": " + why);
+    }
     default: return MakeError(env, "ERR_INTERNAL", w + ": the crypto library reported an error");
   }
 }
@@ -320,6 +326,54 @@ static Napi::Value SetErrorClass(const Napi::CallbackInfo &info) {
   return env.Undefined();
 }
 
+tsr_kernel CurrentKernel(Napi::Env env) {
+  Instance &inst = GetInstance(env);
+  if (inst.kernel_set) return inst.kernel;
+  tsr_kernel k;
+  const char *why;
+  if (tsr_kernel_default(&k, &why) != 0) Throw(env, "ERR_BACKEND", why);
+  return k;
+}
+
+tsr_aead_ctx *NewContext(Napi::Env env, tsr_aead_alg alg, const uint8_t *key, tsr_status *st) {
+  tsr_kernel k = CurrentKernel(env);
+  return tsr_aead_ctx_new_kernel(alg, key, &k, st);
+}
+
+// setKernel(name): the kernel of contexts made from now on in this instance
+// ('auto' | 'vaes512' | 'vaes256' | 'aesni' | 'openssl'); keys made before
+// keep theirs. The raw API's cached contexts are dropped.
+static Napi::Value SetKernel(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString()) Throw(env, "ERR_ARGUMENT", "kernel must be a string");
+  std::string name = info[0].As<Napi::String>();
+  tsr_tier t = tsr_kernel_parse(name.c_str());
+  if (t == TSR_TIER_INVALID) Throw(env, "ERR_BACKEND", "unknown native kernel '" + name + "' (expected auto, vaes512, vaes256, aesni or openssl)");
+  tsr_kernel k;
+  const char *missing;
+  if (tsr_kernel_resolve(t, &k, &missing) != 0) Throw(env, "ERR_BACKEND", "native kernel " + name + ": this CPU lacks " + missing);
+  Instance &inst = GetInstance(env);
+  for (auto &c : inst.raw) {
+    tsr_aead_ctx_free(c);
+    c = nullptr;
+  }
+  inst.kernel = k;
+  inst.kernel_set = true;
+  return env.Undefined();
+}
+
+// kernels(): { 'aes-256-gcm': tier, ... } for contexts made now.
+static Napi::Value Kernels(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  tsr_kernel k = CurrentKernel(env);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("aes-256-gcm", tsr_kernel_name(&k, 0));
+  o.Set("chacha20-poly1305", tsr_kernel_name(&k, 1));
+  o.Set("xchacha20-poly1305", tsr_kernel_name(&k, 1));
+  o.Set("xaes-256-gcm", tsr_kernel_name(&k, 0));
+  return o;
+}
+
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto *inst = new Instance();
   env.SetInstanceData<Instance>(inst);
@@ -334,6 +388,8 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   }
   exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClass, "setErrorClass"));
   exports.Set("allocOutput", Napi::Function::New(env, AllocOutput, "allocOutput"));
+  exports.Set("setKernel", Napi::Function::New(env, SetKernel, "setKernel"));
+  exports.Set("kernels", Napi::Function::New(env, Kernels, "kernels"));
   InitRaw(env, exports);
   InitKey(env, exports);
   InitChunked(env, exports);

@@ -9,6 +9,7 @@
 #include <string>
 
 extern "C" {
+#include "../aead/tsr_kernel.h"
 #include "../core/tsr_aead.h"
 #include "../core/tsr_format.h"
 }
@@ -22,10 +23,18 @@ struct Instance {
   tsr_aead_ctx *raw[5] = {nullptr, nullptr, nullptr, nullptr, nullptr};  // raw API, by alg id
   struct NoncePool *nonces = nullptr;
   bool test_hooks = false;  // TESSERA_TEST_HOOKS=1 at load: see secure.cc
+  tsr_kernel kernel{};      // set by setKernel(); else the process default
+  bool kernel_set = false;
   ~Instance();
 };
 
 Instance &GetInstance(Napi::Env env);
+
+// A context on the instance's kernel (setKernel) or the process default
+// (TESSERA_NATIVE_KERNEL); nullptr with *st set on failure.
+tsr_aead_ctx *NewContext(Napi::Env env, tsr_aead_alg alg, const uint8_t *key, tsr_status *st);
+// The kernel new contexts get; ERR_BACKEND if TESSERA_NATIVE_KERNEL cannot run here.
+tsr_kernel CurrentKernel(Napi::Env env);
 
 // Throws `new TesseraError(code, message)`. Messages never carry key bytes
 // or plaintext; they say what was expected and what arrived.

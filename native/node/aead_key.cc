@@ -127,7 +127,7 @@ class AsyncJob : public Napi::AsyncWorker {
     // A private context per job: the wrapper's contexts belong to the JS
     // thread. The key bytes are only read here.
     tsr_aead_alg alg = tsr_aead_ctx_alg(key_->ctx);
-    tsr_aead_ctx *ctx = tsr_aead_ctx_new(alg, tsr_aead_ctx_key(key_->ctx), &status_);
+    tsr_aead_ctx *ctx = tsr_aead_ctx_new_kernel(alg, tsr_aead_ctx_key(key_->ctx), tsr_aead_ctx_kernel(key_->ctx), &status_);
     if (!ctx) return;
     tsr_aead_ctx_set_parallel(ctx, 0);  // one core: leave the other to the event loop
     if (seal_) {
@@ -207,13 +207,20 @@ class NativeKey : public Napi::ObjectWrap<NativeKey> {
     state_ = std::make_shared<KeyState>();
     if (key.value) {
       CheckLen(env, key, TSR_AEAD_KEYBYTES, "ERR_KEY_LENGTH", "key");
-      state_->ctx = tsr_aead_ctx_new(alg_, key.data, &st);
+      state_->ctx = NewContext(env, alg_, key.data, &st);
     } else {
       // Generated straight into secure memory: never on the JS heap.
       uint8_t *tmp = static_cast<uint8_t *>(tsr_secmem_alloc(TSR_AEAD_KEYBYTES));
       if (!tmp) ThrowStatus(env, TSR_ERR_NOMEM, "AeadKey.generate");
       st = tsr_random_bytes(tmp, TSR_AEAD_KEYBYTES);
-      if (st == TSR_OK) state_->ctx = tsr_aead_ctx_new(alg_, tmp, &st);
+      if (st == TSR_OK) {
+        try {
+          state_->ctx = NewContext(env, alg_, tmp, &st);
+        } catch (...) {
+          tsr_secmem_free(tmp);
+          throw;
+        }
+      }
       tsr_secmem_free(tmp);
     }
     if (!state_->ctx) ThrowStatus(env, st, "AeadKey");
@@ -236,7 +243,7 @@ class NativeKey : public Napi::ObjectWrap<NativeKey> {
   void PrepareSplit(Napi::Env env, size_t n) {
     if (n < kSplitBatch || state_->helper) return;
     tsr_status st;
-    state_->helper = tsr_aead_ctx_new(alg_, tsr_aead_ctx_key(state_->ctx), &st);
+    state_->helper = tsr_aead_ctx_new_kernel(alg_, tsr_aead_ctx_key(state_->ctx), tsr_aead_ctx_kernel(state_->ctx), &st);
     if (!state_->helper) ThrowStatus(env, st, "batch");
   }
 

@@ -36,7 +36,7 @@ tsr_aead_ctx *Keyed(Napi::Env env, const RawArgs &a) {
   tsr_aead_ctx *&ctx = inst.raw[a.alg];
   tsr_status st;
   if (!ctx) {
-    ctx = tsr_aead_ctx_new(a.alg, a.key.data, &st);
+    ctx = NewContext(env, a.alg, a.key.data, &st);
     if (!ctx) ThrowStatus(env, st, "aead");
   } else if (tsr_ct_compare(tsr_aead_ctx_key(ctx), a.key.data, TSR_AEAD_KEYBYTES) != 0 &&
              (st = tsr_aead_ctx_rekey(ctx, a.key.data)) != TSR_OK) {

@@ -39,6 +39,7 @@ namespace {
 struct ChunkedState {
   tsr_chunked_suite suite;
   tsr_chunked_keys *keys = nullptr;  // tsr_secmem
+  tsr_kernel kernel{};               // the instance's kernel when the cipher was made
   std::vector<tsr_aead_ctx *> ctxs;  // one per participant, keyed with keys->key
   ~ChunkedState() {
     for (auto *c : ctxs) tsr_aead_ctx_free(c);
@@ -48,7 +49,7 @@ struct ChunkedState {
   tsr_status Ensure(unsigned width) {
     while (ctxs.size() < width) {
       tsr_status st;
-      tsr_aead_ctx *c = tsr_aead_ctx_new(tsr_chunked_aead(suite), keys->key, &st);
+      tsr_aead_ctx *c = tsr_aead_ctx_new_kernel(tsr_chunked_aead(suite), keys->key, &kernel, &st);
       if (!c) return st;
       ctxs.push_back(c);
     }
@@ -191,6 +192,7 @@ class NativeChunked : public Napi::ObjectWrap<NativeChunked> {
     CheckLen(env, salt, raw_ ? TSR_CHUNKED_NONCE : TSR_CHUNKED_SALT, "ERR_ARGUMENT", raw_ ? "baseNonce" : "salt");
     Bytes context = GetBytes(env, info[3], "context", true);
     state_ = std::make_shared<ChunkedState>();
+    state_->kernel = CurrentKernel(env);
     state_->suite = static_cast<tsr_chunked_suite>(suite);
     state_->keys = static_cast<tsr_chunked_keys *>(tsr_secmem_alloc(sizeof(tsr_chunked_keys)));
     if (!state_->keys) ThrowStatus(env, TSR_ERR_NOMEM, "chunked key derivation");

@@ -1,7 +1,9 @@
 /*
- * tsr_aead on the OpenSSL that the node binary exports.
+ * The AEADs on the OpenSSL that the node binary exports: the `openssl` tier
+ * of native/aead/tsr_aead.c (the kernel on CPUs without tessera's own, and
+ * the tests' oracle). Lengths and arguments are checked by that front.
  *
- * Speed comes from keeping keyed EVP contexts per tsr_aead_ctx: re-initialising
+ * Speed comes from keeping keyed EVP contexts per context: re-initialising
  * with a NULL key only resets the nonce, so AES key expansion (and the GHASH
  * table) is paid once per key, not once per message. Ciphers are fetched once
  * (EVP_CIPHER_fetch) because the legacy EVP_aes_256_gcm() path does an
@@ -31,9 +33,10 @@
 #include "../core/tsr_util.h"
 #include "../secmem/tsr_secmem.h"
 #include "tsr_gcm_split.h"
+#include "tsr_aead_openssl.h"
 #include "tsr_openssl.h"
 
-struct tsr_aead_ctx {
+struct tsr_aead_openssl {
   tsr_aead_alg alg;
   uint8_t *key;          /* secure memory: key[32], then K1[16] for XAES */
   EVP_CIPHER_CTX *enc;   /* keyed once for AES-GCM / ChaCha20-Poly1305 */
@@ -86,7 +89,7 @@ int tsr_openssl_update(EVP_CIPHER_CTX *c, uint8_t *out, const uint8_t *in, size_
 }
 
 /* XAES-256-GCM steps 1-2: L = AES-256_K(0^128); K1 = dbl(L) in GF(2^128). */
-static int xaes_precompute(tsr_aead_ctx *ctx) {
+static int xaes_precompute(tsr_aead_openssl *ctx) {
   uint8_t zero[16] = {0}, l[16];
   int outl;
   if (EVP_EncryptInit_ex2(ctx->ecb, g_ciphers.ecb, ctx->key, NULL, NULL) != 1) return 0;
@@ -102,7 +105,7 @@ static int xaes_precompute(tsr_aead_ctx *ctx) {
 }
 
 /* XAES-256-GCM steps 3-5: Kx = AES_K(M1 ^ K1) || AES_K(M2 ^ K1). */
-static int xaes_derive(tsr_aead_ctx *ctx, uint8_t kx[32], const uint8_t nonce[24]) {
+static int xaes_derive(tsr_aead_openssl *ctx, uint8_t kx[32], const uint8_t nonce[24]) {
   uint8_t m[32];
   int outl;
   const uint8_t *k1 = ctx->key + 32;
@@ -119,7 +122,7 @@ static int xaes_derive(tsr_aead_ctx *ctx, uint8_t kx[32], const uint8_t nonce[24
 
 /* Initialises c for one message: sets the nonce and, for the extended-nonce
  * algorithms, the per-message subkey. */
-static int begin(tsr_aead_ctx *ctx, EVP_CIPHER_CTX *c, int enc, const uint8_t *nonce) {
+static int begin(tsr_aead_openssl *ctx, EVP_CIPHER_CTX *c, int enc, const uint8_t *nonce) {
   uint8_t sub[32], iv[12];
   int ok;
   switch (ctx->alg) {
@@ -147,12 +150,12 @@ static int feed_aad(EVP_CIPHER_CTX *c, const uint8_t *a1, size_t l1, const uint8
   return (l1 == 0 || tsr_openssl_update(c, NULL, a1, l1)) && (l2 == 0 || tsr_openssl_update(c, NULL, a2, l2));
 }
 
-tsr_aead_ctx *tsr_aead_ctx_new(tsr_aead_alg alg, const uint8_t *key, tsr_status *status) {
+tsr_aead_openssl *tsr_aead_openssl_new(tsr_aead_alg alg, const uint8_t *key, tsr_status *status) {
   tsr_openssl_fetch();
   *status = TSR_ERR_INTERNAL;
   if (!tsr_aead_valid(alg) && alg != TSR_AEAD_AES128GCM) { *status = TSR_ERR_ALGORITHM; return NULL; }
   if (!g_ciphers.gcm || !g_ciphers.gcm128 || !g_ciphers.chacha || !g_ciphers.ecb) return NULL;
-  tsr_aead_ctx *ctx = (tsr_aead_ctx *)calloc(1, sizeof *ctx);
+  tsr_aead_openssl *ctx = (tsr_aead_openssl *)calloc(1, sizeof *ctx);
   if (!ctx) { *status = TSR_ERR_NOMEM; return NULL; }
   ctx->alg = alg;
   ctx->key = (uint8_t *)tsr_secmem_alloc(48);
@@ -161,15 +164,15 @@ tsr_aead_ctx *tsr_aead_ctx_new(tsr_aead_alg alg, const uint8_t *key, tsr_status 
   if (alg == TSR_AEAD_XAES256GCM) ctx->ecb = EVP_CIPHER_CTX_new();
   if (!ctx->key || !ctx->enc || !ctx->dec || (alg == TSR_AEAD_XAES256GCM && !ctx->ecb)) {
     *status = TSR_ERR_NOMEM;
-    tsr_aead_ctx_free(ctx);
+    tsr_aead_openssl_free(ctx);
     return NULL;
   }
-  *status = tsr_aead_ctx_rekey(ctx, key);
-  if (*status != TSR_OK) { tsr_aead_ctx_free(ctx); return NULL; }
+  *status = tsr_aead_openssl_rekey(ctx, key);
+  if (*status != TSR_OK) { tsr_aead_openssl_free(ctx); return NULL; }
   return ctx;
 }
 
-tsr_status tsr_aead_ctx_rekey(tsr_aead_ctx *ctx, const uint8_t *key) {
+tsr_status tsr_aead_openssl_rekey(tsr_aead_openssl *ctx, const uint8_t *key) {
   if (ctx->key != key) memcpy(ctx->key, key, tsr_aead_key_len(ctx->alg));
   ctx->split_keyed = 0;
   const EVP_CIPHER *cipher = bulk_cipher(ctx->alg);
@@ -183,7 +186,7 @@ tsr_status tsr_aead_ctx_rekey(tsr_aead_ctx *ctx, const uint8_t *key) {
   return TSR_OK;
 }
 
-void tsr_aead_ctx_free(tsr_aead_ctx *ctx) {
+void tsr_aead_openssl_free(tsr_aead_openssl *ctx) {
   if (!ctx) return;
   tsr_gcm_split_free(ctx->split);
   EVP_CIPHER_CTX_free(ctx->enc); /* cleanses the expanded key */
@@ -193,22 +196,13 @@ void tsr_aead_ctx_free(tsr_aead_ctx *ctx) {
   free(ctx);
 }
 
-tsr_aead_alg tsr_aead_ctx_alg(const tsr_aead_ctx *ctx) { return ctx->alg; }
-void tsr_aead_ctx_set_parallel(tsr_aead_ctx *ctx, int parallel) { ctx->serial = !parallel; }
-const uint8_t *tsr_aead_ctx_key(const tsr_aead_ctx *ctx) { return ctx->key; }
-
-/* GCM caps a message at 2^36 - 32 bytes (SP 800-38D section 5.2.1.1);
- * ChaCha20-Poly1305 at 2^38 - 64 (RFC 8439 section 2.8). */
-static int length_ok(tsr_aead_alg alg, size_t len) {
-  uint64_t max = (alg == TSR_AEAD_AES256GCM || alg == TSR_AEAD_XAES256GCM || alg == TSR_AEAD_AES128GCM)
-                     ? (((uint64_t)1 << 36) - 32) : (((uint64_t)1 << 38) - 64);
-  return (uint64_t)len <= max;
-}
+void tsr_aead_openssl_set_parallel(tsr_aead_openssl *ctx, int parallel) { ctx->serial = !parallel; }
+const uint8_t *tsr_aead_openssl_key(const tsr_aead_openssl *ctx) { return ctx->key; }
 
 /* Large AES-GCM / XAES-GCM messages go to tsr_gcm_split (two cores).
  * Returns 1 if it handled the message (*st set), 0 to use the one-thread
  * path (other algorithms, small messages, or no memory for the split). */
-static int try_split(tsr_aead_ctx *ctx, int enc, uint8_t *out, const uint8_t *nonce, const uint8_t *in, size_t len,
+static int try_split(tsr_aead_openssl *ctx, int enc, uint8_t *out, const uint8_t *nonce, const uint8_t *in, size_t len,
                      const uint8_t *a1, size_t l1, const uint8_t *a2, size_t l2, uint8_t tag[16], tsr_status *st) {
   if (ctx->serial || len < TSR_GCM_SPLIT_MIN || (ctx->alg != TSR_AEAD_AES256GCM && ctx->alg != TSR_AEAD_XAES256GCM))
     return 0;
@@ -229,13 +223,12 @@ static int try_split(tsr_aead_ctx *ctx, int enc, uint8_t *out, const uint8_t *no
   return 1;
 }
 
-tsr_status tsr_aead_seal(tsr_aead_ctx *ctx, uint8_t *out, const uint8_t *nonce,
+tsr_status tsr_aead_openssl_seal(tsr_aead_openssl *ctx, uint8_t *out, const uint8_t *nonce,
                          const uint8_t *pt, size_t ptlen,
                          const uint8_t *aad1, size_t aad1len,
                          const uint8_t *aad2, size_t aad2len) {
   uint8_t fin[32];
   int outl;
-  if (!length_ok(ctx->alg, ptlen)) return TSR_ERR_LENGTH;
   tsr_status st;
   if (try_split(ctx, 1, out, nonce, pt, ptlen, aad1, aad1len, aad2, aad2len, out + ptlen, &st)) return st;
   EVP_CIPHER_CTX *c = ctx->enc;
@@ -249,7 +242,7 @@ tsr_status tsr_aead_seal(tsr_aead_ctx *ctx, uint8_t *out, const uint8_t *nonce,
   return TSR_OK;
 }
 
-tsr_status tsr_aead_open(tsr_aead_ctx *ctx, uint8_t *out, const uint8_t *nonce,
+tsr_status tsr_aead_openssl_open(tsr_aead_openssl *ctx, uint8_t *out, const uint8_t *nonce,
                          const uint8_t *sealed, size_t sealedlen,
                          const uint8_t *aad1, size_t aad1len,
                          const uint8_t *aad2, size_t aad2len) {
@@ -257,7 +250,6 @@ tsr_status tsr_aead_open(tsr_aead_ctx *ctx, uint8_t *out, const uint8_t *nonce,
   int outl;
   if (sealedlen < TSR_AEAD_TAGBYTES) return TSR_ERR_FORMAT;
   size_t ctlen = sealedlen - TSR_AEAD_TAGBYTES;
-  if (!length_ok(ctx->alg, ctlen)) return TSR_ERR_LENGTH;
   /* Copy the tag first: with in-place decryption out may alias sealed. */
   memcpy(tag, sealed + ctlen, TSR_AEAD_TAGBYTES);
   tsr_status st;

@@ -15,7 +15,7 @@
 #include "../../core/tsr_util.h"
 #include "tsr_aesgcm.h"
 
-static void hash_aad(const tsr_aesgcm_impl *impl, const tsr_aesgcm_key *k, uint8_t acc[16], const uint8_t *a1,
+void tsr_aesgcm_hash_aad(const tsr_aesgcm_impl *impl, const tsr_aesgcm_key *k, uint8_t acc[16], const uint8_t *a1,
                      size_t l1, const uint8_t *a2, size_t l2) {
   size_t full = l1 & ~(size_t)15, r = l1 & 15;
   if (full) impl->ghash(k, acc, a1, full);
@@ -33,7 +33,7 @@ static void hash_aad(const tsr_aesgcm_impl *impl, const tsr_aesgcm_key *k, uint8
 }
 
 /* tag = E_K(J0) ^ GHASH(... || lengths); j0 holds J0 on entry. */
-static void finish(const tsr_aesgcm_impl *impl, const tsr_aesgcm_key *k, uint8_t acc[16], uint8_t j0[16],
+void tsr_aesgcm_finish(const tsr_aesgcm_impl *impl, const tsr_aesgcm_key *k, uint8_t acc[16], uint8_t j0[16],
                    uint64_t alen, uint64_t clen, uint8_t tag[16]) {
   uint8_t lens[16];
   tsr_store64_be(lens, alen * 8);
@@ -43,7 +43,7 @@ static void finish(const tsr_aesgcm_impl *impl, const tsr_aesgcm_key *k, uint8_t
   for (int i = 0; i < 16; i++) tag[i] = (uint8_t)(j0[i] ^ acc[i]);
 }
 
-static void make_j0(uint8_t j0[16], uint8_t ctr[16], const uint8_t iv[12]) {
+void tsr_aesgcm_j0(uint8_t j0[16], uint8_t ctr[16], const uint8_t iv[12]) {
   memcpy(j0, iv, 12);
   tsr_store32_be(j0 + 12, 1);
   memcpy(ctr, iv, 12);
@@ -53,10 +53,10 @@ static void make_j0(uint8_t j0[16], uint8_t ctr[16], const uint8_t iv[12]) {
 void tsr_aesgcm_seal(const tsr_aesgcm_impl *impl, const tsr_aesgcm_key *k, uint8_t *out, const uint8_t iv[12],
                      const uint8_t *pt, size_t len, const uint8_t *a1, size_t l1, const uint8_t *a2, size_t l2) {
   uint8_t acc[16] = {0}, j0[16], ctr[16];
-  make_j0(j0, ctr, iv);
-  hash_aad(impl, k, acc, a1, l1, a2, l2);
+  tsr_aesgcm_j0(j0, ctr, iv);
+  tsr_aesgcm_hash_aad(impl, k, acc, a1, l1, a2, l2);
   if (len) impl->enc(k, ctr, acc, out, pt, len);
-  finish(impl, k, acc, j0, (uint64_t)l1 + l2, len, out + len);
+  tsr_aesgcm_finish(impl, k, acc, j0, (uint64_t)l1 + l2, len, out + len);
   tsr_memzero(acc, sizeof acc);
   tsr_memzero(j0, sizeof j0);
   tsr_memzero(ctr, sizeof ctr);
@@ -67,10 +67,10 @@ int tsr_aesgcm_open(const tsr_aesgcm_impl *impl, const tsr_aesgcm_key *k, uint8_
                     const uint8_t *a2, size_t l2) {
   uint8_t acc[16] = {0}, j0[16], ctr[16], want[16], got[16];
   memcpy(want, tag, 16); /* before out (which may alias ct and tag) is written */
-  make_j0(j0, ctr, iv);
-  hash_aad(impl, k, acc, a1, l1, a2, l2);
+  tsr_aesgcm_j0(j0, ctr, iv);
+  tsr_aesgcm_hash_aad(impl, k, acc, a1, l1, a2, l2);
   if (len) impl->dec(k, ctr, acc, out, ct, len);
-  finish(impl, k, acc, j0, (uint64_t)l1 + l2, len, got);
+  tsr_aesgcm_finish(impl, k, acc, j0, (uint64_t)l1 + l2, len, got);
   int rc = tsr_ct_compare(got, want, 16);
   if (rc != 0 && len) tsr_memzero(out, len);
   tsr_memzero(acc, sizeof acc);

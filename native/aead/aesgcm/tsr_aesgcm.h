@@ -64,6 +64,15 @@ int tsr_aesgcm_open(const tsr_aesgcm_impl *impl, const tsr_aesgcm_key *k, uint8_
                     const uint8_t *ct, size_t len, const uint8_t tag[16], const uint8_t *a1, size_t l1,
                     const uint8_t *a2, size_t l2);
 
+/* The steps of seal/open, for compositions that run the bulk elsewhere
+ * (tsr_aesgcm_split.c): J0 and the first counter block inc32(J0); acc =
+ * GHASH of a1 || a2 zero-padded; tag = E_K(J0) ^ GHASH(acc, lengths). */
+void tsr_aesgcm_j0(uint8_t j0[16], uint8_t ctr[16], const uint8_t iv[12]);
+void tsr_aesgcm_hash_aad(const tsr_aesgcm_impl *impl, const tsr_aesgcm_key *k, uint8_t acc[16], const uint8_t *a1,
+                         size_t l1, const uint8_t *a2, size_t l2);
+void tsr_aesgcm_finish(const tsr_aesgcm_impl *impl, const tsr_aesgcm_key *k, uint8_t acc[16], uint8_t j0[16],
+                       uint64_t alen, uint64_t clen, uint8_t tag[16]);
+
 #ifdef __cplusplus
 }
 #endif
