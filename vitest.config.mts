@@ -26,6 +26,22 @@ const WASM_SUITES = [
   'test/wasm.memory.test.ts',
 ];
 
+// The AEAD suites, run again on every native kernel tier below the default
+// (TESSERA_NATIVE_KERNEL; the default project runs the best tier, vaes512 on
+// AVX-512 machines, and the `openssl` tier is the fallback and oracle).
+const TIER_SUITES = [
+  'test/aead.wycheproof.test.ts',
+  'test/xaes.vectors.test.ts',
+  'test/aead.differential.test.ts',
+  'test/aead.tamper.test.ts',
+  'test/aead.split.test.ts',
+  'test/aead.async.test.ts',
+  'test/chunked.vectors.test.ts',
+  'test/chunked.differential.test.ts',
+  'test/kernels.test.ts',
+];
+const TIERS = ['vaes256', 'aesni', 'openssl'];
+
 // The scalar (non-SIMD) module: the known-answer suites only.
 const VECTOR_SUITES = ['test/aead.wycheproof.test.ts', 'test/xaes.vectors.test.ts', 'test/chunked.vectors.test.ts'];
 
@@ -45,9 +61,17 @@ export default defineConfig({
           name: 'native',
           include: ALL,
           exclude: ['test/wasm.*.test.ts'],
-          env: { TESSERA_TEST_HOOKS: '1', TESSERA_BACKEND: 'native' },
+          env: { TESSERA_TEST_HOOKS: '1', TESSERA_BACKEND: 'native', TESSERA_NATIVE_KERNEL: 'auto' },
         },
       },
+      ...TIERS.map((tier) => ({
+        extends: true,
+        test: {
+          name: `native-${tier}`,
+          include: TIER_SUITES,
+          env: { TESSERA_BACKEND: 'native', TESSERA_NATIVE_KERNEL: tier },
+        },
+      })),
       {
         extends: true,
         test: {

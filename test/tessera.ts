@@ -30,7 +30,13 @@ export const BACKEND = T.backend();
   const flavor = process.env.TESSERA_WASM;
   if (BACKEND === 'wasm' && flavor && (getBackend() as WasmBackend).engine.flavor !== flavor)
     throw new Error(`TESSERA_WASM=${flavor} but the wasm backend runs the ${(getBackend() as WasmBackend).engine.flavor} module`);
+  const tier = process.env.TESSERA_NATIVE_KERNEL;
+  if (BACKEND === 'native' && tier && tier !== 'auto' && T.nativeKernels()['aes-256-gcm'] !== tier)
+    throw new Error(`TESSERA_NATIVE_KERNEL=${tier} but AES-GCM runs on ${T.nativeKernels()['aes-256-gcm']}`);
 }
+
+/** The native kernel tier of this process's AES-GCM keys ('wasm' on the wasm backend). */
+export const TIER = T.nativeKernels()['aes-256-gcm'];
 
 let loaded: Record<string, any> | undefined;
 /**
