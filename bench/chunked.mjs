@@ -201,10 +201,22 @@ function bufferCases(key, size, pt, opts = {}) {
   for (const threads of [1, 2]) {
     add('encrypt', 'tessera', `encryptChunked({ threads: ${threads} })`, () => (sink = T.encryptChunked(key, pt, { context: CONTEXT, threads })), { threads });
   }
+  // The same call on the openssl kernel tier (lib/kernels.ts): the default
+  // tier's gain where Cobblestone spends its time, one thread each.
+  const onOpenssl = (fn) => () => {
+    T.useNativeKernel('openssl');
+    try { return fn(); } finally { T.useNativeKernel('auto'); }
+  };
+  if (T.backend() === 'native') {
+    add('encrypt', 'tessera openssl tier', 'encryptChunked({ threads: 1 })', onOpenssl(() => (sink = T.encryptChunked(key, pt, { context: CONTEXT, threads: 1 }))), { threads: 1, tierBase: true });
+  }
   add('encrypt', 'node:crypto', 'one-shot createCipheriv update+final+getAuthTag', () => (sink = nodeOneShotSeal(key, pt)), { baseline: 'node' });
   add('encrypt', 'node:crypto', 'JS Cobblestone loop (createCipheriv per 16 KiB chunk)', () => (sink = jsEncryptChunked(key, pt, CONTEXT)), { baseline: 'js' });
   for (const threads of [1, 2]) {
     add('decrypt', 'tessera', `decryptChunked({ threads: ${threads} })`, () => (sink = T.decryptChunked(key, tct, { context: CONTEXT, threads })), { threads });
+  }
+  if (T.backend() === 'native') {
+    add('decrypt', 'tessera openssl tier', 'decryptChunked({ threads: 1 })', onOpenssl(() => (sink = T.decryptChunked(key, tct, { context: CONTEXT, threads: 1 }))), { threads: 1, tierBase: true });
   }
   add('decrypt', 'node:crypto', 'one-shot createDecipheriv setAuthTag+update+final', () => (sink = nodeOneShotOpen(key, nct)), { baseline: 'node' });
   add('decrypt', 'node:crypto', 'JS Cobblestone loop (createDecipheriv per 16 KiB chunk)', () => (sink = jsDecryptChunked(key, jct, CONTEXT)), { baseline: 'js' });
@@ -225,6 +237,8 @@ function addChunkedRatios(rows) {
     if (r.threads === 2 && t1) r.ratioVs1Thread = r.opsPerSec / t1.opsPerSec;
     const node = find(r, (b) => b.baseline === 'node');
     if (node) r.ratioVsNode = r.opsPerSec / node.opsPerSec;
+    const tier = find(r, (b) => b.impl === 'tessera openssl tier' && b.threads === r.threads);
+    if (tier) r.ratioVsOpensslTier = r.opsPerSec / tier.opsPerSec;
     const js = find(r, (b) => b.baseline === 'js');
     if (js) r.ratioVsJs = r.opsPerSec / js.opsPerSec;
     if (r.section === 'file') {

@@ -56,6 +56,20 @@ function eq(a, b, what) {
   }
 }
 
+/** The native kernel tiers this CPU runs (lib/kernels.ts), best first. */
+export function nativeTiers() {
+  if (tessera.backend() !== 'native') return [];
+  const out = [];
+  for (const t of ['vaes512', 'vaes256', 'aesni', 'openssl']) {
+    try {
+      tessera.useNativeKernel(t);
+      out.push(t);
+    } catch { /* this CPU lacks it */ }
+  }
+  tessera.useNativeKernel('auto');
+  return out;
+}
+
 /** Shared inputs for one algorithm and size. */
 export function makeInputs(alg, size) {
   const key = AeadKey.generate(alg, { nonceLimit: 2n ** 62n });
@@ -89,6 +103,26 @@ export function buildCases(inp, opts) {
   if (opts.async) {
     add('seal', 'tessera', 'key.sealAsync', async () => { sink = await key.sealAsync(pt, { aad }); }, { async: true });
     add('open', 'tessera', 'key.openAsync', async () => { sink = await key.openAsync(sealed, { aad }); }, { async: true });
+  }
+  // --- tessera per native kernel tier (same API, keys made under each tier) ---
+  if (opts.tiers) {
+    const chachaSame = new Set(); // aesni runs the same ChaCha20 kernel as vaes256
+    for (const tier of nativeTiers()) {
+      tessera.useNativeKernel(tier);
+      const kind = tessera.nativeKernels()[alg];
+      tessera.useNativeKernel('auto');
+      if (chachaSame.has(kind)) continue;
+      chachaSame.add(kind);
+      tessera.useNativeKernel(tier);
+      const tk = AeadKey.import(alg, inp.keyBytes, { nonceLimit: 2n ** 62n });
+      tessera.useNativeKernel('auto');
+      const tSealed = tk.seal(pt, { aad });
+      eq(tk.open(tSealed, { aad }), pt, `${alg} ${tier} round trip`);
+      const tOut = new Uint8Array(tk.sealedLength(size)), tPt = new Uint8Array(size);
+      add('seal', `tessera ${tier}`, 'key.sealInto', () => { sink = tk.sealInto(tOut, pt, { aad }); }, { tier, kernel: kind });
+      add('open', `tessera ${tier}`, 'key.openInto', () => { sink = tk.openInto(tPt, tSealed, { aad }); }, { tier, kernel: kind });
+      inp.tierKeys = [...(inp.tierKeys ?? []), tk];
+    }
   }
   if (opts.batch) {
     const msgs = Array.from({ length: BATCH }, () => rand(size));

@@ -28,6 +28,13 @@ export function ratiosOf(run) {
       if (sod && r.ratioSodium === undefined) add('aead', `${at}: tessera native ${r.api} / sodium-native (message)`, r.opsPerSec / sod.opsPerSec);
     }
   }
+  // Kernel tiers against the openssl tier, same API, same run.
+  for (const r of rows) {
+    const m = /^tessera (\w+)$/.exec(r.impl);
+    if (!m || m[1] === 'openssl' || r.opsPerSec === undefined) continue;
+    const o = rows.find((b) => b.impl === 'tessera openssl' && b.alg === r.alg && b.size === r.size && b.op === r.op && b.api === r.api && b.opsPerSec);
+    if (o) add('tiers', `${r.alg} ${r.sizeLabel} ${r.op}: tessera ${m[1]} ${r.api} / tessera openssl ${r.api}`, r.opsPerSec / o.opsPerSec);
+  }
   for (const [flavor, child] of Object.entries(run.wasm?.node ?? {})) {
     for (const r of child?.rows ?? []) {
       if (r.role !== 'key' && r.role !== 'raw') continue;

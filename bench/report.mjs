@@ -150,6 +150,24 @@ export function checkTargets(rows, eventLoop) {
     const got = r?.ratioSodium;
     out.push({ name: `ChaCha20-Poly1305 64 B ${label}`, target: '>= 1x', value: got, status: got === undefined ? 'SKIP' : got >= 1 ? 'PASS' : 'FAIL' });
   }
+  // Own kernels against the openssl tier (same API, same run): OpenSSL 3.0
+  // (Node 20) has no VAES GCM, OpenSSL 3.5 (Node 22+) has.
+  const ossl30 = process.versions.openssl.startsWith('3.0.');
+  const tier = (alg, size, op, t) => {
+    const api = op === 'seal' ? 'key.sealInto' : 'key.openInto';
+    const a = rows.find((r) => r.impl === `tessera ${t}` && r.alg === alg && r.size === size && r.op === op && r.api === api && r.opsPerSec);
+    const b = rows.find((r) => r.impl === 'tessera openssl' && r.alg === alg && r.size === size && r.op === op && r.api === api && r.opsPerSec);
+    return a && b ? a.opsPerSec / b.opsPerSec : undefined;
+  };
+  const tierTarget = (name, v, want) => out.push({ name, target: `>= ${want}x`, value: v, status: v === undefined ? 'SKIP' : v >= want ? 'PASS' : 'FAIL' });
+  for (const op of ['seal', 'open']) {
+    for (const size of [64, KiB]) tierTarget(`AES-256-GCM ${sizeLabel(size)} ${op} vaes512 tier vs openssl tier`, tier('aes-256-gcm', size, op, 'vaes512'), 1.2);
+    for (const size of [16 * KiB, 64 * KiB, MiB]) tierTarget(`AES-256-GCM ${sizeLabel(size)} ${op} vaes512 tier vs openssl tier`, tier('aes-256-gcm', size, op, 'vaes512'), ossl30 ? 2.0 : 1.0);
+    if (ossl30) for (const size of [16 * KiB, MiB]) tierTarget(`AES-256-GCM ${sizeLabel(size)} ${op} aesni tier vs openssl tier`, tier('aes-256-gcm', size, op, 'aesni'), 1.0);
+    for (const size of [16 * KiB, MiB]) tierTarget(`ChaCha20-Poly1305 ${sizeLabel(size)} ${op} vaes512 tier (AVX-512) vs openssl tier`, tier('chacha20-poly1305', size, op, 'vaes512'), 1.0);
+    const into = find(rows, 'aes-256-gcm', MiB, op, op === 'seal' ? 'key.sealInto' : 'key.openInto');
+    tierTarget(`AES-256-GCM 1 MiB key.${op}Into vs node:crypto`, into?.ratio, 5);
+  }
   const p99 = eventLoop?.sealAsync?.p99;
   out.push({ name: 'key.sealAsync 64 MiB event-loop delay p99', target: '<= 2 ms', value: p99, unit: 'ms', status: p99 === undefined ? 'SKIP' : p99 <= 2 ? 'PASS' : 'FAIL' });
   const p99i = eventLoop?.sealIntoAsync?.p99;

@@ -36,6 +36,7 @@ const SETTINGS = {
     64: { time: 1000, warmupTime: 200 },
     [KiB]: { time: 600, warmupTime: 150 },
     [16 * KiB]: { time: 600, warmupTime: 150 },
+    [64 * KiB]: { time: 600, warmupTime: 150 },
     [MiB]: { time: 800, warmupTime: 150, iterations: 8, warmupIterations: 3 },
     [64 * MiB]: { time: 500, warmupTime: 0, iterations: 6, warmupIterations: 2 },
   },
@@ -43,6 +44,7 @@ const SETTINGS = {
     64: { time: 150, warmupTime: 30 },
     [KiB]: { time: 100, warmupTime: 30 },
     [16 * KiB]: { time: 100, warmupTime: 30 },
+    [64 * KiB]: { time: 100, warmupTime: 30 },
     [MiB]: { time: 100, warmupTime: 30, iterations: 4, warmupIterations: 2 },
     [64 * MiB]: { time: 0, warmupTime: 0, iterations: 3, warmupIterations: 1 },
   },
@@ -54,13 +56,15 @@ SETTINGS.ci = SETTINGS.quick;
 // Every profile covers the four AEADs at 64 B, 1 KiB, 16 KiB and 1 MiB.
 function plan(profile) {
   const peers = { noble: true, sodium: true };
+  const tiers = { ...peers, tiers: true }; // AES-GCM and ChaCha20-Poly1305 on every native kernel tier too
   const g = [
-    [AES, 64, { raw: true, batch: true, ...peers }],
-    [CHACHA, 64, { raw: true, ...peers }],
+    [AES, 64, { raw: true, batch: true, ...tiers }],
+    [CHACHA, 64, { raw: true, ...tiers }],
     [XCHACHA, 64, peers],
     [XAES, 64, peers],
   ];
-  for (const size of [KiB, 16 * KiB, MiB]) for (const alg of [AES, CHACHA, XCHACHA, XAES]) g.push([alg, size, peers]);
+  for (const size of [KiB, 16 * KiB, MiB]) for (const alg of [AES, CHACHA, XCHACHA, XAES]) g.push([alg, size, alg === AES || alg === CHACHA ? tiers : peers]);
+  g.push([AES, 64 * KiB, { tiers: true }]);
   if (profile === 'full') {
     g.push([AES, 64 * MiB, { async: true, nobleNA: true }], [CHACHA, 64 * MiB, { async: true, nobleNA: true, sodium: true }]);
   } else {
@@ -88,6 +92,7 @@ async function runGroup(alg, size, opts, settings) {
   for (const r of rows) r.otherCpuPercent = other;
   for (const r of rows) if (r.state === 'errored') console.error(`  ERROR ${r.alg} ${r.sizeLabel} ${r.op} ${r.impl} ${r.api}: ${r.error}`);
   inp.key.dispose();
+  for (const k of inp.tierKeys ?? []) k.dispose();
   return { rows, timerOverheadMs: g.timerOverheadMs, seconds: g.seconds, other };
 }
 
