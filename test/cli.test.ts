@@ -954,6 +954,8 @@ describe('usage errors (exit 2) and other commands', () => {
     const r = await ok(['selftest']);
     const out = r.stdout.toString();
     for (const alg of ['aes-256-gcm', 'chacha20-poly1305', 'xchacha20-poly1305', 'xaes-256-gcm']) expect(out).toContain(`ok ${alg}`);
+    // It names the kernel of each algorithm (nativeKernels()).
+    expect(out).toMatch(/kernels \{"aes-256-gcm":"(vaes512|vaes256|aesni|openssl|wasm)","chacha20-poly1305":"[\w+]+",/);
   });
 });
 

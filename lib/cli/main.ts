@@ -17,7 +17,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { type Suite, SUITES } from '../chunked/options';
-import { ALGORITHMS, AeadKey, backend, secureMemoryStats, TesseraError } from '../index';
+import { ALGORITHMS, AeadKey, backend, nativeKernels, secureMemoryStats, TesseraError } from '../index';
 import { crypt, type CryptArgs } from './crypt';
 import { keyring, keyringFailure, parseKeyring, storeName } from './keyring';
 import { CliError, EXIT, type KeySource } from './keys';
@@ -62,7 +62,7 @@ function selftest(): void {
     }
     console.log(`ok ${alg}`);
   }
-  console.log(`backend ${backend()}; secure memory ${JSON.stringify(secureMemoryStats())}`);
+  console.log(`backend ${backend()}; kernels ${JSON.stringify(nativeKernels())}; secure memory ${JSON.stringify(secureMemoryStats())}`);
 }
 
 function parseCrypt(mode: 'encrypt' | 'decrypt', args: string[]): CryptArgs {
