@@ -3,10 +3,10 @@
 // each. `npm run bench -- --ci` fails when a ratio falls under its floor.
 //
 // Update (README "Benchmarks: floors" says when):
-//   node bench/floors.mjs --update <latest.json> [--factor 0.6] [--id <id> ...]
-// sets each floored id's floor for every Node major in the result set to
-// factor x the measured ratio (rounded down to 0.05), keeping the ids listed
-// in FLOORED below; other ids keep their values.
+//   node bench/floors.mjs --update <latest.json> [<latest.json> ...] [--factor 0.6] [--id <id> ...]
+// sets each floored id's floor for every Node major in the result sets to
+// factor x the lowest measured ratio (rounded down to 0.05), for the ids
+// matched by FLOORED below; other ids keep their values.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +27,9 @@ const FLOORED = [
   /^(aes-256-gcm|chacha20-poly1305) (16 KiB|1 MiB) seal: tessera wasm simd AeadKey\.seal \/ @noble\/ciphers$/,
   /^chacha20-poly1305 (16 KiB|1 MiB) seal: tessera wasm (simd|scalar) AeadKey\.seal \/ libsodium-wrappers$/,
   /^Cobblestone-256 64 MiB (encrypt|decrypt)Chunked 2 threads vs (1 thread|node:crypto one-shot AES-256-GCM)$/,
+  /^aes-256-gcm (16 KiB|1 MiB) (seal|open): tessera vaes512 key\.(seal|open)Into \/ tessera openssl key\.(seal|open)Into$/,
+  /^chacha20-poly1305 (16 KiB|1 MiB) (seal|open): tessera vaes512 key\.(seal|open)Into \/ tessera openssl key\.(seal|open)Into$/,
+  /^Cobblestone-256 64 MiB (encrypt|decrypt)Chunked 1 thread default kernel tier vs openssl tier$/,
   /^Keyring ring\.encrypt of 64 B fields/,
   /^Keyring ring\.encrypt of 64 B with the KEK in a PKCS#11 HSM/,
 ];
@@ -61,41 +64,49 @@ export function checkFloors(set, floors = loadFloors()) {
 
 const majorsOf = (floors) => [...new Set(Object.values(floors.floors).flatMap((p) => Object.keys(p)))].sort();
 
-function update(resultFile, factor, only) {
-  const set = JSON.parse(readFileSync(resultFile, 'utf8'));
+function update(resultFiles, factor, only) {
   const floors = (() => { try { return loadFloors(); } catch { return { floors: {} }; } })();
-  floors.comment = 'Floors on same-run ratios, per Node major (bench/floors.mjs). floor = conservative bound checked by `npm run bench -- --ci`; measured = the ratio it was set from, on date, by the run named in `source`.';
-  let n = 0;
-  for (const run of set.runs) {
-    const major = nodeMajor(run);
-    for (const r of ratiosOf(run)) {
-      if (!FLOORED.some((re) => re.test(r.id))) continue;
-      if (only.length && !only.includes(r.id)) continue;
-      floors.floors[r.id] ??= {};
-      floors.floors[r.id][major] = {
-        floor: Math.floor((r.value * factor) / 0.05) * 0.05 || 0.05,
-        measured: +r.value.toFixed(3),
-        date: run.machine.date.slice(0, 10),
-        section: r.section,
-        source: `${set.profile} run, Node ${run.machine.node}, ${set.machine.cpuModel}`,
-      };
-      floors.floors[r.id][major].floor = +floors.floors[r.id][major].floor.toFixed(2);
-      n++;
+  floors.comment = 'Floors on same-run ratios, per Node major (bench/floors.mjs). floor = conservative bound checked by `npm run bench -- --ci`; measured = the lowest ratio of the runs it was set from, on date.';
+  const low = new Map(); // `${id}\0${major}` -> { r, run, set }
+  for (const file of resultFiles) {
+    const set = JSON.parse(readFileSync(file, 'utf8'));
+    for (const run of set.runs) {
+      for (const r of ratiosOf(run)) {
+        if (!FLOORED.some((re) => re.test(r.id)) || (only.length && !only.includes(r.id))) continue;
+        const k = `${r.id}\0${nodeMajor(run)}`;
+        if (!low.has(k) || r.value < low.get(k).r.value) low.set(k, { r, run, set });
+      }
     }
+  }
+  for (const [k, { r, run, set }] of low) {
+    const major = k.split('\0')[1];
+    floors.floors[r.id] ??= {};
+    floors.floors[r.id][major] = {
+      floor: +Math.max(0.05, Math.floor((r.value * factor) / 0.05) * 0.05).toFixed(2),
+      measured: +r.value.toFixed(3),
+      date: run.machine.date.slice(0, 10),
+      section: r.section,
+      source: `lowest of ${resultFiles.length} ${set.profile} run(s), Node ${run.machine.node}, ${set.machine.cpuModel}`,
+    };
   }
   floors.floors = Object.fromEntries(Object.entries(floors.floors).sort(([a], [b]) => a.localeCompare(b)));
   writeFileSync(FLOORS_FILE, JSON.stringify(floors, null, 1) + '\n');
-  console.log(`bench/floors.json: ${n} floors set from ${resultFile} (factor ${factor})`);
+  console.log(`bench/floors.json: ${low.size} floors set from ${resultFiles.join(', ')} (factor ${factor})`);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const a = process.argv.slice(2);
-  const i = a.indexOf('--update');
-  if (i < 0 || !a[i + 1]) {
-    console.error('usage: node bench/floors.mjs --update <latest.json> [--factor 0.6] [--id <ratio id> ...]');
+  const files = [], ids = [];
+  let factor = 0.6, mode;
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] === '--update') mode = 'update';
+    else if (a[i] === '--factor') factor = Number(a[++i]);
+    else if (a[i] === '--id') ids.push(a[++i]);
+    else files.push(a[i]);
+  }
+  if (mode !== 'update' || files.length === 0 || !(factor > 0 && factor <= 1)) {
+    console.error('usage: node bench/floors.mjs --update <latest.json> [<latest.json> ...] [--factor 0.6] [--id <ratio id> ...]');
     process.exit(2);
   }
-  const f = a.indexOf('--factor');
-  const ids = a.flatMap((x, k) => (x === '--id' ? [a[k + 1]] : []));
-  update(a[i + 1], f >= 0 ? Number(a[f + 1]) : 0.6, ids);
+  update(files, factor, ids);
 }
