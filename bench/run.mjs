@@ -151,7 +151,10 @@ function printTable(set) {
     if (rows.length) console.table(rows);
     const other = ratiosOf(run).filter((r) => r.section !== 'aead' && r.section !== 'wasm');
     for (const r of other) console.log(`  ${r.id}: ${x(r.value)}`);
-    for (const t of run.targets ?? []) console.log(`  ${fmtTarget(t)}`);
+    const measured = (run.targets ?? []).filter((t) => t.status !== 'SKIP');
+    for (const t of measured) console.log(`  ${fmtTarget(t)}`);
+    const skipped = (run.targets ?? []).length - measured.length;
+    if (skipped) console.log(`  (${skipped} targets not measured in this run: sections or environments it left out, e.g. Chromium in --ci)`);
     const lat = (run.rows ?? []).filter((r) => r.size === 64 && r.op === 'seal' && r.latencyNs && ['key.sealInto', 'key.seal', 'createCipheriv + concat', 'randombytes_buf + ietf_encrypt (prealloc)'].includes(r.api));
     for (const r of lat) console.log(`  latency ${r.alg} 64 B seal ${r.impl} ${r.api}: p50 ${(r.latencyNs.p50 / 1000).toFixed(2)} us, p99 ${(r.latencyNs.p99 / 1000).toFixed(2)} us`);
   }
