@@ -4,7 +4,9 @@
  * through tsr_gf128), every length 0..4351 (all tails around multiples of
  * 16..4096), random cases (lengths, AAD with a1/a2 splits, unaligned and
  * in-place buffers, tampering), 1 MiB and 64 MiB messages, streaming enc/dec
- * in pieces, and the 32-bit counter wrap (SP 800-38D section 6.2, inc32).
+ * in pieces, and the 32-bit counter wrap (SP 800-38D section 6.2, inc32);
+ * the one-call path (impl->aead) at every length 0..512 x AAD 0..64 and
+ * the composed steps tsr_aesgcm_split.c uses.
  * TSR_TEST_CASES sets the random cases per tier and key size (default
  * 10000). The key state lives in tsr_secmem memory, as in production. */
 #include <openssl/evp.h>
@@ -22,7 +24,7 @@ static int ntiers;
 
 #define NAME(fmt, ...)                                 \
   ({                                                   \
-    static char n_[160];                               \
+    static char n_[200];                               \
     snprintf(n_, sizeof n_, fmt, __VA_ARGS__);         \
     n_;                                                \
   })
@@ -116,6 +118,65 @@ static void test_lengths(size_t kl) {
   }
   CHECK(bad == 0, NAME("AES-%d-GCM every length 0..4351 (aad 0..1024, odd splits, offsets) = OpenSSL, all tiers "
                        "(fail mask %d)", (int)(8 * kl), bad));
+}
+
+/* The composed steps (tsr_aesgcm_j0 / hash_aad / enc / finish), as
+ * tsr_aesgcm_split.c uses them: out = C || T. */
+static void composed_seal(const tsr_aesgcm_impl *im, uint8_t *out, const uint8_t *iv, const uint8_t *pt, size_t len,
+                          const uint8_t *a1, size_t l1, const uint8_t *a2, size_t l2) {
+  uint8_t acc[16] = {0}, j0[16], ctr[16];
+  tsr_aesgcm_j0(j0, ctr, iv);
+  tsr_aesgcm_hash_aad(im, key_state, acc, a1, l1, a2, l2);
+  if (len) im->enc(key_state, ctr, acc, out, pt, len);
+  tsr_aesgcm_finish(im, key_state, acc, j0, (uint64_t)l1 + l2, len, out + len);
+}
+
+/* Short messages, the one-call path (impl->aead through tsr_aesgcm_seal /
+ * open): every length 0..512 with every AAD length 0..64, the AAD whole in
+ * a1, whole in a2 or split at an odd point (joined by the front), out of
+ * place and in place, guard bytes around the output, tamper; and the
+ * composed steps on the same cases. */
+static void test_short(size_t kl) {
+  static uint8_t pt[600], out[700], ref[600], aad[64], a2buf[80];
+  uint8_t key[32], iv[12], tag[16];
+  int bad = 0;
+  for (size_t len = 0; len <= 512; len++) {
+    tsr_test_rnd(key, kl);
+    for (int t = 0; t < ntiers; t++) tiers[t]->init(key_state, key, kl); /* same key state for every tier */
+    for (size_t al = 0; al <= 64; al++) {
+      const size_t sp[3] = {al, 0, al ? (2 * (len + al) + 1) % (al + 1) : 0};
+      const size_t l1 = sp[(len + al) % 3], ooff = 1 + (len + al) % 60;
+      uint8_t *a2 = a2buf + 1 + al % 13, *o = out + ooff;
+      tsr_test_rnd(iv, 12);
+      tsr_test_rnd(aad, al);
+      tsr_test_rnd(pt, len);
+      memcpy(a2, aad + l1, al - l1);
+      ref_seal(kl, key, iv, aad, al, pt, len, ref);
+      for (int t = 0; t < ntiers; t++) {
+        const tsr_aesgcm_impl *im = tiers[t];
+        im->init(key_state, key, kl);
+        memset(out, 0xA5, sizeof out);
+        tsr_aesgcm_seal(im, key_state, o, iv, pt, len, aad, l1, a2, al - l1);
+        if (memcmp(o, ref, len + 16)) bad |= 1;
+        if (!(out[ooff - 1] == 0xA5 && o[len + 16] == 0xA5 && o[len + 17] == 0xA5)) bad |= 16;
+        memcpy(tag, o + len, 16);
+        if (tsr_aesgcm_open(im, key_state, o, iv, o, len, o + len, aad, l1, a2, al - l1) || memcmp(o, pt, len))
+          bad |= 2;
+        if (!(out[ooff - 1] == 0xA5 && o[len + 16] == 0xA5)) bad |= 16;
+        memcpy(o, ref, len);
+        memcpy(o + len, tag, 16);
+        o[len + (len + al) % 16] ^= 0x10; /* the tag, or a ciphertext byte below */
+        if (len) o[(len * 7 + al) % len] ^= (uint8_t)((len + al) & 1);
+        if (tsr_aesgcm_open(im, key_state, o, iv, o, len, o + len, aad, l1, a2, al - l1) != -1 || !all_zero(o, len))
+          bad |= 4;
+        composed_seal(im, o, iv, pt, len, aad, l1, a2, al - l1);
+        if (memcmp(o, ref, len + 16)) bad |= 8;
+      }
+    }
+  }
+  CHECK(bad == 0, NAME("AES-%d-GCM one-call path: every length 0..512 x aad 0..64 (whole / a2 / odd splits), "
+                       "guards, in place, tamper; composed steps = OpenSSL, all tiers (fail mask %d)",
+                       (int)(8 * kl), bad));
 }
 
 static size_t case_count(void) {
@@ -290,6 +351,7 @@ int main(void) {
       test_streaming(tiers[t], kl);
       test_wrap(tiers[t], kl);
     }
+    test_short(kl);
     test_lengths(kl);
     test_random(kl);
     test_big(kl);

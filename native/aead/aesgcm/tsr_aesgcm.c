@@ -7,6 +7,9 @@
  *   T  = E_K(J0) ^ S                                        (steps 5-6)
  * A = a1 || a2 is hashed as one string: a partial last block of a1 is
  * completed from the start of a2 in a stack buffer.
+ * A tier with a one-call entry (impl->aead) gets the whole message at once
+ * whenever A is one string or short enough to join here (see tsr_aesgcm.h);
+ * the composed steps stay for the rest and for tsr_aesgcm_split.c.
  * Constant time: the kernels are; here only lengths (public) steer branches,
  * and the tag is compared with tsr_ct_compare.
  */
@@ -50,8 +53,32 @@ void tsr_aesgcm_j0(uint8_t j0[16], uint8_t ctr[16], const uint8_t iv[12]) {
   tsr_store32_be(ctr + 12, 2);
 }
 
+/* a1 || a2 as one string for impl->aead: either part alone, or both
+ * copied into buf when they fit (else 0: the composed path). */
+#define JOIN_MAX 256
+static int one_string(uint8_t buf[JOIN_MAX], const uint8_t *a1, size_t l1, const uint8_t *a2, size_t l2,
+                      const uint8_t **aad, size_t *alen) {
+  *alen = l1 + l2;
+  if (!l2) *aad = a1;
+  else if (!l1) *aad = a2;
+  else if (l1 <= JOIN_MAX && l2 <= JOIN_MAX - l1) {
+    memcpy(buf, a1, l1);
+    memcpy(buf + l1, a2, l2);
+    *aad = buf;
+  } else return 0;
+  return 1;
+}
+
 void tsr_aesgcm_seal(const tsr_aesgcm_impl *impl, const tsr_aesgcm_key *k, uint8_t *out, const uint8_t iv[12],
                      const uint8_t *pt, size_t len, const uint8_t *a1, size_t l1, const uint8_t *a2, size_t l2) {
+  uint8_t buf[JOIN_MAX];
+  const uint8_t *aad;
+  size_t alen;
+  if (impl->aead && one_string(buf, a1, l1, a2, l2, &aad, &alen)) {
+    impl->aead(k, 1, out, iv, pt, len, aad, alen, out + len);
+    if (aad == buf) tsr_memzero(buf, alen);
+    return;
+  }
   uint8_t acc[16] = {0}, j0[16], ctr[16];
   tsr_aesgcm_j0(j0, ctr, iv);
   tsr_aesgcm_hash_aad(impl, k, acc, a1, l1, a2, l2);
@@ -65,17 +92,25 @@ void tsr_aesgcm_seal(const tsr_aesgcm_impl *impl, const tsr_aesgcm_key *k, uint8
 int tsr_aesgcm_open(const tsr_aesgcm_impl *impl, const tsr_aesgcm_key *k, uint8_t *out, const uint8_t iv[12],
                     const uint8_t *ct, size_t len, const uint8_t tag[16], const uint8_t *a1, size_t l1,
                     const uint8_t *a2, size_t l2) {
-  uint8_t acc[16] = {0}, j0[16], ctr[16], want[16], got[16];
+  uint8_t want[16], got[16], buf[JOIN_MAX];
+  const uint8_t *aad;
+  size_t alen;
   memcpy(want, tag, 16); /* before out (which may alias ct and tag) is written */
-  tsr_aesgcm_j0(j0, ctr, iv);
-  tsr_aesgcm_hash_aad(impl, k, acc, a1, l1, a2, l2);
-  if (len) impl->dec(k, ctr, acc, out, ct, len);
-  tsr_aesgcm_finish(impl, k, acc, j0, (uint64_t)l1 + l2, len, got);
+  if (impl->aead && one_string(buf, a1, l1, a2, l2, &aad, &alen)) {
+    impl->aead(k, 0, out, iv, ct, len, aad, alen, got);
+    if (aad == buf) tsr_memzero(buf, alen);
+  } else {
+    uint8_t acc[16] = {0}, j0[16], ctr[16];
+    tsr_aesgcm_j0(j0, ctr, iv);
+    tsr_aesgcm_hash_aad(impl, k, acc, a1, l1, a2, l2);
+    if (len) impl->dec(k, ctr, acc, out, ct, len);
+    tsr_aesgcm_finish(impl, k, acc, j0, (uint64_t)l1 + l2, len, got);
+    tsr_memzero(acc, sizeof acc);
+    tsr_memzero(j0, sizeof j0);
+    tsr_memzero(ctr, sizeof ctr);
+  }
   int rc = tsr_ct_compare(got, want, 16);
-  if (rc != 0 && len) tsr_memzero(out, len);
-  tsr_memzero(acc, sizeof acc);
-  tsr_memzero(j0, sizeof j0);
-  tsr_memzero(ctr, sizeof ctr);
+  if (rc != 0 && len) tsr_memzero(out, len); /* never release unauthenticated plaintext */
   tsr_memzero(got, sizeof got);
   return rc;
 }

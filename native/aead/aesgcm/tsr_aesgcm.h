@@ -3,7 +3,10 @@
  *
  * A kernel (one file per CPU tier: aesni.c, vaes256.c, vaes512.c) provides
  * the bulk pieces below; tsr_aesgcm.c composes them into seal/open once for
- * every tier (J0, associated data a1 || a2, length block, tag). The key
+ * every tier (J0, associated data a1 || a2, length block, tag), or hands
+ * the whole message to the tier's one-call entry (aead) when it has one,
+ * which saves the per-call register clears and key state reloads that
+ * dominate short messages. The key
  * state (round keys, powers of H) lives in memory the caller allocates with
  * tsr_secmem, so no key-derived byte sits in ordinary heap.
  *
@@ -48,6 +51,16 @@ typedef struct {
    * block is zero-padded into GHASH). out may equal in; any alignment. */
   void (*enc)(const tsr_aesgcm_key *k, uint8_t ctr[16], uint8_t acc[16], uint8_t *out, const uint8_t *in, size_t len);
   void (*dec)(const tsr_aesgcm_key *k, uint8_t ctr[16], uint8_t acc[16], uint8_t *out, const uint8_t *in, size_t len);
+  /* A whole message in one call (SP 800-38D section 7, 96-bit IV), so a
+   * short message pays for one entry, one load of the key state and one
+   * register clear: out = GCTR_K(inc32(J0), in) (len bytes, out may equal
+   * in), tag = E_K(J0) ^ GHASH_H(aad || 0^v || C || 0^u || [len(A)]64 ||
+   * [len(C)]64) with C = out (enc != 0) or in. For dec the tag is the
+   * expected one, for the caller to compare; out is written whatever it is.
+   * aad is one string (the front joins a1 || a2). NULL: the front composes
+   * the pieces above. */
+  void (*aead)(const tsr_aesgcm_key *k, int enc, uint8_t *out, const uint8_t iv[12], const uint8_t *in, size_t len,
+               const uint8_t *aad, size_t alen, uint8_t tag[16]);
 } tsr_aesgcm_impl;
 
 extern const tsr_aesgcm_impl tsr_aesgcm_aesni;

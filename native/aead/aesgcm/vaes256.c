@@ -10,7 +10,10 @@
  * per reduction): the 8 blocks are multiplied by H^8..H^1 (k->h + 128,
  * one 32-byte load per register), summed unreduced, reduced once per lane
  * and the 2 lanes XORed. The message end (< 128 bytes) goes through a
- * zero-padded stack buffer, wiped afterwards.
+ * zero-padded stack buffer, wiped afterwards; in the one-call path
+ * (aead) whole blocks go straight from in to out, the last partial block
+ * in 8/4/2/1-byte pieces, and the end is hashed on xmm with the length
+ * block (up to 9 blocks times H^9..H^1, one reduction).
  */
 #include <string.h>
 
@@ -118,15 +121,66 @@ INL void aes4(const uint8_t *rk, unsigned nr, W *x0, W *x1, W *x2, W *x3) {
     c = _mm256_add_epi32(c, step2());      \
   } while (0)
 
-INL void crypt(const tsr_aesgcm_key *k, uint8_t ctr[16], uint8_t accb[16], uint8_t *out, const uint8_t *in,
-               size_t len, const int encrypt) {
+/* Bytes [0, r) of p (r < 16) as a zero-padded block and back, in
+ * pieces of 8/4/2/1 bytes chosen by the public r: nothing past p + r is
+ * read or written, and no store-forwarding stall (as a bounce buffer
+ * filled by memcpy has). */
+INL X ld_part(const uint8_t *p, size_t r) {
+  uint64_t w[2] = {0, 0}, t = 0;
+  const size_t o = r & 8, q = r & 7;
+  if (o) memcpy(&w[0], p, 8);
+  if (q & 4) { uint32_t v; memcpy(&v, p + o, 4); t = v; }
+  if (q & 2) { uint16_t v; memcpy(&v, p + o + (q & 4), 2); t |= (uint64_t)v << (8 * (q & 4)); }
+  if (q & 1) t |= (uint64_t)p[o + (q & 6)] << (8 * (q & 6));
+  w[o >> 3] = t;
+  return _mm_set_epi64x((long long)w[1], (long long)w[0]);
+}
+INL void st_part(uint8_t *p, X v, size_t r) {
+  const size_t o = r & 8, q = r & 7;
+  const uint64_t lo = (uint64_t)_mm_cvtsi128_si64(v), hi = (uint64_t)_mm_extract_epi64(v, 1), t = o ? hi : lo;
+  if (o) memcpy(p, &lo, 8);
+  if (q & 4) { uint32_t v4 = (uint32_t)t; memcpy(p + o, &v4, 4); }
+  if (q & 2) { uint16_t v2 = (uint16_t)(t >> (8 * (q & 4))); memcpy(p + o + (q & 4), &v2, 2); }
+  if (q & 1) p[o + (q & 6)] = (uint8_t)(t >> (8 * (q & 6)));
+}
+
+/* xmm Karatsuba step and reduction (aesni.c mul_acc, reduce_k). */
+INL void mul_acc1(X *lo, X *mx, X *hi, X a, const uint8_t *hp) {
+  const X h = ld1(hp);
+  *lo = _mm_xor_si128(*lo, _mm_clmulepi64_si128(a, h, 0x00));
+  *hi = _mm_xor_si128(*hi, _mm_clmulepi64_si128(a, h, 0x11));
+  *mx = _mm_xor_si128(*mx, _mm_clmulepi64_si128(_mm_xor_si128(a, _mm_shuffle_epi32(a, 0x4e)), ld1(hp + 256), 0x00));
+}
+INL X reduce1(X lo, X mx, X hi) {
+  const X p = _mm_set_epi64x((long long)0xc200000000000000ULL, 1);
+  X mi = _mm_xor_si128(mx, _mm_xor_si128(lo, hi));
+  mi = _mm_xor_si128(mi, _mm_xor_si128(_mm_clmulepi64_si128(lo, p, 0x10), _mm_shuffle_epi32(lo, 0x4e)));
+  return _mm_xor_si128(hi, _mm_xor_si128(_mm_clmulepi64_si128(mi, p, 0x10), _mm_shuffle_epi32(mi, 0x4e)));
+}
+
+/* a absorbs len (0..127) bytes at p, zero-padded, then (fin) the length
+ * block lens (reflected): n <= 9 blocks times H^n..H^1, one reduction. */
+INL X ghash_short(const uint8_t *h, X a, const uint8_t *p, size_t len, const int fin, X lens) {
+  const size_t nf = len / 16, r = len % 16, n = nf + (r != 0) + (fin != 0);
+  const uint8_t *hp = h + 16 * (16 - n);
+  X lo = _mm_setzero_si128(), mx = lo, hi = lo;
+  if (!n) return a;
+  for (size_t j = 0; j < nf; j++)
+    mul_acc1(&lo, &mx, &hi, _mm_xor_si128(_mm_shuffle_epi8(ld1(p + 16 * j), rev128()), j ? _mm_setzero_si128() : a), hp + 16 * j);
+  if (r) mul_acc1(&lo, &mx, &hi, _mm_xor_si128(_mm_shuffle_epi8(ld_part(p + 16 * nf, r), rev128()), nf ? _mm_setzero_si128() : a),
+                  hp + 16 * nf);
+  if (fin) mul_acc1(&lo, &mx, &hi, _mm_xor_si128(lens, n == 1 ? a : _mm_setzero_si128()), h + 240);
+  return reduce1(lo, mx, hi);
+}
+
+/* GCTR + GHASH (SP 800-38D sections 6.5, 6.4), encrypt != 0 hashing out;
+ * returns the GHASH value. c: the next 2 counter blocks, byte-reversed;
+ * a: the running GHASH value. fin != 0 also hashes the length block lens
+ * with the message end. */
+INL X crypt(const tsr_aesgcm_key *k, W c, X a, uint8_t *out, const uint8_t *in, size_t len, const int encrypt,
+            const int fin, X lens) {
   const uint8_t *rk = k->rk, *h = k->h;
   const unsigned nr = k->rounds;
-  const size_t total = len;
-  const X rv = rev128();
-  W c = _mm256_add_epi32(_mm256_broadcastsi128_si256(_mm_shuffle_epi8(ld1(ctr), rv)),
-                         _mm256_set_epi32(0, 0, 0, 1, 0, 0, 0, 0));
-  X a = _mm_shuffle_epi8(ld1(accb), rv);
   W x0, x1, x2, x3;
   for (; len >= 128; len -= 128, in += 128, out += 128) {
     const W d0 = ld(in), d1 = ld(in + 32), d2 = ld(in + 64), d3 = ld(in + 96);
@@ -143,7 +197,24 @@ INL void crypt(const tsr_aesgcm_key *k, uint8_t ctr[16], uint8_t accb[16], uint8
     st(out + 96, x3);
     if (encrypt) a = ghash8(h, a, bs(x0), bs(x1), bs(x2), bs(x3));
   }
-  if (len) {
+  if (fin) { /* whole blocks straight from in to out, the last part in pieces */
+    uint8_t ks[128];
+    if (!encrypt) a = ghash_short(h, a, in, len, 1, lens); /* before out (may equal in) is written */
+    if (len) {
+      const size_t nf = len / 16, r = len % 16;
+      COUNTERS8();
+      aes4(rk, nr, &x0, &x1, &x2, &x3);
+      st(ks, x0);
+      st(ks + 32, x1);
+      st(ks + 64, x2);
+      st(ks + 96, x3);
+      for (size_t j = 0; j < nf; j++)
+        _mm_storeu_si128((X *)(out + 16 * j), _mm_xor_si128(ld1(in + 16 * j), ld1(ks + 16 * j)));
+      if (r) st_part(out + 16 * nf, _mm_xor_si128(ld_part(in + 16 * nf, r), ld1(ks + 16 * nf)), r);
+      tsr_memzero(ks, sizeof ks);
+    }
+    if (encrypt) a = ghash_short(h, a, out, len, 1, lens);
+  } else if (len) {
     uint8_t buf[128];
     if (!encrypt) a = ghash_tail(h, a, in, len);
     COUNTERS8();
@@ -158,8 +229,41 @@ INL void crypt(const tsr_aesgcm_key *k, uint8_t ctr[16], uint8_t accb[16], uint8
     tsr_memzero(buf, sizeof buf);
     if (encrypt) a = ghash_tail(h, a, out, len);
   }
+  return a;
+}
+
+/* enc/dec: the pieces interface (counter and GHASH value in memory). */
+INL void crypt_mem(const tsr_aesgcm_key *k, uint8_t ctr[16], uint8_t accb[16], uint8_t *out, const uint8_t *in,
+                   size_t len, const int encrypt) {
+  const X rv = rev128();
+  const W c = _mm256_add_epi32(_mm256_broadcastsi128_si256(_mm_shuffle_epi8(ld1(ctr), rv)),
+                               _mm256_set_epi32(0, 0, 0, 1, 0, 0, 0, 0));
+  const X a = crypt(k, c, _mm_shuffle_epi8(ld1(accb), rv), out, in, len, encrypt, 0, _mm_setzero_si128());
   _mm_storeu_si128((X *)accb, _mm_shuffle_epi8(a, rv));
-  tsr_store32_be(ctr + 12, tsr_load32_be(ctr + 12) + (uint32_t)((total + 15) / 16));
+  tsr_store32_be(ctr + 12, tsr_load32_be(ctr + 12) + (uint32_t)((len + 15) / 16));
+}
+
+/* The whole message (impl->aead): J0 = IV || 0^31 || 1 (SP 800-38D
+ * section 7.1), E_K(J0) beside the AAD's GHASH, GCTR from inc32(J0), the
+ * length block hashed with the message end. */
+INL void aead_msg(const tsr_aesgcm_key *k, uint8_t *out, const uint8_t iv[12], const uint8_t *in, size_t len,
+                  const uint8_t *aad, size_t alen, uint8_t tag[16], const int encrypt) {
+  const uint8_t *rk = k->rk;
+  uint8_t j0b[16];
+  memcpy(j0b, iv, 12);
+  tsr_store32_be(j0b + 12, 1);
+  const X j0 = ld1(j0b), rv = rev128();
+  X e = _mm_xor_si128(j0, ld1(rk));
+  for (unsigned i = 1; i < k->rounds; i++) e = _mm_aesenc_si128(e, ld1(rk + 16 * i));
+  e = _mm_aesenclast_si128(e, ld1(rk + 16 * k->rounds));
+  const X lens = _mm_set_epi64x((long long)((uint64_t)alen * 8), (long long)((uint64_t)len * 8));
+  X a = _mm_setzero_si128();
+  for (; alen >= 128; alen -= 128, aad += 128) a = ghash8p(k->h, a, aad);
+  a = ghash_short(k->h, a, aad, alen, 0, lens);
+  const W c = _mm256_add_epi32(_mm256_broadcastsi128_si256(_mm_shuffle_epi8(j0, rv)),
+                               _mm256_set_epi32(0, 0, 0, 2, 0, 0, 0, 1)); /* inc32(J0), +1 */
+  a = crypt(k, c, a, out, in, len, encrypt, 1, lens);
+  _mm_storeu_si128((X *)tag, _mm_xor_si128(_mm_shuffle_epi8(a, rv), e));
 }
 
 /* ---------------------------------------------------------------- API */
@@ -196,18 +300,25 @@ TGT static void ghash(const tsr_aesgcm_key *k, uint8_t acc[16], const uint8_t *i
 
 TGT static void enc(const tsr_aesgcm_key *k, uint8_t ctr[16], uint8_t acc[16], uint8_t *out, const uint8_t *in,
                     size_t len) {
-  crypt(k, ctr, acc, out, in, len, 1);
+  crypt_mem(k, ctr, acc, out, in, len, 1);
   _mm256_zeroall();
 }
 
 TGT static void dec(const tsr_aesgcm_key *k, uint8_t ctr[16], uint8_t acc[16], uint8_t *out, const uint8_t *in,
                     size_t len) {
-  crypt(k, ctr, acc, out, in, len, 0);
+  crypt_mem(k, ctr, acc, out, in, len, 0);
   _mm256_zeroall();
 }
 
-const tsr_aesgcm_impl tsr_aesgcm_vaes256 = {"vaes256", init, ecb, ghash, enc, dec};
+TGT static void aead(const tsr_aesgcm_key *k, int encrypt, uint8_t *out, const uint8_t iv[12], const uint8_t *in,
+                     size_t len, const uint8_t *aad, size_t alen, uint8_t tag[16]) {
+  if (encrypt) aead_msg(k, out, iv, in, len, aad, alen, tag, 1);
+  else aead_msg(k, out, iv, in, len, aad, alen, tag, 0);
+  _mm256_zeroall();
+}
+
+const tsr_aesgcm_impl tsr_aesgcm_vaes256 = {"vaes256", init, ecb, ghash, enc, dec, aead};
 
 #else
-const tsr_aesgcm_impl tsr_aesgcm_vaes256 = {"vaes256", 0, 0, 0, 0, 0};
+const tsr_aesgcm_impl tsr_aesgcm_vaes256 = {"vaes256", 0, 0, 0, 0, 0, 0};
 #endif

@@ -272,16 +272,18 @@ INL X ghash_core(const uint8_t *h, V az, const uint8_t *p, size_t len) {
 INL X ld_rev(const uint8_t *p) { return _mm_shuffle_epi8(_mm_loadu_si128((const X *)p), rev128()); }
 INL void st_rev(uint8_t *p, X v) { _mm_storeu_si128((X *)p, _mm_shuffle_epi8(v, rev128())); }
 
-/* GCTR + GHASH (SP 800-38D sections 6.5, 6.4), encrypt != 0 hashing out. */
-INL void crypt(const tsr_aesgcm_key *k, uint8_t ctr[16], uint8_t accb[16], uint8_t *out, const uint8_t *in,
-               size_t len, const int encrypt) {
+/* GCTR + GHASH (SP 800-38D sections 6.5, 6.4), encrypt != 0 hashing out;
+ * returns the reduced GHASH value. c: the next 4 counter blocks,
+ * byte-reversed (the big-endian inc32 counter is dword 0 of each lane, so
+ * vpaddd wraps it mod 2^32 apart from the IV bytes); az: the running GHASH
+ * value. fin != 0 also hashes the length block lens (reflected) last: with
+ * the message end's blocks when they leave room (one reduction), else by
+ * itself. */
+INL X crypt(const tsr_aesgcm_key *k, V c, V az, uint8_t *out, const uint8_t *in, size_t len, const int encrypt,
+            const int fin, X lens) {
   const uint8_t *rk = k->rk, *ht = k->h;
   const unsigned nr = k->rounds;
-  const size_t total = len;
-  /* Counter blocks byte-reversed: the big-endian inc32 counter is dword 0
-   * of each lane, so vpaddd wraps it mod 2^32 apart from the IV bytes. */
-  V c = _mm512_add_epi32(_mm512_broadcast_i32x4(ld_rev(ctr)), lane_offsets());
-  V az = zx(ld_rev(accb));
+  int lens_done = !fin;
   V x0, x1, x2, x3, lo, mx, mi, hi;
 
   if (len >= 256) {
@@ -323,9 +325,13 @@ INL void crypt(const tsr_aesgcm_key *k, uint8_t ctr[16], uint8_t accb[16], uint8
 
   if (len) {
     /* Up to 4 registers, the last one masked; GHASH as ghash_tail. */
-    const size_t padded = (len + 15) & ~(size_t)15;
-    const uint8_t *hp = ht + 256 - padded;
+    const size_t padded = (len + 15) & ~(size_t)15, extra = fin && padded < 256 ? 16 : 0;
+    const uint8_t *hp = ht + 256 - padded - extra;
     MUL_FIRSTV(az, bc(hp), bc(hp + 256));
+    if (extra) { /* lens times H^1 */
+      MUL_ACCV(zx(lens), bc(ht + 240), bc(ht + 496));
+      lens_done = 1;
+    }
     for (size_t j = 0; j < len; j += 64) {
       const __mmask64 m = bytemask(len - j), mt = bytemask(padded - j);
       const V x = aes1(rk, nr, bs(c));
@@ -340,8 +346,42 @@ INL void crypt(const tsr_aesgcm_key *k, uint8_t ctr[16], uint8_t accb[16], uint8
     RED2();
     az = hi;
   }
-  st_rev(accb, fold(az));
-  tsr_store32_be(ctr + 12, tsr_load32_be(ctr + 12) + (uint32_t)((total + 15) / 16));
+  X s = fold(az);
+  if (!lens_done) {
+    MUL_FIRSTV(zx(_mm_xor_si128(s, lens)), bc(ht + 240), bc(ht + 496));
+    RED1();
+    RED2();
+    s = _mm512_castsi512_si128(hi);
+  }
+  return s;
+}
+
+/* enc/dec: the pieces interface (counter and GHASH value in memory). */
+INL void crypt_mem(const tsr_aesgcm_key *k, uint8_t ctr[16], uint8_t accb[16], uint8_t *out, const uint8_t *in,
+                   size_t len, const int encrypt) {
+  const V c = _mm512_add_epi32(_mm512_broadcast_i32x4(ld_rev(ctr)), lane_offsets());
+  st_rev(accb, crypt(k, c, zx(ld_rev(accb)), out, in, len, encrypt, 0, _mm_setzero_si128()));
+  tsr_store32_be(ctr + 12, tsr_load32_be(ctr + 12) + (uint32_t)((len + 15) / 16));
+}
+
+/* The whole message (impl->aead). J0 = IV || 0^31 || 1 (SP 800-38D
+ * section 7.1); E_K(J0) runs on xmm beside the zmm counter blocks from
+ * inc32(J0); the AAD is hashed first (independent of the AES work), and the
+ * length block joins the message end's reduction. */
+INL void aead_msg(const tsr_aesgcm_key *k, uint8_t *out, const uint8_t iv[12], const uint8_t *in, size_t len,
+                  const uint8_t *aad, size_t alen, uint8_t tag[16], const int encrypt) {
+  const uint8_t *rk = k->rk;
+  const unsigned nr = k->rounds;
+  const X j0 = _mm_insert_epi8(_mm_maskz_loadu_epi8(0x0fff, iv), 1, 15);
+  X e = _mm_xor_si128(j0, _mm_loadu_si128((const X *)rk));
+  for (unsigned i = 1; i < nr; i++) e = _mm_aesenc_si128(e, _mm_loadu_si128((const X *)(rk + 16 * i)));
+  e = _mm_aesenclast_si128(e, _mm_loadu_si128((const X *)(rk + 16 * nr)));
+  const V c1 = _mm512_add_epi32(_mm512_broadcast_i32x4(_mm_shuffle_epi8(j0, rev128())), /* inc32(J0).. */
+                                _mm512_add_epi32(lane_offsets(), _mm512_broadcast_i32x4(_mm_set_epi32(0, 0, 0, 1))));
+  const V az = zx(ghash_core(k->h, _mm512_setzero_si512(), aad, alen));
+  const X lens = _mm_set_epi64x((long long)((uint64_t)alen * 8), (long long)((uint64_t)len * 8));
+  const X s = crypt(k, c1, az, out, in, len, encrypt, 1, lens);
+  _mm_storeu_si128((X *)tag, _mm_xor_si128(_mm_shuffle_epi8(s, rev128()), e));
 }
 
 /* ---------------------------------------------------------------- API */
@@ -378,18 +418,25 @@ TGT static void ghash(const tsr_aesgcm_key *k, uint8_t acc[16], const uint8_t *i
 
 TGT static void enc(const tsr_aesgcm_key *k, uint8_t ctr[16], uint8_t acc[16], uint8_t *out, const uint8_t *in,
                     size_t len) {
-  crypt(k, ctr, acc, out, in, len, 1);
+  crypt_mem(k, ctr, acc, out, in, len, 1);
   CLEAR_ZMM();
 }
 
 TGT static void dec(const tsr_aesgcm_key *k, uint8_t ctr[16], uint8_t acc[16], uint8_t *out, const uint8_t *in,
                     size_t len) {
-  crypt(k, ctr, acc, out, in, len, 0);
+  crypt_mem(k, ctr, acc, out, in, len, 0);
   CLEAR_ZMM();
 }
 
-const tsr_aesgcm_impl tsr_aesgcm_vaes512 = {"vaes512", init, ecb, ghash, enc, dec};
+TGT static void aead(const tsr_aesgcm_key *k, int encrypt, uint8_t *out, const uint8_t iv[12], const uint8_t *in,
+                     size_t len, const uint8_t *aad, size_t alen, uint8_t tag[16]) {
+  if (encrypt) aead_msg(k, out, iv, in, len, aad, alen, tag, 1);
+  else aead_msg(k, out, iv, in, len, aad, alen, tag, 0);
+  CLEAR_ZMM();
+}
+
+const tsr_aesgcm_impl tsr_aesgcm_vaes512 = {"vaes512", init, ecb, ghash, enc, dec, aead};
 
 #else
-const tsr_aesgcm_impl tsr_aesgcm_vaes512 = {"vaes512", 0, 0, 0, 0, 0};
+const tsr_aesgcm_impl tsr_aesgcm_vaes512 = {"vaes512", 0, 0, 0, 0, 0, 0};
 #endif
