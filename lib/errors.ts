@@ -29,6 +29,7 @@ export const ErrorCodes = [
   'ERR_PKCS11_UNAVAILABLE', // the PKCS#11 bridge needs the optional `pkcs11js` package (npm install pkcs11js)
   'ERR_PKCS11', // a PKCS#11 call failed (the message names the CKR_* code)
   'ERR_PKCS11_PIN', // PKCS#11 login refused the PIN (CKR_PIN_INCORRECT, CKR_PIN_LOCKED, ...)
+  'ERR_PKCS11_DEVICE', // the token reported a general error (CKR_GENERAL_ERROR): a device fault, not proof of tampering
 ] as const;
 
 export type ErrorCode = (typeof ErrorCodes)[number];

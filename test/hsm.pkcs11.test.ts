@@ -8,8 +8,13 @@
  * generate / find / reopen a persistent KEK (sensitive, non-extractable);
  * CKM_AES_KEY_WRAP_PAD byte-identical to keywrap.wrapPad under a key
  * imported with a known CKA_VALUE, both directions; tampered / wrong-KEK
- * unwrap -> ERR_AUTH; AES-GCM in the token readable by software AES-GCM
- * (a 128-bit tag), truncated / tampered / wrong AAD -> ERR_AUTH; HMAC-SHA256
+ * unwrap -> ERR_PKCS11_DEVICE on SoftHSM2 (it answers a failed integrity
+ * check with CKR_GENERAL_ERROR, which is never ERR_AUTH); AES-GCM in the
+ * token readable by software AES-GCM (a 128-bit tag), tampered / wrong AAD
+ * -> ERR_PKCS11_DEVICE on SoftHSM2 (CKR_GENERAL_ERROR again), too short for
+ * a tag -> ERR_AUTH (the bridge checks the length); CKR_GENERAL_ERROR is
+ * ERR_PKCS11_DEVICE everywhere, explicit failure codes
+ * (CKR_ENCRYPTED_DATA_INVALID, CKR_WRAPPED_KEY_INVALID, ...) are ERR_AUTH; HMAC-SHA256
  * equal to software HMAC; wrong PIN -> ERR_PKCS11_PIN (also while another
  * provider of the process is logged in); a key without
  * CKA_WRAP -> ERR_PKCS11 naming CKR_KEY_FUNCTION_NOT_PERMITTED; 1000
@@ -180,21 +185,26 @@ describe('PKCS#11 bridge (SoftHSM2)', () => {
       expect(Buffer.from(await kp.unwrap(sw))).toEqual(dk);
       expect(Buffer.from(T.keywrap.unwrapPad(kekValue, hw))).toEqual(dk);
     }
+    // SoftHSM2 answers a failed AES-KWP integrity check with CKR_GENERAL_ERROR,
+    // which cannot be told from a device fault: ERR_PKCS11_DEVICE, never ERR_AUTH.
     const sw = T.keywrap.wrapPad(kekValue, randomBytes(32));
     for (const i of [0, 7, 8, sw.length - 1]) {
       const bad = Uint8Array.from(sw);
       bad[i]! ^= 1;
-      expect((await rejects(kp.unwrap(bad))).code).toBe('ERR_AUTH');
+      const e = await rejects(kp.unwrap(bad));
+      expect(e.code, `byte ${i}`).toBe('ERR_PKCS11_DEVICE');
+      expect(e.message).toMatch(/^unwrap: the token reported a general error \(CKR_GENERAL_ERROR\)/);
+      expect((e as { ckr?: string }).ckr).toBe('CKR_GENERAL_ERROR');
     }
-    // Another KEK cannot unwrap it.
+    // Another KEK cannot unwrap it (the same answer).
     await p.generateKek({ label: 'kek-other' });
-    expect((await rejects(p.unwrap('kek-other', sw))).code).toBe('ERR_AUTH');
+    expect((await rejects(p.unwrap('kek-other', sw))).code).toBe('ERR_PKCS11_DEVICE');
     expect((await rejects(kp.unwrap(sw.subarray(0, 20)))).code).toBe('ERR_FORMAT');
     expect((await rejects(kp.wrap(new Uint8Array(5)))).code).toBe('ERR_ARGUMENT');
     expect((await rejects(kp.wrap('x' as never))).code).toBe('ERR_ARGUMENT');
   });
 
-  test('AES-GCM in the token: 128-bit tag (software AES-GCM reads it), truncated / tampered / wrong AAD -> ERR_AUTH', async () => {
+  test('AES-GCM in the token: 128-bit tag (software AES-GCM reads it); tampered / wrong AAD -> ERR_PKCS11_DEVICE (SoftHSM2), too short -> ERR_AUTH', async () => {
     const p = await provider();
     const keyValue = randomBytes(32);
     await importKey(p, 'gcm-known', keyValue);
@@ -215,15 +225,23 @@ describe('PKCS#11 bridge (SoftHSM2)', () => {
     const body = Buffer.concat([c.update('hello hsm'), c.final(), c.getAuthTag()]);
     expect(Buffer.from(await p.decrypt('gcm-known', Buffer.concat([iv, body]))).toString()).toBe('hello hsm');
 
+    // SoftHSM2 answers a failed tag check with CKR_GENERAL_ERROR, which cannot
+    // be told from a device fault: ERR_PKCS11_DEVICE, never ERR_AUTH.
     const sealed = await p.encrypt('gcm-known', Buffer.from('attack at dawn'), { aad });
+    const device = (e: Awaited<ReturnType<typeof rejects>>, what: string) => {
+      expect(e.code, what).toBe('ERR_PKCS11_DEVICE');
+      expect(e.message, what).toMatch(/^decrypt: the token reported a general error \(CKR_GENERAL_ERROR\)/);
+    };
     for (const i of [0, 11, 12, sealed.length - 17, sealed.length - 16, sealed.length - 1]) {
       const bad = Uint8Array.from(sealed);
       bad[i]! ^= 0x80;
-      expect((await rejects(p.decrypt('gcm-known', bad, { aad }))).code, `byte ${i}`).toBe('ERR_AUTH');
+      device(await rejects(p.decrypt('gcm-known', bad, { aad })), `byte ${i}`);
     }
-    expect((await rejects(p.decrypt('gcm-known', sealed, { aad: Buffer.from('row 18') }))).code).toBe('ERR_AUTH');
-    expect((await rejects(p.decrypt('gcm-known', sealed))).code).toBe('ERR_AUTH');
-    for (const len of [0, 27, sealed.length - 1]) expect((await rejects(p.decrypt('gcm-known', sealed.subarray(0, len), { aad }))).code, `length ${len}`).toBe('ERR_AUTH');
+    device(await rejects(p.decrypt('gcm-known', sealed, { aad: Buffer.from('row 18') })), 'other AAD');
+    device(await rejects(p.decrypt('gcm-known', sealed)), 'no AAD');
+    device(await rejects(p.decrypt('gcm-known', sealed.subarray(0, sealed.length - 1), { aad })), 'one byte short');
+    // Too short to hold an IV and a tag: the bridge itself says ERR_AUTH.
+    for (const len of [0, 27]) expect((await rejects(p.decrypt('gcm-known', sealed.subarray(0, len), { aad }))).code, `length ${len}`).toBe('ERR_AUTH');
     // The sessions are still usable after the failures.
     expect(Buffer.from(await p.decrypt('gcm-known', sealed, { aad })).toString()).toBe('attack at dawn');
   });
@@ -241,6 +259,23 @@ describe('PKCS#11 bridge (SoftHSM2)', () => {
     const m1 = await p.sign('hmac-gen', data);
     expect(Buffer.from(await p.sign('hmac-gen', data))).toEqual(Buffer.from(m1));
     expect(Buffer.from(m1)).not.toEqual(Buffer.from(mac));
+  });
+
+  test('CKR_GENERAL_ERROR is ERR_PKCS11_DEVICE from every call; only explicit failure codes are ERR_AUTH (unwrap, decrypt)', async () => {
+    const util = require(path.join(root, 'dist/cjs/hsm/util.js')) as typeof import('../dist/cjs/hsm/util');
+    const general = hsmErrors.pkcs11Error(new Error('C_Encrypt failed: CKR_GENERAL_ERROR'), 'encrypt');
+    expect([general.code, general.message, (general as { ckr?: string }).ckr]).toEqual(['ERR_PKCS11_DEVICE', 'encrypt: the token reported a general error (CKR_GENERAL_ERROR)', 'CKR_GENERAL_ERROR']);
+    expect(hsmErrors.pkcs11Error(new Error('CKR_FUNCTION_FAILED'), 'sign').code).toBe('ERR_PKCS11');
+    expect(T.ErrorCodes).toContain('ERR_PKCS11_DEVICE');
+    // What unwrap and decrypt turn into ERR_AUTH: explicit answers only.
+    for (const ckr of ['CKR_ENCRYPTED_DATA_INVALID', 'CKR_WRAPPED_KEY_INVALID', 'CKR_ENCRYPTED_DATA_LEN_RANGE', 'CKR_WRAPPED_KEY_LEN_RANGE']) expect(util.AUTH_FAILED.has(ckr), ckr).toBe(true);
+    for (const ckr of ['CKR_GENERAL_ERROR', 'CKR_FUNCTION_FAILED', 'CKR_DEVICE_ERROR']) expect(util.AUTH_FAILED.has(ckr), ckr).toBe(false);
+    // Through a provider (the escape hatch normalizes like every call), and
+    // by number once pkcs11js is loaded (CKR_GENERAL_ERROR = 5).
+    const p = await provider();
+    expect(hsmErrors.pkcs11Error(Object.assign(new Error('native error'), { code: 5 }), 'sign').code).toBe('ERR_PKCS11_DEVICE');
+    const e = await rejects(p.withSession(() => { throw new Error('C_Foo failed: CKR_GENERAL_ERROR'); }));
+    expect([e.code, e.message]).toEqual(['ERR_PKCS11_DEVICE', 'withSession: the token reported a general error (CKR_GENERAL_ERROR)']);
   });
 
   test('wrong PIN -> ERR_PKCS11_PIN; unknown token -> ERR_PKCS11; a key without CKA_WRAP -> ERR_PKCS11 naming the CKR', async () => {

@@ -5,7 +5,9 @@
  *   createRequire (its CKA_/CKM_/CKR_ constants live on the CommonJS module).
  *   Missing -> ERR_PKCS11_UNAVAILABLE naming `npm install pkcs11js`.
  * - pkcs11Error(e, what): every failure of a pkcs11js call as a
- *   TesseraError: ERR_PKCS11_PIN for a refused PIN, ERR_PKCS11 otherwise,
+ *   TesseraError: ERR_PKCS11_PIN for a refused PIN, ERR_PKCS11_DEVICE for
+ *   CKR_GENERAL_ERROR (the token failed; never ERR_AUTH, even where SoftHSM
+ *   uses it for a failed tag check), ERR_PKCS11 otherwise,
  *   the message naming the CKR_* code (pkcs11js throws Pkcs11Error with the
  *   name for most calls, but plain Errors / NativeErrors for some: the name
  *   is then recovered from the numeric code when there is one).
@@ -79,7 +81,7 @@ const PIN_ERRORS = new Set(['CKR_PIN_INCORRECT', 'CKR_PIN_INVALID', 'CKR_PIN_LEN
 /** A TesseraError carrying the CKR name it came from (`ckr`), for callers that act on it. */
 export class Pkcs11Failure extends TesseraError {
   readonly ckr: string | undefined;
-  constructor(code: 'ERR_PKCS11' | 'ERR_PKCS11_PIN', ckr: string | undefined, message: string, cause: unknown) {
+  constructor(code: 'ERR_PKCS11' | 'ERR_PKCS11_PIN' | 'ERR_PKCS11_DEVICE', ckr: string | undefined, message: string, cause: unknown) {
     super(code, message, { cause });
     this.ckr = ckr;
   }
@@ -90,6 +92,7 @@ export function pkcs11Error(e: unknown, what: string): TesseraError {
   if (e instanceof TesseraError) return e;
   const ckr = ckrOf(e);
   if (ckr && PIN_ERRORS.has(ckr)) return new Pkcs11Failure('ERR_PKCS11_PIN', ckr, `${what}: the token refused the PIN (${ckr})`, e);
+  if (ckr === 'CKR_GENERAL_ERROR') return new Pkcs11Failure('ERR_PKCS11_DEVICE', ckr, `${what}: the token reported a general error (${ckr})`, e);
   if (ckr) return new Pkcs11Failure('ERR_PKCS11', ckr, `${what} failed: ${ckr}`, e);
   const msg = (e as Error)?.message ?? String(e);
   return new Pkcs11Failure('ERR_PKCS11', undefined, `${what} failed: ${msg.split('\n')[0]}`, e);

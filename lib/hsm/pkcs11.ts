@@ -33,12 +33,17 @@
  *   keywrap.wrapPad under the same AES key. The data key enters the token
  *   as a session-only CKK_GENERIC_SECRET object (extractable), is wrapped,
  *   and destroyed; unwrap creates a session-only, extractable, non-sensitive
- *   object, reads its CKA_VALUE and destroys it. Integrity failure -> ERR_AUTH;
+ *   object, reads its CKA_VALUE and destroys it. Integrity failure -> ERR_AUTH
+ *   when the token says so (CKR_WRAPPED_KEY_INVALID, ...; CKR_GENERAL_ERROR,
+ *   SoftHSM's answer, is ERR_PKCS11_DEVICE);
  *   a wrapped length AES-KWP can never produce -> ERR_FORMAT.
  * - encrypt/decrypt: AES-256-GCM in the token for small payloads (up to
  *   64 KiB): 12-byte random IV || ciphertext || 16-byte tag, always
  *   tagBits 128 and the output length checked (SoftHSM silently produces a
- *   0-bit tag without it). Tampered or truncated input -> ERR_AUTH.
+ *   0-bit tag without it). Tampered or truncated input -> ERR_AUTH when the
+ *   token says so (CKR_ENCRYPTED_DATA_INVALID, ...) or the bridge sees it
+ *   (lengths); CKR_GENERAL_ERROR, which SoftHSM returns for a failed tag, is
+ *   ERR_PKCS11_DEVICE.
  * - sign/verify: HMAC-SHA256 (CKM_SHA256_HMAC) with a generic secret key
  *   (generateHmacKey), e.g. for blind indexes kept in the HSM.
  * - kek({ label, create }): a KekProvider (id 'pkcs11:<token serial>:<label>')
@@ -46,8 +51,8 @@
  *   is used as is.
  *
  * Errors: ERR_PKCS11 naming the CKR_* code (lib/hsm/errors.ts), ERR_PKCS11_PIN
- * for a refused PIN, ERR_PKCS11_UNAVAILABLE without pkcs11js. Never the PIN
- * or key bytes.
+ * for a refused PIN, ERR_PKCS11_DEVICE for CKR_GENERAL_ERROR,
+ * ERR_PKCS11_UNAVAILABLE without pkcs11js. Never the PIN or key bytes.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 
@@ -72,6 +77,20 @@ export interface Pkcs11OpenOptions {
 }
 
 export type { Pkcs11KeyRef } from './util';
+
+/**
+ * CKR_GENERAL_ERROR from an unwrap or decrypt: ERR_PKCS11_DEVICE, not
+ * ERR_AUTH. The token failed; SoftHSM2 also answers a failed integrity or
+ * tag check this way and gives no means to tell the two apart.
+ */
+function deviceError(what: string, check: string, cause: unknown): Pkcs11Failure {
+  return new Pkcs11Failure(
+    'ERR_PKCS11_DEVICE',
+    'CKR_GENERAL_ERROR',
+    `${what}: the token reported a general error (CKR_GENERAL_ERROR): a device fault, or on tokens that report it so (SoftHSM2) a failed ${check} check`,
+    cause,
+  );
+}
 
 export interface Pkcs11KekProvider extends KekProvider {
   readonly label: string;
@@ -396,6 +415,7 @@ export class Pkcs11Provider {
       } catch (e) {
         const ckr = ckrOf(e);
         if (ckr && AUTH_FAILED.has(ckr)) throw new TesseraError('ERR_AUTH', `unwrap: AES-KWP integrity check failed (${ckr}): wrong KEK or altered data`, { cause: e });
+        if (ckr === 'CKR_GENERAL_ERROR') throw deviceError('unwrap', 'AES-KWP integrity', e);
         throw e;
       }
       try {
@@ -455,6 +475,7 @@ export class Pkcs11Provider {
       } catch (e) {
         const ckr = ckrOf(e);
         if (ckr && AUTH_FAILED.has(ckr)) throw new TesseraError('ERR_AUTH', `decrypt: AES-GCM authentication failed (${ckr}): wrong key or AAD, or altered data`, { cause: e });
+        if (ckr === 'CKR_GENERAL_ERROR') throw deviceError('decrypt', 'AES-GCM tag', e);
         throw e;
       }
       if (pt.length !== body.length - GCM_TAG) {

@@ -9,8 +9,14 @@ export type Pkcs11KeyRef = string | { label: string } | { id: Uint8Array };
 
 export const SESSION_GONE = new Set(['CKR_SESSION_HANDLE_INVALID', 'CKR_SESSION_CLOSED', 'CKR_OPERATION_ACTIVE', 'CKR_CRYPTOKI_NOT_INITIALIZED', 'CKR_DEVICE_REMOVED', 'CKR_TOKEN_NOT_PRESENT']);
 export const HANDLE_GONE = new Set(['CKR_OBJECT_HANDLE_INVALID', 'CKR_KEY_HANDLE_INVALID']);
-/** What tokens answer to a failed AES-KWP integrity check or a failed GCM tag (SoftHSM: CKR_GENERAL_ERROR). */
-export const AUTH_FAILED = new Set(['CKR_WRAPPED_KEY_INVALID', 'CKR_ENCRYPTED_DATA_INVALID', 'CKR_GENERAL_ERROR', 'CKR_FUNCTION_FAILED', 'CKR_ENCRYPTED_DATA_LEN_RANGE', 'CKR_WRAPPED_KEY_LEN_RANGE']);
+/**
+ * The explicit answers to a failed AES-KWP integrity check or GCM tag check
+ * (or input of a length no such check accepts): ERR_AUTH from unwrap and
+ * decrypt. Not CKR_GENERAL_ERROR (ERR_PKCS11_DEVICE: SoftHSM reports a failed
+ * check that way, but so does a token that is failing) nor
+ * CKR_FUNCTION_FAILED (ERR_PKCS11: says nothing about the data).
+ */
+export const AUTH_FAILED = new Set(['CKR_WRAPPED_KEY_INVALID', 'CKR_ENCRYPTED_DATA_INVALID', 'CKR_ENCRYPTED_DATA_LEN_RANGE', 'CKR_WRAPPED_KEY_LEN_RANGE']);
 export const MAX_GCM = 64 * 1024;
 export const GCM_IV = 12;
 export const GCM_TAG = 16;
