@@ -61,7 +61,7 @@ export default defineConfig({
           name: 'native',
           include: ALL,
           exclude: ['test/wasm.*.test.ts'],
-          env: { TESSERA_TEST_HOOKS: '1', TESSERA_BACKEND: 'native', TESSERA_NATIVE_KERNEL: 'auto' },
+          env: { TESSERA_BACKEND: 'native', TESSERA_NATIVE_KERNEL: 'auto' },
         },
       },
       ...TIERS.map((tier) => ({

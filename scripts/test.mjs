@@ -1,5 +1,11 @@
-// `npm test`: builds what the tests need (addon + dist), then runs every
-// vitest suite. The last line printed is "N passed, N failed".
+// `npm test`: builds what the tests need (both addons + dist), then runs
+// every vitest suite. The last line printed is "N passed, N failed".
+//
+// The addons: one `node-gyp rebuild --tessera_test_hooks=true` builds both
+// targets of binding.gyp, build/Release/tessera.node (what `npm install`
+// builds and the package loads) and build/Release/tessera_test.node (the same
+// sources with TSR_TEST_HOOKS, which the suites run the package on:
+// test/test-build.cjs). Without the flag node-gyp builds tessera.node only.
 //
 //   node scripts/test.mjs [--no-build] [vitest args...]
 //
@@ -21,7 +27,10 @@ const run = (cmd, cmdArgs) => {
     process.exit(1);
   }
 };
-if (!noBuild) run('npm', ['run', '--silent', 'build']);
+if (!noBuild) {
+  run('npm', ['run', '--silent', 'build:native', '--', '--tessera_test_hooks=true']);
+  run('npm', ['run', '--silent', 'build:ts']);
+}
 console.log(`tests on Node ${process.version} (OpenSSL ${process.versions.openssl})`);
 const vitestArgs = args.filter((a) => a !== '--no-build');
 const r = spawnSync(process.execPath, [join(root, 'node_modules/vitest/vitest.mjs'), 'run', ...vitestArgs], { cwd: root, stdio: 'inherit' });

@@ -11,7 +11,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import { describe, expect, test } from 'vitest';
 
-import { BACKEND, codeOf, makeBackend, root, T, TIER } from './tessera';
+import { BACKEND, codeOf, makeBackend, root, T, TEST_BUILD_ARGS, TIER } from './tessera';
 
 const cpuFlags = new Set((fs.readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('flags')) ?? '').split(':')[1]?.trim().split(/\s+/));
 const has = (...f: string[]) => f.every((x) => cpuFlags.has(x));
@@ -25,8 +25,10 @@ const supported = [
 const chachaOf = (tier: string) =>
   tier === 'openssl' ? 'openssl' : tier === 'vaes512' ? (has('avx512ifma') ? 'avx512+ifma' : 'avx512') : has('avx2') ? 'avx2' : 'openssl';
 
-function node(code: string, env: Record<string, string>) {
-  const r = spawnSync(process.execPath, ['-e', code], { cwd: root, env: { ...process.env, TESSERA_BACKEND: 'native', ...env }, encoding: 'utf8', timeout: 60_000 });
+/** A child node running code on the package; testBuild: on the test build of the addon (TSR_TEST_CPU_MASK works there only). */
+function node(code: string, env: Record<string, string>, testBuild = false) {
+  const args = [...(testBuild ? TEST_BUILD_ARGS : []), '-e', code];
+  const r = spawnSync(process.execPath, args, { cwd: root, env: { ...process.env, TESSERA_BACKEND: 'native', ...env }, encoding: 'utf8', timeout: 60_000 });
   if (r.error) throw r.error;
   return r;
 }
@@ -83,14 +85,45 @@ describe.runIf(BACKEND === 'native')('native kernels', () => {
   });
 
   test('a tier the CPU cannot run is ERR_BACKEND naming what it lacks (never SIGILL)', () => {
-    const missing = ['vaes512', 'vaes256', 'aesni'].filter((t) => !supported.includes(t));
-    for (const tier of missing) {
+    // Tiers this CPU really lacks, in this process.
+    for (const tier of ['vaes512', 'vaes256', 'aesni'].filter((t) => !supported.includes(t)))
       expect(codeOf(() => T.useNativeKernel(tier as 'auto'))).toBe('ERR_BACKEND');
-      const r = node(`const t = require('./dist/cjs/index.js'); try { t.AeadKey.generate('aes-256-gcm'); console.log('ok'); } catch (e) { console.log(e.code + ': ' + e.message); }`, { TESSERA_NATIVE_KERNEL: tier });
-      expect(r.stdout.trim()).toMatch(new RegExp(`^ERR_BACKEND: .*TESSERA_NATIVE_KERNEL=${tier}: this CPU lacks `));
+    // A smaller CPU, played by the test build of the addon: TSR_TEST_CPU_MASK
+    // clears feature bits of native/aead/tsr_cpu.h (and the bits that need
+    // them) before the tiers are resolved.
+    const cases = [
+      { mask: '10', tier: 'vaes512', lacks: 'AVX-512 (F, BW, VL) with VAES and VPCLMULQDQ, enabled by the OS', gone: ['vaes512'] }, // TSR_CPU_VAES512
+      { mask: '4', tier: 'vaes256', lacks: 'AVX2 with VAES and VPCLMULQDQ, enabled by the OS', gone: ['vaes512', 'vaes256'] }, // TSR_CPU_VAES256
+      { mask: '1', tier: 'aesni', lacks: 'AES-NI with PCLMULQDQ and SSE4.1', gone: ['vaes512', 'vaes256', 'aesni'] }, // TSR_CPU_AESNI
+    ];
+    const esc = (x: string) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const probe = (tier: string) => `
+      const t = require('./dist/cjs/index.js'); const out = {};
+      const attempt = (name, f) => { try { const v = f(); out[name] = v === undefined ? 'ok' : v; } catch (e) { out[name] = e.code + ': ' + e.message; } };
+      attempt('generate', () => { t.AeadKey.generate('aes-256-gcm').dispose(); });
+      attempt('use', () => t.useNativeKernel(${JSON.stringify(tier)}));
+      attempt('auto', () => { t.useNativeKernel('auto'); return t.nativeKernels(); });
+      attempt('trip', () => { const k = t.AeadKey.generate('xaes-256-gcm'); const r = Buffer.from(k.open(k.seal(Buffer.from('ok')))).toString(); k.dispose(); return r; });
+      console.log(JSON.stringify(out));`;
+    for (const c of cases) {
+      const next = supported.find((t) => !c.gone.includes(t))!;
+      const kernels = { 'aes-256-gcm': next, 'chacha20-poly1305': chachaOf(next), 'xchacha20-poly1305': chachaOf(next), 'xaes-256-gcm': next };
+      // TESSERA_NATIVE_KERNEL names the missing tier: every key is ERR_BACKEND
+      // saying what the CPU lacks, and so is useNativeKernel(tier); 'auto'
+      // then runs on the next tier down.
+      const r = node(probe(c.tier), { TESSERA_NATIVE_KERNEL: c.tier, TSR_TEST_CPU_MASK: c.mask }, true);
+      expect(r.signal, r.stderr).toBe(null);
+      expect(r.status, r.stderr).toBe(0);
+      const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
+      expect(out.generate).toMatch(new RegExp(`^ERR_BACKEND: .*TESSERA_NATIVE_KERNEL=${c.tier}: this CPU lacks ${esc(c.lacks)}$`));
+      expect(out.use).toBe(`ERR_BACKEND: native kernel ${c.tier}: this CPU lacks ${c.lacks}`);
+      expect(out.auto, c.tier).toEqual(kernels);
+      expect(out.trip).toBe('ok');
+      // TESSERA_NATIVE_KERNEL=auto: the process default is the next tier down.
+      const a = node(`const t = require('./dist/cjs/index.js'); console.log(JSON.stringify(t.nativeKernels()));`, { TESSERA_NATIVE_KERNEL: 'auto', TSR_TEST_CPU_MASK: c.mask }, true);
+      expect(a.status, a.stderr).toBe(0);
+      expect(JSON.parse(a.stdout.trim().split('\n').pop()!), c.tier).toEqual(kernels);
     }
-    // On this machine kind every tier runs: then the check above has nothing to try, which the next line states.
-    expect(missing.length + supported.length).toBe(4);
   });
 
   test('the WASM backend reports its one kernel and refuses native tiers', () => {

@@ -9,14 +9,18 @@
  * left undefined for the node binary), the browser/default conditions
  * point at the WASM-only ES module build, and backend selection is explicit
  * (useBackend, TESSERA_BACKEND) with the one automatic fallback (no addon ->
- * wasm) announced by a warning.
+ * wasm) announced by a warning. The addon `npm install` builds
+ * (build/Release/tessera.node) carries no test hook: not in its symbols or
+ * strings, not exported whatever the environment says, and the package
+ * refuses the test build (tessera_test.node) unless a test names it.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, test } from 'vitest';
 
-import { root, T } from './tessera';
+import { root, T, TEST_ADDON_FILE } from './tessera';
 
 function node(args: string[], env: Record<string, string> = {}) {
   const r = spawnSync(process.execPath, args, { cwd: root, env: { ...process.env, TESSERA_BACKEND: '', ...env }, encoding: 'utf8', timeout: 60_000 });
@@ -101,7 +105,7 @@ describe('entry points', () => {
     for (const alg of ['aes-256-gcm', 'chacha20-poly1305', 'xchacha20-poly1305', 'xaes-256-gcm']) {
       expect(r.stdout).toMatch(new RegExp(`^ok ${alg}$`, 'm'));
     }
-    expect(r.stdout).toMatch(/^backend native; secure memory \{/m);
+    expect(r.stdout).toMatch(/^backend native; kernels \{.*\}; secure memory \{/m);
     const v = node([path.join(root, 'dist/cjs/cli/main.js'), 'version']);
     expect(v.status).toBe(0);
     expect(v.stdout.trim()).toBe(JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).version);
@@ -160,6 +164,72 @@ describe('package.json and the built addon', () => {
     const nm = spawnSync('nm', ['-D', '--undefined-only', addonPath], { encoding: 'utf8' });
     if (nm.status === 0) expect(nm.stdout).toMatch(/\bEVP_CIPHER_fetch\b/); // resolved against node's own OpenSSL
     expect(readelf.status === 0 || nm.status === 0).toBe(true); // at least one binutils check ran
+  });
+});
+
+describe('test hooks stay out of the shipped addon', () => {
+  const plain = path.join(root, 'build/Release/tessera.node');
+  // The hooks of the test build (binding.gyp target tessera_test, TSR_TEST_HOOKS):
+  // JS names, C symbols, the CPU-mask variable.
+  const HOOKS = ['testPeek', 'testAddress', 'testForkSeesZero', 'testTouchGuard', 'testBufferAddress', 'tsr_secmem_test_guard_after', 'TSR_TEST_CPU_MASK'];
+  const nmDefined = (f: string) => {
+    const r = spawnSync('nm', ['-D', '--defined-only', f], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/\bnapi_register_module_v1\b/); // the listing is real
+    return r.stdout;
+  };
+  const stringsOf = (f: string) => {
+    const r = spawnSync('strings', ['-a', f], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    expect(r.status, r.stderr).toBe(0);
+    return r.stdout;
+  };
+
+  test('build/Release/tessera.node: no hook in `nm -D --defined-only`, in `strings`, or anywhere in its bytes; the test build has them all', () => {
+    expect(fs.existsSync(plain)).toBe(true);
+    const nm = nmDefined(plain), str = stringsOf(plain), bytes = fs.readFileSync(plain);
+    for (const h of HOOKS) {
+      expect([h, new RegExp(`\\b${h}\\b`).test(nm)]).toEqual([h, false]);
+      expect([h, str.includes(h)]).toEqual([h, false]);
+      expect([h, bytes.includes(h)]).toEqual([h, false]);
+    }
+    // Control: the same checks find every hook in the test build.
+    const tnm = nmDefined(TEST_ADDON_FILE), tstr = stringsOf(TEST_ADDON_FILE);
+    expect(tnm).toMatch(/\btsr_secmem_test_guard_after\b/);
+    for (const h of HOOKS) expect([h, tstr.includes(h)]).toEqual([h, true]);
+  });
+
+  test('loaded with TESSERA_TEST_HOOKS=1, the package on tessera.node exposes no test function and refuses raw mode', () => {
+    const r = node(
+      [
+        '-e',
+        `const t = require('tessera');
+         const file = require('node-gyp-build').resolve(${JSON.stringify(root)});
+         const a = require('./dist/cjs/backend/native.js').loadAddon();
+         const k = t.AeadKey.generate('aes-256-gcm');
+         const names = (o) => { const s = new Set(); for (let p = o; p && p !== Object.prototype; p = Object.getPrototypeOf(p)) for (const n of Object.getOwnPropertyNames(p)) s.add(n); return [...s]; };
+         let raw; try { new a.NativeChunked(1, new Uint8Array(32), new Uint8Array(12), undefined, 'raw'); raw = 'made'; } catch (e) { raw = e.code + ': ' + e.message; }
+         console.log(JSON.stringify({ file, backend: t.backend(), addon: names(a).filter((n) => /test/i.test(n)),
+           key: names(t.AeadKey.handleOf(k)).filter((n) => /test/i.test(n)), raw }));`,
+      ],
+      { TESSERA_TEST_HOOKS: '1', TESSERA_BACKEND: 'native' },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    expect(lastJson(r.stdout)).toEqual({ file: plain, backend: 'native', addon: [], key: [], raw: 'ERR_ARGUMENT: raw mode is not available' });
+  });
+
+  test('the package never loads the test build by itself: found by node-gyp-build (TESSERA_PREBUILD), it is ERR_BACKEND', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-prebuild-'));
+    try {
+      fs.mkdirSync(path.join(dir, 'build', 'Release'), { recursive: true });
+      fs.copyFileSync(TEST_ADDON_FILE, path.join(dir, 'build', 'Release', 'tessera_test.node'));
+      const probe = `const t = require('tessera'); try { t.AeadKey.generate('aes-256-gcm'); console.log(JSON.stringify({ b: t.backend() })); } catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })); }`;
+      expect(lastJson(node(['-e', probe], { TESSERA_PREBUILD: dir, TESSERA_BACKEND: 'native' }).stdout)).toEqual({
+        code: 'ERR_BACKEND',
+        message: 'native backend unavailable: refusing the test build of the addon (tessera_test.node)',
+      });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -13,7 +13,10 @@
  *     few arenas, an mlock failure under a tiny RLIMIT_MEMLOCK is counted and
  *     warned about (TESSERA_MLOCK), and TESSERA_SECMEM_STRICT=1 turns it into
  *     a TesseraError ERR_SECURE_MEMORY.
- * The suite runs on the built package with TESSERA_TEST_HOOKS=1 (vitest.config.mts).
+ * The suite runs on the built package over the test build of the addon
+ * (build/Release/tessera_test.node, test/test-build.cjs: the hooks testPeek,
+ * testAddress, testForkSeesZero and testTouchGuard exist only there), and so
+ * do its child processes (TEST_BUILD_ARGS).
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -22,7 +25,7 @@ import * as path from 'node:path';
 import * as v8 from 'node:v8';
 import { describe, expect, test } from 'vitest';
 
-import { addon, root, T } from './tessera';
+import { addon, root, T, TEST_BUILD_ARGS } from './tessera';
 
 const ALGS = ['aes-256-gcm', 'chacha20-poly1305', 'xchacha20-poly1305', 'xaes-256-gcm'] as const;
 const CJS = path.join(root, 'dist/cjs/index.js');
@@ -46,10 +49,10 @@ function keeperNear(addr: bigint, alive: Key[]): Key {
 
 function runNode(script: string, opts: { env?: Record<string, string>; prefix?: string[]; nodeArgs?: string[] } = {}) {
   const prefix = opts.prefix ?? [];
-  const argv = [...prefix, process.execPath, ...(opts.nodeArgs ?? []), '-e', script];
+  const argv = [...prefix, process.execPath, ...TEST_BUILD_ARGS, ...(opts.nodeArgs ?? []), '-e', script];
   const r = spawnSync(argv[0]!, argv.slice(1), {
     cwd: root,
-    env: { ...process.env, TESSERA_TEST_HOOKS: '1', ...opts.env },
+    env: { ...process.env, ...opts.env },
     encoding: 'utf8',
     timeout: 120_000,
   });

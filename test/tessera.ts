@@ -1,6 +1,9 @@
 // The test suites load the built package through Node's own CommonJS loader
-// (not Vite's transform), exactly as users get it, native addon included.
-// `npm test` builds dist/ first. The backend under test is the one
+// (not Vite's transform), exactly as users get it, except that its native
+// backend runs on the test build of the addon (build/Release/tessera_test.node,
+// the same sources with the test hooks compiled in: test/test-build.cjs).
+// `npm test` builds both addons and dist/ first; test/package.test.ts checks
+// the shipped build/Release/tessera.node. The backend under test is the one
 // TESSERA_BACKEND names (vitest.config.mts runs the backend-agnostic suites
 // once per backend); TESSERA_WASM picks the WASM module.
 import { createRequire } from 'node:module';
@@ -9,6 +12,12 @@ import * as path from 'node:path';
 
 const require = createRequire(import.meta.url);
 export const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
+/** The preload that puts a process's package on the test build of the addon (fails loudly if it is not built). */
+export const TEST_BUILD_PRELOAD = path.join(root, 'test', 'test-build.cjs');
+/** Node arguments for a child process that needs the test hooks: `spawn(process.execPath, [...TEST_BUILD_ARGS, '-e', code])`. */
+export const TEST_BUILD_ARGS: readonly string[] = ['--require', TEST_BUILD_PRELOAD];
+/** build/Release/tessera_test.node. Before the package: its first addon load must be this file. */
+export const TEST_ADDON_FILE = (require(TEST_BUILD_PRELOAD) as { file: string }).file;
 export const T = require('../dist/cjs/index.js') as typeof import('../dist/cjs/index');
 /** The vendored test vectors (test/vectors/README.md names each file's source and licence). */
 export const vectorsDir = path.join(root, 'test', 'vectors');
@@ -39,19 +48,24 @@ export const BACKEND = T.backend();
 export const TIER = T.nativeKernels()['aes-256-gcm'];
 
 let loaded: Record<string, any> | undefined;
+function loadTestAddon(): Record<string, any> {
+  if (loaded) return loaded;
+  const a = require('../dist/cjs/backend/native.js').loadAddon() as Record<string, any>;
+  if (typeof a.testPeek !== 'function') throw new Error(`the package's addon has no test hooks: it is not ${TEST_ADDON_FILE}`);
+  return (loaded = a);
+}
 /**
- * The raw native addon, with test hooks (vitest.config.mts sets
- * TESSERA_TEST_HOOKS=1 in the native project). Loaded on first use, so
- * suites running on the wasm backend never load it unless they touch it.
+ * The raw native addon with test hooks: the test build the package's native
+ * backend runs on in this process (test/test-build.cjs), so NativeKey has
+ * testAddress() and testPeek() reads the same secure memory. Loaded on first
+ * use, so suites running on the wasm backend never load it unless they touch it.
  */
 export const addon: Record<string, any> = new Proxy({} as Record<string, any>, {
   get(_, name) {
-    loaded ??= require('../dist/cjs/backend/native.js').loadAddon() as Record<string, any>;
-    return loaded[name as string];
+    return loadTestAddon()[name as string];
   },
   has(_, name) {
-    loaded ??= require('../dist/cjs/backend/native.js').loadAddon() as Record<string, any>;
-    return name in loaded;
+    return name in loadTestAddon();
   },
 });
 

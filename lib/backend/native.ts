@@ -38,16 +38,35 @@ function packageRoot(): string {
 }
 
 let addon: Addon | undefined;
+let addonFile: string | undefined;
+
+/**
+ * Internal, not exported by the package entry: load the addon from this
+ * .node file instead of node-gyp-build's choice. The test suites use it
+ * (test/test-build.cjs) to run the package on the test build of the addon,
+ * build/Release/tessera_test.node; nothing else calls it. Only before the
+ * addon is first loaded. Harmless as an API: whoever can call it can already
+ * load any addon file with require().
+ */
+export function useAddonFile(file: string): void {
+  if (addon && addonFile !== file) throw new TesseraError('ERR_BACKEND', 'the native addon is already loaded');
+  addonFile = file;
+}
 
 /** The raw addon (also used by the test suite's hooks). */
 export function loadAddon(): Addon {
   if (addon) return addon;
   let loaded: Addon;
   try {
-    loaded = require('node-gyp-build')(packageRoot()) as Addon;
+    loaded = (addonFile ? require(addonFile) : require('node-gyp-build')(packageRoot())) as Addon;
   } catch (e) {
     throw new TesseraError('ERR_BACKEND', `native backend unavailable: ${(e as Error).message}`);
   }
+  // The test build (testPeek reads any address) runs only when named by
+  // useAddonFile, never because node-gyp-build found it (TESSERA_PREBUILD, a
+  // stray file in build/Release).
+  if (!addonFile && 'testPeek' in loaded)
+    throw new TesseraError('ERR_BACKEND', 'native backend unavailable: refusing the test build of the addon (tessera_test.node)');
   loaded.setErrorClass(TesseraError);
   const threads = process.env.TESSERA_THREADS;
   if (threads !== undefined && threads !== '') {

@@ -4,6 +4,11 @@
 #if defined(__x86_64__) || defined(_M_X64)
 #include <cpuid.h>
 #include <stdint.h>
+#ifdef TSR_TEST_HOOKS
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#endif
 
 static uint64_t xgetbv0(void) {
   uint32_t lo, hi;
@@ -37,12 +42,38 @@ static unsigned detect(void) {
   return f;
 }
 
+#ifdef TSR_TEST_HOOKS
+/* Test build only (TSR_TEST_HOOKS; never in the addon `npm install` builds):
+ * TSR_TEST_CPU_MASK=<hex> clears those feature bits, and every bit that
+ * needs one of them as detect() does, so the tests can play a CPU without
+ * AVX-512, VAES or AES-NI. A value that is not hex aborts. */
+static unsigned test_mask(unsigned f) {
+  const char *v = getenv("TSR_TEST_CPU_MASK");
+  if (v == NULL || *v == 0) return f;
+  char *end = NULL;
+  errno = 0;
+  const unsigned long m = strtoul(v, &end, 16);
+  if (errno != 0 || end == v || *end != 0) {
+    fprintf(stderr, "TSR_TEST_CPU_MASK=%s is not a hex bitmask\n", v);
+    abort();
+  }
+  f &= ~(unsigned)m;
+  if (!(f & TSR_CPU_AESNI) || !(f & TSR_CPU_AVX2)) f &= ~(unsigned)TSR_CPU_VAES256;
+  if (!(f & TSR_CPU_AVX2)) f &= ~(unsigned)TSR_CPU_AVX512;
+  if (!(f & TSR_CPU_AVX512) || !(f & TSR_CPU_VAES256)) f &= ~(unsigned)TSR_CPU_VAES512;
+  if (!(f & TSR_CPU_AVX512)) f &= ~(unsigned)TSR_CPU_AVX512IFMA;
+  return f;
+}
+#else
+static unsigned test_mask(unsigned f) { return f; }
+#endif
+
 unsigned tsr_cpu_features(void) {
   /* A benign race: every thread computes the same value. */
   static volatile int done;
   static volatile unsigned cached;
   if (!done) {
-    cached = detect();
+    cached = test_mask(detect());
     done = 1;
   }
   return cached;

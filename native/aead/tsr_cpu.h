@@ -20,7 +20,10 @@ enum {
   TSR_CPU_BMI2 = 1u << 6        /* BMI2 + ADX (mulx/adcx/adox) */
 };
 
-/* The feature bits of this CPU (computed on first call, then cached). */
+/* The feature bits of this CPU (computed on first call, then cached). In
+ * builds with TSR_TEST_HOOKS only (the C tests and the addon's test build),
+ * the environment variable TSR_TEST_CPU_MASK (hex) clears bits of the mask
+ * and the bits that depend on them, to simulate a smaller CPU. */
 unsigned tsr_cpu_features(void);
 
 #ifdef __cplusplus

@@ -22,7 +22,6 @@ struct Instance {
   Napi::FunctionReference key_ctor;    // NativeKey, to recognise it as a key argument
   tsr_aead_ctx *raw[5] = {nullptr, nullptr, nullptr, nullptr, nullptr};  // raw API, by alg id
   struct NoncePool *nonces = nullptr;
-  bool test_hooks = false;  // TESSERA_TEST_HOOKS=1 at load: see secure.cc
   tsr_kernel kernel{};      // set by setKernel(); else the process default
   bool kernel_set = false;
   ~Instance();

@@ -13,8 +13,10 @@
 //
 // Raw mode (spec appendix): new NativeChunked(suite, aeadKey, baseNonce,
 // undefined, 'raw') takes the AEAD key and base nonce directly. The spec says
-// libraries should not expose it, so lib/ never does; the test suite uses it
-// to check that encryption is deterministic against the Wycheproof vectors.
+// libraries should not expose it, so lib/ never does, and only the test build
+// of the addon (TSR_TEST_HOOKS, binding.gyp target tessera_test) has it: the
+// test suite uses it to check that encryption is deterministic against the
+// Wycheproof vectors. The addon `npm install` builds refuses 'raw'.
 #include <cstring>
 #include <memory>
 #include <string>
@@ -188,6 +190,9 @@ class NativeChunked : public Napi::ObjectWrap<NativeChunked> {
       Throw(env, "ERR_KEY_LENGTH", std::string(suite == TSR_COBBLESTONE_128 ? "cobblestone-128" : "cobblestone-256") +
                                        " takes a " + std::to_string(want) + "-byte key (got " + std::to_string(klen) + ")");
     raw_ = info.Length() > 4 && info[4].IsString() && info[4].As<Napi::String>().Utf8Value() == "raw";
+#ifndef TSR_TEST_HOOKS
+    if (raw_) Throw(env, "ERR_ARGUMENT", "raw mode is not available");
+#endif
     Bytes salt = GetBytes(env, info[2], raw_ ? "baseNonce" : "salt");
     CheckLen(env, salt, raw_ ? TSR_CHUNKED_NONCE : TSR_CHUNKED_SALT, "ERR_ARGUMENT", raw_ ? "baseNonce" : "salt");
     Bytes context = GetBytes(env, info[3], "context", true);

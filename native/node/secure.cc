@@ -1,12 +1,14 @@
 // secureMemoryStats() and the test-only hooks that let the test suite look
 // at secure memory from outside (zeroed after dispose, wipe-on-fork, guard
-// pages). The hooks exist only when TESSERA_TEST_HOOKS=1 at load time.
+// pages). The hooks are compiled only into the test build of the addon
+// (binding.gyp target tessera_test, define TSR_TEST_HOOKS): the addon
+// `npm install` builds has no code for them, whatever the environment says.
+#ifdef TSR_TEST_HOOKS
 #include <sys/wait.h>
 #include <unistd.h>
+#endif
 
 #include <cmath>
-#include <cstdlib>
-#include <cstring>
 
 #include "addon.h"
 
@@ -36,6 +38,7 @@ Napi::Value Stats(const Napi::CallbackInfo &info) {
   return o;
 }
 
+#ifdef TSR_TEST_HOOKS
 uint8_t *Address(const Napi::CallbackInfo &info) {
   bool lossless;
   return reinterpret_cast<uint8_t *>(static_cast<uintptr_t>(info[0].As<Napi::BigInt>().Uint64Value(&lossless)));
@@ -79,19 +82,18 @@ Napi::Value BufferAddress(const Napi::CallbackInfo &info) {
   napi_get_arraybuffer_info(info.Env(), info[0], &data, &len);
   return Napi::BigInt::New(info.Env(), static_cast<uint64_t>(reinterpret_cast<uintptr_t>(data)));
 }
+#endif  // TSR_TEST_HOOKS
 
 }  // namespace
 
 void InitSecure(Napi::Env env, Napi::Object exports) {
   exports.Set("secureMemoryStats", Napi::Function::New(env, Stats, "secureMemoryStats"));
-  const char *hooks = std::getenv("TESSERA_TEST_HOOKS");
-  if (hooks && std::strcmp(hooks, "1") == 0) {
-    GetInstance(env).test_hooks = true;
-    exports.Set("testPeek", Napi::Function::New(env, Peek, "testPeek"));
-    exports.Set("testForkSeesZero", Napi::Function::New(env, ForkSeesZero, "testForkSeesZero"));
-    exports.Set("testTouchGuard", Napi::Function::New(env, TouchGuard, "testTouchGuard"));
-    exports.Set("testBufferAddress", Napi::Function::New(env, BufferAddress, "testBufferAddress"));
-  }
+#ifdef TSR_TEST_HOOKS
+  exports.Set("testPeek", Napi::Function::New(env, Peek, "testPeek"));
+  exports.Set("testForkSeesZero", Napi::Function::New(env, ForkSeesZero, "testForkSeesZero"));
+  exports.Set("testTouchGuard", Napi::Function::New(env, TouchGuard, "testTouchGuard"));
+  exports.Set("testBufferAddress", Napi::Function::New(env, BufferAddress, "testBufferAddress"));
+#endif
 }
 
 }  // namespace tsr

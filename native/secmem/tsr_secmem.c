@@ -453,6 +453,7 @@ void tsr_secmem_stats_get(tsr_secmem_stats *out) {
   pthread_mutex_unlock(&tsr_lock);
 }
 
+#ifdef TSR_TEST_HOOKS
 const volatile uint8_t *tsr_secmem_test_guard_after(const void *p) {
   pthread_mutex_lock(&tsr_lock);
   tsr_arena *a = tsr_secmem_find_arena(p, NULL);
@@ -460,3 +461,4 @@ const volatile uint8_t *tsr_secmem_test_guard_after(const void *p) {
   pthread_mutex_unlock(&tsr_lock);
   return g;
 }
+#endif

@@ -61,10 +61,12 @@ size_t tsr_secmem_size(const void *p);
 
 void tsr_secmem_stats_get(tsr_secmem_stats *out);
 
-/* Test hooks (used by the C tests and the test-only native exports). */
-/* Address of the first byte of the guard page after p's arena (NULL if p
- * is in no arena). */
+#ifdef TSR_TEST_HOOKS
+/* Test hook, compiled only with TSR_TEST_HOOKS (the C tests and the test
+ * build of the addon, never the addon `npm install` builds): address of the
+ * first byte of the guard page after p's arena (NULL if p is in no arena). */
 const volatile uint8_t *tsr_secmem_test_guard_after(const void *p);
+#endif
 
 #ifdef __cplusplus
 }
