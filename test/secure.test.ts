@@ -25,7 +25,7 @@ import * as path from 'node:path';
 import * as v8 from 'node:v8';
 import { describe, expect, test } from 'vitest';
 
-import { addon, root, T, TEST_BUILD_ARGS } from './tessera';
+import { addon, root, T, TEST_BUILD_ARGS, TIER } from './tessera';
 
 const ALGS = ['aes-256-gcm', 'chacha20-poly1305', 'xchacha20-poly1305', 'xaes-256-gcm'] as const;
 const CJS = path.join(root, 'dist/cjs/index.js');
@@ -280,12 +280,17 @@ describe('locked, pooled arenas', () => {
     expect(vmLckKiB()).toBe(lck0);
   });
 
-  test('10 000 live keys share locked pages: fewer than 50 arenas', () => {
+  test('10 000 live keys share locked pages: under half a page per key (an allocator with guard pages per key spends 3-4)', () => {
     const base = T.secureMemoryStats();
     const keys = Array.from({ length: 10_000 }, (_, i) => T.AeadKey.generate(ALGS[i % 4]!));
     const s = T.secureMemoryStats();
     expect(s.allocations - base.allocations).toBe(10_000);
-    expect(s.arenas).toBeLessThan(50);
+    // On the kernel tiers a key holds its whole key state (AES round keys and
+    // the powers of H: 0.9-1.6 KiB; ChaCha20-Poly1305: ~1 KiB); the openssl
+    // tier holds 48 bytes. Either way pages are shared, never one mapping per key.
+    const pagesPerKey = (s.mappedBytes - base.mappedBytes) / 4096 / 10_000;
+    expect(pagesPerKey).toBeLessThan(0.5);
+    expect(s.arenas).toBeLessThan(TIER === 'openssl' ? 50 : 250);
     expect(s.mlockFailures).toBe(0);
     // Every key still works.
     for (const i of [0, 1, 2, 3, 4999, 9999]) {
