@@ -1,8 +1,14 @@
 /*
  * Single-thread throughput of the ChaCha20-Poly1305 kernel tiers
  * (native/aead/chachapoly) and OpenSSL's EVP chacha20-poly1305, seal and
- * open, at 64 B, 1 KiB, 16 KiB and 1 MiB (13-byte AAD). Prints GB/s.
- * TSR_BENCH_MS sets the time per point (default 150 ms).
+ * open, at 64 B, 1 KiB, 16 KiB and 1 MiB (13-byte AAD), then the ChaCha20
+ * keystream alone (each ChaCha20 tier vs OpenSSL's EVP chacha20). Prints
+ * GB/s. TSR_BENCH_MS sets the time per point (default 150 ms); TSR_BENCH_ONLY
+ * limits the tiers to names containing it ("openssl" matches the EVP rows).
+ * OpenSSL picks its own code path from CPUID; OPENSSL_ia32cap=":~0x80210000"
+ * (no AVX512F/IFMA/VL) makes it use its AVX2 code. TSR_BENCH_CPUTIME=1
+ * times with the thread's CPU clock instead of the wall clock (on a machine
+ * shared with other work, the time the thread waits for a core is left out).
  */
 #include <openssl/evp.h>
 #include <stdint.h>
@@ -15,9 +21,11 @@
 #include "../aead/tsr_cpu.h"
 #include "../secmem/tsr_secmem.h"
 
+static clockid_t clk = CLOCK_MONOTONIC;
+
 static double now(void) {
   struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
+  clock_gettime(clk, &t);
   return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
@@ -30,9 +38,22 @@ typedef struct {
   const tsr_poly1305_impl *p;
   tsr_poly1305_kstate *ps;
   EVP_CIPHER_CTX *e;
+  int stream; /* ChaCha20 alone: c->xor_stream, or EVP chacha20 when !c */
 } ctx;
 
 static int run(ctx *x, int open, size_t len) {
+  if (x->stream) {
+    if (x->c) {
+      x->c->xor_stream(out, buf, len, key, nonce, 1);
+    } else {
+      int n;
+      uint8_t iv[16] = {1}; /* le32 counter 1 || nonce */
+      memcpy(iv + 4, nonce, 12);
+      EVP_EncryptInit_ex(x->e, NULL, NULL, key, iv);
+      EVP_EncryptUpdate(x->e, out, &n, buf, (int)len);
+    }
+    return 1;
+  }
   if (!x->c) {
     int n;
     if (!open) {
@@ -57,6 +78,7 @@ static int run(ctx *x, int open, size_t len) {
 }
 
 static double gbps(ctx *x, int open, size_t len) {
+  if (x->stream) open = 0;
   run(x, 0, len); /* out = a valid sealed message for open */
   if (!run(x, open, len)) {
     fprintf(stderr, "open failed\n");
@@ -86,6 +108,7 @@ static double gbps(ctx *x, int open, size_t len) {
 int main(void) {
   static const size_t sizes[] = {64, 1024, 16384, 1u << 20};
   if (getenv("TSR_BENCH_MS")) ms = atof(getenv("TSR_BENCH_MS"));
+  if (getenv("TSR_BENCH_CPUTIME") && atoi(getenv("TSR_BENCH_CPUTIME"))) clk = CLOCK_THREAD_CPUTIME_ID;
   buf = malloc((1u << 20) + 64);
   out = malloc((1u << 20) + 64);
   memset(buf, 7, (1u << 20) + 64);
@@ -101,21 +124,35 @@ int main(void) {
   if (f & TSR_CPU_AVX512IFMA) ps[np++] = &tsr_poly1305_ifma;
   tsr_poly1305_kstate *st = tsr_secmem_alloc(sizeof *st);
   printf("%-22s %-5s %9s %9s %9s %9s   (GB/s)\n", "tier", "op", "64B", "1KiB", "16KiB", "1MiB");
-  for (int i = -1; i < nc * np; i++) {
+  const char *only = getenv("TSR_BENCH_ONLY");
+  for (int i = -1; i < nc * np + 1 + nc; i++) {
     ctx x = {0};
     char name[64];
     if (i < 0) {
       x.e = EVP_CIPHER_CTX_new();
       EVP_EncryptInit_ex(x.e, EVP_chacha20_poly1305(), NULL, key, nonce);
       snprintf(name, sizeof name, "openssl-evp");
-    } else {
+    } else if (i < nc * np) {
       x.c = cs[i / np];
       x.p = ps[i % np];
       x.ps = st;
       snprintf(name, sizeof name, "%s+%s", x.c->name, x.p->name);
+    } else if (i == nc * np) {
+      x.stream = 1;
+      x.e = EVP_CIPHER_CTX_new();
+      EVP_EncryptInit_ex(x.e, EVP_chacha20(), NULL, key, NULL);
+      snprintf(name, sizeof name, "openssl-evp-chacha20");
+    } else {
+      x.stream = 1;
+      x.c = cs[i - nc * np - 1];
+      snprintf(name, sizeof name, "chacha20-%s", x.c->name);
     }
-    for (int open = 0; open < 2; open++) {
-      printf("%-22s %-5s", name, open ? "open" : "seal");
+    if (only && !strstr(name, only)) {
+      if (x.e) EVP_CIPHER_CTX_free(x.e);
+      continue;
+    }
+    for (int open = 0; open < 2 - x.stream; open++) {
+      printf("%-22s %-5s", name, x.stream ? "xor" : open ? "open" : "seal");
       for (size_t s = 0; s < 4; s++) {
         printf(" %9.3f", gbps(&x, open, sizes[s]));
         fflush(stdout);
