@@ -129,13 +129,31 @@ INL V aes1(const uint8_t *rk, unsigned nr, V x) {
     x3 = _mm512_xor_si512(bs(c), r_);                      \
     c = _mm512_add_epi32(c, step4());                      \
   } while (0)
+/* Deferred reduction: the 16 products of an iteration are left unreduced
+ * in (plo, pmx, phi) and reduced by the next iteration, between its own
+ * products (which do not depend on it); only then is the reduced value az
+ * multiplied by H^16 and added. The chain from one iteration to the next
+ * (two folds, one multiply) thus overlaps 12 independent multiplies
+ * instead of idling the multiplier (Intel's white paper, aggregated
+ * reduction). REDP: az = reduce(plo, pmx, phi), per lane. */
+#define REDP()                                                                     \
+  do {                                                                             \
+    V m_ = xor3(pmx, plo, phi);                                                    \
+    m_ = xor3(m_, _mm512_clmulepi64_epi128(plo, poly(), 0x10), swap64(plo));       \
+    az = xor3(phi, _mm512_clmulepi64_epi128(m_, poly(), 0x10), swap64(m_));        \
+  } while (0)
+#define PEND() \
+  do {         \
+    plo = lo;  \
+    pmx = mx;  \
+    phi = hi;  \
+  } while (0)
 /* Two batches of 16 counter blocks in flight: x0..x3 (batch B) take
  * rounds hr+1..nr while y0..y3 (batch C) take rounds 1..hr, hr = nr / 2,
  * so every step issues 8 independent AES rounds (one batch alone would
  * leave the AES units waiting on round latency). The GHASH of g0..g3
- * (times H^16..H^1; the running value already in lane 0 of g0, multiplied
- * last to shorten the chain between iterations) and its single reduction
- * are woven between the steps; the new GHASH value lands in a. */
+ * (times H^16..H^1) is woven between the steps: the pending sum is
+ * reduced, the new products summed with az * H^16, and left pending. */
 #define STEP2(s)                                  \
   do {                                            \
     const V rb_ = bc(rk + 16 * (hr + (s)));       \
@@ -152,17 +170,16 @@ INL V aes1(const uint8_t *rk, unsigned nr, V x) {
 #define PIPE_GHASH16()                            \
   do {                                            \
     STEP2(1);                                     \
+    REDP();                                       \
     MUL_FIRST(g1, ht + 64);                       \
-    MUL_ACC(g2, ht + 128);                        \
     STEP2(2);                                     \
+    MUL_ACC(g2, ht + 128);                        \
     MUL_ACC(g3, ht + 192);                        \
-    MUL_ACC(g0, ht);                              \
-    MUL_ACCV(az, bc(ht), bc(ht + 256));           \
     STEP2(3);                                     \
-    RED1();                                       \
+    MUL_ACC(g0, ht);                              \
     STEP2(4);                                     \
-    RED2();                                       \
-    az = hi;                                      \
+    MUL_ACCV(az, bc(ht), bc(ht + 256));           \
+    PEND();                                       \
     if (nr == 14) {                               \
       STEP2(5);                                   \
       STEP2(6);                                   \
@@ -182,30 +199,28 @@ INL V aes1(const uint8_t *rk, unsigned nr, V x) {
 #define FINISH_GHASH16()                          \
   do {                                            \
     AESR(hr + 1);                                 \
+    REDP();                                       \
     MUL_FIRST(g1, ht + 64);                       \
-    MUL_ACC(g2, ht + 128);                        \
     AESR(hr + 2);                                 \
+    MUL_ACC(g2, ht + 128);                        \
     MUL_ACC(g3, ht + 192);                        \
-    MUL_ACC(g0, ht);                              \
-    MUL_ACCV(az, bc(ht), bc(ht + 256));           \
     AESR(hr + 3);                                 \
-    RED1();                                       \
+    MUL_ACC(g0, ht);                              \
     AESR(hr + 4);                                 \
-    RED2();                                       \
-    az = hi;                                      \
+    MUL_ACCV(az, bc(ht), bc(ht + 256));           \
+    PEND();                                       \
     for (unsigned i_ = hr + 5; i_ < nr; i_++) AESR(i_); \
     AESLAST();                                    \
   } while (0)
-#define GHASH16()            \
-  do {                       \
-    MUL_FIRST(g1, ht + 64);  \
-    MUL_ACC(g2, ht + 128);   \
-    MUL_ACC(g3, ht + 192);   \
-    MUL_ACC(g0, ht);         \
+#define GHASH16()                       \
+  do {                                  \
+    REDP();                             \
+    MUL_FIRST(g1, ht + 64);             \
+    MUL_ACC(g2, ht + 128);              \
+    MUL_ACC(g3, ht + 192);              \
+    MUL_ACC(g0, ht);                    \
     MUL_ACCV(az, bc(ht), bc(ht + 256)); \
-    RED1();                  \
-    RED2();                  \
-    az = hi;                 \
+    PEND();                             \
   } while (0)
 /* Store batch B (x0..x3 keystream) XOR in; g0..g3 = its ciphertext, for
  * encryption, byte-reversed with the GHASH value in lane 0. */
@@ -259,12 +274,14 @@ INL X ghash_tail(const uint8_t *h, V az, const uint8_t *p, size_t len) {
 }
 
 INL X ghash_core(const uint8_t *h, V az, const uint8_t *p, size_t len) {
-  V lo, mx, mi, hi;
-  for (; len >= 256; len -= 256, p += 256) {
-    const uint8_t *ht = h;
-    const V g0 = bs(ld(p)), g1 = bs(ld(p + 64)), g2 = bs(ld(p + 128)),
-            g3 = bs(ld(p + 192));
-    GHASH16();
+  if (len >= 256) {
+    V lo, mx, hi, plo = _mm512_setzero_si512(), pmx = az, phi = az; /* pending az: reduces to az */
+    for (; len >= 256; len -= 256, p += 256) {
+      const uint8_t *ht = h;
+      const V g0 = bs(ld(p)), g1 = bs(ld(p + 64)), g2 = bs(ld(p + 128)), g3 = bs(ld(p + 192));
+      GHASH16();
+    }
+    REDP();
   }
   return len ? ghash_tail(h, az, p, len) : fold(az);
 }
@@ -288,7 +305,7 @@ INL X crypt(const tsr_aesgcm_key *k, V c, V az, uint8_t *out, const uint8_t *in,
 
   if (len >= 256) {
     const unsigned hr = nr / 2;
-    V g0, g1, g2, g3, y0, y1, y2, y3;
+    V g0, g1, g2, g3, y0, y1, y2, y3, plo = _mm512_setzero_si512(), pmx = az, phi = az; /* reduces to az */
     if (encrypt) { /* batch 0 alone: its ciphertext feeds the pipeline */
       COUNTERS16();
       for (unsigned i = 1; i < nr; i++) AESR(i);
@@ -321,6 +338,7 @@ INL X crypt(const tsr_aesgcm_key *k, V c, V az, uint8_t *out, const uint8_t *in,
       STORE_B(encrypt);
     }
     if (encrypt) GHASH16();
+    REDP();
   }
 
   if (len) {
