@@ -130,6 +130,7 @@ static void xaes_derive(tsr_aead_ctx *ctx, const uint8_t nonce[24]) {
   }
   ctx->kernel.gcm->ecb(&s->u.g.gk, m, m, 2);
   ctx->kernel.gcm->init(&s->u.g.gkx, m, 32);
+  tsr_stack_scrub(); /* key expansion and H powers spilled by the compiler */
 }
 
 tsr_status tsr_aead_ctx_rekey(tsr_aead_ctx *ctx, const uint8_t *key) {
@@ -140,6 +141,7 @@ tsr_status tsr_aead_ctx_rekey(tsr_aead_ctx *ctx, const uint8_t *key) {
   if (is_gcm(ctx->alg)) {
     ctx->kernel.gcm->init(&s->u.g.gk, s->key, klen);
     if (ctx->alg == TSR_AEAD_XAES256GCM) xaes_k1(ctx);
+    tsr_stack_scrub();
   }
   return TSR_OK;
 }

@@ -9,6 +9,14 @@ void tsr_memzero(void *p, size_t n) {
   memset_v(p, 0, n);
 }
 
+__attribute__((noinline)) void tsr_stack_scrub(void) {
+  /* The frame of this call covers the region the caller's previous callee
+   * (a kernel) used below the caller's frame; zeroing it removes whatever
+   * the compiler spilled there (round keys, keystream, accumulators). */
+  uint8_t pad[TSR_STACK_SCRUB_BYTES];
+  tsr_memzero(pad, sizeof pad);
+}
+
 int tsr_ct_compare(const uint8_t *a, const uint8_t *b, size_t n) {
   /* Word-wise xor-accumulate: every byte is read whatever the data, and the
    * result is reduced without a branch. The empty asm keeps the compiler

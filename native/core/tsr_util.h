@@ -12,6 +12,13 @@ extern "C" {
 /* Zeroizes n bytes in a way the compiler may not elide (dead-store safe). */
 void tsr_memzero(void *p, size_t n);
 
+/* Zeroes TSR_STACK_SCRUB_BYTES of stack below the caller's frame: called
+ * right after a vector kernel returns, it wipes what the compiler spilled
+ * into the kernel's frame (never inlined, so its frame is where the
+ * kernel's was). */
+#define TSR_STACK_SCRUB_BYTES 2048
+void tsr_stack_scrub(void);
+
 /* 0 if equal, -1 otherwise; time depends on n only. */
 int tsr_ct_compare(const uint8_t *a, const uint8_t *b, size_t n);
 

@@ -76,6 +76,7 @@ void tsr_aesgcm_seal(const tsr_aesgcm_impl *impl, const tsr_aesgcm_key *k, uint8
   size_t alen;
   if (impl->aead && one_string(buf, a1, l1, a2, l2, &aad, &alen)) {
     impl->aead(k, 1, out, iv, pt, len, aad, alen, out + len);
+    tsr_stack_scrub(); /* what the compiler spilled in the kernel (E_K(J0), partial sums) */
     if (aad == buf) tsr_memzero(buf, alen);
     return;
   }
@@ -84,6 +85,7 @@ void tsr_aesgcm_seal(const tsr_aesgcm_impl *impl, const tsr_aesgcm_key *k, uint8
   tsr_aesgcm_hash_aad(impl, k, acc, a1, l1, a2, l2);
   if (len) impl->enc(k, ctr, acc, out, pt, len);
   tsr_aesgcm_finish(impl, k, acc, j0, (uint64_t)l1 + l2, len, out + len);
+  tsr_stack_scrub();
   tsr_memzero(acc, sizeof acc);
   tsr_memzero(j0, sizeof j0);
   tsr_memzero(ctr, sizeof ctr);
@@ -109,6 +111,7 @@ int tsr_aesgcm_open(const tsr_aesgcm_impl *impl, const tsr_aesgcm_key *k, uint8_
     tsr_memzero(j0, sizeof j0);
     tsr_memzero(ctr, sizeof ctr);
   }
+  tsr_stack_scrub(); /* what the compiler spilled in the kernels */
   int rc = tsr_ct_compare(got, want, 16);
   if (rc != 0 && len) tsr_memzero(out, len); /* never release unauthenticated plaintext */
   tsr_memzero(got, sizeof got);

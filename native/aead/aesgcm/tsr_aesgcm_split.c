@@ -31,6 +31,7 @@ static void run_part(void *arg) {
     p->hk2 = tsr_gf128_pow(tsr_gf128_load(h), p->k2);
     tsr_memzero(h, sizeof h);
   }
+  tsr_stack_scrub(); /* this thread's kernel spills */
 }
 
 /* acc over A || C of the whole message; j0 set. Wipes the parts. */

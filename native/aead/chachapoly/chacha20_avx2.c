@@ -227,17 +227,11 @@ TGT __attribute__((noinline)) static void kernel(uint8_t *out, const uint8_t *in
   _mm256_zeroall();
 }
 
-/* Zeroes the stack region the kernel's frame used. */
-__attribute__((noinline)) static void scrub_stack(void) {
-  uint8_t pad[2048];
-  tsr_memzero(pad, sizeof pad);
-  __asm__ volatile("" : : "r"(pad) : "memory");
-}
-
+/* The kernel's frame (spilled state words) is zeroed after it. */
 static void xor_stream(uint8_t *out, const uint8_t *in, size_t len, const uint8_t key[32], const uint8_t nonce[12],
                        uint32_t counter) {
   kernel(out, in, len, key, nonce, counter);
-  scrub_stack();
+  tsr_stack_scrub();
 }
 
 const tsr_chacha20_impl tsr_chacha20_avx2 = {"avx2", xor_stream};

@@ -192,20 +192,14 @@ TGT __attribute__((noinline)) static void kernel(uint8_t *out, const uint8_t *in
   clear_vregs();
 }
 
-/* Zeroes the stack region the kernel's frame used: the 16-block path has
- * more live vectors than registers (state words, broadcast inputs), and
- * compilers spill them. The row path (<= 512 bytes) fits in registers
- * (checked with gcc 12 and clang 19 -O2/-O3), so short calls skip this. */
-__attribute__((noinline)) static void scrub_stack(void) {
-  uint8_t pad[2048];
-  tsr_memzero(pad, sizeof pad);
-  __asm__ volatile("" : : "r"(pad) : "memory");
-}
-
+/* The 16-block path has more live vectors than registers (state words,
+ * broadcast inputs) and compilers spill them: the stack it used is zeroed
+ * after it. The row path (<= 512 bytes) fits in registers (checked with
+ * gcc 12 and clang 19 -O2/-O3), so short calls skip this. */
 static void xor_stream(uint8_t *out, const uint8_t *in, size_t len, const uint8_t key[32], const uint8_t nonce[12],
                        uint32_t counter) {
   kernel(out, in, len, key, nonce, counter);
-  if (len > 512) scrub_stack();
+  if (len > 512) tsr_stack_scrub();
 }
 
 const tsr_chacha20_impl tsr_chacha20_avx512 = {"avx512", xor_stream};

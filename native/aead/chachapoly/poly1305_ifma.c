@@ -196,13 +196,7 @@ TGT __attribute__((noinline)) static void blocks(uint64_t *w, const uint8_t *in,
   clear_vregs();
 }
 
-/* Zeroes the stack the vector step used (spill slots hold h and powers of r). */
-__attribute__((noinline)) static void scrub_stack(void) {
-  uint8_t pad[1024];
-  tsr_memzero(pad, sizeof pad);
-  __asm__ volatile("" : : "r"(pad) : "memory");
-}
-
+/* tsr_stack_scrub after the vector step: its spill slots hold h and powers of r. */
 static void update(tsr_poly1305_kstate *s, const uint8_t *in, size_t len) {
   uint64_t *w = s->w;
   if (w[PFILL] && len) { /* complete a waiting partial block first */
@@ -215,7 +209,7 @@ static void update(tsr_poly1305_kstate *s, const uint8_t *in, size_t len) {
     if (!w[PREADY]) setup(w);
     size_t n = len / 128;
     blocks(w, in, n);
-    scrub_stack();
+    tsr_stack_scrub();
     in += 128 * n;
     len -= 128 * n;
   }
