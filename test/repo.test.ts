@@ -17,7 +17,7 @@ const tracked = (): string[] =>
   execFileSync('git', ['ls-files', '-z'], { cwd: root, encoding: 'utf8' }).split('\0').filter(Boolean);
 
 describe('self-contained repository', () => {
-  test('no tracked file refers to a path outside the checkout (../shared)', () => {
+  test('no tracked file refers to a path outside the checkout (the shared directory beside it)', () => {
     // Built from pieces so this file does not match itself.
     const outside = new RegExp(['\\.\\.', '[\\\\/]', 'shared', '(?:[\\\\/]|\\b)'].join(''));
     const hits: string[] = [];
