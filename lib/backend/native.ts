@@ -94,9 +94,11 @@ export function createNativeBackend(): Backend {
     createChunked: (suite, key, salt, context) => new a.NativeChunked(suite, key, salt, context),
     chunkedOpenedLength: a.chunkedOpenedLength,
     pool: a.pool,
-    // Not zero-filled: the chunk engine writes every byte. From 1 MiB up the
-    // memory comes from the addon's cache of mapped blocks (native/node/addon.cc).
-    allocOutput: (n) => (n >= 1 << 20 ? a.allocOutput(n) : Buffer.allocUnsafeSlow(n)),
+    // Not zero-filled: the chunk engine writes every byte. Node's allocator
+    // (malloc, which reuses freed blocks below glibc's 32 MiB mmap threshold
+    // ceiling); from 32 MiB the addon's cache of mapped blocks while it has
+    // room (NewBuffer in native/node/addon.cc, docs/ARCHITECTURE.md).
+    allocOutput: (n) => (n >= 32 << 20 ? a.allocOutput(n) : Buffer.allocUnsafeSlow(n)),
     secureAlloc: a.secureAlloc,
     secureDispose: a.secureDispose,
   };

@@ -171,24 +171,44 @@ void CheckOut(Napi::Env env, const Bytes &out, size_t need, const Bytes *in1, co
     Throw(env, "ERR_ARGUMENT", "output buffer overlaps the associated data");
 }
 
-// Large outputs (async results, chunked buffers) come from a small cache of
-// blocks that stay mapped between uses. A fresh 64 MiB block costs ~16k page
-// faults (~40 ms on the 2-core test VM, more than encrypting it) and its
-// munmap, run by the GC finalizer, blocks the event loop for milliseconds;
-// a reused block costs neither. Blocks under kCacheMin use malloc. The cache
-// holds at most TESSERA_OUTPUT_CACHE_MB (default 256) MiB; evicted or
-// uncached large blocks are unmapped on a short-lived thread. A reused block
-// may hold bytes of an earlier output beyond `len`: JS only ever sees the
-// first `len` bytes, and the engine writes every one of them.
+// Output memory. Synchronous calls allocate their output on the JS thread
+// through Node's own ArrayBuffer allocator (napi_create_buffer: uninitialized
+// memory from malloc, see Node-API docs). V8 owns those buffers and frees
+// them itself when it collects them, so a loop of calls reuses the same few
+// blocks: glibc's dynamic mmap threshold (mallopt(3), M_MMAP_THRESHOLD)
+// rises to the size of a freed mmap'd chunk, up to 32 MiB on 64-bit, after
+// which such chunks come from the heap again without page faults.
+//
+// Above that ceiling malloc maps and unmaps every block, so outputs of
+// kCacheMin and more come from a small cache of blocks that stay mapped (a
+// fresh 64 MiB block costs ~16k page faults). Those are external buffers,
+// and Node runs an external buffer's finalizer only on a later event-loop
+// turn (node_buffer.cc defers it with SetImmediateThreadsafe), so a
+// synchronous loop never gets a block back: blocks out in JS plus blocks in
+// the cache are capped at TESSERA_OUTPUT_CACHE_MB (default 256) MiB, and a
+// JS-thread output past the cap comes from Node's allocator instead.
+// Async jobs (worker threads, no Node-API) always use AllocOut: malloc below
+// kAsyncCacheMin, cache or a fresh mapping from there (their promises settle
+// on later turns, so their finalizers run). Evicted or uncached blocks of
+// 32 MiB and more are unmapped on a short-lived thread. A reused block may
+// hold bytes of an earlier output beyond `len`: JS only ever sees the first
+// `len` bytes, and the engine writes every one of them.
+// V8 counts the bytes of every ArrayBuffer backing store, external ones
+// included, in its external memory (process.memoryUsage().external) and
+// schedules GCs by it, so nothing is reported with
+// napi_adjust_external_memory (it would count them twice).
 // (Measured and dropped earlier: MADV_HUGEPAGE, which stalled on compaction.)
-static constexpr size_t kCacheMin = size_t{1} << 20;
+static constexpr size_t kCacheMin = size_t{32} << 20;
+static constexpr size_t kAsyncCacheMin = size_t{1} << 20;
 static constexpr size_t kFreeOffThread = size_t{32} << 20;
 
 namespace {
 struct OutCache {
   std::mutex lock;
   std::vector<std::pair<uint8_t *, size_t>> blocks;  // (block, capacity)
-  size_t bytes = 0, limit = 0;
+  size_t bytes = 0;   // in the cache
+  size_t lent = 0;    // handed out, not yet freed
+  size_t limit = 0;
   bool init = false;
   size_t Limit() {
     if (!init) {
@@ -212,34 +232,47 @@ void Unmap(uint8_t *p, size_t cap) {
     munmap(p, cap);
   }
 }
-}  // namespace
 
-uint8_t *AllocOut(size_t len, void **hint) {
-  if (len < kCacheMin) {
-    *hint = nullptr;
-    return static_cast<uint8_t *>(std::malloc(len ? len : 1));
-  }
+// A cached block for len, or a fresh mapping; with `capped`, nullptr
+// instead of a mapping that would take the cache's blocks past the limit.
+uint8_t *CachedBlock(size_t len, void **hint, bool capped) {
+  size_t cap = (len + 4095) & ~size_t{4095};
   {
     std::lock_guard<std::mutex> g(g_cache.lock);
     // The smallest cached block that fits without wasting more than half.
     size_t best = SIZE_MAX;
     for (size_t i = 0; i < g_cache.blocks.size(); i++) {
-      size_t cap = g_cache.blocks[i].second;
-      if (cap >= len && cap / 2 <= len && (best == SIZE_MAX || cap < g_cache.blocks[best].second)) best = i;
+      size_t c = g_cache.blocks[i].second;
+      if (c >= len && c / 2 <= len && (best == SIZE_MAX || c < g_cache.blocks[best].second)) best = i;
     }
     if (best != SIZE_MAX) {
       auto b = g_cache.blocks[best];
       g_cache.blocks.erase(g_cache.blocks.begin() + static_cast<std::ptrdiff_t>(best));
       g_cache.bytes -= b.second;
+      g_cache.lent += b.second;
       *hint = reinterpret_cast<void *>(b.second);
       return b.first;
     }
+    if (capped && g_cache.lent + g_cache.bytes + cap > g_cache.Limit()) return nullptr;
+    g_cache.lent += cap;
   }
-  size_t cap = (len + 4095) & ~size_t{4095};
   void *p = mmap(nullptr, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED) return nullptr;
+  if (p == MAP_FAILED) {
+    std::lock_guard<std::mutex> g(g_cache.lock);
+    g_cache.lent -= cap;
+    return nullptr;
+  }
   *hint = reinterpret_cast<void *>(cap);
   return static_cast<uint8_t *>(p);
+}
+}  // namespace
+
+uint8_t *AllocOut(size_t len, void **hint) {
+  if (len < kAsyncCacheMin) {
+    *hint = nullptr;
+    return static_cast<uint8_t *>(std::malloc(len ? len : 1));
+  }
+  return CachedBlock(len, hint, false);
 }
 
 void FreeOut(uint8_t *p, void *hint) {
@@ -250,6 +283,7 @@ void FreeOut(uint8_t *p, void *hint) {
   }
   {
     std::lock_guard<std::mutex> g(g_cache.lock);
+    g_cache.lent -= cap;
     if (g_cache.bytes + cap <= g_cache.Limit()) {
       g_cache.blocks.emplace_back(p, cap);
       g_cache.bytes += cap;
@@ -271,12 +305,12 @@ Napi::Value AdoptOut(Napi::Env env, uint8_t *p, size_t len, void *hint) {
 }
 
 Napi::Value NewBuffer(Napi::Env env, size_t len, uint8_t **data) {
-  if (len >= kCacheMin) {  // large outputs: the block cache above
+  if (len >= kCacheMin) {  // past glibc's mmap threshold ceiling: the block cache
     void *hint;
-    uint8_t *p = AllocOut(len, &hint);
-    if (!p) Throw(env, "ERR_ARGUMENT", "cannot allocate a " + std::to_string(len) + "-byte output buffer");
-    *data = p;
-    return AdoptOut(env, p, len, hint);
+    if (uint8_t *p = CachedBlock(len, &hint, true)) {
+      *data = p;
+      return AdoptOut(env, p, len, hint);
+    }
   }
   napi_value v;
   void *p = nullptr;
@@ -305,18 +339,16 @@ void RandomNonce(Napi::Env env, uint8_t *out, size_t n) {
   pool->avail -= static_cast<uint32_t>(n);
 }
 
-// allocOutput(n): an output Buffer from AllocOut (lib/backend/native.ts
-// uses it for large chunked outputs).
+// allocOutput(n): an output Buffer from NewBuffer (lib/backend/native.ts
+// uses it for chunked outputs of 32 MiB and more; smaller ones it makes with
+// Buffer.allocUnsafeSlow, the same allocator without the call).
 static Napi::Value AllocOutput(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   double d;
   if (napi_get_value_double(env, info[0], &d) != napi_ok || !(d >= 0 && d <= 9007199254740991.0) || d != static_cast<double>(static_cast<size_t>(d)))
     Throw(env, "ERR_ARGUMENT", "output length must be a non-negative integer");
-  size_t n = static_cast<size_t>(d);
-  void *hint;
-  uint8_t *p = AllocOut(n, &hint);
-  if (!p) Throw(env, "ERR_ARGUMENT", "cannot allocate a " + std::to_string(n) + "-byte output buffer");
-  return AdoptOut(env, p, n, hint);
+  uint8_t *p;
+  return NewBuffer(env, static_cast<size_t>(d), &p);
 }
 
 static Napi::Value SetErrorClass(const Napi::CallbackInfo &info) {

@@ -59,7 +59,8 @@ tsr_aead_alg GetAlg(Napi::Env env, napi_value v);
 void CheckLen(Napi::Env env, const Bytes &b, size_t want, const char *code, const char *name);
 // out must be at least `need` bytes; aliasing with `in` must be exact or none.
 void CheckOut(Napi::Env env, const Bytes &out, size_t need, const Bytes *in1, const Bytes *in2);
-// A new Buffer of len bytes for an output (from 1 MiB: the AllocOut block cache).
+// A new Buffer of len bytes for an output, JS thread only (Node's allocator;
+// from 32 MiB a block of the AllocOut cache while it has room).
 Napi::Value NewBuffer(Napi::Env env, size_t len, uint8_t **data);
 // Output memory that a worker thread may allocate, then hand to JS with
 // AdoptOut on the JS thread (or release with FreeOut).
