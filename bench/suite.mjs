@@ -159,7 +159,7 @@ export async function runSuite({ profile = 'full', sections = SECTIONS, step = (
   }
   if (runs('chunked')) {
     step(`chunked: Cobblestone-256 buffers, file, event loop, thread sweep${quick ? ' (no 1 GiB buffers, 256 MiB file)' : ''}`);
-    chunked = await runChunked({ quick });
+    chunked = await runChunked({ quick, ci: profile === 'ci' });
     console.log(`    chunked section: ${chunked.durationS.toFixed(1)} s`);
   }
   if (runs('wasm')) {
