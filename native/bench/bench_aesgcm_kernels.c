@@ -5,7 +5,9 @@
  * median of 3 runs of the fastest batch (see run). OpenSSL is driven as tessera's openssl tier drives it:
  * one EVP_CIPHER_CTX per direction keyed once, EVP_CipherInit_ex2 with a
  * NULL key and the IV per message. Usage: bench_aesgcm_kernels [seconds per
- * run, default 0.1] [key bytes 16|32, default 32]. */
+ * run, default 0.1] [key bytes 16|32, default 32]. TSR_BENCH_ONLY limits the
+ * rows to names containing it, or to one of a comma-separated list ("openssl"
+ * names the EVP rows). */
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,6 +63,17 @@ static double run(const tsr_aesgcm_impl *impl, const tsr_aesgcm_key *k, int op, 
   return best * 1e9;
 }
 
+/* Whether TSR_BENCH_ONLY (unset: all) selects the row name. */
+static int selected(const char *name) {
+  const char *only = getenv("TSR_BENCH_ONLY");
+  if (!only || !*only) return 1;
+  char list[256], *save = NULL;
+  snprintf(list, sizeof list, "%s", only);
+  for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save))
+    if (strstr(name, t)) return 1;
+  return 0;
+}
+
 static int cmp(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return (x > y) - (x < y);
@@ -84,9 +97,12 @@ int main(int argc, char **argv) {
   EVP_CipherInit_ex2(ectx, c, key, NULL, 1, NULL);
   EVP_CipherInit_ex2(dctx, c, key, NULL, 0, NULL);
   double ns[4][2][NS];
+  int on[4];
+  for (int i = 0; i < 4; i++) on[i] = (!impls[i] || (tsr_cpu_features() & need[i])) &&
+                                      selected(impls[i] ? impls[i]->name : "openssl");
   for (int i = 0; i < 4; i++) {
     const tsr_aesgcm_impl *im = impls[i];
-    if (im && !(tsr_cpu_features() & need[i])) continue;
+    if (!on[i]) continue;
     for (int op = 0; op < 2; op++)
       for (int s = 0; s < NS; s++) {
         uint8_t iv[12] = {1, 2, 3}, aad[16] = {0};
@@ -105,7 +121,7 @@ int main(int argc, char **argv) {
     for (int s = 0; s < NS; s++) printf(" %9zu", sizes[s]);
     printf("\n");
     for (int i = 0; i < 4; i++) {
-      if (impls[i] && !(tsr_cpu_features() & need[i])) continue;
+      if (!on[i]) continue;
       for (int op = 0; op < 2; op++) {
         printf("%-40s %-5s", impls[i] ? impls[i]->name : "openssl", op ? "open" : "seal");
         for (int s = 0; s < NS; s++)
