@@ -230,7 +230,7 @@ static void test_big(size_t kl) {
 }
 
 static void test_ecb_ghash(const tsr_aesgcm_impl *im, size_t kl) {
-  static uint8_t in[70 * 16 + 1], got[70 * 16 + 2], want[70 * 16];
+  static uint8_t in[70 * 16 + 17], got[70 * 16 + 2], want[70 * 16];
   uint8_t key[32];
   int ok = 1, inplace = 1, gh = 1;
   for (size_t n = 0; n <= 70; n++) {
