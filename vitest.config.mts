@@ -35,7 +35,6 @@ const TIER_SUITES = [
   'test/aead.differential.test.ts',
   'test/aead.tamper.test.ts',
   'test/aead.split.test.ts',
-  'test/aead.async.test.ts',
   'test/chunked.vectors.test.ts',
   'test/chunked.differential.test.ts',
   'test/kernels.test.ts',
