@@ -202,7 +202,7 @@ async function main() {
 
   writeFileSync(path.join(out, 'latest.json'), JSON.stringify({ ...set, compare, floors }, null, 1) + '\n');
   const charts = await writeCharts(set, out);
-  writeFileSync(path.join(out, 'report.md'), setMarkdown(set, { charts, floors, compare }));
+  writeFileSync(path.join(out, 'report.md'), setMarkdown(set, { charts, floors, compare, ratiosOf }));
   console.log(`\nwrote ${path.relative(process.cwd(), out) || '.'}/latest.json, report.md, ${charts.join(', ')} (${set.durationS.toFixed(0)} s)`);
   if (floors && floors.checked.some((f) => !f.ok)) process.exitCode = 1;
 }
