@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "../../core/tsr_util.h"
+#include "poly1305_state.h"
 #include "tsr_chachapoly_kern.h"
 
 #define TGT __attribute__((target("avx2")))
@@ -21,8 +22,7 @@
 /* State layout shared with poly1305_scalar64.c (w[0..15]) and this tier's
  * tables: w[16..25] r^4 as r0..r4, 5r0..5r4; w[28..67] the last step's
  * per-lane powers (ten vectors of four lanes, same order). */
-enum { PH = 0, PR = 3, PS = 5, PBUF = 7, PFILL = 9, PREADY = 10, PR4 = 16, PLAST = 28 };
-#define THRESH 256u
+enum { PR4 = 16, PLAST = 28 }; /* above the shared layout (poly1305_state.h) */
 #define M26 0x3ffffffull
 
 typedef unsigned __int128 u128;
@@ -152,24 +152,8 @@ TGT __attribute__((noinline)) static void blocks(uint64_t *w, const uint8_t *in,
   _mm256_zeroall();
 }
 
-/* tsr_stack_scrub after the vector step: its spill slots hold h and r^k. */
 static void update(tsr_poly1305_kstate *s, const uint8_t *in, size_t len) {
-  uint64_t *w = s->w;
-  if (w[PFILL] && len) { /* complete a waiting partial block first */
-    size_t take = 16 - (size_t)w[PFILL] < len ? 16 - (size_t)w[PFILL] : len;
-    tsr_poly1305_scalar64.update(s, in, take);
-    in += take;
-    len -= take;
-  }
-  if (len >= THRESH) {
-    if (!w[PREADY]) setup(w);
-    size_t n = len / 64;
-    blocks(w, in, n);
-    tsr_stack_scrub();
-    in += 64 * n;
-    len -= 64 * n;
-  }
-  if (len) tsr_poly1305_scalar64.update(s, in, len);
+  tsr_poly1305_vector_update(s, in, len, 64, setup, blocks);
 }
 
 static void init(tsr_poly1305_kstate *s, const uint8_t key[32]) { tsr_poly1305_scalar64.init(s, key); }

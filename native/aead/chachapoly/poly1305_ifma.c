@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "../../core/tsr_util.h"
+#include "poly1305_state.h"
 #include "tsr_chachapoly_kern.h"
 
 #define TGT __attribute__((target("avx512f,avx512bw,avx512vl,avx512ifma")))
@@ -25,8 +26,7 @@
 /* State layout shared with poly1305_scalar64.c (w[0..15]) and this tier's
  * tables: w[16..20] r^16 as r0 r1 r2 20r1 20r2, w[24..103] the last step's
  * per-lane powers (five limb vectors of sixteen lanes: set A, then set B). */
-enum { PH = 0, PR = 3, PS = 5, PBUF = 7, PFILL = 9, PREADY = 10, PR16 = 16, PLAST = 24 };
-#define THRESH 256u /* below this, the scalar tier is faster (no table setup, no lane sums) */
+enum { PR16 = 16, PLAST = 24 }; /* above the shared layout (poly1305_state.h) */
 
 typedef unsigned __int128 u128;
 #define M44 0xfffffffffffull
@@ -196,24 +196,8 @@ TGT __attribute__((noinline)) static void blocks(uint64_t *w, const uint8_t *in,
   clear_vregs();
 }
 
-/* tsr_stack_scrub after the vector step: its spill slots hold h and powers of r. */
 static void update(tsr_poly1305_kstate *s, const uint8_t *in, size_t len) {
-  uint64_t *w = s->w;
-  if (w[PFILL] && len) { /* complete a waiting partial block first */
-    size_t take = 16 - (size_t)w[PFILL] < len ? 16 - (size_t)w[PFILL] : len;
-    tsr_poly1305_scalar64.update(s, in, take);
-    in += take;
-    len -= take;
-  }
-  if (len >= THRESH) {
-    if (!w[PREADY]) setup(w);
-    size_t n = len / 128;
-    blocks(w, in, n);
-    tsr_stack_scrub();
-    in += 128 * n;
-    len -= 128 * n;
-  }
-  if (len) tsr_poly1305_scalar64.update(s, in, len);
+  tsr_poly1305_vector_update(s, in, len, 128, setup, blocks);
 }
 
 static void init(tsr_poly1305_kstate *s, const uint8_t key[32]) { tsr_poly1305_scalar64.init(s, key); }

@@ -14,11 +14,9 @@
 #include <string.h>
 
 #include "../../core/tsr_util.h"
+#include "poly1305_state.h"
 #include "tsr_chachapoly_kern.h"
 
-/* Layout of tsr_poly1305_kstate.w shared by the three Poly1305 tiers (must
- * match poly1305_avx2.c and poly1305_ifma.c). */
-enum { PH = 0, PR = 3, PS = 5, PBUF = 7, PFILL = 9, PREADY = 10 };
 
 typedef unsigned __int128 u128;
 
