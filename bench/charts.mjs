@@ -66,7 +66,6 @@ function throughputSpec(run) {
         },
       }],
     },
-    resolve: { scale: { y: 'shared' } },
   };
 }
 

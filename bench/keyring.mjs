@@ -1,5 +1,5 @@
-// Keyring section of the benchmark (issue 5: "`ring.encrypt` of 64 B fields
-// with a cached data key, >= 3x node:crypto createCipheriv per field").
+// Keyring section of the benchmark: `ring.encrypt` of 64 B fields with a
+// cached data key, against node:crypto createCipheriv per field (target >= 3x).
 // Called from run.mjs (`--only keyring`); same-run ratios, tinybench via
 // bench/rounds.mjs (ROUNDS rounds, order reversed every other round, the
 // median round per row).
