@@ -5,7 +5,7 @@
 import './backend/node';
 export { aead, AeadKey, type AadOptions, type AeadKeyOptions } from './aead';
 export { backend, useBackend, type BackendName } from './backend/select';
-export type { Backend, KeyHandle, SecureMemoryStats } from './backend/types';
+export type { Backend, KeyHandle, OutputMemoryStats, SecureMemoryStats } from './backend/types';
 export { TesseraError, ErrorCodes, type ErrorCode } from './errors';
 export {
   ALGORITHMS,
@@ -15,7 +15,7 @@ export {
   headerLength,
   parseHeader,
 } from './format';
-export { SecureBuffer, secureMemoryStats } from './secure';
+export { SecureBuffer, secureMemoryStats, outputMemory } from './secure';
 export { nativeKernels, useNativeKernel, type NativeKernel } from './kernels';
 export * from './chunked/index';
 export { keywrap } from './keys/keywrap';

@@ -5,12 +5,29 @@
  */
 import { getBackend } from './backend/select';
 import { TesseraError } from './errors';
-import type { Backend, SecureMemoryStats } from './backend/types';
+import type { Backend, OutputMemoryStats, SecureMemoryStats } from './backend/types';
+import { describe } from './format';
 
-export type { SecureMemoryStats };
+export type { OutputMemoryStats, SecureMemoryStats };
 
 export function secureMemoryStats(): SecureMemoryStats {
   return getBackend().secureMemoryStats();
+}
+
+/**
+ * The output memory of the native backend (README, "Output memory"):
+ * resident blocks that large results are written to and that return for
+ * reuse once JavaScript lets go of them. `limit` (bytes; 0 restores the
+ * default of TESSERA_OUTPUT_CACHE_MB or 256 MiB) bounds cached plus lent
+ * blocks for synchronous calls and trims the cache to it.
+ */
+export function outputMemory(opts?: { limit?: number }): OutputMemoryStats {
+  if (opts !== undefined && (typeof opts !== 'object' || opts === null))
+    throw new TesseraError('ERR_ARGUMENT', `options must be an object (got ${describe(opts)})`);
+  const limit = opts?.limit;
+  if (limit !== undefined && !(Number.isSafeInteger(limit) && limit >= 0))
+    throw new TesseraError('ERR_ARGUMENT', `options.limit must be a non-negative integer number of bytes (got ${describe(limit)})`);
+  return getBackend().outputMemory(limit);
 }
 
 let warnedFailures = 0;

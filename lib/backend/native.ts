@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { TesseraError } from '../errors';
-import type { AlgId, Backend, ChunkedHandle, KeyHandle, PoolInfo, SecureMemoryStats, SuiteId } from './types';
+import type { AlgId, Backend, ChunkedHandle, KeyHandle, OutputMemoryStats, PoolInfo, SecureMemoryStats, SuiteId } from './types';
 
 interface Addon {
   setErrorClass(ctor: typeof TesseraError): void;
@@ -21,6 +21,7 @@ interface Addon {
   NativeChunked: new (suite: SuiteId, key: Uint8Array | KeyHandle, salt: Uint8Array, context: Uint8Array) => ChunkedHandle;
   chunkedOpenedLength(n: number): number;
   allocOutput(n: number): Uint8Array;
+  outputMemory(limit?: number): OutputMemoryStats;
   pool(size?: number): PoolInfo;
   secureAlloc(n: number): [ArrayBuffer, unknown];
   secureDispose(buffer: ArrayBuffer, handle: unknown): void;
@@ -80,6 +81,7 @@ export function loadAddon(): Addon {
 
 export function createNativeBackend(): Backend {
   const a = loadAddon();
+  const outMin = a.outputMemory().minBytes;
   const Key = a.NativeKey;
   return {
     name: 'native',
@@ -94,11 +96,11 @@ export function createNativeBackend(): Backend {
     createChunked: (suite, key, salt, context) => new a.NativeChunked(suite, key, salt, context),
     chunkedOpenedLength: a.chunkedOpenedLength,
     pool: a.pool,
-    // Not zero-filled: the chunk engine writes every byte. Node's allocator
-    // (malloc, which reuses freed blocks below glibc's 32 MiB mmap threshold
-    // ceiling); from 32 MiB the addon's cache of mapped blocks while it has
-    // room (NewBuffer in native/node/addon.cc, docs/ARCHITECTURE.md).
-    allocOutput: (n) => (n >= 32 << 20 ? a.allocOutput(n) : Buffer.allocUnsafeSlow(n)),
+    // Not zero-filled: the chunk engine writes every byte. Small outputs from
+    // Node's allocator; from outMin bytes the addon's resident output blocks
+    // while they last (NewBuffer in native/node/addon.cc, README "Output memory").
+    allocOutput: (n) => (n >= outMin ? a.allocOutput(n) : Buffer.allocUnsafeSlow(n)),
+    outputMemory: a.outputMemory,
     secureAlloc: a.secureAlloc,
     secureDispose: a.secureDispose,
   };

@@ -60,7 +60,31 @@ export interface ChunkedHandle {
   open(counter: number, ciphertext: Uint8Array, out: Uint8Array, final: boolean, threads: number): number;
   sealAsync(counter: number, plaintext: Uint8Array, out: Uint8Array, final: boolean, threads: number): Promise<number>;
   openAsync(counter: number, ciphertext: Uint8Array, out: Uint8Array, final: boolean, threads: number): Promise<number>;
+  /**
+   * sealAsync / openAsync into a new output made off the event loop (native:
+   * allocated and first touched by the workers), with `lead` zeroed bytes in
+   * front of the run for the caller's header; resolves to lead + the bytes
+   * written.
+   */
+  sealAlloc(counter: number, plaintext: Uint8Array, final: boolean, threads: number, lead?: number): Promise<Uint8Array>;
+  openAlloc(counter: number, ciphertext: Uint8Array, final: boolean, threads: number): Promise<Uint8Array>;
   dispose(): void;
+}
+
+/** Output memory blocks (README, "Output memory"); all zero on the wasm backend, which has none. */
+export interface OutputMemoryStats {
+  /** Bytes of blocks cached plus lent that synchronous calls stay within. */
+  limit: number;
+  /** Bytes of blocks waiting for reuse. */
+  cached: number;
+  /** Bytes of blocks held by live outputs. */
+  lent: number;
+  /** Allocations served by a cached block / by a new mapping; blocks returned to the kernel. */
+  reused: number;
+  mapped: number;
+  unmapped: number;
+  /** Outputs from this size on use the blocks; smaller ones come from the JS engine's allocator. */
+  minBytes: number;
 }
 
 export interface PoolInfo {
@@ -92,6 +116,8 @@ export interface Backend {
   pool(size?: number): PoolInfo;
   /** n bytes of output memory, not zero-filled (every byte is written before use). */
   allocOutput(n: number): Uint8Array;
+  /** The resident output blocks (native) and, with `limit`, a new limit in bytes (0: the default). */
+  outputMemory(limit?: number): OutputMemoryStats;
   /** n bytes of zeroed secure memory as an ArrayBuffer, and the handle that frees it. */
   secureAlloc(n: number): [ArrayBuffer, unknown];
   /** Zeroizes and frees now; the ArrayBuffer is detached. */

@@ -220,6 +220,24 @@ export class WasmChunked implements ChunkedHandle {
     return this.#async(this.#parse(false, counter, ciphertext, out, final, threads));
   }
 
+  /** The async run into a fresh output with `lead` zeroed bytes in front (ChunkedHandle.sealAlloc). */
+  async #alloc(seal: boolean, counter: number, input: Uint8Array, final: boolean, threads: number, lead: number): Promise<Uint8Array> {
+    this.#live();
+    const i = bytes(input, seal ? 'plaintext' : 'ciphertext');
+    const shape = this.#b.engine.runShape(seal, i.length, Boolean(final));
+    const out = new Uint8Array(integer(lead, 'lead', 4096) + (shape.st === STATUS.OK ? shape.outlen : 0));
+    const n = await this.#async(this.#parse(seal, counter, i, out.subarray(lead), final, threads));
+    return out.subarray(0, lead + n);
+  }
+
+  sealAlloc(counter: number, plaintext: Uint8Array, final: boolean, threads: number, lead = 0): Promise<Uint8Array> {
+    return this.#alloc(true, counter, plaintext, final, threads, lead);
+  }
+
+  openAlloc(counter: number, ciphertext: Uint8Array, final: boolean, threads: number): Promise<Uint8Array> {
+    return this.#alloc(false, counter, ciphertext, final, threads, 0);
+  }
+
   /** Zeroizes now, or when the async run in progress settles (it still holds the keys). */
   dispose(): void {
     this.#disposed = true;

@@ -12,7 +12,7 @@ import { chunkedError, nonceLen, statusError, TAG, WasmEngine } from './wasm-eng
 import { WasmChunked } from './wasm-chunked';
 import { WasmKey } from './wasm-key';
 import type { WasmPool } from './wasm-pool';
-import type { AlgId, Backend, ChunkedHandle, KeyHandle, PoolInfo, SecureMemoryStats, SuiteId } from './types';
+import type { AlgId, Backend, ChunkedHandle, KeyHandle, OutputMemoryStats, PoolInfo, SecureMemoryStats, SuiteId } from './types';
 
 /** An algorithm id read as native GetAlg reads it (napi_get_value_int32: a number, ToInt32). */
 function algOf(v: unknown): AlgId {
@@ -130,6 +130,12 @@ export class WasmBackend implements Backend {
 
   setKernel(name: string): void {
     throw new TesseraError('ERR_BACKEND', `native kernel ${describe(name)}: the wasm backend has one kernel (the module's constant-time software primitives)`);
+  }
+
+  outputMemory(limit?: number): OutputMemoryStats {
+    if (limit !== undefined && !(Number.isSafeInteger(limit) && limit >= 0))
+      throw new TesseraError('ERR_ARGUMENT', 'limit must be a non-negative integer number of bytes');
+    return { limit: 0, cached: 0, lent: 0, reused: 0, mapped: 0, unmapped: 0, minBytes: 0 };
   }
 
   secureMemoryStats(): SecureMemoryStats {

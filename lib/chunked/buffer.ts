@@ -85,25 +85,36 @@ export function decryptChunked(key: ChunkedKey, ciphertext: Uint8Array, opts: Ch
 }
 
 /**
- * encryptChunked on the worker pool: the event loop stays free. Do not
- * mutate the input until the promise settles.
+ * encryptChunked on the worker pool. The event loop checks the arguments,
+ * derives the key, submits one job and takes one completion: the workers
+ * allocate the output (native: resident blocks, README "Output memory") and
+ * write every chunk. Do not mutate the input until the promise settles.
  */
 export async function encryptChunkedAsync(key: ChunkedKey, plaintext: Uint8Array, opts: ChunkedOptions): Promise<Uint8Array> {
-  const p = prepareEncrypt(key, plaintext, opts);
+  bytesArg(plaintext, 'plaintext');
+  const r = resolve(key, opts);
+  const salt = randomSalt();
+  const c = cipher(r, salt);
   try {
-    await p.c.sealAsync(0, p.body, p.out.subarray(HEADER_SIZE), true, p.r.threads);
-    return p.out;
+    const out = await c.sealAlloc(0, plaintext, true, r.threads, HEADER_SIZE);
+    out.set(salt, 0);
+    out.set(c.commitment(), SALT_SIZE);
+    return out;
   } finally {
-    p.c.dispose();
+    c.dispose();
   }
 }
 
+/** decryptChunked on the worker pool, with the output made by the workers as for encryptChunkedAsync. */
 export async function decryptChunkedAsync(key: ChunkedKey, ciphertext: Uint8Array, opts: ChunkedOptions): Promise<Uint8Array> {
-  const p = prepareDecrypt(key, ciphertext, opts);
+  bytesArg(ciphertext, 'ciphertext');
+  const r = resolve(key, opts);
+  decryptedLength(ciphertext.length, r.backend);
+  const c = cipher(r, ciphertext.subarray(0, SALT_SIZE));
   try {
-    await p.c.openAsync(0, p.body, p.out, true, p.r.threads);
-    return p.out;
+    c.check(ciphertext.subarray(SALT_SIZE, HEADER_SIZE));
+    return await c.openAlloc(0, ciphertext.subarray(HEADER_SIZE), true, r.threads);
   } finally {
-    p.c.dispose();
+    c.dispose();
   }
 }

@@ -1,17 +1,12 @@
 // Module entry, TesseraError bridge, argument checks and the nonce pool.
 #include "addon.h"
 
-#include <sys/mman.h>
-
 #include <cstdlib>
-#include <mutex>
-#include <vector>
 #include <cstring>
-#include <system_error>
-#include <thread>
 
 extern "C" {
 #include "../core/tsr_util.h"
+#include "../pool/tsr_outmem.h"
 #include "../secmem/tsr_secmem.h"
 }
 
@@ -171,126 +166,38 @@ void CheckOut(Napi::Env env, const Bytes &out, size_t need, const Bytes *in1, co
     Throw(env, "ERR_ARGUMENT", "output buffer overlaps the associated data");
 }
 
-// Output memory. Synchronous calls allocate their output on the JS thread
-// through Node's own ArrayBuffer allocator (napi_create_buffer: uninitialized
-// memory from malloc, see Node-API docs). V8 owns those buffers and frees
-// them itself when it collects them, so a loop of calls reuses the same few
-// blocks: glibc's dynamic mmap threshold (mallopt(3), M_MMAP_THRESHOLD)
-// rises to the size of a freed mmap'd chunk, up to 32 MiB on 64-bit, after
-// which such chunks come from the heap again without page faults.
-//
-// Above that ceiling malloc maps and unmaps every block, so outputs of
-// kCacheMin and more come from a small cache of blocks that stay mapped (a
-// fresh 64 MiB block costs ~16k page faults). Those are external buffers,
-// and Node runs an external buffer's finalizer only on a later event-loop
-// turn (node_buffer.cc defers it with SetImmediateThreadsafe), so a
-// synchronous loop never gets a block back: blocks out in JS plus blocks in
-// the cache are capped at TESSERA_OUTPUT_CACHE_MB (default 256) MiB, and a
-// JS-thread output past the cap comes from Node's allocator instead.
-// Async jobs (worker threads, no Node-API) always use AllocOut: malloc below
-// kAsyncCacheMin, cache or a fresh mapping from there (their promises settle
-// on later turns, so their finalizers run). Evicted or uncached blocks of
-// 32 MiB and more are unmapped on a short-lived thread. A reused block may
-// hold bytes of an earlier output beyond `len`: JS only ever sees the first
-// `len` bytes, and the engine writes every one of them.
+// Output memory (README, "Output memory"). Outputs of TSR_OUTMEM_MIN bytes
+// and more come from tsr_outmem: resident blocks reused across calls, handed
+// to JS as external buffers whose finalizer returns them. Smaller outputs
+// come from Node's own allocator (napi_create_buffer: uninitialized memory
+// from malloc), which reuses heap memory for them without page faults.
+// Node runs an external buffer's finalizer on a later event-loop turn
+// (node_buffer.cc defers it with SetImmediateThreadsafe), so a synchronous
+// loop that never yields gets no block back: JS-thread allocations are
+// capped (blocks lent plus cached within the tsr_outmem limit) and past the
+// cap come from Node's allocator. Async jobs allocate on the worker, uncapped
+// (their promises settle on later turns, so their finalizers do run).
 // V8 counts the bytes of every ArrayBuffer backing store, external ones
-// included, in its external memory (process.memoryUsage().external) and
-// schedules GCs by it, so nothing is reported with
-// napi_adjust_external_memory (it would count them twice).
-// (Measured and dropped earlier: MADV_HUGEPAGE, which stalled on compaction.)
-static constexpr size_t kCacheMin = size_t{32} << 20;
-static constexpr size_t kAsyncCacheMin = size_t{1} << 20;
-static constexpr size_t kFreeOffThread = size_t{32} << 20;
-
-namespace {
-struct OutCache {
-  std::mutex lock;
-  std::vector<std::pair<uint8_t *, size_t>> blocks;  // (block, capacity)
-  size_t bytes = 0;   // in the cache
-  size_t lent = 0;    // handed out, not yet freed
-  size_t limit = 0;
-  bool init = false;
-  size_t Limit() {
-    if (!init) {
-      init = true;
-      const char *v = std::getenv("TESSERA_OUTPUT_CACHE_MB");
-      limit = (v && *v) ? static_cast<size_t>(std::strtoull(v, nullptr, 10)) << 20 : size_t{256} << 20;
-    }
-    return limit;
-  }
-};
-OutCache g_cache;  // process-wide: finalizers and workers of every instance share it
-
-void Unmap(uint8_t *p, size_t cap) {
-  if (cap < kFreeOffThread) {
-    munmap(p, cap);
-    return;
-  }
-  try {
-    std::thread([p, cap] { munmap(p, cap); }).detach();
-  } catch (const std::system_error &) {
-    munmap(p, cap);
-  }
-}
-
-// A cached block for len, or a fresh mapping; with `capped`, nullptr
-// instead of a mapping that would take the cache's blocks past the limit.
-uint8_t *CachedBlock(size_t len, void **hint, bool capped) {
-  size_t cap = (len + 4095) & ~size_t{4095};
-  {
-    std::lock_guard<std::mutex> g(g_cache.lock);
-    // The smallest cached block that fits without wasting more than half.
-    size_t best = SIZE_MAX;
-    for (size_t i = 0; i < g_cache.blocks.size(); i++) {
-      size_t c = g_cache.blocks[i].second;
-      if (c >= len && c / 2 <= len && (best == SIZE_MAX || c < g_cache.blocks[best].second)) best = i;
-    }
-    if (best != SIZE_MAX) {
-      auto b = g_cache.blocks[best];
-      g_cache.blocks.erase(g_cache.blocks.begin() + static_cast<std::ptrdiff_t>(best));
-      g_cache.bytes -= b.second;
-      g_cache.lent += b.second;
-      *hint = reinterpret_cast<void *>(b.second);
-      return b.first;
-    }
-    if (capped && g_cache.lent + g_cache.bytes + cap > g_cache.Limit()) return nullptr;
-    g_cache.lent += cap;
-  }
-  void *p = mmap(nullptr, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED) {
-    std::lock_guard<std::mutex> g(g_cache.lock);
-    g_cache.lent -= cap;
-    return nullptr;
-  }
-  *hint = reinterpret_cast<void *>(cap);
-  return static_cast<uint8_t *>(p);
-}
-}  // namespace
-
+// included, in its external memory (process.memoryUsage().external and
+// .arrayBuffers) and paces its GCs by it, so nothing more is reported with
+// napi_adjust_external_memory: that would count the same bytes twice, and
+// V8 13 aborts the process if the counter it keeps ever goes negative.
+// (Measured and dropped: MADV_HUGEPAGE, which stalled on compaction here.)
 uint8_t *AllocOut(size_t len, void **hint) {
-  if (len < kAsyncCacheMin) {
+  if (len < TSR_OUTMEM_MIN) {
     *hint = nullptr;
     return static_cast<uint8_t *>(std::malloc(len ? len : 1));
   }
-  return CachedBlock(len, hint, false);
+  size_t cap = 0;
+  uint8_t *p = tsr_outmem_alloc(len, &cap, 0);
+  *hint = reinterpret_cast<void *>(cap);
+  return p;
 }
 
 void FreeOut(uint8_t *p, void *hint) {
   size_t cap = reinterpret_cast<size_t>(hint);
-  if (cap == 0) {
-    std::free(p);
-    return;
-  }
-  {
-    std::lock_guard<std::mutex> g(g_cache.lock);
-    g_cache.lent -= cap;
-    if (g_cache.bytes + cap <= g_cache.Limit()) {
-      g_cache.blocks.emplace_back(p, cap);
-      g_cache.bytes += cap;
-      return;
-    }
-  }
-  Unmap(p, cap);
+  if (cap == 0) std::free(p);
+  else tsr_outmem_free(p, cap);
 }
 
 static void FinalizeOut(napi_env, void *data, void *hint) { FreeOut(static_cast<uint8_t *>(data), hint); }
@@ -298,6 +205,7 @@ static void FinalizeOut(napi_env, void *data, void *hint) { FreeOut(static_cast<
 Napi::Value AdoptOut(Napi::Env env, uint8_t *p, size_t len, void *hint) {
   napi_value v;
   if (napi_create_external_buffer(env, len, p, FinalizeOut, hint, &v) != napi_ok) {
+    ClearPending(env);
     FreeOut(p, hint);
     Throw(env, "ERR_INTERNAL", "cannot wrap a " + std::to_string(len) + "-byte output buffer");
   }
@@ -305,11 +213,11 @@ Napi::Value AdoptOut(Napi::Env env, uint8_t *p, size_t len, void *hint) {
 }
 
 Napi::Value NewBuffer(Napi::Env env, size_t len, uint8_t **data) {
-  if (len >= kCacheMin) {  // past glibc's mmap threshold ceiling: the block cache
-    void *hint;
-    if (uint8_t *p = CachedBlock(len, &hint, true)) {
+  if (len >= TSR_OUTMEM_MIN) {
+    size_t cap = 0;
+    if (uint8_t *p = tsr_outmem_alloc(len, &cap, 1)) {
       *data = p;
-      return AdoptOut(env, p, len, hint);
+      return AdoptOut(env, p, len, reinterpret_cast<void *>(cap));
     }
   }
   napi_value v;
@@ -342,6 +250,29 @@ void RandomNonce(Napi::Env env, uint8_t *out, size_t n) {
 // allocOutput(n): an output Buffer from NewBuffer (lib/backend/native.ts
 // uses it for chunked outputs of 32 MiB and more; smaller ones it makes with
 // Buffer.allocUnsafeSlow, the same allocator without the call).
+// outputMemory([limitBytes]): tsr_outmem's counters (and a new limit; 0
+// restores the default). lib/aead.ts outputMemory().
+static Napi::Value OutputMemory(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() > 0 && !info[0].IsUndefined()) {
+    double d;
+    if (napi_get_value_double(env, info[0], &d) != napi_ok || !(d >= 0 && d <= 9007199254740991.0) || d != static_cast<double>(static_cast<size_t>(d)))
+      Throw(env, "ERR_ARGUMENT", "limit must be a non-negative integer number of bytes");
+    tsr_outmem_set_limit(static_cast<size_t>(d));
+  }
+  tsr_outmem_stats st;
+  tsr_outmem_get_stats(&st);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("limit", Napi::Number::New(env, static_cast<double>(st.limit)));
+  o.Set("cached", Napi::Number::New(env, static_cast<double>(st.cached)));
+  o.Set("lent", Napi::Number::New(env, static_cast<double>(st.lent)));
+  o.Set("reused", Napi::Number::New(env, static_cast<double>(st.reused)));
+  o.Set("mapped", Napi::Number::New(env, static_cast<double>(st.mapped)));
+  o.Set("unmapped", Napi::Number::New(env, static_cast<double>(st.unmapped)));
+  o.Set("minBytes", Napi::Number::New(env, static_cast<double>(TSR_OUTMEM_MIN)));
+  return o;
+}
+
 static Napi::Value AllocOutput(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   double d;
@@ -420,6 +351,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   }
   exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClass, "setErrorClass"));
   exports.Set("allocOutput", Napi::Function::New(env, AllocOutput, "allocOutput"));
+  exports.Set("outputMemory", Napi::Function::New(env, OutputMemory, "outputMemory"));
   exports.Set("setKernel", Napi::Function::New(env, SetKernel, "setKernel"));
   exports.Set("kernels", Napi::Function::New(env, Kernels, "kernels"));
   InitRaw(env, exports);

@@ -9,6 +9,11 @@
 //   seal(counter, pt, out, final, threads) -> bytes written
 //   open(counter, ct, out, final, threads) -> plaintext bytes
 //   sealAsync / openAsync (same arguments) -> Promise<number>
+//   sealAlloc(counter, pt, final, threads, lead) / openAlloc(counter, ct,
+//     final, threads) -> Promise<Buffer>: the output is allocated (and its
+//     pages first touched) by the workers (tsr_outmem), with `lead` bytes
+//     left at its start for the caller's header; the event loop does the
+//     argument checks, one submission and one completion.
 //   dispose()
 //
 // Raw mode (spec appendix): new NativeChunked(suite, aeadKey, baseNonce,
@@ -71,22 +76,30 @@ double GetNumber(Napi::Env env, napi_value v, const char *name, double max) {
 struct Run {
   bool seal;
   uint64_t counter;
-  Bytes in, out;
+  Bytes in, out;    // out.data is null until the worker allocates it (alloc)
   bool final;
+  bool alloc;       // the job allocates out: lead + need bytes
+  size_t lead;
+  void *hint;       // FreeOut's token for an allocated out
   unsigned width;
   size_t need;      // output bytes the run writes
   uint64_t chunks;  // chunks in the run
 };
 
-Run ParseRun(const Napi::CallbackInfo &info, bool seal) {
+// (counter, input, output, final, threads), or with `alloc`
+// (counter, input, final, threads[, lead]).
+Run ParseRun(const Napi::CallbackInfo &info, bool seal, bool alloc = false) {
   Napi::Env env = info.Env();
-  Run r;
+  Run r{};
   r.seal = seal;
+  r.alloc = alloc;
   r.counter = static_cast<uint64_t>(GetNumber(env, info[0], "counter", static_cast<double>(TSR_CHUNKED_MAX_CHUNKS - 1)));
   r.in = GetBytes(env, info[1], seal ? "plaintext" : "ciphertext");
-  r.out = GetBytes(env, info[2], "output");
-  r.final = info[3].ToBoolean().Value();
-  unsigned t = static_cast<unsigned>(GetNumber(env, info[4], "threads", TSR_POOL_MAX));
+  unsigned a = alloc ? 2 : 3;
+  if (!alloc) r.out = GetBytes(env, info[2], "output");
+  r.final = info[a].ToBoolean().Value();
+  unsigned t = static_cast<unsigned>(GetNumber(env, info[a + 1], "threads", TSR_POOL_MAX));
+  if (alloc && info.Length() > a + 2) r.lead = static_cast<size_t>(GetNumber(env, info[a + 2], "lead", 4096));
   r.width = t ? t : tsr_pool_size();
   tsr_chunked_shape shape;
   tsr_status st = tsr_chunked_run_shape(seal, r.in.len, r.final, &shape);
@@ -95,6 +108,7 @@ Run ParseRun(const Napi::CallbackInfo &info, bool seal) {
   if (st != TSR_OK) ThrowStatus(env, st, "chunked ciphertext");
   r.chunks = shape.chunks;
   r.need = static_cast<size_t>(shape.outlen);
+  if (alloc) return r;
   if (r.out.len < r.need)
     Throw(env, "ERR_ARGUMENT", "output buffer too small: need " + std::to_string(r.need) + " bytes (got " + std::to_string(r.out.len) + ")");
   bool overlap = r.need && r.in.len && r.out.data < r.in.data + r.in.len && r.in.data < r.out.data + r.need;
@@ -104,7 +118,13 @@ Run ParseRun(const Napi::CallbackInfo &info, bool seal) {
 
 // background: an async job on a libuv thread, which waits while pool
 // workers (at lower priority) do the work.
-tsr_status Execute(ChunkedState &s, const Run &r, bool background, size_t *written) {
+tsr_status Execute(ChunkedState &s, Run &r, bool background, size_t *written) {
+  if (r.alloc && !r.out.data) {
+    r.out.data = AllocOut(r.lead + r.need, &r.hint);
+    if (!r.out.data) return TSR_ERR_NOMEM;
+    r.out.len = r.lead + r.need;
+    r.out.data += r.lead;  // the run writes after the caller's header room
+  }
   unsigned width = r.width;
   size_t tasks = tsr_chunked_pool_tasks(r.chunks);
   if (width > tasks) width = static_cast<unsigned>(tasks);
@@ -130,8 +150,11 @@ class ChunkJob : public Napi::AsyncWorker {
         state_(std::move(state)), run_(r), busy_(busy) {
     // Inputs, outputs and the wrapper stay referenced until the job settles.
     in_ref_ = Napi::Persistent(Napi::Value(env, r.in.value));
-    out_ref_ = Napi::Persistent(Napi::Value(env, r.out.value));
+    if (!r.alloc) out_ref_ = Napi::Persistent(Napi::Value(env, r.out.value));
     owner_ref_ = Napi::Persistent(owner);
+  }
+  ~ChunkJob() override {
+    if (run_.alloc && run_.out.data) FreeOut(run_.out.data - run_.lead, run_.hint);  // not handed to JS
   }
   Napi::Promise Promise() { return deferred_.Promise(); }
 
@@ -141,8 +164,16 @@ class ChunkJob : public Napi::AsyncWorker {
     Napi::Env env = Env();
     Napi::HandleScope scope(env);
     *busy_ = false;
-    if (status_ != TSR_OK) deferred_.Reject(ChunkError(env, status_, run_.seal));
-    else deferred_.Resolve(Napi::Number::New(env, static_cast<double>(written_)));
+    if (status_ != TSR_OK) {
+      deferred_.Reject(ChunkError(env, status_, run_.seal));
+    } else if (run_.alloc) {
+      uint8_t *p = run_.out.data - run_.lead;
+      run_.out.data = nullptr;  // JS owns it now (or AdoptOut freed it)
+      if (run_.lead) std::memset(p, 0, run_.lead);  // a reused block: no earlier bytes in the header room
+      deferred_.Resolve(AdoptOut(env, p, run_.lead + written_, run_.hint));
+    } else {
+      deferred_.Resolve(Napi::Number::New(env, static_cast<double>(written_)));
+    }
   }
   void OnError(const Napi::Error &e) override {
     *busy_ = false;
@@ -170,6 +201,8 @@ class NativeChunked : public Napi::ObjectWrap<NativeChunked> {
       InstanceMethod<&NativeChunked::Open>("open"),
       InstanceMethod<&NativeChunked::SealAsync>("sealAsync"),
       InstanceMethod<&NativeChunked::OpenAsync>("openAsync"),
+      InstanceMethod<&NativeChunked::SealAlloc>("sealAlloc"),
+      InstanceMethod<&NativeChunked::OpenAlloc>("openAlloc"),
       InstanceMethod<&NativeChunked::Dispose>("dispose"),
     });
   }
@@ -250,10 +283,10 @@ class NativeChunked : public Napi::ObjectWrap<NativeChunked> {
     return Napi::Number::New(env, static_cast<double>(written));
   }
 
-  Napi::Value Async(const Napi::CallbackInfo &info, bool seal) {
+  Napi::Value Async(const Napi::CallbackInfo &info, bool seal, bool alloc = false) {
     Napi::Env env = info.Env();
     State(env);
-    Run r = ParseRun(info, seal);
+    Run r = ParseRun(info, seal, alloc);
     auto *job = new ChunkJob(env, state_, r, &busy_, Value());
     busy_ = true;
     Napi::Promise p = job->Promise();
@@ -265,6 +298,8 @@ class NativeChunked : public Napi::ObjectWrap<NativeChunked> {
   Napi::Value Open(const Napi::CallbackInfo &info) { return Sync(info, false); }
   Napi::Value SealAsync(const Napi::CallbackInfo &info) { return Async(info, true); }
   Napi::Value OpenAsync(const Napi::CallbackInfo &info) { return Async(info, false); }
+  Napi::Value SealAlloc(const Napi::CallbackInfo &info) { return Async(info, true, true); }
+  Napi::Value OpenAlloc(const Napi::CallbackInfo &info) { return Async(info, false, true); }
 
   Napi::Value Dispose(const Napi::CallbackInfo &info) {
     state_.reset();  // zeroizes now, or when the running job lets go
