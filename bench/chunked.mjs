@@ -19,10 +19,10 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { tessera as T } from './impls.mjs';
+import { allocOnlyLoop, drainNode, drainWeb, idleLoop, loopDuring, pieces, webPieces } from './loop.mjs';
 import { sizeLabel } from './report.mjs';
 
 const KiB = 1024, MiB = 1024 * KiB, GiB = 1024 * MiB;
@@ -181,7 +181,7 @@ async function interleaved(cases, { reps, warmup = 0, calls = () => 1, gcEach = 
     const ms = times.get(c);
     const med = median(ms);
     return {
-      alg: SUITE, size: c.size, sizeLabel: sizeLabel(c.size), op: c.op, impl: c.impl, api: c.api, threads: c.threads, reference: c.reference, baseline: c.baseline,
+      alg: SUITE, size: c.size, sizeLabel: sizeLabel(c.size), op: c.op, impl: c.impl, api: c.api, threads: c.threads, kind: c.kind, reference: c.reference, baseline: c.baseline,
       state: 'completed', opsPerSec: 1000 / med, MBps: c.size / 1e6 / (med / 1000), samples: ms.length, callsPerSample: calls(c),
       msPerCall: { median: med, min: Math.min(...ms), max: Math.max(...ms) }, timesMs: ms.map((x) => +x.toPrecision(4)),
       method: method ?? `median of ${reps} interleaved runs${warmup ? ` (+${warmup} warm-up)` : ''}`,
@@ -201,6 +201,9 @@ function bufferCases(key, size, pt, opts = {}) {
   for (const threads of [1, 2]) {
     add('encrypt', 'tessera', `encryptChunked({ threads: ${threads} })`, () => (sink = T.encryptChunked(key, pt, { context: CONTEXT, threads })), { threads });
   }
+  for (const threads of [1, 2]) {
+    add('encrypt', 'tessera', `encryptChunkedAsync({ threads: ${threads} })`, async () => (sink = await T.encryptChunkedAsync(key, pt, { context: CONTEXT, threads })), { threads, kind: 'async' });
+  }
   // The same call on the openssl kernel tier (lib/kernels.ts): the default
   // tier's gain where Cobblestone spends its time, one thread each.
   const onOpenssl = (fn) => () => {
@@ -214,6 +217,9 @@ function bufferCases(key, size, pt, opts = {}) {
   add('encrypt', 'node:crypto', 'JS Cobblestone loop (createCipheriv per 16 KiB chunk)', () => (sink = jsEncryptChunked(key, pt, CONTEXT)), { baseline: 'js' });
   for (const threads of [1, 2]) {
     add('decrypt', 'tessera', `decryptChunked({ threads: ${threads} })`, () => (sink = T.decryptChunked(key, tct, { context: CONTEXT, threads })), { threads });
+  }
+  for (const threads of [1, 2]) {
+    add('decrypt', 'tessera', `decryptChunkedAsync({ threads: ${threads} })`, async () => (sink = await T.decryptChunkedAsync(key, tct, { context: CONTEXT, threads })), { threads, kind: 'async' });
   }
   if (T.backend() === 'native') {
     add('decrypt', 'tessera openssl tier', 'decryptChunked({ threads: 1 })', onOpenssl(() => (sink = T.decryptChunked(key, tct, { context: CONTEXT, threads: 1 }))), { threads: 1, tierBase: true });
@@ -233,7 +239,7 @@ function addChunkedRatios(rows) {
   const find = (r, pred) => rows.find((b) => b.section === r.section && b.size === r.size && b.op === r.op && b.opsPerSec !== undefined && pred(b));
   for (const r of rows) {
     if (r.impl !== 'tessera' || r.opsPerSec === undefined) continue;
-    const t1 = find(r, (b) => b.impl === 'tessera' && b.threads === 1);
+    const t1 = find(r, (b) => b.impl === 'tessera' && b.threads === 1 && b.kind === r.kind);
     if (r.threads === 2 && t1) r.ratioVs1Thread = r.opsPerSec / t1.opsPerSec;
     const node = find(r, (b) => b.baseline === 'node');
     if (node) r.ratioVsNode = r.opsPerSec / node.opsPerSec;
@@ -307,90 +313,47 @@ async function files(key, size, pt, reps, dir) {
 }
 
 // ---------------------------------------------------------------------------
-// Event loop.
+// Event loop (bench/loop.mjs): each workload encrypts and decrypts `size`
+// bytes per step, back to back, at threads 1 and 2.
 
-const nsToMs = (ns) => ns / 1e6;
-
-async function eventLoop(key, pt, ct, threads, durationMs) {
-  const opts = threads === undefined ? { context: CONTEXT } : { context: CONTEXT, threads };
-  gc();
-  await sleep(20);
-  const gcs = [];
-  const obs = new PerformanceObserver((list) => { for (const e of list.getEntries()) gcs.push(e.duration); });
-  obs.observe({ entryTypes: ['gc'] });
-  const h = monitorEventLoopDelay({ resolution: 1 });
-  const submit = [];
-  let calls = 0, bytes = 0;
-  h.enable();
-  const t0 = performance.now();
-  while (performance.now() - t0 < durationMs) {
-    let s = performance.now();
-    const pe = T.encryptChunkedAsync(key, pt, opts); // the synchronous part: checks, key derivation, output allocation, submit
-    submit.push(performance.now() - s);
-    sink = await pe;
-    s = performance.now();
-    const pd = T.decryptChunkedAsync(key, ct, opts);
-    submit.push(performance.now() - s);
-    sink = await pd;
-    calls += 2;
-    bytes += 2 * pt.length;
-  }
-  const wall = performance.now() - t0;
-  h.disable();
-  await sleep(10); // let the observer deliver
-  obs.disconnect();
-  sink = null;
-  return {
-    threads: threads ?? 'default',
-    poolSize: T.workerPool().size,
-    calls,
-    wallMs: wall,
-    MBps: bytes / 1e6 / (wall / 1000),
-    p50: nsToMs(h.percentile(50)), p99: nsToMs(h.percentile(99)), max: nsToMs(h.max), mean: nsToMs(h.mean), samples: h.count,
-    submitMs: { mean: submit.reduce((a, b) => a + b, 0) / submit.length, max: Math.max(...submit) },
-    gc: { count: gcs.length, totalMs: gcs.reduce((a, b) => a + b, 0), maxMs: gcs.length ? Math.max(...gcs) : 0 },
+function loopWorkloads(key, { pt64, ct64, big, bigCt, src, enc, out }) {
+  const o = (threads) => ({ context: CONTEXT, threads });
+  const timed = async (calls) => {
+    const submitMs = [];
+    for (const call of calls) {
+      const s = performance.now();
+      const p = call(); // the synchronous part: checks, key derivation, submit
+      submitMs.push(performance.now() - s);
+      sink = await p;
+    }
+    return submitMs;
   };
-}
-
-/** The histogram with nothing running: its p99 is the floor (it includes the 1 ms sampling interval). */
-async function idleLoop(durationMs) {
-  gc();
-  await sleep(50);
-  const h = monitorEventLoopDelay({ resolution: 1 });
-  h.enable();
-  await sleep(durationMs);
-  h.disable();
-  return { durationMs, p50: nsToMs(h.percentile(50)), p99: nsToMs(h.percentile(99)), max: nsToMs(h.max), samples: h.count };
-}
-
-/**
- * Reference without any crypto: allocate the two fresh 64 MiB outputs per
- * round trip that the async calls allocate, at the same pace (periodMs per
- * pair), so the GC share of the delay shows on its own.
- */
-async function allocOnlyLoop(size, periodMs, durationMs) {
-  gc();
-  await sleep(20);
-  const gcs = [];
-  const obs = new PerformanceObserver((list) => { for (const e of list.getEntries()) gcs.push(e.duration); });
-  obs.observe({ entryTypes: ['gc'] });
-  const h = monitorEventLoopDelay({ resolution: 1 });
-  h.enable();
-  const t0 = performance.now();
-  let pairs = 0;
-  while (performance.now() - t0 < durationMs) {
-    sink = Buffer.allocUnsafeSlow(size + size / 1024 + HEADER + TAG); // ~ an encryptChunked output
-    await sleep(periodMs / 2);
-    sink = Buffer.allocUnsafeSlow(size); // a decryptChunked output
-    await sleep(periodMs / 2);
-    pairs++;
+  const w = [
+    { workload: 'encryptChunkedAsync + decryptChunkedAsync', size: 64 * MiB,
+      step: async (t) => ({ bytes: 2 * pt64.length, submitMs: await timed([() => T.encryptChunkedAsync(key, pt64, o(t)), () => T.decryptChunkedAsync(key, ct64, o(t))]) }) },
+  ];
+  if (src) {
+    w.push({ workload: 'encryptFile + decryptFile', size: big.length,
+      step: async (t) => { await T.encryptFile(src, enc, key, o(t)); await T.decryptFile(enc, out, key, o(t)); return { bytes: 2 * big.length }; } });
   }
-  h.disable();
-  await sleep(10);
-  obs.disconnect();
-  sink = null;
-  return { pairs, periodMs, p50: nsToMs(h.percentile(50)), p99: nsToMs(h.percentile(99)), max: nsToMs(h.max), samples: h.count,
-    gc: { count: gcs.length, totalMs: gcs.reduce((a, b) => a + b, 0), maxMs: gcs.length ? Math.max(...gcs) : 0 } };
+  if (big) w.push(
+    { workload: 'Node stream encrypt + decrypt (createEncryptStream / createDecryptStream)', size: big.length,
+      step: async (t) => ({ bytes: (await drainNode(pieces(big), T.createEncryptStream(key, o(t)))) + (await drainNode(pieces(bigCt), T.createDecryptStream(key, o(t)))) }) },
+    { workload: 'Web stream encrypt + decrypt (EncryptTransformStream / DecryptTransformStream)', size: big.length,
+      step: async (t) => ({ bytes: (await drainWeb(webPieces(big), new T.EncryptTransformStream(key, o(t)))) + (await drainWeb(webPieces(bigCt), new T.DecryptTransformStream(key, o(t)))) }) },
+  );
+  return w;
+}
+
+async function eventLoops(workloads, durationMs) {
+  const runs = [];
+  for (const wl of workloads) {
+    for (const threads of [1, 2]) {
+      const r = await loopDuring(() => wl.step(threads), durationMs);
+      runs.push({ workload: wl.workload, size: wl.size, sizeLabel: sizeLabel(wl.size), threads, poolSize: T.workerPool().size, ...r });
+    }
+  }
+  return runs;
 }
 
 // ---------------------------------------------------------------------------
@@ -460,13 +423,13 @@ export async function runChunked({ quick = false, ci = false, log = console.log 
   rows.push(...(await buffers(key, 64 * MiB, pt64, S.buf64)));
   log(`  chunked 64 MiB buffers: ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
-  // Event loop while 64 MiB async calls run back to back.
+  // Event loop while 64 MiB async calls run back to back (the file and
+  // stream workloads run with the file section below).
   t = performance.now();
   const ct64 = T.encryptChunked(key, pt64, { context: CONTEXT });
   const idle = await idleLoop(500);
-  const loop = [];
-  for (const threads of [1, undefined]) loop.push(await eventLoop(key, pt64, ct64, threads, S.loopMs));
-  // The same call on 1 KiB: the submit cost without a 64 MiB output to allocate.
+  const loop = await eventLoops(loopWorkloads(key, { pt64, ct64 }).slice(0, 1), S.loopMs);
+  // The same call on 1 KiB: the submit cost without a 64 MiB output.
   const small = crypto.randomBytes(KiB), submitSmall = [];
   for (let i = 0; i < 50; i++) {
     const s = performance.now();
@@ -475,8 +438,8 @@ export async function runChunked({ quick = false, ci = false, log = console.log 
     sink = await p;
   }
   const last = loop[loop.length - 1];
-  const allocOnly = await allocOnlyLoop(64 * MiB, (2 * last.wallMs) / last.calls, S.loopMs / 2);
-  log(`  chunked event loop: ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  const allocOnly = await allocOnlyLoop(64 * MiB, (2 * last.wallMs) / last.steps, S.loopMs / 2);
+  log(`  chunked event loop (64 MiB buffers): ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
   t = performance.now();
   const sw = await sweep(key, S.sweep);
@@ -497,10 +460,17 @@ export async function runChunked({ quick = false, ci = false, log = console.log 
   try {
     file = await files(key, S.file.size, big.subarray(0, S.file.size), S.file.reps, dir);
     rows.push(...file.rows);
+    log(`  chunked ${sizeLabel(S.file.size)} file: ${((performance.now() - t) / 1000).toFixed(1)} s (${dir}, removed)`);
+    // Event loop during files and streams of the file's size.
+    t = performance.now();
+    const bigPt = big.subarray(0, S.file.size);
+    const paths = { src: path.join(dir, 'plain.bin'), enc: path.join(dir, 'loop.tsr'), out: path.join(dir, 'loop.out') };
+    const wl = loopWorkloads(key, { pt64, ct64, big: bigPt, bigCt: T.encryptChunked(key, bigPt, { context: CONTEXT }), ...paths }).slice(1);
+    loop.push(...(await eventLoops(wl, S.loopMs)));
+    log(`  chunked event loop (files, streams): ${((performance.now() - t) / 1000).toFixed(1)} s`);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
-  log(`  chunked ${sizeLabel(S.file.size)} file: ${((performance.now() - t) / 1000).toFixed(1)} s (${dir}, removed)`);
   sink = null;
 
   addChunkedRatios(rows);

@@ -4,6 +4,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 
+import { allocMarkdown } from './alloc.mjs';
 import { chunkedMarkdown, printChunked } from './chunked-report.mjs';
 import { keyringMarkdown, printKeyring } from './keyring.mjs';
 import { printWasm, wasmMarkdown } from './wasm-report.mjs';
@@ -200,7 +201,7 @@ function eventLoopLines(el) {
 }
 
 function markdown(result) {
-  const { machine, rows, targets, eventLoop, config, chunked, wasm, keyring } = result;
+  const { machine, rows, targets, eventLoop, alloc, config, chunked, wasm, keyring } = result;
   const L = [];
   L.push(`Run ${machine.date}: ${machine.cpus}x ${machine.cpuModel}, Node ${machine.node}, OpenSSL ${machine.openssl}, sections ${config.sections.join(', ')} in ${config.durationS.toFixed(0)} s ` +
     `(other processes used ${machine.otherProcessesCpuPercent}% of the CPU during the run; addon built ${machine.tesseraAddonBuilt ?? 'n/a'}).` +
@@ -246,6 +247,10 @@ function markdown(result) {
     L.push('Event loop during 64 MiB AES-256-GCM seals (`perf_hooks.monitorEventLoopDelay({ resolution: 1 })`):');
     L.push('');
     for (const l of eventLoopLines(eventLoop)) L.push(`- ${l}`);
+  }
+  if (alloc) {
+    L.push('');
+    L.push(allocMarkdown(alloc));
   }
   if (chunked) {
     L.push('');

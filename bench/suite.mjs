@@ -22,6 +22,7 @@ import { keyringTargets, runKeyring } from './keyring.mjs';
 import { runWasm } from './wasm.mjs';
 import { wasmTargets } from './wasm-report.mjs';
 import { buildCases, makeInputs, tessera } from './impls.mjs';
+import { allocTargets, runAlloc } from './alloc.mjs';
 import { addRatios, checkTargets, cpuSnapshot, otherCpuPercent, sizeLabel, toRow } from './report.mjs';
 import { ROUNDS, runRounds } from './rounds.mjs';
 
@@ -106,7 +107,7 @@ async function runGroup(alg, size, opts, settings) {
 
 /** How many progress steps runSuite takes for these sections (bench/run.mjs counts them across Node versions). */
 export function suiteSteps(profile, sections) {
-  return sections.reduce((n, s) => n + (s === 'aead' ? plan(profile).length + 1 : s === 'wasm' ? 2 + (profile === 'ci' ? 0 : 1) : 1), 0);
+  return sections.reduce((n, s) => n + (s === 'aead' ? plan(profile).length + 2 : s === 'wasm' ? 2 + (profile === 'ci' ? 0 : 1) : 1), 0);
 }
 
 /**
@@ -140,7 +141,7 @@ export async function runSuite({ profile = 'full', sections = SECTIONS, step = (
   if (machine.loadavgStart[0] > 0.5 * machine.cpus) console.warn('warning: the machine is busy (1-min load average); ratios will be noisy');
 
   const rows = [];
-  let timerOverheadMs, eventLoop, chunked, wasm, keyring, hsm;
+  let timerOverheadMs, eventLoop, alloc, chunked, wasm, keyring, hsm;
   if (runs('aead')) {
     for (const [alg, size, opts] of plan(profile)) {
       step(`aead ${alg} ${sizeLabel(size)}`);
@@ -155,6 +156,9 @@ export async function runSuite({ profile = 'full', sections = SECTIONS, step = (
     const inp = makeInputs(AES, 64 * MiB);
     eventLoop = await measureEventLoop({ key: inp.key, pt: inp.pt, aad: inp.aad, keyBytes: inp.keyBytes, asyncRuns: quick ? 8 : 20, nodeRuns: quick ? 3 : 5 });
     inp.key.dispose();
+    global.gc?.();
+    step('aead: allocating one-shots (key.seal/open) in a service loop, 64 KiB / 1 MiB / 16 MiB');
+    alloc = await runAlloc({ quick });
     global.gc?.();
   }
   if (runs('chunked')) {
@@ -178,7 +182,7 @@ export async function runSuite({ profile = 'full', sections = SECTIONS, step = (
     hsm = await runHsm({ quick });
   }
 
-  const targets = [...(runs('aead') ? checkTargets(rows, eventLoop) : []), ...(hsm && !hsm.skipped ? hsmTargets(hsm) : []), ...(chunked ? chunkedTargets(chunked) : []), ...(wasm ? wasmTargets(wasm) : []), ...(keyring ? keyringTargets(keyring) : [])];
+  const targets = [...(runs('aead') ? checkTargets(rows, eventLoop) : []), ...(alloc ? allocTargets(alloc) : []), ...(hsm && !hsm.skipped ? hsmTargets(hsm) : []), ...(chunked ? chunkedTargets(chunked) : []), ...(wasm ? wasmTargets(wasm) : []), ...(keyring ? keyringTargets(keyring) : [])];
   const durationS = (performance.now() - started) / 1000;
   machine.loadavgEnd = os.loadavg();
   machine.otherProcessesCpuPercent = +otherCpuPercent(cpu0, cpuSnapshot()).toFixed(1);
@@ -186,6 +190,6 @@ export async function runSuite({ profile = 'full', sections = SECTIONS, step = (
   return {
     machine,
     config: { profile, quick, sections, rounds: ROUNDS, timestampProvider: 'hrtimeNow', subtractTimerOverhead: true, timerOverheadNs: timerOverheadMs === undefined ? undefined : timerOverheadMs * 1e6, settings, durationS },
-    rows, targets, eventLoop, chunked, wasm, keyring, hsm,
+    rows, targets, eventLoop, alloc, chunked, wasm, keyring, hsm,
   };
 }
