@@ -13,10 +13,15 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <stdint.h>
 #include <time.h>
 
 #define CLASSES (64 * 4)
 #define BIG_UNMAP ((size_t)32 << 20)
+#define HUGE ((size_t)2 << 20)
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
+#endif
 
 typedef struct free_block {
   struct free_block *next;
@@ -126,6 +131,34 @@ static void idle_trim_locked(doomed *d) {
   trim_locked(d, 0, now, 1);
 }
 
+/*
+ * A new block. From 2 MiB it is aligned to 2 MiB and advised
+ * MADV_HUGEPAGE, so that where transparent huge pages are enabled
+ * ("always" or "madvise" in /sys/kernel/mm/transparent_hugepage/enabled)
+ * it is backed by 2 MiB pages: measured on the 2-core test VM, populating a
+ * 64 MiB block took 4 ms instead of 16 ms and writing it ran at 31-34 GB/s
+ * instead of 7-8 GB/s (TLB and nested-paging misses per 4 KiB page). Either
+ * way every page is populated here, before the block is used.
+ */
+static void *map_block(size_t size) {
+  if (size < HUGE) {
+    void *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+    return m == MAP_FAILED ? NULL : m;
+  }
+  size_t span = size + HUGE;
+  uint8_t *m = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (m == MAP_FAILED) return NULL;
+  uint8_t *p = (uint8_t *)(((uintptr_t)m + HUGE - 1) & ~(uintptr_t)(HUGE - 1));
+  if (p > m) munmap(m, (size_t)(p - m));
+  size_t tail = (size_t)((m + span) - (p + size));
+  if (tail) munmap(p + size, tail);
+  (void)madvise(p, size, MADV_HUGEPAGE); /* THP "never": stays 4 KiB pages */
+  if (madvise(p, size, MADV_POPULATE_WRITE) != 0) {
+    for (size_t i = 0; i < size; i += 4096) ((volatile uint8_t *)p)[i] = 0; /* older kernels */
+  }
+  return p;
+}
+
 uint8_t *tsr_outmem_alloc(size_t len, size_t *cap, int capped) {
   size_t size;
   unsigned c = class_of(len ? len : 1, &size);
@@ -151,8 +184,8 @@ uint8_t *tsr_outmem_alloc(size_t len, size_t *cap, int capped) {
   pthread_mutex_unlock(&g_lock);
   release(&d);
   if (!p) {
-    void *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-    if (m == MAP_FAILED) {
+    void *m = map_block(size);
+    if (!m) {
       pthread_mutex_lock(&g_lock);
       g_stats.lent -= size;
       g_stats.mapped--;

@@ -1,7 +1,8 @@
 /*
  * tsr_outmem: output memory for results handed to JavaScript. Blocks are
- * anonymous mappings, populated when made (MAP_POPULATE: the kernel faults
- * them in one call instead of one fault per page on first write) and kept
+ * anonymous mappings, populated when made (the kernel faults them in one
+ * call instead of one fault per page on first write; from 2 MiB on
+ * transparent huge pages where the kernel allows) and kept
  * after use in per-size free lists, so a steady stream of outputs reuses
  * memory that is already resident instead of paying page faults for fresh
  * pages on every call (README, "Output memory").
