@@ -6,6 +6,14 @@
  */
 export { decryptChunked, decryptChunkedAsync, encryptChunked, encryptChunkedAsync } from './buffer';
 export {
+  chunkedOpenedLength,
+  chunkedSealedLength,
+  decryptChunkedInto,
+  decryptChunkedIntoAsync,
+  encryptChunkedInto,
+  encryptChunkedIntoAsync,
+} from './into';
+export {
   CHUNK_SIZE,
   type ChunkedKey,
   type ChunkedOptions,
