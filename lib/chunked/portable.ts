@@ -25,4 +25,5 @@ export {
   type Suite,
   workerPool,
 } from './options';
+export { type StreamOptions } from './stream-core';
 export { DecryptTransformStream, EncryptTransformStream } from './web-stream';
