@@ -22,6 +22,8 @@ const WASM_SUITES = [
   'test/errors.test.ts',
   'test/chunked.vectors.test.ts',
   'test/chunked.differential.test.ts',
+  'test/chunked.paths.test.ts',
+  'test/chunked.stream.test.ts',
   'test/chunked.file.test.ts',
   'test/wasm.memory.test.ts',
 ];

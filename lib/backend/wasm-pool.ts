@@ -67,6 +67,8 @@ export class WasmPool {
   #slots: Slot[] = [];
   #nextId = 1;
   #started = 0;
+  /** Each unfinished run's dispatcher, oldest first: a slot freed by any run's task goes to the oldest run with tasks left. */
+  #runs: (() => void)[] = [];
 
   constructor(
     readonly module: WebAssembly.Module,
@@ -124,6 +126,7 @@ export class WasmPool {
     return new Promise<number>((resolve, reject) => {
       let next = 0, done = 0, firstBad = Infinity, badStatus = 0, total = 0;
       const finish = () => {
+        this.#runs.splice(this.#runs.indexOf(fill), 1);
         job.key.fill(0);
         if (firstBad !== Infinity) {
           if (!job.seal) job.out.fill(0, 0, job.need);
@@ -159,15 +162,26 @@ export class WasmPool {
               job.out.set(new Uint8Array(r.out), outAt);
               total += r.out.byteLength;
             }
+            if (!job.seal && r.out) new Uint8Array(r.out).fill(0); // the task's plaintext copy
             done++;
             if (done === next && (next === count || next >= firstBad)) finish();
-            else dispatch(slot);
+            this.#kick();
           });
           if (slot.inFlight++ === 0) slot.w.busy?.(true);
           slot.w.post(msg, [msg.key, msg.input]);
         }
       };
-      for (let i = 0; i < width; i++) dispatch(this.#slot(i));
+      // Slots are shared by concurrent runs (streams keep several batches
+      // in flight): a run whose slots are all busy gets them as tasks finish.
+      const fill = () => {
+        for (let i = 0; i < Math.min(width, this.#size); i++) dispatch(this.#slot(i));
+      };
+      this.#runs.push(fill);
+      fill();
     });
+  }
+
+  #kick(): void {
+    for (const fill of this.#runs.slice()) fill();
   }
 }

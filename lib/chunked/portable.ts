@@ -6,6 +6,14 @@
  */
 export { decryptChunked, decryptChunkedAsync, encryptChunked, encryptChunkedAsync } from './buffer';
 export {
+  chunkedOpenedLength,
+  chunkedSealedLength,
+  decryptChunkedInto,
+  decryptChunkedIntoAsync,
+  encryptChunkedInto,
+  encryptChunkedIntoAsync,
+} from './into';
+export {
   CHUNK_SIZE,
   type ChunkedKey,
   type ChunkedOptions,
@@ -17,4 +25,5 @@ export {
   type Suite,
   workerPool,
 } from './options';
+export { type StreamOptions } from './stream-core';
 export { DecryptTransformStream, EncryptTransformStream } from './web-stream';
