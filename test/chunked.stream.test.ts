@@ -57,7 +57,7 @@ async function instrumented<R>(delay: (counter: number) => number, fn: (log: Run
   const b = getBackend() as unknown as { createChunked: (...a: unknown[]) => Handle };
   const orig = b.createChunked;
   const log: RunLog = { outstanding: 0, peak: 0, peakBytes: 0, bytes: 0, produced: 0, order: [] };
-  const track = (counter: number, input: Uint8Array, seal: boolean, p: Promise<number>): Promise<number> => {
+  const track = <T extends number | Uint8Array>(counter: number, input: Uint8Array, seal: boolean, p: Promise<T>): Promise<T> => {
     const weight = seal ? input.length : Math.ceil(input.length / CHUNK_CT) * CHUNK;
     log.outstanding++;
     log.bytes += weight;
@@ -73,7 +73,7 @@ async function instrumented<R>(delay: (counter: number) => number, fn: (log: Run
       async (n) => {
         await wait();
         done();
-        log.produced += n;
+        log.produced += typeof n === 'number' ? n : n.length;
         return n;
       },
       async (e) => {
@@ -92,6 +92,8 @@ async function instrumented<R>(delay: (counter: number) => number, fn: (log: Run
       open: (...x: Parameters<Handle['open']>) => h.open(...x),
       sealAsync: (c: number, i: Uint8Array, o: Uint8Array, f: boolean, t: number) => track(c, i, true, h.sealAsync(c, i, o, f, t)),
       openAsync: (c: number, i: Uint8Array, o: Uint8Array, f: boolean, t: number) => track(c, i, false, h.openAsync(c, i, o, f, t)),
+      sealAlloc: (c: number, i: Uint8Array, f: boolean, t: number, lead?: number) => track(c, i, true, h.sealAlloc(c, i, f, t, lead)),
+      openAlloc: (c: number, i: Uint8Array, f: boolean, t: number) => track(c, i, false, h.openAlloc(c, i, f, t)),
       dispose: () => h.dispose(),
     };
   };
@@ -318,11 +320,15 @@ function child(mode: string, total: number, forceGc: boolean): Promise<{ growth:
   });
 }
 
+// Backend-specific checks exist only in their backend's project (a skipped
+// test counts as failed: test/summary-reporter.ts).
+const onlyOn = (b: string): typeof test => (BACKEND === b ? test : ((() => undefined) as unknown as typeof test));
+
 describe('memory', () => {
   // V8 frees dead ArrayBuffers on its own schedule, letting external memory
   // grow by tens of MiB between collections; the check is on what the
   // streams keep, so every mode (the baseline too) collects every 64 MiB.
-  test.skipIf(BACKEND !== 'native')('native: 1 GiB encrypted and decrypted through Node streams and through Web streams adds < 64 MiB of RSS growth to generating + hashing it (child processes)', async () => {
+  onlyOn('native')('native: 1 GiB encrypted and decrypted through Node streams and through Web streams adds < 64 MiB of RSS growth to generating + hashing it (child processes)', async () => {
     const total = 1024 * MiB;
     const plain = await child('plain', total, true);
     const lines: string[] = [`plain: growth ${(plain.growth / MiB).toFixed(1)} MiB, ${plain.ms} ms`];
@@ -344,7 +350,7 @@ describe('memory', () => {
   // ~120-130 MiB over the baseline at 256 MiB, 1 GiB and 2 GiB alike (native:
   // ~20-30). Not yet under 64 MiB (README "Not built yet" in ARCHITECTURE);
   // this checks that it is bounded: 4x the data, no more growth.
-  test.skipIf(BACKEND !== 'wasm')('wasm: RSS growth of encrypt + decrypt streams does not grow with the data (256 MiB vs 1 GiB, Node and Web streams)', async () => {
+  onlyOn('wasm')('wasm: RSS growth of encrypt + decrypt streams does not grow with the data (256 MiB vs 1 GiB, Node and Web streams)', async () => {
     const lines: string[] = [];
     for (const mode of ['node', 'web']) {
       const small = await child(mode, 256 * MiB, true);

@@ -195,30 +195,34 @@ abstract class Engine {
     const outLen = seal ? input.length + units * TAG_SIZE : final ? this.r.backend.chunkedOpenedLength(input.length) : units * CHUNK_SIZE;
     const weight = Math.max(1, seal ? input.length : outLen);
     const at = this.counter;
-    const out = this.r.backend.allocOutput(outLen);
     const c = this.#handle();
     this.counter += units;
     const job: Job = { weight, done: false };
-    const settle = (n: number | undefined, err?: unknown) => {
+    const settle = (out: Uint8Array | undefined, err?: unknown) => {
       job.done = true;
       if (err !== undefined) job.err = err;
-      else job.out = out.subarray(0, n);
+      else job.out = out;
       if (this.#handles.includes(c)) this.#idle.push(c);
       if (recycle) recycle(input);
       this.#pump();
     };
     this.#queue.push(job);
     this.#inFlight += weight;
-    let p: Promise<number> | number;
+    let p: Promise<Uint8Array> | Uint8Array;
     try {
-      if (final && input.length <= SYNC_MAX) p = seal ? c.seal(at, input, out, final, this.r.threads) : c.open(at, input, out, final, this.r.threads);
-      else p = seal ? c.sealAsync(at, input, out, final, this.r.threads) : c.openAsync(at, input, out, final, this.r.threads);
+      if (final && input.length <= SYNC_MAX) {
+        const out = this.r.backend.allocOutput(outLen);
+        p = out.subarray(0, seal ? c.seal(at, input, out, final, this.r.threads) : c.open(at, input, out, final, this.r.threads));
+      } else {
+        // The workers allocate the batch's output (README "Output memory").
+        p = seal ? c.sealAlloc(at, input, final, this.r.threads) : c.openAlloc(at, input, final, this.r.threads);
+      }
     } catch (e) {
       settle(undefined, e);
       return;
     }
-    if (typeof p === 'number') settle(p);
-    else p.then(settle, (e: unknown) => settle(undefined, e));
+    if (p instanceof Uint8Array) settle(p);
+    else p.then((out) => settle(out), (e: unknown) => settle(undefined, e));
   }
 
   #handle(): ChunkedHandle {

@@ -99,7 +99,7 @@ Run ParseRun(const Napi::CallbackInfo &info, bool seal, bool alloc = false) {
   if (!alloc) r.out = GetBytes(env, info[2], "output");
   r.final = info[a].ToBoolean().Value();
   unsigned t = static_cast<unsigned>(GetNumber(env, info[a + 1], "threads", TSR_POOL_MAX));
-  if (alloc && info.Length() > a + 2) r.lead = static_cast<size_t>(GetNumber(env, info[a + 2], "lead", 4096));
+  if (alloc && info.Length() > a + 2 && !info[a + 2].IsUndefined()) r.lead = static_cast<size_t>(GetNumber(env, info[a + 2], "lead", 4096));
   r.width = t ? t : tsr_pool_size();
   tsr_chunked_shape shape;
   tsr_status st = tsr_chunked_run_shape(seal, r.in.len, r.final, &shape);
