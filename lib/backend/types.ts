@@ -64,7 +64,7 @@ export interface ChunkedHandle {
    * Native only (native/node/chunked_file.cc, native/pool/tsr_chunked_file.c):
    * reads, seals or opens and writes a whole file in one pool job, with no
    * file byte crossing into JS. Seal reads inFd from inOffset to its end
-   * (inLength: the expected size); open reads the inLength-byte chunk stream
+   * (inLength: the size seen at open, informational); open reads the inLength-byte chunk stream
    * at inOffset (ERR_TRUNCATED if no message has that length). Output goes to
    * outFd from outOffset. onProgress gets the input bytes done, at batch
    * granularity (one call queued at a time). Resolves to the input bytes read;

@@ -8,8 +8,8 @@
 //             onProgress?: (inputBytes) => void) -> Promise<inputBytes>
 //
 // inLength: open, the chunk stream's length (checked here: ERR_TRUNCATED if
-// no message has it); seal, the expected size (sizes the ring; the input is
-// read to its end). Failed reads and writes reject ERR_IO with `errno`
+// no message has it); seal, the size the caller saw (informational: the
+// input is read to its end, as the JS loop does). Failed reads and writes reject ERR_IO with `errno`
 // (negative, as Node's errors) and `syscall`; lib/chunked/file.ts words them
 // as Node's own fs errors.
 #include <atomic>
@@ -91,11 +91,10 @@ class FileJob : public Napi::AsyncWorker {
       Done();
       return;
     }
-    size_t slots = tsr_chunked_file_slots(args_.width, args_.seal, args_.in_len);
     void *hint = nullptr;
     // AllocOut: a cached mapped block (addon.cc), so back-to-back files do
     // not fault the ring's pages in again.
-    uint8_t *mem = AllocOut(slots * tsr_chunked_file_slot_bytes(), &hint);
+    uint8_t *mem = AllocOut(TSR_CHUNKED_FILE_SLOTS * tsr_chunked_file_slot_bytes(), &hint);
     if (!mem) {
       result_ = TSR_CHUNKED_FILE_CRYPTO;
       status_ = TSR_ERR_NOMEM;
@@ -114,7 +113,6 @@ class FileJob : public Napi::AsyncWorker {
     job.base_nonce = state_->keys->base_nonce;
     job.width = args_.width;
     job.mem = mem;
-    job.slots = slots;
     job.cancel = &state_->cancel;
     ProgressHook hook{progress_};
     if (progress_) {

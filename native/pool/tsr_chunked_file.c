@@ -8,60 +8,53 @@
 #include <unistd.h>
 
 #include "../core/tsr_util.h"
+#include "tsr_chunked_pool.h"
 #include "tsr_pool.h"
 
 #define BATCH_PT ((size_t)TSR_CHUNKED_FILE_BATCH * TSR_CHUNK_PT)
 #define BATCH_CT ((size_t)TSR_CHUNKED_FILE_BATCH * TSR_CHUNK_CT)
-#define MAX_SLOTS (TSR_POOL_MAX + 2u)
 #define UNKNOWN UINT64_MAX
 
-/* A slot's life: FREE -> READING -> READ -> CRYPT -> CRYPTED -> WRITING -> FREE. */
-enum { FREE, READING, READ, CRYPT, CRYPTED, WRITING };
-
 typedef struct {
-  int state;
   uint64_t batch;
   size_t inlen, outlen;
   int last;
+  size_t plain; /* plaintext bytes this slot has held (wiped at the end) */
 } slot;
 
+/* One step of the pipeline: write batch s - 2, seal/open batch s - 1, read
+ * batch s. Tasks: [write] [read] then the AEAD in TSR_CHUNKED_BATCH-chunk
+ * pieces, as tsr_chunked_pool cuts a run. */
 typedef struct {
   tsr_chunked_file_job *job;
+  slot *w, *r, *c;
+  size_t nio, ntasks;
+  uint64_t c_chunks;
+  /* Results: I/O errors per task; for the AEAD the failure earliest in
+   * stream order, so the error does not depend on which core finished first. */
+  int w_err, r_err;
+  size_t r_got;
   pthread_mutex_t lock;
-  pthread_cond_t cond; /* any state change */
-  slot slots[MAX_SLOTS];
-  size_t nslots;
-  uint64_t next_read, next_write;
-  uint64_t batches; /* UNKNOWN until the batch holding the final chunk is known */
-  int reading, writing;
-  unsigned workers; /* pool workers inside the loop */
-  int stop;
-  uint64_t fail_batch; /* the failure earliest in stream order is reported */
-  tsr_chunked_file_result result;
-} pipe_t;
+  int c_failed;
+  size_t c_fail_task;
+  tsr_status c_status;
+} step_t;
 
 size_t tsr_chunked_file_slot_bytes(void) { return BATCH_PT + BATCH_CT; }
 
-/* open: the number of batches of a chunk stream of in_len bytes. The last
- * batch holds the final chunk (and the full chunks before it in that batch). */
+/* The input batch first, then its output: seal 4 MiB | 4 MiB + 4 KiB, open the reverse. */
+static uint8_t *in_buf(const tsr_chunked_file_job *j, const slot *s) {
+  return j->mem + (size_t)(s->batch % TSR_CHUNKED_FILE_SLOTS) * tsr_chunked_file_slot_bytes();
+}
+static uint8_t *out_buf(const tsr_chunked_file_job *j, const slot *s) { return in_buf(j, s) + (j->seal ? BATCH_PT : BATCH_CT); }
+
+/* open: the batches of a chunk stream of in_len bytes (valid: the caller
+ * checked it). The last one holds the final chunk. */
 static uint64_t open_batches(uint64_t in_len) {
   uint64_t pt = 0;
   if (tsr_chunked_opened_len(in_len, &pt) != TSR_OK) return 1;
   return pt / TSR_CHUNK_PT / TSR_CHUNKED_FILE_BATCH + 1;
 }
-
-size_t tsr_chunked_file_slots(unsigned width, int seal, uint64_t in_len) {
-  uint64_t batches = seal ? in_len / BATCH_PT + 1 : open_batches(in_len);
-  uint64_t n = (uint64_t)width + 2;
-  if (n > MAX_SLOTS) n = MAX_SLOTS;
-  if (n > batches) n = batches;
-  return n ? (size_t)n : 1;
-}
-
-static uint8_t *in_buf(pipe_t *q, const slot *s) { return q->job->mem + (size_t)(s - q->slots) * tsr_chunked_file_slot_bytes(); }
-/* The input batch first, then the output: seal 4 MiB | 4 MiB + 4 KiB, open the reverse. */
-static size_t in_cap(int seal) { return seal ? BATCH_PT : BATCH_CT; }
-static uint8_t *out_buf(pipe_t *q, const slot *s) { return in_buf(q, s) + in_cap(q->job->seal); }
 
 /* Full positional reads and writes: short counts are retried, EINTR too. */
 static int read_full(int fd, uint8_t *buf, size_t len, uint64_t off, size_t *got) {
@@ -94,196 +87,139 @@ static int write_full(int fd, const uint8_t *buf, size_t len, uint64_t off) {
   return 0;
 }
 
-/* Under the lock. */
-static void fail(pipe_t *q, tsr_chunked_file_result why, uint64_t batch, tsr_status st, int err) {
-  if (!q->stop || batch < q->fail_batch) {
-    q->fail_batch = batch;
-    q->result = why;
-    q->job->status = st;
-    q->job->err = err;
-  }
-  q->stop = 1;
-}
-
-static int cancelled(const pipe_t *q) { return q->job->cancel && __atomic_load_n(q->job->cancel, __ATOMIC_ACQUIRE); }
-
-static slot *slot_of(pipe_t *q, uint64_t batch) { return &q->slots[batch % q->nslots]; }
-
-/* The steps a participant may take, under the lock; NULL if none now. */
-static slot *can_write(pipe_t *q) {
-  if (q->writing || q->next_write >= q->batches) return NULL;
-  slot *s = slot_of(q, q->next_write);
-  return s->state == CRYPTED && s->batch == q->next_write ? s : NULL;
-}
-
-static slot *can_read(pipe_t *q) {
-  if (q->reading || q->next_read >= q->batches) return NULL;
-  slot *s = slot_of(q, q->next_read);
-  return s->state == FREE ? s : NULL;
-}
-
-static slot *can_crypt(pipe_t *q) {
-  slot *best = NULL;
-  for (size_t i = 0; i < q->nslots; i++)
-    if (q->slots[i].state == READ && (!best || q->slots[i].batch < best->batch)) best = &q->slots[i];
-  return best;
-}
-
-static void do_read(pipe_t *q, slot *s) {
-  tsr_chunked_file_job *j = q->job;
-  uint64_t b = s->batch;
-  size_t want;
-  int last;
-  if (j->seal) {
-    want = BATCH_PT; /* read to the end: a short batch is the final one */
-    last = 0;
-  } else {
-    uint64_t start = b * BATCH_CT;
-    last = b + 1 == q->batches;
-    want = last ? (size_t)(j->in_len - start) : BATCH_CT;
-  }
-  size_t got = 0;
-  int err = read_full(j->in_fd, in_buf(q, s), want, j->in_off + b * (j->seal ? BATCH_PT : BATCH_CT), &got);
-  pthread_mutex_lock(&q->lock);
-  q->reading = 0;
-  if (err) fail(q, TSR_CHUNKED_FILE_READ, b, TSR_OK, err);
-  else if (!j->seal && got < want) fail(q, TSR_CHUNKED_FILE_SHRANK, b, TSR_OK, 0);
-  else {
-    if (j->seal && got < want) {
-      last = 1;
-      q->batches = b + 1;
+static void task(void *arg, size_t t, unsigned participant) {
+  step_t *st = (step_t *)arg;
+  tsr_chunked_file_job *j = st->job;
+  if (t < st->nio) {
+    if (st->w && t == 0) {
+      slot *s = st->w;
+      st->w_err = write_full(j->out_fd, out_buf(j, s), s->outlen, j->out_off + s->batch * (j->seal ? BATCH_CT : BATCH_PT));
+    } else {
+      slot *s = st->r;
+      size_t want = j->seal ? BATCH_PT : s->inlen; /* seal: read to the end; a short batch is the final one */
+      st->r_err = read_full(j->in_fd, in_buf(j, s), want, j->in_off + s->batch * (j->seal ? BATCH_PT : BATCH_CT), &st->r_got);
     }
-    s->inlen = got;
-    s->last = last;
-    s->state = READ;
-  }
-  if (q->stop) s->state = FREE;
-}
-
-static void do_crypt(pipe_t *q, slot *s, unsigned participant) {
-  tsr_chunked_file_job *j = q->job;
-  uint64_t counter = s->batch * TSR_CHUNKED_FILE_BATCH;
-  tsr_aead_ctx *ctx = j->ctxs[participant];
-  size_t out = 0;
-  tsr_status st = j->seal
-      ? tsr_chunked_seal(ctx, j->base_nonce, counter, in_buf(q, s), s->inlen, s->last, out_buf(q, s))
-      : tsr_chunked_open(ctx, j->base_nonce, counter, in_buf(q, s), s->inlen, s->last, out_buf(q, s), &out);
-  if (j->seal && st == TSR_OK) {
-    tsr_chunked_shape shape;
-    tsr_chunked_run_shape(1, s->inlen, s->last, &shape);
-    out = (size_t)shape.outlen;
-  }
-  pthread_mutex_lock(&q->lock);
-  if (st != TSR_OK) fail(q, TSR_CHUNKED_FILE_CRYPTO, s->batch, st, 0);
-  s->outlen = out;
-  s->state = q->stop ? FREE : CRYPTED;
-}
-
-static void do_write(pipe_t *q, slot *s) {
-  tsr_chunked_file_job *j = q->job;
-  uint64_t b = s->batch;
-  int err = write_full(j->out_fd, out_buf(q, s), s->outlen, j->out_off + b * (j->seal ? BATCH_CT : BATCH_PT));
-  pthread_mutex_lock(&q->lock);
-  q->writing = 0;
-  s->state = FREE;
-  if (err) {
-    fail(q, TSR_CHUNKED_FILE_WRITE, b, TSR_OK, err);
     return;
   }
-  q->next_write = b + 1;
-  j->in_done += s->inlen;
-  j->out_done += s->outlen;
-  /* Under the lock, so reports arrive in order. */
-  if (j->progress && !q->stop) j->progress(j->progress_arg, j->in_done);
-}
-
-enum { NONE, STEP_READ, STEP_CRYPT, STEP_WRITE };
-
-/* The next step for participant `me`, under the lock. The caller
- * (participant 0, a libuv thread) keeps to the I/O and runs the AEAD only
- * while no worker is in the loop; workers (nice + 10, tsr_pool.c) take the
- * AEAD first and the I/O when no batch waits for them. Every participant can
- * take every step, so the job finishes whoever joins. */
-static int pick(pipe_t *q, unsigned me, slot **s) {
-  if (me == 0) {
-    if ((*s = can_write(q)) != NULL) return STEP_WRITE;
-    if ((*s = can_read(q)) != NULL) return STEP_READ;
-    if (q->workers == 0 && (*s = can_crypt(q)) != NULL) return STEP_CRYPT;
-    return NONE;
+  if (__atomic_load_n(&st->c_failed, __ATOMIC_RELAXED)) return; /* this batch is never written */
+  size_t i = t - st->nio;
+  slot *s = st->c;
+  size_t in_chunk = j->seal ? TSR_CHUNK_PT : TSR_CHUNK_CT, out_chunk = j->seal ? TSR_CHUNK_CT : TSR_CHUNK_PT;
+  size_t first = i * TSR_CHUNKED_BATCH, off = first * in_chunk;
+  int last = t + 1 == st->ntasks;
+  size_t len = last ? s->inlen - off : (size_t)TSR_CHUNKED_BATCH * in_chunk;
+  uint64_t counter = s->batch * TSR_CHUNKED_FILE_BATCH + first;
+  size_t ignored;
+  tsr_status rc = j->seal
+      ? tsr_chunked_seal(j->ctxs[participant], j->base_nonce, counter, in_buf(j, s) + off, len, last && s->last,
+                         out_buf(j, s) + first * out_chunk)
+      : tsr_chunked_open(j->ctxs[participant], j->base_nonce, counter, in_buf(j, s) + off, len, last && s->last,
+                         out_buf(j, s) + first * out_chunk, &ignored);
+  if (rc != TSR_OK) {
+    pthread_mutex_lock(&st->lock);
+    if (!st->c_failed || i < st->c_fail_task) {
+      st->c_fail_task = i;
+      st->c_status = rc;
+    }
+    __atomic_store_n(&st->c_failed, 1, __ATOMIC_RELAXED);
+    pthread_mutex_unlock(&st->lock);
   }
-  if ((*s = can_crypt(q)) != NULL) return STEP_CRYPT;
-  if ((*s = can_write(q)) != NULL) return STEP_WRITE;
-  if ((*s = can_read(q)) != NULL) return STEP_READ;
-  return NONE;
 }
 
-static void participant(void *arg, size_t task, unsigned me) {
-  (void)task;
-  pipe_t *q = (pipe_t *)arg;
-  pthread_mutex_lock(&q->lock);
-  if (me) q->workers++;
-  while (!q->stop && q->next_write < q->batches) {
-    if (cancelled(q)) {
-      fail(q, TSR_CHUNKED_FILE_CANCELLED, UNKNOWN, TSR_OK, 0);
+static int cancelled(const tsr_chunked_file_job *j) { return j->cancel && __atomic_load_n(j->cancel, __ATOMIC_ACQUIRE); }
+
+/* Step s: write batch s - 2, seal/open batch s - 1, read batch s (whichever
+ * exist), as one fork-join job on the pool. Each step is a separate pool job,
+ * so between batches the workers serve other callers' jobs too. */
+tsr_chunked_file_result tsr_chunked_file_run(tsr_chunked_file_job *j) {
+  slot slots[TSR_CHUNKED_FILE_SLOTS];
+  memset(slots, 0, sizeof slots);
+  uint64_t batches = j->seal ? UNKNOWN : open_batches(j->in_len);
+  tsr_chunked_file_result result = TSR_CHUNKED_FILE_OK;
+  j->status = TSR_OK;
+  j->err = 0;
+  j->in_done = j->out_done = 0;
+  /* The kernel's read-ahead window grows for sequential readers. */
+  (void)posix_fadvise(j->in_fd, (off_t)j->in_off, 0, POSIX_FADV_SEQUENTIAL);
+  step_t st;
+  memset(&st, 0, sizeof st);
+  pthread_mutex_init(&st.lock, NULL);
+  for (uint64_t s = 0;; s++) {
+    slot *w = s >= 2 && s - 2 < batches ? &slots[(s - 2) % TSR_CHUNKED_FILE_SLOTS] : NULL;
+    slot *c = s >= 1 && s - 1 < batches ? &slots[(s - 1) % TSR_CHUNKED_FILE_SLOTS] : NULL;
+    slot *r = s < batches ? &slots[s % TSR_CHUNKED_FILE_SLOTS] : NULL;
+    if (!w && !c && !r) break;
+    if (cancelled(j)) {
+      result = TSR_CHUNKED_FILE_CANCELLED;
       break;
     }
-    slot *s = NULL;
-    switch (pick(q, me, &s)) {
-      case STEP_WRITE:
-        q->writing = 1;
-        s->state = WRITING;
-        pthread_mutex_unlock(&q->lock);
-        do_write(q, s);
-        break;
-      case STEP_READ:
-        q->reading = 1;
-        s->state = READING;
-        s->batch = q->next_read++;
-        pthread_mutex_unlock(&q->lock);
-        do_read(q, s);
-        break;
-      case STEP_CRYPT:
-        s->state = CRYPT;
-        pthread_mutex_unlock(&q->lock);
-        do_crypt(q, s, me);
-        break;
-      default:
-        pthread_cond_wait(&q->cond, &q->lock);
-        continue;
+    st.job = j;
+    st.w = w;
+    st.r = r;
+    st.c = c;
+    st.nio = (w != NULL) + (r != NULL);
+    st.w_err = st.r_err = 0;
+    st.r_got = 0;
+    st.c_failed = 0;
+    st.c_status = TSR_OK;
+    if (r) {
+      r->batch = s;
+      r->last = !j->seal && s + 1 == batches;
+      r->inlen = j->seal ? BATCH_PT : r->last ? (size_t)(j->in_len - s * BATCH_CT) : BATCH_CT;
     }
-    pthread_cond_broadcast(&q->cond); /* the do_* steps return with the lock held */
+    st.ntasks = st.nio;
+    if (c) {
+      tsr_chunked_shape shape;
+      tsr_status rc = tsr_chunked_run_shape(j->seal, c->inlen, c->last, &shape);
+      if (rc != TSR_OK) { /* cannot happen for the lengths above; never run the AEAD on it */
+        j->status = rc;
+        result = TSR_CHUNKED_FILE_CRYPTO;
+        break;
+      }
+      c->outlen = (size_t)shape.outlen;
+      if (!j->seal && c->outlen > c->plain) c->plain = c->outlen;
+      st.ntasks += tsr_chunked_pool_tasks(shape.chunks);
+    }
+    /* `width` workers and this thread (participant 0): ctxs[0 .. width]. */
+    tsr_pool_run(task, &st, st.ntasks, j->width + 1);
+    if (r && j->seal && st.r_got > r->plain) r->plain = st.r_got;
+    /* Failures in stream order: batch s - 2, then s - 1, then s. */
+    if (w && st.w_err) {
+      j->err = st.w_err;
+      result = TSR_CHUNKED_FILE_WRITE;
+      break;
+    }
+    if (c && st.c_failed) {
+      j->status = st.c_status;
+      result = TSR_CHUNKED_FILE_CRYPTO;
+      break;
+    }
+    if (r && st.r_err) {
+      j->err = st.r_err;
+      result = TSR_CHUNKED_FILE_READ;
+      break;
+    }
+    if (r && st.r_got < r->inlen) {
+      if (!j->seal) {
+        result = TSR_CHUNKED_FILE_SHRANK;
+        break;
+      }
+      r->inlen = st.r_got;
+      r->last = 1;
+      batches = s + 1;
+    }
+    if (w) {
+      j->in_done += w->inlen;
+      j->out_done += w->outlen;
+      if (j->progress) j->progress(j->progress_arg, j->in_done);
+    }
   }
-  if (me) q->workers--;
-  pthread_cond_broadcast(&q->cond);
-  pthread_mutex_unlock(&q->lock);
-}
-
-tsr_chunked_file_result tsr_chunked_file_run(tsr_chunked_file_job *job) {
-  pipe_t q;
-  memset(&q, 0, sizeof q);
-  q.job = job;
-  q.nslots = job->slots < 1 ? 1 : job->slots > MAX_SLOTS ? MAX_SLOTS : job->slots;
-  q.batches = job->seal ? UNKNOWN : open_batches(job->in_len);
-  q.fail_batch = UNKNOWN;
-  q.result = TSR_CHUNKED_FILE_OK;
-  job->status = TSR_OK;
-  job->err = 0;
-  job->in_done = job->out_done = 0;
-  pthread_mutex_init(&q.lock, NULL);
-  pthread_cond_init(&q.cond, NULL);
-  /* The kernel's read-ahead window grows for sequential readers. */
-  (void)posix_fadvise(job->in_fd, (off_t)job->in_off, 0, POSIX_FADV_SEQUENTIAL);
-  /* Tasks are whole participant loops: width + 1 of them, so the caller
-   * (task 0 first) and each worker that joins run one loop each; a loop
-   * claimed after the job finished returns at once. */
-  tsr_pool_run(participant, &q, (size_t)job->width + 1, job->width + 1);
-  pthread_cond_destroy(&q.cond);
-  pthread_mutex_destroy(&q.lock);
-  /* Plaintext stays in the ring otherwise: seal inputs, open outputs. */
-  for (size_t i = 0; i < q.nslots; i++) {
-    uint8_t *p = job->mem + i * tsr_chunked_file_slot_bytes();
-    if (job->seal) tsr_memzero(p, BATCH_PT);
-    else tsr_memzero(p + BATCH_CT, BATCH_PT);
+  pthread_mutex_destroy(&st.lock);
+  /* Plaintext stays in the ring otherwise: seal inputs, open outputs (a
+   * failed open already zeroed what it wrote; the rest is wiped here). */
+  for (size_t i = 0; i < TSR_CHUNKED_FILE_SLOTS; i++) {
+    uint8_t *p = j->mem + i * tsr_chunked_file_slot_bytes();
+    tsr_memzero(j->seal ? p : p + BATCH_CT, slots[i].plain);
   }
-  return q.result;
+  return result;
 }

@@ -4,14 +4,15 @@
  * writes the output with pwrite, so no byte of the file passes through
  * JavaScript (lib/chunked/file.ts; docs/ARCHITECTURE.md "Files").
  *
- * The job is a pipeline over a ring of slots, each holding one input batch
- * and its output batch. Reads are sequential (one at a time, batch after
- * batch), batches are sealed or opened concurrently, and writes are
- * sequential and in order, so batch i + 1 is read while batch i is
- * encrypted and batch i - 1 is written. The calling thread prefers the I/O;
- * pool workers prefer the crypto and take I/O only when no batch is ready
- * for them. In-flight memory is the ring: tsr_chunked_file_slots() slots of
- * tsr_chunked_file_slot_bytes(), at most (width + 2) x ~8 MiB.
+ * The job is a pipeline of steps over a ring of three slots, each holding
+ * one input batch and its output batch: step s writes batch s - 2, seals or
+ * opens batch s - 1 (cut into TSR_CHUNKED_BATCH-chunk tasks, as
+ * tsr_chunked_pool does) and reads batch s, all at once, as one fork-join
+ * job on the pool (tsr_pool_run: the calling thread and up to `width`
+ * workers). Reads and writes stay sequential and large (4 MiB pread /
+ * pwrite), and between steps the workers go back to the pool, so other
+ * callers' jobs are not held up for the length of a file. In-flight memory is
+ * the ring: TSR_CHUNKED_FILE_SLOTS x ~8 MiB = 24 MiB per job, whatever width.
  *
  * Because the Cobblestone framing is fixed-size, batch b's input and output
  * offsets are known in advance, and a batch is written only after every chunk
@@ -54,11 +55,10 @@ typedef struct {
   tsr_aead_ctx *const *ctxs;  /* width + 1 contexts keyed with the derived key */
   const uint8_t *base_nonce;
   unsigned width;             /* pool workers wanted (the caller takes part too) */
-  uint8_t *mem;               /* slots * tsr_chunked_file_slot_bytes() bytes */
-  size_t slots;               /* >= 1 */
-  const int *cancel;          /* optional; read atomically before each batch step */
+  uint8_t *mem;               /* TSR_CHUNKED_FILE_SLOTS * tsr_chunked_file_slot_bytes() bytes */
+  const int *cancel;          /* optional; read atomically before each step */
   /* Optional: input bytes consumed so far (a prefix of the input: batches
-   * count once written), called in order, never concurrently. */
+   * count once written), called on the calling thread between steps. */
   void (*progress)(void *arg, uint64_t in_bytes);
   void *progress_arg;
   /* Results. */
@@ -67,16 +67,15 @@ typedef struct {
   uint64_t in_done, out_done;
 } tsr_chunked_file_job;
 
-/* Bytes of one slot: an input and an output batch (the same for both
- * directions: 4 MiB of plaintext + 4 MiB + 4 KiB of ciphertext). */
+/* The ring: slots of an input and an output batch each (the same size in
+ * both directions: 4 MiB of plaintext + 4 MiB + 4 KiB of ciphertext). */
+#define TSR_CHUNKED_FILE_SLOTS 3u
 size_t tsr_chunked_file_slot_bytes(void);
-/* Slots for a job: width + 2 (one batch read, `width` in the AEAD, one
- * written), no more than the input's batches. */
-size_t tsr_chunked_file_slots(unsigned width, int seal, uint64_t in_len);
 
 /* Runs the job on the calling thread and up to `width` pool workers. On any
- * failure the job stops before its next batch step; what was written is the
- * caller's to delete. Plaintext left in mem is zeroed before returning. */
+ * failure, or once *cancel is set, it stops before its next step (one batch);
+ * what was written is the caller's to delete. The failure reported is the
+ * earliest in stream order. Plaintext left in mem is zeroed before returning. */
 tsr_chunked_file_result tsr_chunked_file_run(tsr_chunked_file_job *job);
 
 #ifdef __cplusplus
