@@ -29,8 +29,8 @@ extern "C" {
 #endif
 
 /* Chunks per batch: 256 x 16 KiB = 4 MiB, as lib/chunked/file.ts FILE_BATCH
- * (README, "file batch"): large sequential reads and writes, and ~1 ms of
- * AES-GCM per batch, so a cancel is seen within about a millisecond of work. */
+ * (docs/ARCHITECTURE.md "Files"): large sequential reads and writes, and a
+ * millisecond or so of AES-GCM per batch, so a cancel takes effect quickly. */
 #define TSR_CHUNKED_FILE_BATCH 256u
 
 typedef enum {
