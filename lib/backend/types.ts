@@ -68,6 +68,22 @@ export interface ChunkedHandle {
    */
   sealAlloc(counter: number, plaintext: Uint8Array, final: boolean, threads: number, lead?: number): Promise<Uint8Array>;
   openAlloc(counter: number, ciphertext: Uint8Array, final: boolean, threads: number): Promise<Uint8Array>;
+  /**
+   * Native only (native/node/chunked_file.cc, native/pool/tsr_chunked_file.c):
+   * reads, seals or opens and writes a whole file in one pool job, with no
+   * file byte crossing into JS. Seal reads inFd from inOffset to its end
+   * (inLength: the size seen at open, informational); open reads the inLength-byte chunk stream
+   * at inOffset (ERR_TRUNCATED if no message has that length). Output goes to
+   * outFd from outOffset. onProgress gets the input bytes done, at batch
+   * granularity (one call queued at a time). Resolves to the input bytes read;
+   * I/O failures reject ERR_IO with `errno` and `syscall`; cancel() makes it
+   * reject ERR_ABORTED before its next 4 MiB batch. lib/chunked/file.ts uses
+   * it when present and falls back to its JS loop otherwise.
+   */
+  fileAsync?(seal: boolean, inFd: number, inOffset: number, inLength: number, outFd: number, outOffset: number, threads: number,
+             onProgress?: (inputBytes: number) => void): Promise<number>;
+  /** Stops a running fileAsync (no-op otherwise). */
+  cancel?(): void;
   dispose(): void;
 }
 

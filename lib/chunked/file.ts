@@ -4,8 +4,15 @@
  * i + 1 is encrypted and batch i + 2 is read). The output goes to a temp
  * file that is fsynced and renamed over dst only when complete, so a failure
  * or an abort never leaves a partial or unauthenticated file at dst.
+ *
+ * Regular files on the native backend go through one native job
+ * (ChunkedHandle.fileAsync: native/pool/tsr_chunked_file.c reads with pread,
+ * seals or opens and writes with pwrite on the pool; docs/ARCHITECTURE.md
+ * "Files"): JS opens the files, writes or checks the header and finishes the
+ * atomic output. Pipes, and the WASM backend, use the JS loop below.
  */
 import * as fs from 'node:fs/promises';
+import { getSystemErrorMap } from 'node:util';
 
 import type { ChunkedHandle } from '../backend/types';
 import { TesseraError } from '../errors';
@@ -66,8 +73,66 @@ export async function openInput(src: string): Promise<[fs.FileHandle, number | u
   return [fh, st.isFile() ? st.size : undefined];
 }
 
+/** The fd of a regular-file input the native job can pread, or undefined (pipes, stdin, WASM). */
+function nativeFd(input: Input, size: number | undefined, c: ChunkedHandle): number | undefined {
+  if (size === undefined || typeof c.fileAsync !== 'function') return undefined;
+  const fd = (input as { fd?: unknown }).fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
+}
+
+/** A failed system call worded as Node words its fs errors ("ENOSPC: no space left on device, write"). */
+function sysError(errno: number, syscall: string): NodeJS.ErrnoException {
+  const [code, desc] = getSystemErrorMap().get(errno) ?? [`errno ${-errno}`, 'unknown error'];
+  const e: NodeJS.ErrnoException = new Error(`${code}: ${desc}, ${syscall}`);
+  Object.assign(e, { errno, code, syscall });
+  return e;
+}
+
 /**
- * The overlapped loop. next(buf) reads one batch and says whether it is the
+ * One native job for the whole file (in: input bytes from inOff, out: from
+ * outOff). Progress comes at 4 MiB batch granularity, at most one call queued
+ * at a time (chunked_file.cc), and ends with the input size here; `base` is
+ * what the reported counts start from (decryption: envelope + header).
+ * An abort sets the job's cancel flag, which it reads before each batch step.
+ */
+async function runNative(c: ChunkedHandle, seal: boolean, inFd: number, inOff: number, inLen: number, out: fs.FileHandle, outOff: number,
+                         r: Resolved, opts: RunOptions, total: number | undefined, base: number, what: string): Promise<void> {
+  let thrown: { e: unknown } | undefined; // by onProgress: cancels the job, then surfaces as today
+  let reported = -1;
+  const report = (bytes: number): void => {
+    if (thrown || bytes <= reported || opts.signal?.aborted) return;
+    reported = bytes;
+    try {
+      opts.onProgress!({ bytes, total });
+    } catch (e) {
+      thrown = { e };
+      c.cancel!();
+    }
+  };
+  const onAbort = (): void => c.cancel!();
+  const job = c.fileAsync!(seal, inFd, inOff, inLen, out.fd, outOff, r.threads, opts.onProgress ? (n) => report(base + n) : undefined);
+  opts.signal?.addEventListener('abort', onAbort);
+  let n: number;
+  try {
+    n = await job;
+  } catch (e) {
+    if (thrown) throw thrown.e;
+    const err = e as TesseraError & { errno?: unknown; syscall?: unknown };
+    if (err.code === 'ERR_ABORTED') aborted(opts.signal, what);
+    if (err.code === 'ERR_IO' && typeof err.errno === 'number' && typeof err.syscall === 'string') {
+      const sys = sysError(err.errno, err.syscall);
+      throw err.syscall === 'read' ? ioError(sys, 'read input') : sys; // writes: atomicOutput names the call, as writeAll's errors
+    }
+    throw e;
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+  }
+  if (opts.onProgress) report(base + n);
+  if (thrown) throw thrown.e;
+}
+
+/**
+ * The overlapped loop (pipes and the WASM backend). next(buf) reads one batch and says whether it is the
  * last; work(input, out, last) seals or opens it into out.
  */
 async function pump(out: fs.FileHandle, inSize: number, outSize: number, opts: RunOptions, total: number | undefined, what: string,
@@ -126,6 +191,8 @@ export async function sealHandle(input: Input, total: number | undefined, dst: s
       head.set(salt, head.length - HEADER_SIZE);
       head.set(c.commitment(), head.length - HEADER_SIZE + SALT_SIZE);
       await writeAll(out, head);
+      const fd = nativeFd(input, total, c);
+      if (fd !== undefined) return runNative(c, true, fd, 0, total!, out, head.length, r, opts, total, 0, what);
       const batch = FILE_BATCH * CHUNK_SIZE;
       let pos = 0;
       let counter = 0;
@@ -173,6 +240,8 @@ export async function openHandle(input: Input, size: number | undefined, dst: st
     try {
       c.check(head.subarray(SALT_SIZE));
       await atomicOutput(dst, 0o600, opts.signal, what, async (out) => {
+        const fd = nativeFd(input, size, c);
+        if (fd !== undefined) return runNative(c, false, fd, skip + HEADER_SIZE, body - HEADER_SIZE, out, 0, r, opts, size, skip + HEADER_SIZE, what);
         // Runs end at chunk boundaries; the run holding the final chunk is
         // `last` and takes whatever remains.
         const lastChunk = Math.floor(ptlen / CHUNK_SIZE);

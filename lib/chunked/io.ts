@@ -1,7 +1,8 @@
 /** File plumbing for the chunked file APIs: typed I/O errors, full reads, atomic output. */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import * as fsCb from 'node:fs';
 import * as fs from 'node:fs/promises';
+import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { TesseraError } from '../errors';
@@ -70,6 +71,41 @@ export async function writeAll(fh: fs.FileHandle, data: Uint8Array): Promise<voi
 }
 
 /**
+ * Temp files are `.<dst name>.<host>-<pid>.<random>.tessera-tmp`. A process
+ * killed outright (SIGKILL, power loss) cannot remove its own: the host tag
+ * (a hash of os.hostname(), for directories shared between machines) and the
+ * pid let a later run prove one stale (same host, process gone) and remove it.
+ */
+const HOST = createHash('sha256').update(os.hostname()).digest('hex').slice(0, 8);
+const TEMP = /^\..*\.([0-9a-f]{8})-(\d+)\.[0-9a-f]{12}\.tessera-tmp$/;
+/** Directories swept recently (ms timestamp): at most one readdir per directory per minute. */
+const swept = new Map<string, number>();
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by someone else
+  }
+}
+
+/** Removes the temp files in dir left by dead processes of this host (best effort). */
+export async function sweepStaleTemps(dir: string): Promise<void> {
+  const now = Date.now();
+  if ((swept.get(dir) ?? -Infinity) > now - 60_000) return;
+  swept.set(dir, now);
+  const names = await fs.readdir(dir).catch(() => [] as string[]);
+  for (const name of names) {
+    const m = TEMP.exec(name);
+    if (!m || m[1] !== HOST) continue;
+    const pid = Number(m[2]);
+    if (pid === process.pid || alive(pid)) continue;
+    await fs.unlink(path.join(dir, name)).catch(() => undefined);
+  }
+}
+
+/**
  * Runs fill(fh) against a temp file next to dst, then fsyncs it, renames it
  * over dst and fsyncs the directory. Any failure or abort removes the temp
  * file: dst is either untouched or the complete, authenticated output.
@@ -78,7 +114,8 @@ export async function atomicOutput(dst: string, mode: number, signal: AbortSigna
                                    fill: (fh: fs.FileHandle) => Promise<void>): Promise<void> {
   const abs = path.resolve(dst);
   const dir = path.dirname(abs);
-  const tmp = path.join(dir, `.${path.basename(abs)}.${randomBytes(6).toString('hex')}.tessera-tmp`);
+  await sweepStaleTemps(dir);
+  const tmp = path.join(dir, `.${path.basename(abs)}.${HOST}-${process.pid}.${randomBytes(6).toString('hex')}.tessera-tmp`);
   let fh: fs.FileHandle | undefined;
   try {
     fh = await fs.open(tmp, 'wx', mode);

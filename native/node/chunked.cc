@@ -14,6 +14,8 @@
 //     pages first touched) by the workers (tsr_outmem), with `lead` bytes
 //     left at its start for the caller's header; the event loop does the
 //     argument checks, one submission and one completion.
+//   fileAsync(seal, inFd, inOffset, inLength, outFd, outOffset, threads,
+//             onProgress?) -> Promise<number>; cancel() (chunked_file.cc)
 //   dispose()
 //
 // Raw mode (spec appendix): new NativeChunked(suite, aeadKey, baseNonce,
@@ -27,42 +29,15 @@
 #include <string>
 #include <vector>
 
-#include "addon.h"
+#include "chunked.h"
 
 extern "C" {
-#include "../core/tsr_chunked.h"
 #include "../core/tsr_util.h"
 #include "../pool/tsr_chunked_pool.h"
 #include "../pool/tsr_pool.h"
-#include "../secmem/tsr_secmem.h"
 }
 
 namespace tsr {
-
-namespace {
-
-// Shared by the wrapper and an in-flight async job: dispose() during a job
-// defers the wipe until the job lets go.
-struct ChunkedState {
-  tsr_chunked_suite suite;
-  tsr_chunked_keys *keys = nullptr;  // tsr_secmem
-  tsr_kernel kernel{};               // the instance's kernel when the cipher was made
-  std::vector<tsr_aead_ctx *> ctxs;  // one per participant, keyed with keys->key
-  ~ChunkedState() {
-    for (auto *c : ctxs) tsr_aead_ctx_free(c);
-    tsr_secmem_free(keys);  // zeroizes
-  }
-  // Contexts for `width` participants (made on first use, kept for reuse).
-  tsr_status Ensure(unsigned width) {
-    while (ctxs.size() < width) {
-      tsr_status st;
-      tsr_aead_ctx *c = tsr_aead_ctx_new_kernel(tsr_chunked_aead(suite), keys->key, &kernel, &st);
-      if (!c) return st;
-      ctxs.push_back(c);
-    }
-    return TSR_OK;
-  }
-};
 
 double GetNumber(Napi::Env env, napi_value v, const char *name, double max) {
   double d;
@@ -70,6 +45,16 @@ double GetNumber(Napi::Env env, napi_value v, const char *name, double max) {
     Throw(env, "ERR_ARGUMENT", std::string(name) + " must be an integer between 0 and " + std::to_string(static_cast<uint64_t>(max)));
   return d;
 }
+
+Napi::Value ChunkError(Napi::Env env, tsr_status st, bool seal) {
+  if (st == TSR_ERR_AUTH)
+    return MakeError(env, "ERR_AUTH", "chunked ciphertext: a chunk failed authentication (tampered, reordered or foreign data)");
+  if (st == TSR_ERR_LENGTH)
+    return MakeError(env, "ERR_ARGUMENT", "chunked message: past the 2^38 chunk limit of c2sp.org/chunked-encryption");
+  return StatusError(env, st, seal ? "encrypt chunks" : "decrypt chunks");
+}
+
+namespace {
 
 // One seal/open request, checked at the boundary. `threads` 0 means the
 // pool size.
@@ -135,14 +120,6 @@ tsr_status Execute(ChunkedState &s, Run &r, bool background, size_t *written) {
   return tsr_chunked_pool_open(s.ctxs.data(), width, background, s.keys->base_nonce, r.counter, r.in.data, r.in.len, r.final, r.out.data, written);
 }
 
-Napi::Value ChunkError(Napi::Env env, tsr_status st, bool seal) {
-  if (st == TSR_ERR_AUTH)
-    return MakeError(env, "ERR_AUTH", "chunked ciphertext: a chunk failed authentication (tampered, reordered or foreign data)");
-  if (st == TSR_ERR_LENGTH)
-    return MakeError(env, "ERR_ARGUMENT", "chunked message: past the 2^38 chunk limit of c2sp.org/chunked-encryption");
-  return StatusError(env, st, seal ? "encrypt chunks" : "decrypt chunks");
-}
-
 class ChunkJob : public Napi::AsyncWorker {
  public:
   ChunkJob(Napi::Env env, std::shared_ptr<ChunkedState> state, const Run &r, bool *busy, Napi::Object owner)
@@ -203,6 +180,8 @@ class NativeChunked : public Napi::ObjectWrap<NativeChunked> {
       InstanceMethod<&NativeChunked::OpenAsync>("openAsync"),
       InstanceMethod<&NativeChunked::SealAlloc>("sealAlloc"),
       InstanceMethod<&NativeChunked::OpenAlloc>("openAlloc"),
+      InstanceMethod<&NativeChunked::FileAsync>("fileAsync"),
+      InstanceMethod<&NativeChunked::Cancel>("cancel"),
       InstanceMethod<&NativeChunked::Dispose>("dispose"),
     });
   }
@@ -300,6 +279,17 @@ class NativeChunked : public Napi::ObjectWrap<NativeChunked> {
   Napi::Value OpenAsync(const Napi::CallbackInfo &info) { return Async(info, false); }
   Napi::Value SealAlloc(const Napi::CallbackInfo &info) { return Async(info, true, true); }
   Napi::Value OpenAlloc(const Napi::CallbackInfo &info) { return Async(info, false, true); }
+
+  // A whole file (chunked_file.cc); cancel() stops it before its next batch.
+  Napi::Value FileAsync(const Napi::CallbackInfo &info) {
+    State(info.Env());
+    return ChunkedFileAsync(info, state_, &busy_, Value());
+  }
+
+  Napi::Value Cancel(const Napi::CallbackInfo &info) {
+    if (state_) __atomic_store_n(&state_->cancel, 1, __ATOMIC_RELEASE);
+    return info.Env().Undefined();
+  }
 
   Napi::Value Dispose(const Napi::CallbackInfo &info) {
     state_.reset();  // zeroizes now, or when the running job lets go
