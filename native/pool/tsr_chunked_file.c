@@ -180,8 +180,11 @@ tsr_chunked_file_result tsr_chunked_file_run(tsr_chunked_file_job *j) {
       if (!j->seal && c->outlen > c->plain) c->plain = c->outlen;
       st.ntasks += tsr_chunked_pool_tasks(shape.chunks);
     }
-    /* `width` workers and this thread (participant 0): ctxs[0 .. width]. */
-    tsr_pool_run(task, &st, st.ntasks, j->width + 1);
+    /* `width` pool workers (participants 0 .. width - 1) while this libuv
+     * thread waits, as every async job does: the workers run below the event
+     * loop's priority (tsr_pool.h), so `threads` is the number of threads
+     * computing and the event loop keeps its core. */
+    tsr_pool_run_background(task, &st, st.ntasks, j->width);
     if (r && j->seal && st.r_got > r->plain) r->plain = st.r_got;
     /* Failures in stream order: batch s - 2, then s - 1, then s. */
     if (w && st.w_err) {

@@ -8,8 +8,8 @@
  * one input batch and its output batch: step s writes batch s - 2, seals or
  * opens batch s - 1 (cut into TSR_CHUNKED_BATCH-chunk tasks, as
  * tsr_chunked_pool does) and reads batch s, all at once, as one fork-join
- * job on the pool (tsr_pool_run: the calling thread and up to `width`
- * workers). Reads and writes stay sequential and large (4 MiB pread /
+ * job on the pool (tsr_pool_run_background: up to `width` workers while
+ * the calling thread waits). Reads and writes stay sequential and large (4 MiB pread /
  * pwrite), and between steps the workers go back to the pool, so other
  * callers' jobs are not held up for the length of a file. In-flight memory is
  * the ring: TSR_CHUNKED_FILE_SLOTS x ~8 MiB = 24 MiB per job, whatever width.
@@ -52,9 +52,9 @@ typedef struct {
    * hint for the ring; the input is read to its end. */
   uint64_t in_len;
   uint64_t out_off;           /* where the output starts (after a header the caller wrote) */
-  tsr_aead_ctx *const *ctxs;  /* width + 1 contexts keyed with the derived key */
+  tsr_aead_ctx *const *ctxs;  /* width + 1 contexts keyed with the derived key (width used) */
   const uint8_t *base_nonce;
-  unsigned width;             /* pool workers wanted (the caller takes part too) */
+  unsigned width;             /* pool workers wanted (the caller only waits) */
   uint8_t *mem;               /* TSR_CHUNKED_FILE_SLOTS * tsr_chunked_file_slot_bytes() bytes */
   const int *cancel;          /* optional; read atomically before each step */
   /* Optional: input bytes consumed so far (a prefix of the input: batches
@@ -72,7 +72,7 @@ typedef struct {
 #define TSR_CHUNKED_FILE_SLOTS 3u
 size_t tsr_chunked_file_slot_bytes(void);
 
-/* Runs the job on the calling thread and up to `width` pool workers. On any
+/* Runs the job on up to `width` pool workers (the caller waits). On any
  * failure, or once *cancel is set, it stops before its next step (one batch);
  * what was written is the caller's to delete. The failure reported is the
  * earliest in stream order. Plaintext left in mem is zeroed before returning. */
