@@ -12,21 +12,13 @@
  *     loop that never yields must not depend on them).
  * Each check runs in a child with --expose-gc on the test build of the addon.
  */
-import { spawnSync } from 'node:child_process';
 import { describe, expect, test } from 'vitest';
 
-import { root, T, TEST_BUILD_ARGS } from './tessera';
+import { gcChild } from './gc-child';
+import { T } from './tessera';
 
 const native = T.backend() === 'native';
 
-function child(script: string): any {
-  const r = spawnSync(process.execPath, [...TEST_BUILD_ARGS, '--expose-gc', '-e', script], { cwd: root, encoding: 'utf8', timeout: 120_000 });
-  if (r.error) throw r.error;
-  expect(r.stderr).toBe('');
-  expect(r.status).toBe(0);
-  const lines = r.stdout.trim().split('\n');
-  return JSON.parse(lines[lines.length - 1]!);
-}
 
 const PRELUDE = `
 const T = require('./dist/cjs/index.js');
@@ -49,7 +41,7 @@ describe.runIf(native)('allocating calls', () => {
     // Sizes below and above the 32 MiB cache threshold. The pattern reaches
     // the freed memory twice: as a plain Buffer, and as the plaintext of an
     // open (whose output takes the same allocation path as seal's).
-    const res = child(`${PRELUDE}
+    const res = gcChild(`${PRELUDE}
 (async () => {
   const out = {};
   for (const alg of ['aes-256-gcm', 'chacha20-poly1305']) {
@@ -100,7 +92,7 @@ describe.runIf(native)('allocating calls', () => {
     // and more was an external buffer whose block came back only on a later
     // turn: 200 x 16 MiB grew RSS by ~3.2 GiB, 12 x 64 MiB by 768 MiB (now
     // ~110 and ~320 MiB on the 2-core test VM).
-    const res = child(`${PRELUDE}
+    const res = gcChild(`${PRELUDE}
 const key = T.AeadKey.generate('aes-256-gcm');
 const rss = () => process.memoryUsage().rss;
 function run(n, count) {

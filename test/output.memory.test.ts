@@ -12,21 +12,13 @@
  *     V8 keeps alive between collections (bound below), with memory reused.
  * The pool checks run in a child with --expose-gc on the test build.
  */
-import { spawnSync } from 'node:child_process';
 import { describe, expect, test } from 'vitest';
 
-import { root, T, TEST_BUILD_ARGS } from './tessera';
+import { gcChild } from './gc-child';
+import { T } from './tessera';
 
 const native = T.backend() === 'native';
 
-function child(script: string): any {
-  const r = spawnSync(process.execPath, [...TEST_BUILD_ARGS, '--expose-gc', '-e', script], { cwd: root, encoding: 'utf8', timeout: 300_000 });
-  if (r.error) throw r.error;
-  expect(r.stderr).toBe('');
-  expect(r.status).toBe(0);
-  const lines = r.stdout.trim().split('\n');
-  return JSON.parse(lines[lines.length - 1]!);
-}
 
 const PRELUDE = `
 const T = require('./dist/cjs/index.js');
@@ -52,7 +44,7 @@ describe('outputMemory()', () => {
 
 describe.runIf(native)('output blocks', () => {
   test('a dropped output block is reused; a held one stays valid while others are reused', () => {
-    const res = child(`${PRELUDE}
+    const res = gcChild(`${PRELUDE}
 (async () => {
   const key = T.AeadKey.generate('aes-256-gcm');
   const n = 1 << 20;
@@ -86,7 +78,7 @@ describe.runIf(native)('output blocks', () => {
   });
 
   test('limit: a lower limit trims the cache; synchronous outputs past it come from the JS engine allocator', () => {
-    const res = child(`${PRELUDE}
+    const res = gcChild(`${PRELUDE}
 (async () => {
   const key = T.AeadKey.generate('aes-256-gcm');
   const pt = crypto.randomBytes(1 << 20);
@@ -114,7 +106,7 @@ describe.runIf(native)('output blocks', () => {
     // Bound: the pool's default limit (256 MiB cached) plus the outputs V8
     // keeps alive between collections (it collects on its external-memory
     // schedule, here every call or two) plus the input; measured ~400 MiB.
-    const res = child(`${PRELUDE}
+    const res = gcChild(`${PRELUDE}
 (async () => {
   const key = crypto.randomBytes(32);
   const pt = crypto.randomBytes(64 << 20);
@@ -129,7 +121,7 @@ describe.runIf(native)('output blocks', () => {
   const ok = T.decryptChunked(key, last, { context: 'm' }).equals(pt);
   console.log(JSON.stringify({ growthMiB: Math.round((peak - r0) / 2 ** 20), mapped: s1.mapped - s0.mapped, reused: s1.reused - s0.reused, ok }));
 })();
-`);
+`, 300_000);
     expect(res.ok).toBe(true);
     expect(res.reused).toBeGreaterThan(150);
     expect(res.mapped).toBeLessThan(50);
