@@ -276,10 +276,17 @@ describe('FIFO input (streaming path)', () => {
     rm(out);
   });
 
-  test('a tampered FIFO input rejects ERR_AUTH and leaves an existing dst unchanged', async () => {
-    const pt = randomBytes(3 * BATCH);
-    const ct = T.encryptChunked(KEY, pt, OPTS);
-    ct[HEADER + 100 * CHUNK_CT + 5]! ^= 0x01; // chunk 100: in the first 4 MiB, long before the end
+  // Flips before the end, in the final chunk's tag of a multi-batch input
+  // (its batches are all verified before the final chunk is), and in a
+  // message that is one final chunk (the only job is the final one).
+  const flips: [string, number, (ct: Uint8Array) => number][] = [
+    ['chunk 100, long before the end', 3 * BATCH, () => HEADER + 100 * CHUNK_CT + 5],
+    ["the final chunk's tag", 3 * BATCH + 5, (ct) => ct.length - 1],
+    ['a one-chunk message', 777, (ct) => ct.length - 1],
+  ];
+  test.each(flips)('a FIFO input tampered in %s rejects ERR_AUTH and leaves an existing dst unchanged', async (_what, n, at) => {
+    const ct = T.encryptChunked(KEY, randomBytes(n), OPTS);
+    ct[at(ct)]! ^= 0x01;
     const out = p('fifo-tampered.out');
     fs.writeFileSync(out, 'old content');
     const { result } = await viaFifo(ct, out, []);

@@ -115,6 +115,7 @@ abstract class Engine {
     this.#guard();
     try {
       await this.consume(chunkBytes(data));
+      this.#check();
     } catch (e) {
       throw this.#fail(e);
     }
@@ -130,6 +131,9 @@ abstract class Engine {
         await this.#wait();
         this.#check();
       }
+      // A job that settled at submission (the final one, run in place) has
+      // been delivered or failed by now with nobody waiting: look again.
+      this.#check();
       this.#done = true;
       this.dispose();
     } catch (e) {
