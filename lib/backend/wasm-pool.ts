@@ -7,12 +7,19 @@
  * failure in stream order is reported and a failed open leaves no plaintext
  * in the output. The platform entry (node.ts / browser.ts) supplies the
  * worker factory; without one, runs stay on the calling thread.
+ *
+ * Each task travels in one task-sized ArrayBuffer: the input goes to the
+ * worker in it, the output comes back in it, and the pool reuses it for a
+ * later task. Nothing per task is left for either thread's garbage
+ * collector, so memory stays flat however long a stream runs.
  */
 import { chunkedError, CHUNK_CT, CHUNK_PT, TAG } from './wasm-engine';
 import type { WasmFlavor } from './wasm-engine';
 
 export const TASK_CHUNKS = 32;
 const IN_FLIGHT = 2;
+/** Fits any task's input and its output: a sealed task adds at most one tag per chunk plus an empty final chunk. */
+const TASK_BYTES = (TASK_CHUNKS + 1) * CHUNK_CT;
 
 /** What a worker receives per task (wasm-worker-core.ts). */
 export interface TaskMessage {
@@ -24,12 +31,16 @@ export interface TaskMessage {
   lo: number;
   hi: number;
   final: boolean;
-  input: ArrayBuffer;
+  /** TASK_BYTES long; the task's input is its first `n` bytes. */
+  buf: ArrayBuffer;
+  n: number;
 }
 export interface TaskResult {
   id: number;
   st: number;
-  out: ArrayBuffer;
+  /** The task's buffer, back with the output in its first `len` bytes. */
+  buf: ArrayBuffer;
+  len: number;
 }
 
 /** A worker as the pool sees it, whatever the platform. */
@@ -67,6 +78,8 @@ export class WasmPool {
   #slots: Slot[] = [];
   #nextId = 1;
   #started = 0;
+  /** Task buffers back from workers, ready for reuse (at most two per in-flight task slot). */
+  #free: ArrayBuffer[] = [];
   /** Each unfinished run's dispatcher, oldest first: a slot freed by any run's task goes to the oldest run with tasks left. */
   #runs: (() => void)[] = [];
 
@@ -148,10 +161,11 @@ export class WasmPool {
           const msg: TaskMessage = {
             id, suite: job.suite, key, nonce: job.nonce.slice().buffer, seal: job.seal,
             lo: counter % 2 ** 32, hi: Math.floor(counter / 2 ** 32), final: job.final && t === count - 1,
-            // A copy of just this task's bytes (Buffer#slice would be a view
-            // of the caller's whole buffer, and the transfer would detach it).
-            input: Uint8Array.prototype.slice.call(job.input, a, b).buffer,
+            // A copy of just this task's bytes in a pooled buffer (the
+            // transfer detaches what it sends, never the caller's memory).
+            buf: this.#buffer(), n: b - a,
           };
+          new Uint8Array(msg.buf).set(job.input.subarray(a, b));
           slot.handlers.set(id, (r) => {
             if (r.st !== 0) {
               if (t < firstBad) {
@@ -159,16 +173,17 @@ export class WasmPool {
                 badStatus = r.st;
               }
             } else if (t < firstBad) {
-              job.out.set(new Uint8Array(r.out), outAt);
-              total += r.out.byteLength;
+              job.out.set(new Uint8Array(r.buf, 0, r.len), outAt);
+              total += r.len;
             }
-            if (!job.seal && r.out) new Uint8Array(r.out).fill(0); // the task's plaintext copy
+            if (!job.seal) new Uint8Array(r.buf, 0, r.len).fill(0); // the task's plaintext copy
+            this.#recycle(r.buf);
             done++;
             if (done === next && (next === count || next >= firstBad)) finish();
             this.#kick();
           });
           if (slot.inFlight++ === 0) slot.w.busy?.(true);
-          slot.w.post(msg, [msg.key, msg.input]);
+          slot.w.post(msg, [msg.key, msg.buf]);
         }
       };
       // Slots are shared by concurrent runs (streams keep several batches
@@ -179,6 +194,14 @@ export class WasmPool {
       this.#runs.push(fill);
       fill();
     });
+  }
+
+  #buffer(): ArrayBuffer {
+    return this.#free.pop() ?? new ArrayBuffer(TASK_BYTES);
+  }
+
+  #recycle(b: ArrayBuffer): void {
+    if (b.byteLength === TASK_BYTES && this.#free.length < 2 * IN_FLIGHT * this.#size) this.#free.push(b);
   }
 
   #kick(): void {

@@ -10,8 +10,8 @@ export function taskRunner(module: WebAssembly.Module, flavor: WasmFlavor): (m: 
   const e = new WasmEngine(module, flavor);
   return (m) => {
     const key = new Uint8Array(m.key);
-    const input = new Uint8Array(m.input);
-    const n = input.length;
+    const n = m.n;
+    const input = new Uint8Array(m.buf, 0, n);
     // Before the layout below: runShape uses the scratch area too.
     const sealLen = m.seal ? e.runShape(true, n, m.final).outlen : 0;
     const base = e.scratch(32 + 12 + 4 + n + (m.seal ? sealLen : n));
@@ -23,7 +23,8 @@ export function taskRunner(module: WebAssembly.Module, flavor: WasmFlavor): (m: 
     u8.set(input, ip);
     const h = e.x.tsr_wasm_chunked_new(m.suite, kp, np, 0, 0, 1);
     e.u8.fill(0, kp, kp + 32);
-    if (h === 0) return { id: m.id, st: e.x.tsr_wasm_status(), out: new ArrayBuffer(0) };
+    input.fill(0);
+    if (h === 0) return { id: m.id, st: e.x.tsr_wasm_status(), buf: m.buf, len: 0 };
     const st = m.seal
       ? e.x.tsr_wasm_chunked_seal(h, m.lo, m.hi, ip, n, m.final ? 1 : 0, op)
       : e.x.tsr_wasm_chunked_open(h, m.lo, m.hi, ip, n, m.final ? 1 : 0, op, lp);
@@ -31,9 +32,8 @@ export function taskRunner(module: WebAssembly.Module, flavor: WasmFlavor): (m: 
     u8 = e.u8;
     let len = 0;
     if (st === 0) len = m.seal ? sealLen : new DataView(u8.buffer, lp, 4).getUint32(0, true);
-    const out = u8.slice(op, op + len).buffer;
+    new Uint8Array(m.buf).set(u8.subarray(op, op + len));
     u8.fill(0, ip, op + Math.max(len, m.seal ? 0 : n)); // no plaintext left in this worker's memory
-    input.fill(0);
-    return { id: m.id, st, out };
+    return { id: m.id, st, buf: m.buf, len };
   };
 }

@@ -12,5 +12,5 @@ parentPort!.on('message', (m: TaskMessage | { init: true; module: WebAssembly.Mo
     return;
   }
   const r = run!(m);
-  parentPort!.postMessage(r, [r.out]);
+  parentPort!.postMessage(r, [r.buf]);
 });

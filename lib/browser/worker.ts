@@ -15,5 +15,5 @@ scope.onmessage = (ev) => {
     return;
   }
   const r = run!(m);
-  scope.postMessage(r, [r.out]);
+  scope.postMessage(r, [r.buf]);
 };
