@@ -283,7 +283,7 @@ describe('kek.fromPassphrase', () => {
     const [a, b] = await Promise.all([T.kek.fromPassphrase(PASS, { salt }), T.kek.fromPassphrase(PASS, { salt })]);
     expect(a.id).toMatch(/^scrypt-kwp:[0-9a-f]{16}$/);
     expect(b.id).toBe(a.id);
-    expect(a.params).toEqual({ salt, N: 2 ** 17, r: 8, p: 1 });
+    expect(a.params).toEqual({ kdf: 'scrypt', salt, N: 2 ** 17, r: 8, p: 1 });
     expect(hex(a.salt)).toBe(hex(salt));
     const derived = scryptSync(Buffer.from(PASS, 'utf8'), salt, 32, { N: 2 ** 17, r: 8, p: 1, maxmem: 256 << 20 });
     secrets.push(new Uint8Array(derived));

@@ -15,7 +15,8 @@ import { type Input, readChunks, readFull, stdinInput } from '../chunked/io';
 import { createDecryptStream, createEncryptStream } from '../chunked/node-stream';
 import { resolve, type Suite, SUITES } from '../chunked/options';
 import { TesseraError } from '../errors';
-import { CliError, deriveFromPassphrase, EXIT, type KeySource, newSalt, passphrase, rawKey, SCRYPT } from './keys';
+import { deriveKey, kdfFromRecord, type KdfParams, kdfParams, SCRYPT_DEFAULTS } from '../keys/kdf';
+import { CliError, EXIT, type KeySource, passphrase, rawKey } from './keys';
 
 export interface CryptArgs {
   mode: 'encrypt' | 'decrypt';
@@ -35,10 +36,11 @@ const keyLen = (suite: Suite) => (suite === 'cobblestone-128' ? 16 : 32);
 async function keyForEncrypt(a: CryptArgs): Promise<[Buffer, EnvelopeHeader]> {
   if (!isPass(a.key)) return [rawKey(a.key, keyLen(a.suite)), { suite: a.suite, key: 'raw' }];
   const pass = await passphrase(a.key, true);
-  const salt = newSalt();
   try {
-    const key = await deriveFromPassphrase(pass, salt, SCRYPT, keyLen(a.suite));
-    return [key, { suite: a.suite, kdf: { alg: 'scrypt', ...SCRYPT, salt: salt.toString('base64') } }];
+    const params = kdfParams({ kdf: 'scrypt', ...SCRYPT_DEFAULTS });
+    const key = await deriveKey(pass, params, keyLen(a.suite));
+    const { N, r, p } = SCRYPT_DEFAULTS;
+    return [key, { suite: a.suite, kdf: { alg: 'scrypt', N, r, p, salt: Buffer.from(params.salt).toString('base64') } }];
   } finally {
     pass.fill(0);
   }
@@ -59,20 +61,20 @@ async function keyForDecrypt(a: CryptArgs, h: EnvelopeHeader): Promise<[Buffer, 
     return [rawKey(a.key, keyLen(suite)), suite];
   }
   if (!isPass(a.key)) throw new CliError(EXIT.key, 'this file was encrypted with a passphrase (use --passphrase or --passphrase-env)');
-  const { alg, N, r, p, salt } = kdf;
-  const int = (v: unknown, max: number) => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= max;
-  // Bounds keep a hostile header from asking for unbounded work: scrypt
-  // memory is 128 * N * r bytes (at most 1 GiB here, 8x what encrypt uses)
-  // and its time grows with N * r * p.
-  const n = N as number, rr = r as number, pp = p as number;
-  if (alg !== 'scrypt' || !int(N, 1 << 22) || (n & (n - 1)) !== 0 || n < 2 || !int(r, 32) || !int(p, 16) ||
-      n * rr > 1 << 23 || n * rr * pp > 1 << 24 || typeof salt !== 'string')
+  // The same bounds as every stored KDF record (lib/keys/kdf.ts), so that a
+  // hostile header cannot ask for unbounded memory or time; TSRF headers
+  // name scrypt only.
+  if (kdf.alg !== 'scrypt') badHeader('unsupported key derivation parameters');
+  let params: KdfParams;
+  try {
+    params = kdfFromRecord(kdf, 'TSRF header');
+  } catch {
     badHeader('unsupported key derivation parameters');
-  const saltBytes = Buffer.from(salt, 'base64');
-  if (saltBytes.length < 16 || saltBytes.length > 64) badHeader('bad scrypt salt');
+  }
+  if (params.salt.length > 64) badHeader('bad scrypt salt');
   const pass = await passphrase(a.key, false);
   try {
-    return [await deriveFromPassphrase(pass, saltBytes, { N: N as number, r: r as number, p: p as number }, keyLen(suite)), suite];
+    return [await deriveKey(pass, params, keyLen(suite)), suite];
   } finally {
     pass.fill(0);
   }

@@ -9,13 +9,13 @@
  *   (a raw 32-byte master key, kek.fromKeyFile / fromEnv) |
  *   --rsa-key FILE (an RSA private key PEM, kek.rsa; RSA-OAEP).
  *
- * A passphrase KEK's scrypt salt and parameters live in the keyring document
+ * A passphrase KEK's KDF, salt and parameters live in the keyring document
  * itself (KeyringDoc.kekParams, recorded by Keyring.open on init): same file
  * or same PostgreSQL row as the keys, in the same atomic commit, and
  * covered by the document MAC. They are read before the MAC can be checked
  * (the MAC key is wrapped by the KEK), which is safe: altered parameters
  * derive another KEK, whose id does not match the document's kekId
- * (ERR_KEK, exit 3). Their cost is bounded (scrypt memory at most 1 GiB)
+ * (ERR_KEK, exit 3). Their cost is bounded (lib/keys/kdf.ts kdfFromRecord)
  * before any work is done.
  *
  * Exit codes (lib/cli/keys.ts EXIT): 0 ok, 2 usage, 3 KEK problem (wrong
@@ -32,6 +32,7 @@ import * as path from 'node:path';
 import { TesseraError } from '../errors';
 import { fromText, toText } from '../format';
 import { FileKeyStore } from '../keys/file-store';
+import { kdfFromRecord } from '../keys/kdf';
 import { kek as kekFactory, type KekProvider } from '../keys/kek';
 import { Keyring } from '../keys/keyring';
 import { PostgresKeyStore } from '../keys/pg-store';
@@ -110,20 +111,10 @@ function kekError(e: unknown, what: string): never {
 }
 
 function kekKind(id: string): string {
-  if (id.startsWith('scrypt-kwp:')) return 'a passphrase (--passphrase / --passphrase-env)';
+  if (/^(scrypt|pbkdf2|argon2id)-kwp:/.test(id)) return 'a passphrase (--passphrase / --passphrase-env)';
   if (id.startsWith('aes-kwp:')) return 'a raw key (--key-file / --key-env)';
   if (id.startsWith('rsa-oaep:')) return 'an RSA key pair (--rsa-key)';
   return 'another kind of KEK';
-}
-
-/** Largest scrypt cost accepted from a stored document: 128 * N * r <= 1 GiB (as the encrypt/decrypt CLI). */
-function checkStoredParams(doc: KeyringDoc): { salt: Uint8Array; N: number; r: number; p: number } {
-  const k = doc.kekParams!;
-  const { N, r, p } = k;
-  if (N > 1 << 22 || (N & (N - 1)) !== 0 || r > 32 || p > 16 || N * r > 1 << 23 || N * r * p > 1 << 24)
-    throw new TesseraError('ERR_FORMAT', 'key store: unsupported scrypt parameters for the passphrase KEK');
-  const salt = Buffer.from(k.salt, 'base64');
-  return { salt: new Uint8Array(salt.buffer, salt.byteOffset, salt.byteLength), N, r, p };
 }
 
 /** The KEK for a new keyring (init). */
@@ -164,13 +155,10 @@ function rawKek(src: KekSource): KekProvider {
 async function existingKek(src: KekSource, doc: KeyringDoc): Promise<KekProvider> {
   if (src.kind !== 'passphrase' && src.kind !== 'passphrase-env') return rawKek(src);
   if (!doc.kekParams) throw new CliError(EXIT.key, `this keyring's KEK is not a passphrase; it needs ${kekKind(doc.kekId)}`);
-  const params = checkStoredParams(doc);
+  const params = kdfFromRecord(doc.kekParams, 'key store'); // bounded: a hostile document cannot ask for unbounded work
   const pass = await passphrase(src, false);
   try {
     return await kekFactory.fromPassphrase(pass, params);
-  } catch (e) {
-    if (e instanceof TesseraError && e.code === 'ERR_ARGUMENT') throw new TesseraError('ERR_FORMAT', `key store: unusable scrypt parameters (${e.message})`);
-    throw e;
   } finally {
     pass.fill(0);
   }

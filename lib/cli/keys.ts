@@ -4,7 +4,6 @@
  * scripts) stretched with scrypt. Raw keys are 32 bytes (cobblestone-256) or
  * 16 (cobblestone-128), given as raw bytes, hex or base64.
  */
-import { randomBytes, scrypt } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as tty from 'node:tty';
 
@@ -23,9 +22,6 @@ export type KeySource =
   | { kind: 'env'; name: string }
   | { kind: 'passphrase' } // prompt
   | { kind: 'passphrase-env'; name: string };
-
-/** scrypt cost for passphrases: N = 2^17, r = 8, p = 1 (128 MiB, ~0.5 s here). */
-export const SCRYPT = { N: 1 << 17, r: 8, p: 1 } as const;
 
 /** A key given as text: hex or base64 of exactly `len` bytes. */
 // One parser for key text (hex or base64, surrounding whitespace), shared
@@ -73,16 +69,6 @@ export async function passphrase(src: KeySource, confirm: boolean): Promise<Buff
     again.fill(0);
   }
   return first;
-}
-
-export function deriveFromPassphrase(pass: Buffer, salt: Buffer, params: { N: number; r: number; p: number }, len: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    scrypt(pass, salt, len, { ...params, maxmem: 256 * params.N * params.r + (1 << 20) }, (err, key) => (err ? reject(err) : resolve(key)));
-  });
-}
-
-export function newSalt(): Buffer {
-  return randomBytes(16);
 }
 
 /** Reads a line from the controlling terminal with echo off (stdin may carry the data). */

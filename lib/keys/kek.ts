@@ -12,19 +12,23 @@
  *   from a file (raw 32 bytes, or 64 hex digits / base64 with surrounding
  *   whitespace, as the CLI's --key-file) or an environment variable (hex or
  *   base64). Same id and same wrap output as `fromKey` of those bytes.
- * - `kek.fromPassphrase(passphrase, { salt?, N?, r?, p? })`: scrypt (async,
- *   on the libuv thread pool; N >= 2^17, default N = 2^17, r = 8, p = 1;
- *   16-byte random salt unless given) to a 32-byte master key, then AES-KWP.
- *   The provider exposes `salt` and `params` ({ salt, N, r, p }): store them,
- *   and `kek.fromPassphrase(passphrase, saved)` derives the same KEK again.
- *   String passphrases are used as their UTF-8 bytes (not normalized).
+ * - `kek.fromPassphrase(passphrase, { kdf?, salt?, ...cost })`: scrypt
+ *   (default; N >= 2^17, default N = 2^17, r = 8, p = 1), PBKDF2-HMAC-SHA256
+ *   or Argon2id (lib/keys/kdf.ts), async on the libuv thread pool, with a
+ *   16-byte random salt unless given, to a 32-byte master key, then AES-KWP.
+ *   The provider exposes `params` (kdf, salt, cost): `kek.fromPassphrase(
+ *   passphrase, saved)` derives the same KEK again. A provider made without
+ *   a salt also opens a store that records other parameters: Keyring.open
+ *   derives the passphrase again under them (REBIND; the passphrase stays
+ *   in secure memory for that). String passphrases are used as their UTF-8
+ *   bytes (not normalized).
  * - `kek.rsa({ publicKey, privateKey? })`: RSA-OAEP, SHA-256 and MGF1-SHA-256
  *   (lib/keys/kek-rsa.ts). A public-only provider wraps but cannot unwrap.
  *
  * Ids never reveal key bytes: AES-KWP ids are a domain-separated SHA-256 of
  * the master key, truncated ('aes-kwp:' for a raw key from any source,
- * 'scrypt-kwp:' for a passphrase-derived one, stable for the same passphrase,
- * salt and parameters); RSA ids are the SHA-256 of the public key's SPKI DER
+ * 'scrypt-kwp:', 'pbkdf2-kwp:' or 'argon2id-kwp:' for a passphrase-derived
+ * one, stable for the same passphrase, salt and parameters); RSA ids are the SHA-256 of the public key's SPKI DER
  * ('rsa-oaep:'). Key bytes live in a SecureBuffer inside the provider and
  * are never exposed; wrap/unwrap return plain Uint8Arrays the caller wipes.
  *
@@ -44,14 +48,17 @@
  * Errors never contain key bytes, passphrases or file / variable contents.
  * Node only.
  */
-import { createHash, randomBytes, scrypt } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 
 import { TesseraError } from '../errors';
 import { describe } from '../format';
 import { SecureBuffer } from '../secure';
+import { type KdfOptions, type KdfParams, deriveKey, kdfFromRecord, kdfParams, kdfRecord } from './kdf';
 import { rsa } from './kek-rsa';
 import { keywrap } from './keywrap';
+
+export type { Argon2idParams, KdfName, KdfOptions, KdfParams, Pbkdf2Params, ScryptParams } from './kdf';
 
 export type { RsaKekOptions, RsaKekProvider, RsaKeyInput } from './kek-rsa';
 
@@ -67,19 +74,11 @@ export interface KekProvider {
   unwrap(wrapped: Uint8Array): Promise<Uint8Array>;
 }
 
-/** scrypt parameters of a passphrase KEK: everything needed, with the passphrase, to derive it again. */
-export interface ScryptParams {
-  salt: Uint8Array;
-  N: number;
-  r: number;
-  p: number;
-}
-
 export interface PassphraseKekProvider extends KekProvider {
   /** A copy of the salt (16 bytes or more). */
   readonly salt: Uint8Array;
-  /** A copy of { salt, N, r, p }; pass it back to fromPassphrase to derive the same KEK. */
-  readonly params: ScryptParams;
+  /** A copy of the KDF and its parameters (salt included); pass it back to fromPassphrase to derive the same KEK. */
+  readonly params: KdfParams;
 }
 
 /** An AES-KWP KEK over master key bytes kept in a SecureBuffer. `label` prefixes the id. */
@@ -243,76 +242,57 @@ function fromEnv(name: string): KekProvider {
 
 // ---- passphrases ----
 
-/** scrypt cost: N = 2^17, r = 8, p = 1 (128 MiB), the CLI's parameters; N below 2^17 is refused. */
-export const SCRYPT_DEFAULTS = { N: 1 << 17, r: 8, p: 1 } as const;
-const SCRYPT_MIN_N = 1 << 17;
-const SCRYPT_MAX_MEMORY = 2 ** 32; // 4 GiB
-const SALT_LENGTH = 16;
+export { SCRYPT_DEFAULTS } from './kdf';
 
-function intOption(v: unknown, name: string, min: number, max: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
-    throw new TesseraError('ERR_ARGUMENT', `scrypt ${name} must be an integer from ${min} to ${max} (got ${typeof v === 'number' ? v : describe(v)})`);
-  return v;
+/**
+ * The keyring's hook on a passphrase KEK made without a salt: the KEK of
+ * the same passphrase under the parameters a store recorded (Keyring.open).
+ */
+export const REBIND: unique symbol = Symbol('tessera passphrase rebind');
+
+type Rebindable = { [REBIND]?: (params: KdfParams) => Promise<PassphraseKekProvider> };
+
+/** The passphrase KEK to use on a store that records `params` (ERR_FORMAT if they are unusable), or kek itself. */
+export async function kekForStored(kek: KekProvider, rec: unknown, where: string): Promise<KekProvider> {
+  const rebind = (kek as Rebindable)[REBIND];
+  if (rebind === undefined || rec === undefined) return kek;
+  return rebind(kdfFromRecord(rec, where));
 }
 
-function scryptParams(options: Partial<ScryptParams>): ScryptParams {
-  if (options === null || typeof options !== 'object') throw new TesseraError('ERR_ARGUMENT', `fromPassphrase: options must be an object (got ${describe(options)})`);
-  const N = options.N ?? SCRYPT_DEFAULTS.N;
-  if (typeof N !== 'number' || !Number.isInteger(N) || N < SCRYPT_MIN_N || N > 2 ** 30 || (N & (N - 1)) !== 0)
-    throw new TesseraError('ERR_ARGUMENT', `scrypt N must be a power of two, at least 2^17 (got ${typeof N === 'number' ? N : describe(N)})`);
-  const r = intOption(options.r ?? SCRYPT_DEFAULTS.r, 'r', 1, 1024);
-  const p = intOption(options.p ?? SCRYPT_DEFAULTS.p, 'p', 1, 1024);
-  if (128 * r * (N + p + 2) > SCRYPT_MAX_MEMORY)
-    throw new TesseraError('ERR_ARGUMENT', `scrypt N = ${N}, r = ${r}, p = ${p} needs more than 4 GiB of memory`);
-  let salt: Uint8Array;
-  if (options.salt === undefined) salt = new Uint8Array(randomBytes(SALT_LENGTH));
-  else if (!(options.salt instanceof Uint8Array)) throw new TesseraError('ERR_ARGUMENT', `salt must be a Uint8Array (got ${describe(options.salt)})`);
-  else if (options.salt.length < SALT_LENGTH || options.salt.length > 1024)
-    throw new TesseraError('ERR_ARGUMENT', `salt must be 16 to 1024 bytes (got ${options.salt.length})`);
-  else salt = Uint8Array.from(options.salt);
-  return { salt, N, r, p };
+function passBytes(passphrase: unknown): [Uint8Array, Buffer | undefined] {
+  if (typeof passphrase === 'string') {
+    const b = Buffer.from(passphrase, 'utf8');
+    return [b, b];
+  }
+  if (passphrase instanceof SecureBuffer) return [passphrase.bytes, undefined];
+  if (passphrase instanceof Uint8Array) return [passphrase, undefined];
+  throw new TesseraError('ERR_ARGUMENT', `passphrase must be a string, Uint8Array or SecureBuffer (got ${describe(passphrase)})`);
 }
 
-function deriveKey(pass: Uint8Array, { salt, N, r, p }: ScryptParams): Promise<Buffer> {
-  // OpenSSL's scrypt needs 128 * r * (N + p + 2) bytes; maxmem leaves room above that.
-  const maxmem = 128 * r * (N + p + 2) + (1 << 20);
-  return new Promise((resolve, reject) => {
-    scrypt(pass, salt, KEY_LENGTH, { N, r, p, maxmem }, (err, key) => {
-      if (err) reject(new TesseraError('ERR_INTERNAL', `scrypt failed (N = ${N}, r = ${r}, p = ${p}): ${(err as NodeJS.ErrnoException).code ?? 'error'}`));
-      else resolve(key);
-    });
-  });
-}
+const ID_LABEL: Record<KdfParams['kdf'] & string, string> = { scrypt: 'scrypt-kwp', 'pbkdf2-sha256': 'pbkdf2-kwp', argon2id: 'argon2id-kwp' };
 
-async function fromPassphrase(passphrase: string | Uint8Array | SecureBuffer, options: Partial<ScryptParams> = {}): Promise<PassphraseKekProvider> {
-  const params = scryptParams(options);
-  let pass: Uint8Array;
-  let temp: Buffer | undefined;
-  if (typeof passphrase === 'string') pass = temp = Buffer.from(passphrase, 'utf8');
-  else if (passphrase instanceof SecureBuffer) pass = passphrase.bytes;
-  else if (passphrase instanceof Uint8Array) pass = passphrase;
-  else throw new TesseraError('ERR_ARGUMENT', `passphrase must be a string, Uint8Array or SecureBuffer (got ${describe(passphrase)})`);
-  let derived: Buffer;
+async function derived(pass: Uint8Array, params: KdfParams, held: SecureBuffer | undefined): Promise<PassphraseKekProvider> {
+  let key: Buffer;
   try {
-    if (pass.length === 0) throw new TesseraError('ERR_ARGUMENT', 'the passphrase is empty');
-    derived = await deriveKey(pass, params); // never scryptSync: the event loop keeps running
-  } finally {
-    temp?.fill(0);
+    key = await deriveKey(pass, params, KEY_LENGTH); // never synchronous: the event loop keeps running
+  } catch (e) {
+    if (e instanceof TesseraError && e.code === 'ERR_INTERNAL') throw new TesseraError('ERR_INTERNAL', e.message.replace(/\bfailed\b/, 'failed while deriving the passphrase KEK'));
+    throw e;
   }
   let inner: KekProvider;
   try {
-    inner = aesKwp(derived, 'scrypt-kwp');
+    inner = aesKwp(key, ID_LABEL[params.kdf ?? 'scrypt']);
   } finally {
-    derived.fill(0);
+    key.fill(0);
   }
-  const { salt, N, r, p } = params;
-  return Object.freeze({
+  const copy = (): KdfParams => ({ ...params, kdf: params.kdf ?? 'scrypt', salt: params.salt.slice() }) as KdfParams;
+  const provider: PassphraseKekProvider & Rebindable = {
     id: inner.id,
     get salt() {
-      return salt.slice();
+      return params.salt.slice();
     },
     get params() {
-      return { salt: salt.slice(), N, r, p };
+      return copy();
     },
     wrap: inner.wrap,
     async unwrap(wrapped: Uint8Array) {
@@ -324,7 +304,27 @@ async function fromPassphrase(passphrase: string | Uint8Array | SecureBuffer, op
         throw e;
       }
     },
-  });
+  };
+  // Made without a salt: the same passphrase can be derived again under a
+  // store's recorded parameters (it stays in secure memory for that).
+  if (held) provider[REBIND] = (p) => (sameParams(p, params) ? Promise.resolve(provider) : derived(held.bytes, p, undefined));
+  return Object.freeze(provider);
+}
+
+function sameParams(a: KdfParams, b: KdfParams): boolean {
+  return JSON.stringify(kdfRecord(a)) === JSON.stringify(kdfRecord(b));
+}
+
+async function fromPassphrase(passphrase: string | Uint8Array | SecureBuffer, options: KdfOptions = {}): Promise<PassphraseKekProvider> {
+  const params = kdfParams(options);
+  const [pass, temp] = passBytes(passphrase);
+  try {
+    if (pass.length === 0) throw new TesseraError('ERR_ARGUMENT', 'the passphrase is empty');
+    const held = (options as { salt?: unknown }).salt === undefined ? SecureBuffer.from(pass) : undefined;
+    return await derived(pass, params, held);
+  } finally {
+    temp?.fill(0);
+  }
 }
 
 export const kek = {
@@ -340,7 +340,13 @@ export const kek = {
   fromKeyFile,
   /** A 32-byte master key from an environment variable (hex or base64). ERR_ARGUMENT if unset or malformed. */
   fromEnv,
-  /** scrypt (async; N >= 2^17) then AES-KWP. Keep `provider.params` to derive the same KEK later. */
+  /**
+   * A passphrase stretched by scrypt (default), PBKDF2-HMAC-SHA256 or
+   * Argon2id (lib/keys/kdf.ts), then AES-KWP. Without a salt, fresh
+   * parameters for a new store, and Keyring.open re-derives under the
+   * parameters an existing store recorded; `provider.params` derives the
+   * same KEK again.
+   */
   fromPassphrase,
   /** RSA-OAEP-SHA256 (>= 2048 bits); with only the public key it wraps but cannot unwrap (ERR_KEK). */
   rsa,

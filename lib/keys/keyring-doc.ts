@@ -12,6 +12,7 @@ import { TesseraError } from '../errors';
 import { type Algorithm, algorithmId, describe } from '../format';
 import type { AuditEvent } from './audit';
 import { unb64 } from './document';
+import { kdfRecord } from './kdf';
 import type { KekProvider, PassphraseKekProvider } from './kek';
 import { AeadKey } from '../aead';
 import { SecureBuffer } from '../secure';
@@ -191,10 +192,10 @@ export function checkOptions(store: KeyStore, opts: KeyringOptions): KekProvider
 export async function initialDoc(kek: KekProvider): Promise<{ doc: KeyringDoc; raw: Uint8Array }> {
   const raw = randomBytes(32);
   const doc: KeyringDoc = { format: 'tessera-keyring', version: 1, generation: 1, kekId: kek.id, macKey: b64(await kek.wrap(raw)), purposes: {}, keys: [], mac: '' };
-  // A passphrase KEK (kek.fromPassphrase) exposes its scrypt parameters:
+  // A passphrase KEK (kek.fromPassphrase) exposes its KDF parameters:
   // keep them in the (MAC-covered) document so the KEK can be derived again.
   const params = (kek as Partial<PassphraseKekProvider>).params;
-  if (params && params.salt instanceof Uint8Array) doc.kekParams = { alg: 'scrypt', salt: b64(params.salt), N: params.N, r: params.r, p: params.p };
+  if (params && params.salt instanceof Uint8Array) doc.kekParams = kdfRecord(params);
   doc.mac = computeMac(raw, doc);
   return { doc, raw };
 }

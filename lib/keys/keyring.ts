@@ -42,7 +42,7 @@ import { type BlindIndexOptions, blindIndexArgs, computeBlindIndex } from './bli
 import { type AuditEvent, type AuditOp, AuditSink } from './audit';
 import { b64, cloneDoc, computeMac, verifyMac } from './document';
 import { type CacheStats, checkCacheOptions, type DecryptFileOptions, type EncryptFileOptions, EnvelopeFiles, type EnvelopeInfo, type KeyringFileOptions } from './envelope-file';
-import type { KekProvider } from './kek';
+import { type KekProvider, kekForStored } from './kek';
 import {
   applyDestroy, applyState, checkOptions, checkPolicy, checkPurpose, codeOf, demotePrimary, type ExportedKey, freshId, initialDoc, isDue,
   type KeyringOptions, type KeyStatus, importKey, macKeyOf, type PendingEvent, PURPOSE, statusOf, unwrapWith,
@@ -99,9 +99,11 @@ export class Keyring {
 
   /** Loads the keyring from store, or initializes an empty store. ERR_KEK: wrong KEK; ERR_FORMAT: tampered document. */
   static async open(store: KeyStore, opts: KeyringOptions & KeyringFileOptions): Promise<Keyring> {
-    const kek = checkOptions(store, opts);
+    let kek = checkOptions(store, opts);
     checkCacheOptions(opts.cache);
     let doc = await store.load();
+    // A passphrase KEK made without a salt takes the store's recorded parameters.
+    if (doc !== undefined) kek = await kekForStored(kek, doc.kekParams, 'key store');
     let mac: SecureBuffer | undefined;
     if (doc === undefined) {
       const { doc: fresh, raw } = await initialDoc(kek);
@@ -112,13 +114,14 @@ export class Keyring {
       } catch (e) {
         if (codeOf(e) !== 'ERR_CONFLICT') throw e;
         doc = await store.load(); // another process initialized it first
+        if (doc !== undefined) kek = await kekForStored(kek, doc.kekParams, 'key store');
       } finally {
         raw.fill(0);
       }
       if (doc === undefined) throw new TesseraError('ERR_FORMAT', 'the key store became empty while it was being initialized');
     }
     mac ??= await macKeyOf(kek, doc);
-    const ring = new Keyring(store, opts, mac, doc);
+    const ring = new Keyring(store, { ...opts, kek }, mac, doc);
     try {
       await ring.#syncKeys();
       await ring.#sink.open(opts.auditLog);

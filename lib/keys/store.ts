@@ -19,6 +19,7 @@
  */
 import { TesseraError } from '../errors';
 import type { Algorithm } from '../format';
+import type { KdfRecord } from './kdf';
 
 /** Key states: active (the primary) -> decrypt-only -> retired -> destroyed. */
 export type KeyState = 'active' | 'decrypt-only' | 'retired' | 'destroyed';
@@ -59,14 +60,8 @@ export interface PurposeRecord {
   indexKey?: string;
 }
 
-/** scrypt parameters of a passphrase KEK, as stored in KeyringDoc.kekParams (salt in base64). */
-export interface KekParams {
-  alg: 'scrypt';
-  salt: string;
-  N: number;
-  r: number;
-  p: number;
-}
+/** KDF parameters of a passphrase KEK, as stored in KeyringDoc.kekParams (salt in base64; lib/keys/kdf.ts). */
+export type KekParams = KdfRecord;
 
 /** The keyring document (format "tessera-keyring", version 1). */
 export interface KeyringDoc {
@@ -122,6 +117,8 @@ function count(v: unknown): boolean {
   return Number.isSafeInteger(v) && (v as number) >= 0;
 }
 
+const KDF_FIELDS: Record<string, string[] | undefined> = { scrypt: ['N', 'r', 'p'], 'pbkdf2-sha256': ['iterations'], argon2id: ['memory', 'passes', 'parallelism'] };
+
 /** Structural check of a parsed document (not authenticity: that is the keyring's MAC). */
 export function checkDocShape(v: unknown, where: string): KeyringDoc {
   const bad = (what: string): never => {
@@ -138,7 +135,8 @@ export function checkDocShape(v: unknown, where: string): KeyringDoc {
   if (d.kekParams !== undefined) {
     const k = d.kekParams as Record<string, unknown>;
     const int = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 1;
-    if (!isObj(k) || k.alg !== 'scrypt' || typeof k.salt !== 'string' || !B64.test(k.salt) || !int(k.N) || !int(k.r) || !int(k.p)) bad('kekParams');
+    const fields = KDF_FIELDS[String(k?.alg)];
+    if (!isObj(k) || !fields || typeof k.salt !== 'string' || !B64.test(k.salt) || !fields.every((f) => int(k[f]))) bad('kekParams');
   }
   if (!isObj(d.purposes)) bad('purposes');
   for (const p of Object.values(d.purposes as object)) {
