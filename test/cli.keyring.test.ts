@@ -85,14 +85,10 @@ const PASS = 'correct horse battery staple 42';
 const PENV = { KR_PASS: PASS };
 const PE = ['--passphrase-env', 'KR_PASS'];
 
-/** The library's keyring on the same store, with the KEK re-derived from the document's kekParams. */
+/** The library's keyring on the same store: the passphrase alone (Keyring.open re-derives under the document's kekParams). */
 async function openLib(file: string) {
   const T = lib();
-  const store = new T.FileKeyStore(file);
-  const doc = (await store.load())!;
-  const p = doc.kekParams!;
-  const k = await T.kek.fromPassphrase(PASS, { salt: Buffer.from(p.salt, 'base64'), N: p.N, r: p.r, p: p.p });
-  return T.Keyring.open(store, { kek: k });
+  return T.Keyring.open(new T.FileKeyStore(file), { kek: await T.kek.fromPassphrase(PASS) });
 }
 
 describe('tessera keyring with a passphrase from the environment', () => {
@@ -125,6 +121,22 @@ describe('tessera keyring with a passphrase from the environment', () => {
     const table = (await ok(['keyring', 'status', ks, ...PE], { env: PENV })).stdout.toString();
     expect(table).toMatch(/ID\s+PURPOSE\s+STATE\s+PRIMARY\s+AGE/);
     expect(table).toContain('user-data');
+  });
+
+  test('init --kdf pbkdf2-sha256: the document records PBKDF2, the other commands read it back; a bad --kdf is exit 2', async () => {
+    const f = path.join(fresh(), 'pbkdf2.json');
+    await ok(['keyring', 'init', f, '--purpose', 'p', '--kdf', 'pbkdf2-sha256', ...PE], { env: PENV });
+    const doc = JSON.parse(fs.readFileSync(f, 'utf8'));
+    expect(doc.kekParams).toMatchObject({ alg: 'pbkdf2-sha256', iterations: 600_000 });
+    expect(doc.kekId).toMatch(/^pbkdf2-kwp:/);
+    const st = JSON.parse((await ok(['keyring', 'status', f, '--json', ...PE], { env: PENV })).stdout.toString());
+    expect(Object.keys(st.purposes)).toEqual(['p']);
+    await fails(3, ['keyring', 'status', f, ...PE], { env: { KR_PASS: 'not it' } });
+    const ring = await openLib(f);
+    await ring.close();
+    expect(await fails(2, ['keyring', 'init', path.join(path.dirname(f), 'x.json'), '--kdf', 'md5', ...PE], { env: PENV })).toMatch(/--kdf must be one of/);
+    expect(await fails(2, ['keyring', 'init', path.join(path.dirname(f), 'y.json'), '--kdf', 'scrypt', '--key-env', 'K'], { env: PENV })).toMatch(/passphrase KEK only/);
+    expect(fs.existsSync(path.join(path.dirname(f), 'x.json'))).toBe(false);
   });
 
   test('wrong passphrase: exit 3, one line, store unchanged', async () => {

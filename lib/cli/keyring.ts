@@ -32,7 +32,7 @@ import * as path from 'node:path';
 import { TesseraError } from '../errors';
 import { fromText, toText } from '../format';
 import { FileKeyStore } from '../keys/file-store';
-import { kdfFromRecord } from '../keys/kdf';
+import { hasArgon2, kdfFromRecord, type KdfName } from '../keys/kdf';
 import { kek as kekFactory, type KekProvider } from '../keys/kek';
 import { Keyring } from '../keys/keyring';
 import { PostgresKeyStore } from '../keys/pg-store';
@@ -51,7 +51,11 @@ export interface KeyringArgs {
   input: string;
   output: string;
   force: boolean;
+  /** init with a passphrase: the KDF (lib/keys/kdf.ts; default scrypt). */
+  kdf?: KdfName;
 }
+
+const KDFS: readonly KdfName[] = ['scrypt', 'pbkdf2-sha256', 'argon2id'];
 
 const CMDS = ['init', 'status', 'rotate', 'reencrypt', 'export-public'] as const;
 
@@ -74,6 +78,11 @@ export function parseKeyring(args: string[]): KeyringArgs {
     else if (o === '--passphrase-env') keks.push({ kind: 'passphrase-env', name: value() });
     else if (o === '--rsa-key') keks.push({ kind: 'rsa', path: value() });
     else if (o === '--purpose' && a.cmd === 'init') a.purposes.push(value());
+    else if (o === '--kdf' && a.cmd === 'init') {
+      const k = value();
+      if (!KDFS.includes(k as KdfName)) bad(`--kdf must be one of ${KDFS.join(', ')} (got ${k})`);
+      a.kdf = k as KdfName;
+    }
     else if (o === '--json' && a.cmd === 'status') a.json = true;
     else if (o === '--in' && a.cmd === 'reencrypt') a.input = value();
     else if (o === '--out' && a.cmd === 'reencrypt') a.output = value();
@@ -86,6 +95,7 @@ export function parseKeyring(args: string[]): KeyringArgs {
   if (a.cmd === 'rotate') a.purpose = pos[1]!;
   if (keks.length > 1) bad('give at most one of --passphrase, --passphrase-env, --key-file, --key-env, --rsa-key');
   a.kek = keks[0];
+  if (a.kdf !== undefined && a.kek !== undefined && a.kek.kind !== 'passphrase' && a.kek.kind !== 'passphrase-env') bad('--kdf applies to a passphrase KEK only');
   return a;
 }
 
@@ -118,11 +128,12 @@ function kekKind(id: string): string {
 }
 
 /** The KEK for a new keyring (init). */
-async function newKek(src: KekSource): Promise<KekProvider> {
+async function newKek(src: KekSource, kdf: KdfName | undefined): Promise<KekProvider> {
   if (src.kind === 'passphrase' || src.kind === 'passphrase-env') {
+    if (kdf === 'argon2id' && !hasArgon2()) throw new CliError(EXIT.usage, `--kdf argon2id needs Node 24.7 or later (this is Node ${process.version})`);
     const pass = await passphrase(src, src.kind === 'passphrase');
     try {
-      return await kekFactory.fromPassphrase(pass);
+      return await kekFactory.fromPassphrase(pass, { kdf });
     } finally {
       pass.fill(0);
     }
@@ -186,7 +197,7 @@ function table(rows: string[][]): string {
 async function init(store: KeyStore, a: KeyringArgs): Promise<void> {
   if ((await store.load()) !== undefined) throw new CliError(EXIT.io, `${storeName(a.store)} already holds a keyring; init never replaces one`);
   if (!isPg(a.store) && !fs.existsSync(path.dirname(path.resolve(a.store)))) throw new CliError(EXIT.io, `directory of ${a.store} does not exist`);
-  const kek = await newKek(a.kek ?? { kind: 'passphrase' });
+  const kek = await newKek(a.kek ?? { kind: 'passphrase' }, a.kdf);
   const ring = await Keyring.open(store, { kek, autoCreate: false });
   try {
     const out = [`created keyring ${storeName(a.store)} (KEK ${kek.id})`];

@@ -29,7 +29,7 @@ const USAGE = `usage:
   tessera decrypt <in> <out> KEY [--threads N] [--quiet] [--force]
       KEY is one of: --key-file FILE | --key-env NAME | --passphrase | --passphrase-env NAME
       <in>/<out> may be - for stdin/stdout
-  tessera keyring init <store> [--purpose P ...] KEK
+  tessera keyring init <store> [--purpose P ...] [--kdf scrypt|pbkdf2-sha256|argon2id] KEK
   tessera keyring status <store> [--json] KEK
   tessera keyring rotate <store> <purpose> KEK
   tessera keyring reencrypt <store> [--in FILE|-] [--out FILE|-] [--force] KEK
