@@ -28,8 +28,8 @@
  * Ids never reveal key bytes: AES-KWP ids are a domain-separated SHA-256 of
  * the master key, truncated ('aes-kwp:' for a raw key from any source,
  * 'scrypt-kwp:', 'pbkdf2-kwp:' or 'argon2id-kwp:' for a passphrase-derived
- * one, stable for the same passphrase, salt and parameters); RSA ids are the SHA-256 of the public key's SPKI DER
- * ('rsa-oaep:'). Key bytes live in a SecureBuffer inside the provider and
+ * one, stable for the same passphrase, salt and parameters); RSA ids are the
+ * SHA-256 of the public key's SPKI DER ('rsa-oaep:'). Key bytes live in a SecureBuffer inside the provider and
  * are never exposed; wrap/unwrap return plain Uint8Arrays the caller wipes.
  *
  * Error codes of unwrap (what a caller can act on):
@@ -272,13 +272,7 @@ function passBytes(passphrase: unknown): [Uint8Array, Buffer | undefined] {
 const ID_LABEL: Record<KdfParams['kdf'] & string, string> = { scrypt: 'scrypt-kwp', 'pbkdf2-sha256': 'pbkdf2-kwp', argon2id: 'argon2id-kwp' };
 
 async function derived(pass: Uint8Array, params: KdfParams, held: SecureBuffer | undefined): Promise<PassphraseKekProvider> {
-  let key: Buffer;
-  try {
-    key = await deriveKey(pass, params, KEY_LENGTH); // never synchronous: the event loop keeps running
-  } catch (e) {
-    if (e instanceof TesseraError && e.code === 'ERR_INTERNAL') throw new TesseraError('ERR_INTERNAL', e.message.replace(/\bfailed\b/, 'failed while deriving the passphrase KEK'));
-    throw e;
-  }
+  const key = await deriveKey(pass, params, KEY_LENGTH); // never synchronous: the event loop keeps running
   let inner: KekProvider;
   try {
     inner = aesKwp(key, ID_LABEL[params.kdf ?? 'scrypt']);
