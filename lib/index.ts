@@ -20,7 +20,7 @@ export { nativeKernels, useNativeKernel, type NativeKernel } from './kernels';
 export * from './chunked/index';
 export { keywrap } from './keys/keywrap';
 export { fernet, type FernetDecryptOptions } from './keys/fernet';
-export { kek, type KekProvider, type PassphraseKekProvider, type ScryptParams, type RsaKekProvider, type RsaKekOptions, type RsaKeyInput } from './keys/kek';
+export { kek, type KekProvider, type MultiKekProvider, type PassphraseKekProvider, type KdfParams, type ScryptParams, type RsaKekProvider, type RsaKekOptions, type RsaKeyInput } from './keys/kek';
 export { Keyring, type KeyringOptions, type KeyStatus, type ExportedKey } from './keys/keyring';
 export { FileKeyStore, type FileKeyStoreOptions } from './keys/file-store';
 export { PostgresKeyStore, type PostgresKeyStoreOptions } from './keys/pg-store';

@@ -24,13 +24,17 @@
  *   bytes (not normalized).
  * - `kek.rsa({ publicKey, privateKey? })`: RSA-OAEP, SHA-256 and MGF1-SHA-256
  *   (lib/keys/kek-rsa.ts). A public-only provider wraps but cannot unwrap.
+ * - `kek.multi([a, b, ...])`: a data key wrapped under each member; unwrap
+ *   succeeds if any one answers, tried in the order given
+ *   (lib/keys/kek-multi.ts).
  *
  * Ids never reveal key bytes: AES-KWP ids are a domain-separated SHA-256 of
  * the master key, truncated ('aes-kwp:' for a raw key from any source,
  * 'scrypt-kwp:', 'pbkdf2-kwp:' or 'argon2id-kwp:' for a passphrase-derived
  * one, stable for the same passphrase, salt and parameters); RSA ids are the
- * SHA-256 of the public key's SPKI DER ('rsa-oaep:'). Key bytes live in a SecureBuffer inside the provider and
- * are never exposed; wrap/unwrap return plain Uint8Arrays the caller wipes.
+ * SHA-256 of the public key's SPKI DER ('rsa-oaep:'); a multi-KEK's id
+ * hashes its members' ids. Key bytes live in a SecureBuffer inside the
+ * provider and are never exposed; wrap/unwrap return plain Uint8Arrays the caller wipes.
  *
  * Error codes of unwrap (what a caller can act on):
  * - ERR_KEK: this KEK cannot unwrap, and the fix is another KEK: a
@@ -55,11 +59,13 @@ import { TesseraError } from '../errors';
 import { describe } from '../format';
 import { SecureBuffer } from '../secure';
 import { type KdfOptions, type KdfParams, deriveKey, kdfFromRecord, kdfParams, kdfRecord } from './kdf';
+import { multi } from './kek-multi';
 import { rsa } from './kek-rsa';
 import { keywrap } from './keywrap';
 
 export type { Argon2idParams, KdfName, KdfOptions, KdfParams, Pbkdf2Params, ScryptParams } from './kdf';
 
+export type { MultiKekProvider } from './kek-multi';
 export type { RsaKekOptions, RsaKekProvider, RsaKeyInput } from './kek-rsa';
 
 export interface KekProvider {
@@ -344,4 +350,9 @@ export const kek = {
   fromPassphrase,
   /** RSA-OAEP-SHA256 (>= 2048 bits); with only the public key it wraps but cannot unwrap (ERR_KEK). */
   rsa,
+  /**
+   * One KEK made of several (1 to 16): wrap under all of them, unwrap with
+   * the first that answers, in the order given (lib/keys/kek-multi.ts).
+   */
+  multi,
 };
