@@ -30,6 +30,7 @@ export const ErrorCodes = [
   'ERR_PKCS11', // a PKCS#11 call failed (the message names the CKR_* code)
   'ERR_PKCS11_PIN', // PKCS#11 login refused the PIN (CKR_PIN_INCORRECT, CKR_PIN_LOCKED, ...)
   'ERR_PKCS11_DEVICE', // the token reported a general error (CKR_GENERAL_ERROR): a device fault, not proof of tampering
+  'ERR_KEK_UNAVAILABLE', // a remote KEK (KMS, vault, HSM) did not answer: timeouts, retries spent, circuit open (kek.resilient)
   'ERR_UNSUPPORTED', // this runtime lacks what the call needs (e.g. Argon2id before Node 24.7); the message names it
 ] as const;
 

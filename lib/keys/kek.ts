@@ -60,12 +60,14 @@ import { describe } from '../format';
 import { SecureBuffer } from '../secure';
 import { type KdfOptions, type KdfParams, deriveKey, kdfFromRecord, kdfParams, kdfRecord } from './kdf';
 import { multi } from './kek-multi';
+import { resilient } from './kek-resilient';
 import { rsa } from './kek-rsa';
 import { keywrap } from './keywrap';
 
 export type { Argon2idParams, KdfName, KdfOptions, KdfParams, Pbkdf2Params, ScryptParams } from './kdf';
 
 export type { MultiKekProvider } from './kek-multi';
+export type { FailureKind, ResilienceOptions } from './kek-resilient';
 export type { RsaKekOptions, RsaKekProvider, RsaKeyInput } from './kek-rsa';
 
 export interface KekProvider {
@@ -355,4 +357,10 @@ export const kek = {
    * the first that answers, in the order given (lib/keys/kek-multi.ts).
    */
   multi,
+  /**
+   * A remote KEK with per-call timeouts, retries of transient failures
+   * (capped exponential backoff, full jitter) and a circuit breaker;
+   * unavailable is ERR_KEK_UNAVAILABLE (lib/keys/kek-resilient.ts).
+   */
+  resilient,
 };
