@@ -61,6 +61,7 @@ import { SecureBuffer } from '../secure';
 import { type KdfOptions, type KdfParams, deriveKey, kdfFromRecord, kdfParams, kdfRecord } from './kdf';
 import { multi } from './kek-multi';
 import { resilient } from './kek-resilient';
+import { vaultTransit } from './kek-vault';
 import { rsa } from './kek-rsa';
 import { keywrap } from './keywrap';
 
@@ -68,6 +69,7 @@ export type { Argon2idParams, KdfName, KdfOptions, KdfParams, Pbkdf2Params, Scry
 
 export type { MultiKekProvider } from './kek-multi';
 export type { FailureKind, ResilienceOptions } from './kek-resilient';
+export type { VaultTransitOptions } from './kek-vault';
 export type { RsaKekOptions, RsaKekProvider, RsaKeyInput } from './kek-rsa';
 
 export interface KekProvider {
@@ -363,4 +365,6 @@ export const kek = {
    * unavailable is ERR_KEK_UNAVAILABLE (lib/keys/kek-resilient.ts).
    */
   resilient,
+  /** HashiCorp Vault / OpenBao Transit, over its HTTP API with the caller's token (lib/keys/kek-vault.ts). */
+  vaultTransit,
 };
