@@ -59,6 +59,7 @@ import { TesseraError } from '../errors';
 import { describe } from '../format';
 import { SecureBuffer } from '../secure';
 import { type KdfOptions, type KdfParams, deriveKey, kdfFromRecord, kdfParams, kdfRecord } from './kdf';
+import { awsKms } from './kek-aws';
 import { multi } from './kek-multi';
 import { resilient } from './kek-resilient';
 import { vaultTransit } from './kek-vault';
@@ -67,6 +68,7 @@ import { keywrap } from './keywrap';
 
 export type { Argon2idParams, KdfName, KdfOptions, KdfParams, Pbkdf2Params, ScryptParams } from './kdf';
 
+export type { AwsKmsOptions } from './kek-aws';
 export type { MultiKekProvider } from './kek-multi';
 export type { FailureKind, ResilienceOptions } from './kek-resilient';
 export type { VaultTransitOptions } from './kek-vault';
@@ -367,4 +369,6 @@ export const kek = {
   resilient,
   /** HashiCorp Vault / OpenBao Transit, over its HTTP API with the caller's token (lib/keys/kek-vault.ts). */
   vaultTransit,
+  /** AWS KMS through the caller's KMSClient (@aws-sdk/client-kms, optional peer; lib/keys/kek-aws.ts). */
+  awsKms,
 };
