@@ -15,6 +15,7 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 
 import { type KmsFake, startKms } from './kms/aws-kms-server';
+import { code } from './kek.helpers';
 import { T } from './tessera';
 
 let kms: KmsFake;
@@ -28,16 +29,6 @@ const fast = { sleep: async () => undefined };
 const clientOf = (accessKeyId = kms.accessKeyId) =>
   new KMSClient({ endpoint: kms.url, region: kms.region, credentials: { accessKeyId, secretAccessKey: 'test-secret' }, maxAttempts: 1 });
 const kekOf = (extra: object = {}) => T.kek.awsKms({ client: clientOf(), keyId: kms.arn('tessera'), resilience: fast, ...extra });
-
-async function code(p: Promise<unknown>): Promise<[string, string]> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(T.TesseraError);
-    return [(e as InstanceType<typeof T.TesseraError>).code, (e as Error).message];
-  }
-  return ['no error', ''];
-}
 
 describe('kek.awsKms (official SDK client, KMS JSON protocol)', () => {
   test('round trip; the id is the key URI; the requests are KMS Encrypt and Decrypt', async () => {

@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, test } from 'vitest';
 
+import { code } from './kek.helpers';
 import { root, T } from './tessera';
 
 type Provider = import('../dist/cjs/keys/kek').KekProvider;
@@ -18,16 +19,6 @@ const multiModule = require(path.join(root, 'dist/cjs/keys/kek-multi.js')) as ty
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-kek-multi-'));
 let n = 0;
 const fresh = () => path.join(dir, `ring-${++n}.json`);
-
-async function code(p: Promise<unknown>): Promise<[string, string]> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(T.TesseraError);
-    return [(e as InstanceType<typeof T.TesseraError>).code, (e as Error).message];
-  }
-  return ['no error', ''];
-}
 
 /** A member that can be taken down (its calls fail with `failWith`) and counts its unwraps. */
 function switchable(inner: Provider, failWith = 'ERR_IO') {

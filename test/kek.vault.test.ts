@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 
 import { startVault, type VaultFake } from './kms/vault-transit-server';
+import { code } from './kek.helpers';
 import { T } from './tessera';
 
 let v: VaultFake;
@@ -23,16 +24,6 @@ afterAll(() => v?.close());
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-kek-vault-'));
 const fast = { sleep: async () => undefined };
-
-async function code(p: Promise<unknown>): Promise<[string, string]> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(T.TesseraError);
-    return [(e as InstanceType<typeof T.TesseraError>).code, (e as Error).message];
-  }
-  return ['no error', ''];
-}
 
 const kekOf = (extra: object = {}) => T.kek.vaultTransit({ endpoint: v.url, token: v.token, key: 'tessera', resilience: fast, ...extra });
 
