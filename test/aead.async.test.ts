@@ -86,16 +86,19 @@ describe('event loop and lifetime', () => {
       expect(ticks).toBeGreaterThanOrEqual(ticksWhilePending);
       // The timer fired repeatedly while the work was in flight ...
       expect(ticksWhilePending).toBeGreaterThanOrEqual(Math.min(5, Math.floor(elapsed / 4)));
-      // ... and no tick was held up long. A synchronous seal of the same 64 MiB
-      // (measured here, under the same machine load) blocks for its whole
-      // duration, so a sync-in-disguise implementation puts samples of that
-      // size into the top 1%. The bound is 20 ms, or half the sync time when a
-      // loaded 2-core CI box makes even that slower (the strict 2 ms target is
-      // the benchmark's job).
+      // ... and the loop was not held up for most of the run. A synchronous
+      // seal of the same 64 MiB (measured here, under the same machine load)
+      // blocks for its whole duration, so a sync-in-disguise implementation
+      // leaves only a handful of delay samples, nearly all of that size. The
+      // 90th percentile is used, not the 99th: under a loaded full-suite run a
+      // single garbage collection of the 64 MiB outputs can stall one tick for
+      // as long as half a sync seal, which says nothing about where the work
+      // runs. The bound is 20 ms, or half the sync time on a loaded 2-core box
+      // (the strict 2 ms p99 target is the benchmark's job: bench/loop.mjs).
       const s0 = performance.now();
       key.seal(pt);
       const syncMs = performance.now() - s0;
-      expect(h.percentile(99) / 1e6).toBeLessThan(Math.max(20, syncMs / 2));
+      expect(h.percentile(90) / 1e6).toBeLessThan(Math.max(20, syncMs / 2));
       for (const o of outs) expect(o.length).toBe(key.sealedLength(pt.length));
       expect(buf(key.open(outs[3]!)).equals(pt)).toBe(true);
     },
