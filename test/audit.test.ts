@@ -41,18 +41,18 @@ async function session(): Promise<{ log: string; events: Ev[]; ids: number[]; ex
   const events: Ev[] = [];
   ring.on('audit', (e) => events.push(e));
   const k1 = await ring.createPurpose('user-data');
-  const m = await ring.encrypt('user-data', enc('top secret plaintext'));
+  const m = await ring.aead('user-data').encrypt(enc('top secret plaintext'));
   const k2 = await ring.rotate('user-data');
   await ring.setPolicy('user-data', { maxMessages: 1000 });
   await ring.setState(k1, 'retired');
-  await ring.decrypt(m).catch(() => undefined); // retired: a failed decrypt
+  await ring.aead().decrypt(m).catch(() => undefined); // retired: a failed decrypt
   await ring.setState(k1, 'decrypt-only');
-  await ring.decrypt(m, { aad: enc('wrong') }).catch(() => undefined);
+  await ring.aead().decrypt(m, { aad: enc('wrong') }).catch(() => undefined);
   await ring.destroy(k2).catch(() => undefined); // the primary: refused
   const exported = (await ring.exportKey(k1, T.kek.fromKey(randomBytes(32)))).wrapped;
   await ring.rotate('user-data');
   await ring.destroy(k1);
-  await ring.decrypt(m).catch(() => undefined);
+  await ring.aead().decrypt(m).catch(() => undefined);
   await ring.close();
   return { log, events, ids: [k1, k2], exported };
 }

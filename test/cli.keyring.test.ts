@@ -153,8 +153,8 @@ describe('tessera keyring with a passphrase from the environment', () => {
     const ring = await openLib(ks);
     const oldPrimary = ring.status().find((k) => k.purpose === 'user-data' && k.primary)!.id;
     const pts = ['alpha', 'beta', ''].map((s) => Buffer.from(s));
-    const lines = await Promise.all(pts.map((p) => ring.encryptToString('user-data', p)));
-    const bin = await ring.encrypt('files', Buffer.from('binary payload'));
+    const lines = await Promise.all(pts.map((p) => ring.aead('user-data').encryptToString(p)));
+    const bin = await ring.aead('files').encrypt(Buffer.from('binary payload'));
     await ring.close();
 
     const rot = await ok(['keyring', 'rotate', ks, 'user-data', ...PE], { env: PENV });
@@ -206,14 +206,14 @@ describe('tessera keyring with a passphrase from the environment', () => {
   test('binary message under an old primary moves; a message of another keyring is exit 3', async () => {
     const ring = await openLib(ks);
     const pd = ring.status().find((k) => k.purpose === 'files' && k.primary)!.id;
-    const msg = await ring.encrypt('files', Buffer.from('bin 2'));
+    const msg = await ring.aead('files').encrypt(Buffer.from('bin 2'));
     await ring.close();
     await ok(['keyring', 'rotate', ks, 'files', ...PE], { env: PENV });
     const r = await ok(['keyring', 'reencrypt', ks, ...PE], { env: PENV, input: Buffer.from(msg) });
     const T = lib();
     expect(T.parseHeader(r.stdout).keyId).not.toBe(pd);
     const ring2 = await openLib(ks);
-    expect(Buffer.from(await ring2.decrypt(r.stdout)).toString()).toBe('bin 2');
+    expect(Buffer.from(await ring2.aead().decrypt(r.stdout)).toString()).toBe('bin 2');
     await ring2.close();
 
     using other = T.AeadKey.generate('xaes-256-gcm', { keyId: 7 });

@@ -1,6 +1,6 @@
 /**
  * Field-level encryption (lib/keys/fields.ts), blind index
- * (Keyring.blindIndex, lib/keys/blind.ts) and masking (lib/keys/mask.ts).
+ * (ring.prf(purpose).blindIndex, lib/keys/blind.ts) and masking (lib/keys/mask.ts).
  *
  * Proves: nested paths, '[]' array paths and every value type round-trip
  * (and exactly what does not: -0, Buffer -> Uint8Array); inputs are not
@@ -216,47 +216,47 @@ describe('blindIndex', () => {
     const { ring } = await open({}, file, mk);
     const events: { op: string; detail?: string }[] = [];
     ring.on('audit', (e) => events.push(e));
-    const i1 = await ring.blindIndex('users', 'alice@example.com');
+    const i1 = await ring.prf('users').blindIndex('alice@example.com');
     expect(i1).toMatch(/^[A-Za-z0-9_-]{22}$/);
     expect(events.filter((e) => e.op === 'create' && e.detail === 'blind index key')).toHaveLength(1);
-    expect(await ring.blindIndex('users', 'alice@example.com')).toBe(i1);
-    expect(await ring.blindIndex('users', new TextEncoder().encode('alice@example.com'))).toBe(i1);
-    expect(await ring.blindIndex('users', 'bob@example.com')).not.toBe(i1);
-    expect(await ring.blindIndex('users', 'Alice@example.com')).not.toBe(i1); // exact bytes by default
-    expect(await ring.blindIndex('users', '  ALICE@Example.com ', { normalize: true })).toBe(await ring.blindIndex('users', 'alice@example.com', { normalize: true }));
-    expect(await ring.blindIndex('other', 'alice@example.com')).not.toBe(i1);
+    expect(await ring.prf('users').blindIndex('alice@example.com')).toBe(i1);
+    expect(await ring.prf('users').blindIndex(new TextEncoder().encode('alice@example.com'))).toBe(i1);
+    expect(await ring.prf('users').blindIndex('bob@example.com')).not.toBe(i1);
+    expect(await ring.prf('users').blindIndex('Alice@example.com')).not.toBe(i1); // exact bytes by default
+    expect(await ring.prf('users').blindIndex('  ALICE@Example.com ', { normalize: true })).toBe(await ring.prf('users').blindIndex('alice@example.com', { normalize: true }));
+    expect(await ring.prf('other').blindIndex('alice@example.com')).not.toBe(i1);
     for (const b of [8, 12, 16, 24, 32]) {
-      const raw = await ring.blindIndex('users', 'alice@example.com', { bytes: b, output: 'bytes' });
+      const raw = await ring.prf('users').blindIndex('alice@example.com', { bytes: b, output: 'bytes' });
       expect(raw).toBeInstanceOf(Uint8Array);
       expect(raw).toHaveLength(b);
-      expect(await ring.blindIndex('users', 'alice@example.com', { bytes: b })).toBe(Buffer.from(raw).toString('base64url'));
+      expect(await ring.prf('users').blindIndex('alice@example.com', { bytes: b })).toBe(Buffer.from(raw).toString('base64url'));
     }
-    const full = await ring.blindIndex('users', 'alice@example.com', { bytes: 32, output: 'bytes' });
+    const full = await ring.prf('users').blindIndex('alice@example.com', { bytes: 32, output: 'bytes' });
     expect(Buffer.from(full.subarray(0, 16)).toString('base64url')).toBe(i1); // truncation = prefix
-    for (const b of [7, 33, 16.5, '16']) expect((await rejects(ring.blindIndex('users', 'x', { bytes: b as number }))).code).toBe('ERR_ARGUMENT');
-    expect((await rejects(ring.blindIndex('users', 5 as unknown as string))).code).toBe('ERR_ARGUMENT');
-    expect((await rejects(ring.blindIndex('bad purpose!', 'x'))).code).toBe('ERR_ARGUMENT');
+    for (const b of [7, 33, 16.5, '16']) expect((await rejects(ring.prf('users').blindIndex('x', { bytes: b as number }))).code).toBe('ERR_ARGUMENT');
+    expect((await rejects(ring.prf('users').blindIndex(5 as unknown as string))).code).toBe('ERR_ARGUMENT');
+    expect((await rejects(ring.prf('bad purpose!').blindIndex('x'))).code).toBe('ERR_ARGUMENT');
     // many distinct values: distinct indexes
     const set = new Set<string>();
-    for (let i = 0; i < 2000; i++) set.add(await ring.blindIndex('users', `user${i}`, { bytes: 8 }));
+    for (let i = 0; i < 2000; i++) set.add(await ring.prf('users').blindIndex(`user${i}`, { bytes: 8 }));
     expect(set.size).toBe(2000);
 
     await ring.rotate('users');
     await ring.rotate('users');
     await ring.setPolicy('users', { maxMessages: 10 });
-    expect(await ring.blindIndex('users', 'alice@example.com')).toBe(i1);
-    const other = await ring.blindIndex('other', 'alice@example.com');
+    expect(await ring.prf('users').blindIndex('alice@example.com')).toBe(i1);
+    const other = await ring.prf('other').blindIndex('alice@example.com');
     await ring.close();
     expect(fs.readFileSync(file, 'utf8')).not.toContain(i1);
 
     const { ring: again } = await open({}, file, mk);
-    expect(await again.blindIndex('users', 'alice@example.com')).toBe(i1);
-    expect(await again.blindIndex('other', 'alice@example.com')).toBe(other);
+    expect(await again.prf('users').blindIndex('alice@example.com')).toBe(i1);
+    expect(await again.prf('other').blindIndex('alice@example.com')).toBe(other);
     expect(again.purposes().users).toEqual({ maxMessages: 10 });
     await again.close();
     // a second keyring (other index key) gives other indexes
     const { ring: third } = await open();
-    expect(await third.blindIndex('users', 'alice@example.com')).not.toBe(i1);
+    expect(await third.prf('users').blindIndex('alice@example.com')).not.toBe(i1);
     await third.close();
     // a tampered index key is caught by the document MAC
     const doc = JSON.parse(fs.readFileSync(file, 'utf8'));
@@ -267,11 +267,11 @@ describe('blindIndex', () => {
 
   test('autoCreate off: an unknown purpose is ERR_ARGUMENT; closed ring ERR_DISPOSED', async () => {
     const { ring } = await open({ autoCreate: false });
-    expect((await rejects(ring.blindIndex('nope', 'x'))).code).toBe('ERR_ARGUMENT');
+    expect((await rejects(ring.prf('nope').blindIndex('x'))).code).toBe('ERR_ARGUMENT');
     await ring.createPurpose('yes');
-    expect(await ring.blindIndex('yes', 'x')).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(await ring.prf('yes').blindIndex('x')).toMatch(/^[A-Za-z0-9_-]{22}$/);
     await ring.close();
-    expect((await rejects(ring.blindIndex('yes', 'x'))).code).toBe('ERR_DISPOSED');
+    expect((await rejects(ring.prf('yes').blindIndex('x'))).code).toBe('ERR_DISPOSED');
   });
 });
 

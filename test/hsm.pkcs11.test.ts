@@ -160,7 +160,12 @@ describe('PKCS#11 bridge (SoftHSM2)', () => {
     const dk = randomBytes(32);
     const wrapped = await p.wrap('kek-persist', dk);
     const k = await p.kek({ label: 'kek-persist' });
-    expect(k.id).toBe(`pkcs11:${p.serial}:kek-persist`);
+    // The id is the key's RFC 7512 URI; the former id form still names it.
+    expect(k.id).toBe(`pkcs11:serial=${encodeURIComponent(p.serial)};object=kek-persist;type=secret-key`);
+    expect(k.formerIds).toEqual([`pkcs11:${p.serial}:kek-persist`]);
+    const byUri = T.kek.fromUri(k.id, { hsm: p });
+    expect(byUri.id).toBe(k.id);
+    expect(Buffer.from(await byUri.unwrap(wrapped))).toEqual(dk);
     await p.close();
     expect((await rejects(p.wrap('kek-persist', dk))).code).toBe('ERR_DISPOSED');
     // A new provider (the module finalized and initialized again) finds the key again.
@@ -422,7 +427,7 @@ describe('PKCS#11 bridge (SoftHSM2)', () => {
       return JSON.parse(r.stdout) as { out: string; kekId: string };
     };
     const one = run('create', file, 'card 4111-1111-1111-1111');
-    expect(one.kekId).toMatch(/^pkcs11:[^:]+:ring-kek$/);
+    expect(one.kekId).toMatch(/^pkcs11:serial=[^;]+;object=ring-kek;type=secret-key$/);
     const stored = fs.readFileSync(file, 'utf8');
     expect(stored).toContain(one.kekId);
     expect(stored).not.toContain('4111');

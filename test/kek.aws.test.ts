@@ -3,18 +3,16 @@
  * KMSClient, against a KMS endpoint written from the API reference
  * (test/kms/aws-kms-server.ts) over real HTTP on 127.0.0.1: round trip, the
  * encryption context binding, another key, a disabled key, bad credentials
- * (never retried), throttling then success, an outage
- * (ERR_KEK_UNAVAILABLE) while a keyring keeps serving the keys it already
- * holds, and a keyring that reopens with an equivalent provider.
+ * (never retried), throttling then success, GenerateDataKey and ReEncrypt;
+ * and the KEK contract (test/kek.contract.ts: outage with a warm keyring,
+ * multi-KEK fallback, reopen with an equivalent provider and by URI).
  */
 import { randomBytes } from 'node:crypto';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 
 import { type KmsFake, startKms } from './kms/aws-kms-server';
+import { kekContract } from './kek.contract';
 import { code } from './kek.helpers';
 import { T } from './tessera';
 
@@ -24,7 +22,6 @@ beforeAll(async () => {
 });
 afterAll(() => kms?.close());
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-kek-aws-'));
 const fast = { sleep: async () => undefined };
 const clientOf = (accessKeyId = kms.accessKeyId) =>
   new KMSClient({ endpoint: kms.url, region: kms.region, credentials: { accessKeyId, secretAccessKey: 'test-secret' }, maxAttempts: 1 });
@@ -71,40 +68,36 @@ describe('kek.awsKms (official SDK client, KMS JSON protocol)', () => {
     expect(kms.requests.length - before).toBe(1);
   });
 
-  test('throttling and internal errors are retried; an outage is ERR_KEK_UNAVAILABLE while a keyring keeps serving its keys', async () => {
+  test('throttling and internal errors are retried (both are retryable KMS answers)', async () => {
     const dk = randomBytes(32);
     kms.faults.push('ThrottlingException', 'KMSInternalException');
     const before = kms.requests.length;
     const w = await kekOf().wrap(dk);
     expect(kms.requests.length - before).toBe(3);
     expect(Buffer.from(await kekOf().unwrap(w)).equals(dk)).toBe(true);
-
-    const file = path.join(dir, 'outage.json');
-    const kek = kekOf({ resilience: { ...fast, retries: 2 } });
-    const ring = await T.Keyring.open(new T.FileKeyStore(file), { kek });
-    await ring.createPurpose('p');
-    kms.faults.push(...Array(50).fill('ThrottlingException'));
-    try {
-      const msg = await ring.encrypt('p', Buffer.from('served from memory'));
-      expect(Buffer.from(await ring.decrypt(msg)).toString()).toBe('served from memory');
-      const [c, m] = await code(ring.rotate('p')); // a new key must be wrapped: the KMS is needed
-      expect(c).toBe('ERR_KEK_UNAVAILABLE');
-      expect(m).toContain('ThrottlingException');
-    } finally {
-      kms.faults.length = 0;
-    }
-    await ring.close();
   });
 
-  test('a keyring created with the KMS KEK reopens with an equivalent provider (a new client)', async () => {
-    const file = path.join(dir, 'ring.json');
-    const ring = await T.Keyring.open(new T.FileKeyStore(file), { kek: kekOf() });
-    await ring.createPurpose('p');
-    const msg = await ring.encrypt('p', Buffer.from('via kms'));
-    await ring.close();
-    const again = await T.Keyring.open(new T.FileKeyStore(file), { kek: kekOf() });
-    expect(Buffer.from(await again.decrypt(msg)).toString()).toBe('via kms');
-    await again.close();
+  test('generateDataKey: KMS draws the key and returns it with its wrapped form; it unwraps under the context', async () => {
+    const before = kms.requests.length;
+    const { dataKey, wrapped } = await kekOf().generateDataKey!(32);
+    expect(dataKey.length).toBe(32);
+    expect(kms.requests.slice(before)).toEqual(['TrentService.GenerateDataKey']);
+    expect(Buffer.from(await kekOf().unwrap(wrapped)).equals(dataKey)).toBe(true);
+    expect((await code(kekOf({ context: { purpose: 'other' } }).unwrap(wrapped)))[0]).toBe('ERR_AUTH');
+    expect((await code(kekOf().generateDataKey!(0)))[0]).toBe('ERR_ARGUMENT');
+  });
+
+  test('rewrap: ReEncrypt in KMS gives a new blob of the same key, without a Decrypt; an altered blob is ERR_AUTH', async () => {
+    const dk = randomBytes(32);
+    const w = await kekOf().wrap(dk);
+    const before = kms.requests.length;
+    const again = await kekOf().rewrap!(w);
+    expect(kms.requests.slice(before)).toEqual(['TrentService.ReEncrypt']);
+    expect(Buffer.from(again).equals(Buffer.from(w))).toBe(false);
+    expect(Buffer.from(await kekOf().unwrap(again)).equals(dk)).toBe(true);
+    const bad = Uint8Array.from(w);
+    bad[bad.length - 1]! ^= 1;
+    expect((await code(kekOf().rewrap!(bad)))[0]).toBe('ERR_AUTH');
   });
 
   test('options are checked', () => {
@@ -112,3 +105,21 @@ describe('kek.awsKms (official SDK client, KMS JSON protocol)', () => {
       expect(() => T.kek.awsKms(o as Parameters<typeof T.kek.awsKms>[0])).toThrow(expect.objectContaining({ code: 'ERR_ARGUMENT' }));
   });
 });
+
+kekContract('AWS KMS', () => ({
+  kek: ({ context, resilience } = {}) => kekOf({ ...(context && { context: { purpose: context } }), ...(resilience && { resilience }) }),
+  otherKey: () => T.kek.awsKms({ client: clientOf(), keyId: kms.arn('other'), resilience: fast }),
+  disable: (on) => kms.disable('tessera', on),
+  failNext: (n) => kms.faults.push(...Array<string>(n).fill('ThrottlingException')),
+  clearFaults: () => {
+    kms.faults.length = 0;
+  },
+  requests: () => kms.requests.length,
+  tamper: (w) => {
+    const bad = Uint8Array.from(w);
+    bad[bad.length - 1]! ^= 1;
+    return bad;
+  },
+  uriOptions: () => ({ client: clientOf() }),
+  secrets: () => ['test-secret'],
+}));

@@ -13,12 +13,13 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 
 import { startVault, type VaultFake } from './kms/vault-transit-server';
+import { kekContract } from './kek.contract';
 import { code } from './kek.helpers';
 import { T } from './tessera';
 
 let v: VaultFake;
 beforeAll(async () => {
-  v = await startVault();
+  v = await startVault('transit', ['tessera', 'other']);
 });
 afterAll(() => v?.close());
 
@@ -101,3 +102,22 @@ describe('kek.vaultTransit', () => {
       expect(() => T.kek.vaultTransit(o as Parameters<typeof T.kek.vaultTransit>[0])).toThrow(expect.objectContaining({ code: 'ERR_ARGUMENT' }));
   });
 });
+
+kekContract('Vault Transit', () => ({
+  kek: ({ context, resilience } = {}) => kekOf({ ...(context && { associatedData: context }), ...(resilience && { resilience }) }),
+  otherKey: () => kekOf({ key: 'other' }),
+  disable: (on) => v.deny('tessera', on),
+  failNext: (n) => v.faults.push(...Array<number>(n).fill(429)),
+  clearFaults: () => {
+    v.faults.length = 0;
+  },
+  requests: () => v.requests.length,
+  tamper: (w) => {
+    const s = Buffer.from(w).toString();
+    const raw = Buffer.from(s.slice('vault:v1:'.length), 'base64');
+    raw[raw.length - 1]! ^= 1;
+    return Buffer.from(`vault:v1:${raw.toString('base64')}`);
+  },
+  uriOptions: () => ({ token: v.token, endpoint: v.url }),
+  secrets: () => [v.token],
+}));

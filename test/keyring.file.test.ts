@@ -1,5 +1,6 @@
 /**
- * Keyring files (lib/keys/envelope-file.ts): ring.encryptFile / decryptFile
+ * Keyring files (lib/keys/envelope-file.ts, through the streaming primitive
+ * ring.streamingAead(purpose).encryptFile / decryptFile, keyring-streaming.ts)
  * write the TSRF envelope (README "Command line") with a per-file data key,
  * Cobblestone inside and the header bound as context; a data-key cache is
  * bounded by max age, messages and bytes per key, with hit/miss counters.
@@ -9,8 +10,8 @@
  * the unwrapped key agrees); a changed header byte fails (ERR_COMMITMENT /
  * ERR_FORMAT / ERR_KEK for the KEK id) and leaves no dst or temp file;
  * another keyring's KEK is ERR_KEK; CLI files and keyring files are told
- * apart; an RSA public-only KEK encrypts (without a Keyring, which it cannot
- * open) what the private-key keyring decrypts; the cache counts hits and
+ * apart; an RSA public-only KEK encrypts (streamingAead(kek, purpose), without
+ * a Keyring, which it cannot open) what the private-key keyring decrypts; the cache counts hits and
  * misses, respects maxMessages, maxAgeMs (injected clock) and maxBytes (new
  * wrapped key after the bound), serves decrypts without unwrapping, wipes
  * evicted and closed keys (secure allocations return to the baseline), and
@@ -78,7 +79,7 @@ const same = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(Buffer.from
 /** Files in dir named after dst (the dst itself or an atomic-write temp file). */
 const leftovers = (dst: string) => fs.readdirSync(dir).filter((f) => f.includes(path.basename(dst)));
 
-describe('ring.encryptFile / decryptFile', () => {
+describe('ring.streamingAead(purpose).encryptFile / decryptFile', () => {
   test('round trips 0 B, 1 B, 1 MiB + 7 with progress; TSRF v1 with the prefix as context', async () => {
     const mk = randomBytes(32);
     const r = await ring({}, T.kek.fromKey(mk));
@@ -86,7 +87,7 @@ describe('ring.encryptFile / decryptFile', () => {
       const [src, data] = input(size);
       const enc = p('enc.tsr');
       const dst = p('out');
-      const info = await r.encryptFile('files', src, enc, { metadata: { size } });
+      const info = await r.streamingAead('files').encryptFile(src, enc, { metadata: { size } });
       const file = fs.readFileSync(enc);
       expect(file.subarray(0, 5)).toEqual(Buffer.from('TSRF\x01', 'latin1'));
       const h = JSON.parse(file.subarray(9, info.headerLength).toString());
@@ -97,7 +98,7 @@ describe('ring.encryptFile / decryptFile', () => {
       expect(dk.length).toBe(32);
       expect(same(T.decryptChunked(dk, file.subarray(info.headerLength), { context: file.subarray(0, info.headerLength) }), data)).toBe(true);
       const seen: number[] = [];
-      const out = await r.decryptFile(enc, dst, { onProgress: ({ bytes }) => seen.push(bytes) });
+      const out = await r.streamingAead().decryptFile(enc, dst, { onProgress: ({ bytes }) => seen.push(bytes) });
       expect(same(fs.readFileSync(dst), data)).toBe(true);
       expect(out).toMatchObject({ kind: 'kek', purpose: 'files', metadata: { size }, kekId: T.kek.fromKey(mk).id });
       expect(seen.at(-1)).toBe(file.length);
@@ -111,13 +112,13 @@ describe('ring.encryptFile / decryptFile', () => {
     const r = await ring({}, T.kek.fromKey(mk));
     const [src, data] = input(100);
     const [a, b, c] = [p('a'), p('b'), p('c')];
-    await r.encryptFile('files', src, a);
-    await r.encryptFile('files', src, b);
+    await r.streamingAead('files').encryptFile(src, a);
+    await r.streamingAead('files').encryptFile(src, b);
     expect(await wrappedOf(a)).not.toBe(await wrappedOf(b));
-    await r.encryptFile('files', src, c, { suite: 'cobblestone-128' });
+    await r.streamingAead('files').encryptFile(src, c, { suite: 'cobblestone-128' });
     expect(T.keywrap.unwrapPad(mk, Buffer.from(await wrappedOf(c), 'base64')).length).toBe(16);
     const out = p('out');
-    await r.decryptFile(c, out);
+    await r.streamingAead().decryptFile(c, out);
     expect(same(fs.readFileSync(out), data)).toBe(true);
     await r.close();
   });
@@ -126,7 +127,7 @@ describe('ring.encryptFile / decryptFile', () => {
     const r = await ring();
     const [src] = input(40000);
     const enc = p('enc.tsr');
-    const info = await r.encryptFile('files', src, enc, { metadata: { owner: 'alice' } });
+    const info = await r.streamingAead('files').encryptFile(src, enc, { metadata: { owner: 'alice' } });
     const good = fs.readFileSync(enc);
     const text = good.subarray(0, info.headerLength).toString('latin1');
     const at = (s: string, off = 0) => text.indexOf(s) + off;
@@ -149,7 +150,7 @@ describe('ring.encryptFile / decryptFile', () => {
       const f = p('bad.tsr');
       fs.writeFileSync(f, bad);
       const dst = p('bad-out');
-      const got = await code(r.decryptFile(f, dst));
+      const got = await code(r.streamingAead().decryptFile(f, dst));
       expect(codes, `${what}: ${got}`).toContain(got);
       expect(leftovers(dst), what).toEqual([]);
     }
@@ -159,9 +160,9 @@ describe('ring.encryptFile / decryptFile', () => {
     const f = p('flip.tsr');
     fs.writeFileSync(f, flipped);
     const dst = p('flip-out');
-    expect(await code(r.decryptFile(f, dst))).toBe('ERR_AUTH');
+    expect(await code(r.streamingAead().decryptFile(f, dst))).toBe('ERR_AUTH');
     fs.writeFileSync(f, good.subarray(0, good.length - 1));
-    expect(['ERR_TRUNCATED', 'ERR_AUTH']).toContain(await code(r.decryptFile(f, dst)));
+    expect(['ERR_TRUNCATED', 'ERR_AUTH']).toContain(await code(r.streamingAead().decryptFile(f, dst)));
     expect(leftovers(dst)).toEqual([]);
     await r.close();
   });
@@ -173,11 +174,11 @@ describe('ring.encryptFile / decryptFile', () => {
     b.on('audit', (e) => events.push(e));
     const [src] = input(1000);
     const enc = p('enc.tsr');
-    await a.encryptFile('files', src, enc);
+    await a.streamingAead('files').encryptFile(src, enc);
     const dst = p('out');
-    expect(await code(b.decryptFile(enc, dst))).toBe('ERR_KEK');
+    expect(await code(b.streamingAead().decryptFile(enc, dst))).toBe('ERR_KEK');
     expect(events.at(-1)).toMatchObject({ op: 'decrypt', outcome: 'failure', code: 'ERR_KEK' });
-    expect(await code(EF.decryptEnvelopeFile(T.kek.fromKey(randomBytes(32)), enc, dst))).toBe('ERR_KEK');
+    expect(await code(T.streamingAead(T.kek.fromKey(randomBytes(32))).decryptFile(enc, dst))).toBe('ERR_KEK');
     expect(leftovers(dst)).toEqual([]);
     // A `tessera encrypt --key-file` file: same TSRF family, "key": "raw", no "kek".
     const key = randomBytes(32);
@@ -186,11 +187,11 @@ describe('ring.encryptFile / decryptFile', () => {
     pre.writeUInt32BE(header.length, 5);
     const cli = p('cli.tsr');
     fs.writeFileSync(cli, Buffer.concat([pre, T.encryptChunked(key, new Uint8Array(10), { context: pre })]));
-    expect(await code(a.decryptFile(cli, dst))).toBe('ERR_FORMAT');
+    expect(await code(a.streamingAead().decryptFile(cli, dst))).toBe('ERR_FORMAT');
     expect(await EF.inspectEnvelope(cli)).toMatchObject({ kind: 'raw', suite: 'cobblestone-256', kekId: undefined });
     expect(await EF.inspectEnvelope(enc)).toMatchObject({ kind: 'kek', kekId: expect.stringMatching(/^aes-kwp:/) });
     fs.writeFileSync(cli, 'not a tessera file at all');
-    expect(await code(a.decryptFile(cli, dst))).toBe('ERR_FORMAT');
+    expect(await code(a.streamingAead().decryptFile(cli, dst))).toBe('ERR_FORMAT');
     await a.close();
     await b.close();
   });
@@ -199,7 +200,7 @@ describe('ring.encryptFile / decryptFile', () => {
     const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const storeFile = p('rsa-ring.json');
     const owner = await ring({}, T.kek.rsa({ privateKey }), storeFile);
-    await owner.encrypt('user-data', new Uint8Array(1)); // the store now holds keys
+    await owner.aead('user-data').encrypt(new Uint8Array(1)); // the store now holds keys
     const pub = T.kek.rsa({ publicKey: publicKey.export({ type: 'spki', format: 'pem' }) as string });
     expect(pub.id).toBe(T.kek.rsa({ privateKey }).id);
     // The public-only holder cannot open the keyring (its MAC key needs the private key) ...
@@ -207,11 +208,11 @@ describe('ring.encryptFile / decryptFile', () => {
     // ... but can write keyring files with the KEK alone.
     const [src, data] = input(50000);
     const enc = p('rsa.tsr');
-    const info = await EF.encryptEnvelopeFile(pub, 'uploads', src, enc, { metadata: { from: 'edge-1' } });
+    const info = await T.streamingAead(pub, 'uploads').encryptFile(src, enc, { metadata: { from: 'edge-1' } });
     expect(info.kekId).toBe(pub.id);
     const dst = p('out');
-    expect(await code(EF.decryptEnvelopeFile(pub, enc, dst))).toBe('ERR_KEK'); // cannot read back
-    const out = await owner.decryptFile(enc, dst);
+    expect(await code(T.streamingAead(pub).decryptFile(enc, dst))).toBe('ERR_KEK'); // cannot read back
+    const out = await owner.streamingAead().decryptFile(enc, dst);
     expect(out).toMatchObject({ purpose: 'uploads', metadata: { from: 'edge-1' } });
     expect(same(fs.readFileSync(dst), data)).toBe(true);
     await owner.close();
@@ -222,17 +223,17 @@ describe('ring.encryptFile / decryptFile', () => {
     const [src] = input(10);
     const enc = p('enc.tsr');
     const metadata = { name: 'report.pdf', tags: ['q3', 'final'], n: 3, nested: { ok: true } };
-    await r.encryptFile('reports', src, enc, { metadata });
+    await r.streamingAead('reports').encryptFile(src, enc, { metadata });
     const info = await EF.inspectEnvelope(enc);
     expect(info).toMatchObject({ version: 1, kind: 'kek', suite: 'cobblestone-256', purpose: 'reports', metadata });
     expect(Date.parse(info.createdAt!)).toBeGreaterThan(0);
-    expect((await r.decryptFile(enc, p('out'))).metadata).toEqual(metadata);
-    expect(await code(r.encryptFile('files', src, p('x'), { metadata: [1] as never }))).toBe('ERR_ARGUMENT');
-    expect(await code(r.encryptFile('files', src, p('x'), { metadata: { big: 'x'.repeat(20000) } }))).toBe('ERR_ARGUMENT');
-    expect(await code(r.encryptFile('bad purpose!', src, p('x')))).toBe('ERR_ARGUMENT');
-    expect(await code(r.encryptFile('files', src, p('x'), { suite: 'nope' as never }))).toBe('ERR_ALGORITHM');
+    expect((await r.streamingAead().decryptFile(enc, p('out'))).metadata).toEqual(metadata);
+    expect(await code(r.streamingAead('files').encryptFile(src, p('x'), { metadata: [1] as never }))).toBe('ERR_ARGUMENT');
+    expect(await code(r.streamingAead('files').encryptFile(src, p('x'), { metadata: { big: 'x'.repeat(20000) } }))).toBe('ERR_ARGUMENT');
+    expect(await code(r.streamingAead('bad purpose!').encryptFile(src, p('x')))).toBe('ERR_ARGUMENT');
+    expect(await code(r.streamingAead('files').encryptFile(src, p('x'), { suite: 'nope' as never }))).toBe('ERR_ALGORITHM');
     await r.close();
-    expect(await code(r.encryptFile('files', src, p('x')))).toBe('ERR_DISPOSED');
+    expect(await code(r.streamingAead('files').encryptFile(src, p('x')))).toBe('ERR_DISPOSED');
   });
 
   test('abort leaves no dst', async () => {
@@ -241,12 +242,12 @@ describe('ring.encryptFile / decryptFile', () => {
     const enc = p('enc.tsr');
     const ac = new AbortController();
     ac.abort();
-    expect(await code(r.encryptFile('files', src, enc, { signal: ac.signal }))).toBe('ERR_ABORTED');
+    expect(await code(r.streamingAead('files').encryptFile(src, enc, { signal: ac.signal }))).toBe('ERR_ABORTED');
     expect(leftovers(enc)).toEqual([]);
-    await r.encryptFile('files', src, enc);
+    await r.streamingAead('files').encryptFile(src, enc);
     const dst = p('out');
     const ac2 = new AbortController();
-    const pr = r.decryptFile(enc, dst, { signal: ac2.signal, onProgress: () => ac2.abort() });
+    const pr = r.streamingAead().decryptFile(enc, dst, { signal: ac2.signal, onProgress: () => ac2.abort() });
     expect(await code(pr)).toBe('ERR_ABORTED');
     expect(leftovers(dst)).toEqual([]);
     await r.close();
@@ -262,7 +263,7 @@ describe('data-key cache', () => {
     const files = [];
     for (let i = 0; i < 7; i++) {
       const f = p('enc.tsr');
-      await r.encryptFile('files', src, f);
+      await r.streamingAead('files').encryptFile(src, f);
       files.push(f);
     }
     const w = await Promise.all(files.map(wrappedOf));
@@ -273,13 +274,13 @@ describe('data-key cache', () => {
     expect(r.cacheStats()).toEqual({ hits: 4, misses: 3, size: 1, evictions: 2 });
     // Another purpose gets its own key.
     const other = p('other.tsr');
-    await r.encryptFile('backups', src, other);
+    await r.streamingAead('backups').encryptFile(src, other);
     expect(w).not.toContain(await wrappedOf(other));
     // Decrypt: the first file of a key unwraps, the rest are hits.
     const unwrapsBefore = calls.unwraps;
     for (const f of files) {
       const out = p('out');
-      await r.decryptFile(f, out);
+      await r.streamingAead().decryptFile(f, out);
       expect(same(fs.readFileSync(out), data)).toBe(true);
     }
     expect(calls.unwraps - unwrapsBefore).toBe(3);
@@ -294,21 +295,21 @@ describe('data-key cache', () => {
     const r = await ring({ now: () => t, cache: { maxAgeMs: 1000 } }, k);
     const [src] = input(10);
     const [a, b, c] = [p('a'), p('b'), p('c')];
-    await r.encryptFile('files', src, a);
+    await r.streamingAead('files').encryptFile(src, a);
     t += 999;
-    await r.encryptFile('files', src, b);
+    await r.streamingAead('files').encryptFile(src, b);
     t += 1;
-    await r.encryptFile('files', src, c);
+    await r.streamingAead('files').encryptFile(src, c);
     expect(await wrappedOf(a)).toBe(await wrappedOf(b));
     expect(await wrappedOf(c)).not.toBe(await wrappedOf(a));
     expect(r.cacheStats()).toMatchObject({ hits: 1, misses: 2, evictions: 1 });
     const u0 = calls.unwraps;
-    await r.decryptFile(a, p('out'));
+    await r.streamingAead().decryptFile(a, p('out'));
     t += 500;
-    await r.decryptFile(b, p('out')); // same wrapped key, within age: no unwrap
+    await r.streamingAead().decryptFile(b, p('out')); // same wrapped key, within age: no unwrap
     expect(calls.unwraps - u0).toBe(1);
     t += 500;
-    await r.decryptFile(a, p('out')); // aged out: unwrapped again
+    await r.streamingAead().decryptFile(a, p('out')); // aged out: unwrapped again
     expect(calls.unwraps - u0).toBe(2);
     await r.close();
   });
@@ -319,7 +320,7 @@ describe('data-key cache', () => {
     for (const size of [60, 40, 1, 150, 10]) {
       const [src] = input(size);
       const f = p('enc.tsr');
-      await r.encryptFile('files', src, f);
+      await r.streamingAead('files').encryptFile(src, f);
       files.push(f);
     }
     const w = await Promise.all(files.map(wrappedOf));

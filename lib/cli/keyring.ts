@@ -275,7 +275,9 @@ function messageError(e: unknown, where: string): CliError {
   return new CliError(1, `${where}: ${code ? `${code}: ` : ''}${m}`);
 }
 
+/** Moves every message to its own purpose's primary key (the purpose-less AEAD primitive: ring.aead()). */
 async function reencrypt(ring: Keyring, a: KeyringArgs): Promise<void> {
+  const aead = ring.aead();
   const input = readInput(a.input);
   const text = input.toString('latin1');
   let out: Buffer;
@@ -296,7 +298,7 @@ async function reencrypt(ring: Keyring, a: KeyringArgs): Promise<void> {
       let next: string;
       try {
         const msg = fromText(s);
-        const r = await ring.reencrypt(msg);
+        const r = await aead.reencrypt(msg);
         next = toText(r);
         if (r !== msg) moved++;
       } catch (e) {
@@ -312,7 +314,7 @@ async function reencrypt(ring: Keyring, a: KeyringArgs): Promise<void> {
     const msg = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
     let r: Uint8Array;
     try {
-      r = await ring.reencrypt(msg);
+      r = await aead.reencrypt(msg);
     } catch (e) {
       throw messageError(e, 'input');
     }

@@ -46,7 +46,9 @@
  *   ERR_PKCS11_DEVICE.
  * - sign/verify: HMAC-SHA256 (CKM_SHA256_HMAC) with a generic secret key
  *   (generateHmacKey), e.g. for blind indexes kept in the HSM.
- * - kek({ label, create }): a KekProvider (id 'pkcs11:<token serial>:<label>')
+ * - kek({ label, create }): a KekProvider, id the key's RFC 7512 URI
+ *   'pkcs11:serial=<token serial>;object=<label>;type=secret-key' (stores that
+ *   recorded the former 'pkcs11:<serial>:<label>' still open)
  *   for Keyring.open(store, { kek }). An existing AES key, whatever made it,
  *   is used as is.
  *
@@ -59,6 +61,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { TesseraError } from '../errors';
 import { describe } from '../format';
 import type { KekProvider } from '../keys/kek';
+import { pkcs11Uri } from '../keys/kek-uri';
 import { ckrOf, loadPkcs11, pkcs11Error, Pkcs11Failure, type Handle, type Pkcs11Lib, type Pkcs11Module } from './errors';
 import { acquireModule, releaseModule, SessionPool, type ModuleState } from './pool';
 import { AUTH_FAILED, bytes, type Pkcs11KeyRef, GCM_IV, GCM_TAG, HANDLE_GONE, kwpLength, MAX_GCM, refKey, SESSION_GONE, slotId, ulong } from './util';
@@ -341,7 +344,9 @@ export class Pkcs11Provider {
     if (type === undefined) throw new TesseraError('ERR_ARGUMENT', `kek: no secret key labelled '${label}' in token '${this.tokenLabel}' (pass create: true to generate one)`);
     if (type !== m.CKK_AES) throw new TesseraError('ERR_ARGUMENT', `kek: the key labelled '${label}' is not an AES key (CKA_KEY_TYPE ${type})`);
     return Object.freeze({
-      id: `pkcs11:${this.serial}:${label}`,
+      // RFC 7512 (kek.fromUri reads it back); earlier versions recorded 'pkcs11:<serial>:<label>'.
+      id: pkcs11Uri(this.serial, label),
+      formerIds: [`pkcs11:${this.serial}:${label}`],
       label,
       wrap: (dataKey: Uint8Array) => this.wrap(label, dataKey),
       unwrap: (wrapped: Uint8Array) => this.unwrap(label, wrapped),

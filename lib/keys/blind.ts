@@ -1,5 +1,5 @@
 /**
- * Blind index (`ring.blindIndex(purpose, value)`: HMAC-SHA-256 under a
+ * Blind index (`ring.prf(purpose).blindIndex(value)`: HMAC-SHA-256 under a
  * separate key, truncatable) for equality lookups on encrypted columns.
  *
  * Key: one 32-byte random key per purpose, separate from the purpose's

@@ -1,24 +1,21 @@
 /**
- * Keyring files (ring.encryptFile / decryptFile; TSRF envelope, README
- * "Command line"): a fresh random data key per file (or a cached one, below),
+ * Keyring files (the data-key side of ring.streamingAead(purpose),
+ * keyring-streaming.ts; TSRF envelope, README "Command line"): a fresh
+ * random data key per file (or a cached one, below),
  * wrapped by the keyring's KEK provider, Cobblestone inside, and the whole
  * prefix ("TSRF" | 0x01 | header length | header) passed as the Cobblestone
  * context, so the commitment authenticates the header. The envelope codec
  * (lib/chunked/envelope.ts) and the file machinery (lib/chunked/file.ts:
  * atomic output, no partial files, progress, AbortSignal) are the CLI's.
  *
- * Header (UTF-8 JSON, as the CLI's):
- *   { "suite": "cobblestone-256", "key": "kek",
- *     "kek": { "id": "<KekProvider.id>", "wrapped": "<base64 wrapped data key>" },
- *     "purpose": "files", "created": "<ISO 8601>", "metadata": { ... } }
- * Same format family as `tessera encrypt`: the CLI writes "key": "raw" or a
+ * Header (UTF-8 JSON, as the CLI's): envelope-header.ts. Same format family as `tessera encrypt`: the CLI writes "key": "raw" or a
  * "kdf" object and no "kek"; keyring files say "key": "kek" and carry "kek".
  * The CLI refuses a keyring file (ERR_FORMAT, "no key description") and
- * decryptEnvelopeFile refuses a CLI file (ERR_FORMAT, naming the CLI).
+ * a keyring refuses a CLI file (ERR_FORMAT, naming the CLI).
  *
  * The data key is wrapped by the KEK, not by a purpose's keyring key, so a
- * holder of only an RSA public KEK can encrypt (encryptEnvelopeFile with
- * kek.rsa({ publicKey })): it cannot Keyring.open an existing store, whose
+ * holder of only an RSA public KEK can encrypt (streamingAead(kek.rsa({
+ * publicKey }), purpose)): it cannot Keyring.open an existing store, whose
  * MAC key needs the private key. The purpose is a label in the header.
  *
  * Errors on decrypt: ERR_FORMAT (not TSRF, not a keyring file, bad header),
@@ -42,16 +39,19 @@
  */
 import { createHash, randomFillSync } from 'node:crypto';
 
-import { decodeEnvelope, type EnvelopeHeader, encodeEnvelope, ENVELOPE_FIXED, ENVELOPE_VERSION, envelopeLength } from '../chunked/envelope';
+import { decodeEnvelope, type EnvelopeHeader, encodeEnvelope } from '../chunked/envelope';
 import { type FileOptions, openHandle, openInput, sealHandle } from '../chunked/file';
-import { aborted, type Input, readFull } from '../chunked/io';
-import { resolve, type Suite, SUITES } from '../chunked/options';
+import { aborted } from '../chunked/io';
+import { resolve, type Suite } from '../chunked/options';
 import { TesseraError } from '../errors';
 import { describe } from '../format';
 import { SecureBuffer } from '../secure';
 import { b64 } from './document';
-import type { KekProvider } from './kek';
+import { answersTo, type KekProvider } from './kek';
+import { type EnvelopeInfo, infoOf, keyringFields, readPrefix, sealOptions } from './envelope-header';
 import { checkPurpose } from './keyring-doc';
+
+export { type EnvelopeInfo, inspectEnvelope } from './envelope-header';
 
 export interface DataKeyCacheOptions {
   /** Age limit of a cached data key in ms (default 300 000). */
@@ -88,23 +88,20 @@ export interface EncryptFileOptions extends Omit<FileOptions, 'context'> {
 
 export type DecryptFileOptions = Omit<FileOptions, 'context' | 'suite'>;
 
-/** What a keyring file's header says (inspectEnvelope, decrypt results). Unauthenticated until decrypted. */
-export interface EnvelopeInfo {
-  version: number;
-  /** Prefix length: magic, version, length and header; the Cobblestone ciphertext starts here. */
-  headerLength: number;
-  /** 'kek' for keyring files; 'raw' / 'scrypt' for `tessera encrypt` files (whose other fields are undefined). */
-  kind: 'kek' | 'raw' | 'scrypt' | 'unknown';
-  suite: string | undefined;
-  kekId: string | undefined;
-  purpose: string | undefined;
-  createdAt: string | undefined;
-  metadata: Record<string, unknown> | undefined;
+/** @internal A data key held for one keyring file or stream (EnvelopeFiles.sealLease / openLease). */
+export interface OpenLease {
+  header: EnvelopeHeader;
+  suite: Suite;
+  /** The data key (the Cobblestone input key); wiped once released and no longer cached. */
+  key: SecureBuffer;
+  release(): void;
 }
 
-const MAX_METADATA = 16 * 1024;
-/** RSA-OAEP 16384 bits gives 2048 bytes; anything longer is not a wrapped key. */
-const MAX_WRAPPED = 4096;
+export interface SealLease extends OpenLease {
+  /** The TSRF prefix: magic, version, length, header; also the Cobblestone context. */
+  prefix: Uint8Array;
+}
+
 const DEFAULTS = { maxAgeMs: 300_000, maxMessages: 1000, maxBytes: 2 ** 36, maxEntries: 100 };
 const keyLength = (suite: Suite) => (suite === 'cobblestone-128' ? 16 : 32);
 
@@ -140,19 +137,6 @@ function checkPaths(src: unknown, dst: unknown, opts: unknown): void {
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw new TesseraError('ERR_ARGUMENT', 'options.signal must be an AbortSignal');
 }
 
-function checkMetadata(m: unknown): Record<string, unknown> | undefined {
-  if (m === undefined) return undefined;
-  if (m === null || typeof m !== 'object' || Array.isArray(m)) throw new TesseraError('ERR_ARGUMENT', `options.metadata must be a plain JSON object (got ${describe(m)})`);
-  let json: string;
-  try {
-    json = JSON.stringify(m);
-  } catch {
-    throw new TesseraError('ERR_ARGUMENT', 'options.metadata must be JSON-serializable');
-  }
-  if (Buffer.byteLength(json) > MAX_METADATA) throw new TesseraError('ERR_ARGUMENT', `options.metadata is larger than ${MAX_METADATA} bytes as JSON`);
-  return JSON.parse(json) as Record<string, unknown>;
-}
-
 interface Entry {
   key: SecureBuffer;
   wrapped: Uint8Array;
@@ -164,7 +148,7 @@ interface Entry {
   evicted: boolean;
 }
 
-/** The data keys of one KEK: fresh per file, or cached within the bounds. Used by Keyring; also standalone. */
+/** The data keys of one KEK: fresh per file, or cached within the bounds (the engine under keyring-streaming.ts). */
 export class EnvelopeFiles {
   readonly #kek: KekProvider;
   readonly #now: () => number;
@@ -284,36 +268,57 @@ export class EnvelopeFiles {
     return [e, !cacheable];
   }
 
+  /**
+   * @internal The TSRF prefix (header: purpose, suite, metadata, the
+   * wrapped data key) and the data key for one file or stream of `size`
+   * plaintext bytes (undefined: not known in advance, so a fresh data key
+   * that is not cached). Counted against the cache bounds at once, so
+   * concurrent files cannot overshoot them. release() when done.
+   */
+  async sealLease(purpose: string, opts: Omit<EncryptFileOptions, 'onProgress' | 'signal'>, size: number | undefined): Promise<SealLease> {
+    this.#checkOpen();
+    checkPurpose(purpose);
+    const { suite, metadata } = sealOptions(opts);
+    const [entry, uncached] = await this.#encryptKey(purpose, suite, size ?? Infinity);
+    const header: EnvelopeHeader = {
+      suite, key: 'kek', kek: { id: this.#kek.id, wrapped: b64(entry.wrapped) }, purpose, created: new Date(this.#now()).toISOString(),
+      ...(metadata !== undefined ? { metadata } : {}),
+    };
+    entry.messages++;
+    entry.bytes += size ?? 0;
+    return { prefix: encodeEnvelope(header), header, suite, key: entry.key, release: () => this.#release(entry, uncached) };
+  }
+
+  /** @internal The data key of a keyring file or stream whose TSRF prefix is `prefix`: ERR_FORMAT, ERR_KEK, ERR_COMMITMENT. release() when done. */
+  async openLease(prefix: Uint8Array): Promise<OpenLease> {
+    this.#checkOpen();
+    const header = decodeEnvelope(prefix);
+    const { suite, kekId, wrapped } = keyringFields(header);
+    if (!answersTo(this.#kek, kekId)) throw new TesseraError('ERR_KEK', `this file's data key is wrapped by KEK ${kekId}, not by this keyring's KEK ${this.#kek.id}`);
+    const [entry, uncached] = await this.#decryptKey(wrapped, keyLength(suite));
+    return { header, suite, key: entry.key, release: () => this.#release(entry, uncached) };
+  }
+
   /** Encrypts src into a TSRF keyring file at dst (atomic). */
   async encrypt(purpose: string, src: string, dst: string, opts: EncryptFileOptions = {}): Promise<EnvelopeInfo> {
     this.#checkOpen();
     checkPurpose(purpose);
     checkPaths(src, dst, opts);
-    const suite = opts.suite ?? 'cobblestone-256';
-    if (!SUITES.includes(suite)) throw new TesseraError('ERR_ALGORITHM', `unknown suite ${describe(suite)} (expected ${SUITES.join(' or ')})`);
-    const metadata = checkMetadata(opts.metadata);
+    sealOptions(opts);
     aborted(opts.signal, 'encryptFile');
     const [input, total] = await openInput(src);
-    let entry: Entry | undefined;
-    let uncached = false;
+    let lease: SealLease | undefined;
     let handed = false;
     try {
-      [entry, uncached] = await this.#encryptKey(purpose, suite, total ?? 0);
-      const header: EnvelopeHeader = {
-        suite, key: 'kek', kek: { id: this.#kek.id, wrapped: b64(entry.wrapped) }, purpose, created: new Date(this.#now()).toISOString(),
-        ...(metadata !== undefined ? { metadata } : {}),
-      };
-      const prefix = encodeEnvelope(header);
-      const r = resolve(entry.key, { context: prefix, suite, threads: opts.threads });
-      // Counted before the await, so concurrent files cannot overshoot the bounds.
-      entry.messages++;
-      entry.bytes += total ?? 0;
+      // A pipe (total undefined) counts 0 bytes against the cache bounds.
+      lease = await this.sealLease(purpose, opts, total ?? 0);
+      const r = resolve(lease.key, { context: lease.prefix, suite: lease.suite, threads: opts.threads });
       handed = true;
-      await sealHandle(input, total, dst, r, opts, { prefix });
-      return infoOf(header, prefix.length);
+      await sealHandle(input, total, dst, r, opts, { prefix: lease.prefix });
+      return infoOf(lease.header, lease.prefix.length);
     } finally {
       if (!handed) await input.close().catch(() => undefined);
-      if (entry) this.#release(entry, uncached);
+      lease?.release();
     }
   }
 
@@ -323,22 +328,18 @@ export class EnvelopeFiles {
     checkPaths(src, dst, opts);
     aborted(opts.signal, 'decryptFile');
     const [input, size] = await openInput(src);
-    let entry: Entry | undefined;
-    let uncached = false;
+    let lease: OpenLease | undefined;
     let handed = false;
     try {
       const prefix = await readPrefix(input);
-      const h = decodeEnvelope(prefix);
-      const { suite, kekId, wrapped } = keyringFields(h);
-      if (kekId !== this.#kek.id) throw new TesseraError('ERR_KEK', `this file's data key is wrapped by KEK ${kekId}, not by this keyring's KEK ${this.#kek.id}`);
-      [entry, uncached] = await this.#decryptKey(wrapped, keyLength(suite));
-      const r = resolve(entry.key, { context: prefix, suite, threads: opts.threads });
+      lease = await this.openLease(prefix);
+      const r = resolve(lease.key, { context: prefix, suite: lease.suite, threads: opts.threads });
       handed = true;
       await openHandle(input, size, dst, r, opts, { skip: prefix.length });
-      return infoOf(h, prefix.length);
+      return infoOf(lease.header, prefix.length);
     } finally {
       if (!handed) await input.close().catch(() => undefined);
-      if (entry) this.#release(entry, uncached);
+      lease?.release();
     }
   }
 
@@ -349,61 +350,12 @@ export class EnvelopeFiles {
   }
 }
 
-/** Reads the TSRF prefix from the input's current position (files and pipes alike). */
-async function readPrefix(input: Input): Promise<Uint8Array> {
-  const fixed = Buffer.alloc(ENVELOPE_FIXED);
-  if ((await readFull(input, fixed, null)) < ENVELOPE_FIXED) throw new TesseraError('ERR_FORMAT', 'not a tessera file (too short)');
-  const prefix = Buffer.alloc(envelopeLength(fixed));
-  fixed.copy(prefix);
-  if ((await readFull(input, prefix.subarray(ENVELOPE_FIXED), null)) < prefix.length - ENVELOPE_FIXED) throw new TesseraError('ERR_FORMAT', 'TSRF envelope cut short');
-  return prefix;
-}
-
-function bad(what: string): never {
-  throw new TesseraError('ERR_FORMAT', `TSRF header: ${what}`);
-}
-
-function keyringFields(h: EnvelopeHeader): { suite: Suite; kekId: string; wrapped: Uint8Array } {
-  if (h.kek === undefined && (h.key === 'raw' || h.kdf !== undefined))
-    bad(`this file was made by \`tessera encrypt\` with a ${h.key === 'raw' ? 'raw key' : 'passphrase'}, not by a keyring (use \`tessera decrypt\`)`);
-  if (h.key !== 'kek') bad('not a keyring file (no "key": "kek")');
-  const suite = h.suite as Suite;
-  if (!SUITES.includes(suite)) bad('unknown suite');
-  const k = h.kek as Record<string, unknown> | null;
-  if (k === null || typeof k !== 'object' || typeof k.id !== 'string' || typeof k.wrapped !== 'string') bad('no KEK id and wrapped key');
-  if (k.wrapped.length > (MAX_WRAPPED * 4) / 3 + 4 || !/^[A-Za-z0-9+/]*={0,2}$/.test(k.wrapped) || k.wrapped.length % 4 !== 0) bad('the wrapped key is not base64');
-  const w = Buffer.from(k.wrapped, 'base64');
-  if (w.length === 0) bad('empty wrapped key');
-  return { suite, kekId: k.id, wrapped: new Uint8Array(w.buffer, w.byteOffset, w.length) };
-}
-
-function infoOf(h: EnvelopeHeader, headerLength: number): EnvelopeInfo {
-  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
-  const kek = h.kek !== null && typeof h.kek === 'object' ? (h.kek as Record<string, unknown>) : undefined;
-  const meta = h.metadata !== null && typeof h.metadata === 'object' && !Array.isArray(h.metadata) ? (h.metadata as Record<string, unknown>) : undefined;
-  const kind = h.key === 'kek' ? 'kek' : h.key === 'raw' ? 'raw' : h.kdf !== undefined ? 'scrypt' : 'unknown';
-  return { version: ENVELOPE_VERSION, headerLength, kind, suite: str(h.suite), kekId: str(kek?.id), purpose: str(h.purpose),
-    createdAt: str(h.created), metadata: meta };
-}
-
-/** Reads a TSRF file's header without any key (keyring and CLI files). Nothing in it is authenticated until the file decrypts. */
-export async function inspectEnvelope(path: string): Promise<EnvelopeInfo> {
-  if (typeof path !== 'string') throw new TesseraError('ERR_ARGUMENT', `path must be a string (got ${describe(path)})`);
-  const [input] = await openInput(path);
-  try {
-    const prefix = await readPrefix(input);
-    return infoOf(decodeEnvelope(prefix), prefix.length);
-  } finally {
-    await input.close().catch(() => undefined);
-  }
-}
-
-/** A keyring file under kek without a Keyring (e.g. a public-only RSA KEK); no cache. */
+/** @deprecated use streamingAead(kek, purpose).encryptFile (keyring-streaming.ts) */
 export function encryptEnvelopeFile(kek: KekProvider, purpose: string, src: string, dst: string, opts?: EncryptFileOptions): Promise<EnvelopeInfo> {
   return new EnvelopeFiles(kek).encrypt(purpose, src, dst, opts);
 }
 
-/** Decrypts a keyring file with kek, without a Keyring; no cache. */
+/** @deprecated use streamingAead(kek).decryptFile (keyring-streaming.ts) */
 export function decryptEnvelopeFile(kek: KekProvider, src: string, dst: string, opts?: DecryptFileOptions): Promise<EnvelopeInfo> {
   return new EnvelopeFiles(kek).decrypt(src, dst, opts);
 }

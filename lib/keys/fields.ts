@@ -12,10 +12,10 @@
  * Native calls: for each field path, every value of that path across all
  * records (and all array elements, below) is sealed with ONE
  * AeadKey.sealBatch call under the purpose's primary key
- * (Keyring.encryptBatch: same create / rotation-policy / count rules as
- * ring.encrypt, counting one message per value). Decryption groups each
+ * (ring.aead(purpose).encryptBatch: same create / rotation-policy / count
+ * rules as encrypt, counting one message per value). Decryption groups each
  * path's messages by key id and calls AeadKey.openBatch once per key
- * (Keyring.decryptBatch), so records written under several key versions
+ * (ring.aead().decryptBatch), so records written under several key versions
  * (before and after a rotation) decrypt together.
  *
  * Paths: property names joined by '.', e.g. 'email', 'address.street'. A
@@ -44,7 +44,7 @@
  * || the path as written, so a ciphertext moved to another field (or a
  * field renamed after encryption) fails with ERR_AUTH. Ciphertexts of the
  * same path can still be swapped between records (one sealBatch shares one
- * aad); use ring.encrypt with a per-row aad where that matters.
+ * aad); use ring.aead(purpose).encrypt with a per-row aad where that matters.
  *
  * Decrypt: a string starting with 'tsr1.' is opened (a malformed one is
  * ERR_FORMAT, a tampered one ERR_AUTH, and the failure is audited). Any
@@ -181,7 +181,7 @@ function gather(records: unknown, fields: unknown): { out: Obj[]; paths: Path[];
 
 function checkRing(ring: unknown): Keyring {
   const r = ring as Keyring;
-  if (!r || typeof r.encryptBatch !== 'function' || typeof r.decryptBatch !== 'function') throw new TesseraError('ERR_ARGUMENT', 'ring must be a Keyring');
+  if (!r || typeof r.aead !== 'function') throw new TesseraError('ERR_ARGUMENT', 'ring must be a Keyring');
   return r;
 }
 
@@ -232,13 +232,13 @@ function decodeValue(pt: Uint8Array, path: string): unknown {
  * records. Returns new objects; the records are not modified.
  */
 export async function encryptFieldsBatch(records: readonly object[], fields: readonly string[], ring: Keyring, purpose: string): Promise<Record<string, unknown>[]> {
-  const r = checkRing(ring);
+  const aead = checkRing(ring).aead(purpose);
   const { out, paths, slots } = gather(records, fields);
   const plains = paths.map((p, i) => slots[i]!.map((s) => encodeValue(s.value, p.text)));
   try {
     for (let i = 0; i < paths.length; i++) {
       if (slots[i]!.length === 0) continue;
-      const sealed = await r.encryptBatch(purpose, plains[i]!, { aad: paths[i]!.aad });
+      const sealed = await aead.encryptBatch(plains[i]!, { aad: paths[i]!.aad });
       slots[i]!.forEach((s, j) => {
         (s.holder as Obj)[s.key as string] = toText(sealed[j]!);
       });
@@ -254,7 +254,7 @@ export async function encryptFieldsBatch(records: readonly object[], fields: rea
  * by key id and opened with one openBatch per key. All or nothing.
  */
 export async function decryptFieldsBatch(records: readonly object[], fields: readonly string[], ring: Keyring, opts?: DecryptFieldsOptions): Promise<Record<string, unknown>[]> {
-  const r = checkRing(ring);
+  const aead = checkRing(ring).aead();
   if (opts !== undefined && (opts === null || typeof opts !== 'object')) throw new TesseraError('ERR_ARGUMENT', 'options must be an object');
   const allowPlain = opts?.allowPlaintext ?? false;
   if (typeof allowPlain !== 'boolean') throw new TesseraError('ERR_ARGUMENT', 'allowPlaintext must be a boolean');
@@ -273,7 +273,7 @@ export async function decryptFieldsBatch(records: readonly object[], fields: rea
   });
   for (let i = 0; i < paths.length; i++) {
     if (messages[i]!.length === 0) continue;
-    const pts = await r.decryptBatch(messages[i]!, { aad: paths[i]!.aad });
+    const pts = await aead.decryptBatch(messages[i]!, { aad: paths[i]!.aad });
     try {
       slots[i]!.forEach((s, j) => {
         (s.holder as Obj)[s.key as string] = decodeValue(pts[j]!, paths[i]!.text);

@@ -5,7 +5,9 @@
  * API reference (https://docs.aws.amazon.com/kms/latest/APIReference/):
  * Encrypt and Decrypt of the data key with an EncryptionContext, which KMS
  * authenticates (a wrapped key opens only under the same context) and
- * records in CloudTrail.
+ * records in CloudTrail; GenerateDataKey (`generateDataKey`: KMS draws the
+ * key) and ReEncrypt (`rewrap`: to the key's current backing key, without
+ * the data key leaving KMS).
  *
  * - id: `aws-kms://<keyId>` (Tink's key URI form).
  * - Failures: InvalidCiphertextException / IncorrectKeyException are
@@ -32,10 +34,8 @@ export interface AwsKmsOptions {
   resilience?: ResilienceOptions;
 }
 
-type KmsModule = {
-  EncryptCommand: new (input: object) => unknown;
-  DecryptCommand: new (input: object) => unknown;
-};
+type Command = new (input: object) => unknown;
+type KmsModule = { EncryptCommand: Command; DecryptCommand: Command; GenerateDataKeyCommand: Command; ReEncryptCommand: Command };
 
 /** The SDK's command classes, loaded on first use (as lib/keys/pg-store.ts loads pg). */
 function sdk(): KmsModule {
@@ -45,8 +45,8 @@ function sdk(): KmsModule {
   } catch (e) {
     throw new TesseraError('ERR_BACKEND', 'kek.awsKms needs the `@aws-sdk/client-kms` package, which is not installed: npm install @aws-sdk/client-kms', { cause: e });
   }
-  if (typeof m.EncryptCommand !== 'function' || typeof m.DecryptCommand !== 'function')
-    throw new TesseraError('ERR_BACKEND', 'kek.awsKms: the installed @aws-sdk/client-kms has no EncryptCommand / DecryptCommand');
+  for (const c of ['EncryptCommand', 'DecryptCommand', 'GenerateDataKeyCommand', 'ReEncryptCommand'] as const)
+    if (typeof m[c] !== 'function') throw new TesseraError('ERR_BACKEND', `kek.awsKms: the installed @aws-sdk/client-kms has no ${c}`);
   return m;
 }
 
@@ -60,7 +60,7 @@ export function awsKms(opts: AwsKmsOptions): KekProvider {
   const context = { ...(opts.context ?? { purpose: 'tessera-kek-v1' }) };
   for (const [k, v] of Object.entries(context))
     if (typeof v !== 'string' || k.length === 0) throw new TesseraError('ERR_ARGUMENT', 'kek.awsKms: context must map non-empty names to strings');
-  const { EncryptCommand, DecryptCommand } = sdk();
+  const { EncryptCommand, DecryptCommand, GenerateDataKeyCommand, ReEncryptCommand } = sdk();
   const client = opts.client;
   const id = `aws-kms://${keyId}`;
 
@@ -75,22 +75,44 @@ export function awsKms(opts: AwsKmsOptions): KekProvider {
     }
   }
 
+  const blobOf = (what: string, r: Record<string, unknown>): Uint8Array => {
+    if (!(r.CiphertextBlob instanceof Uint8Array) || r.CiphertextBlob.length === 0) throw new TesseraError('ERR_KEK', `${what}: AWS KMS ${id} answered without a CiphertextBlob`);
+    return Uint8Array.from(r.CiphertextBlob);
+  };
+  const checkWrapped = (what: string, wrapped: Uint8Array) => {
+    if (!(wrapped instanceof Uint8Array) || wrapped.length === 0 || wrapped.length > 6144) throw new TesseraError('ERR_FORMAT', `${what}: not an AWS KMS ciphertext blob (1 to 6144 bytes)`);
+  };
+
   const raw: KekProvider = {
     id,
     async wrap(dataKey: Uint8Array) {
       if (!(dataKey instanceof Uint8Array) || dataKey.length === 0 || dataKey.length > 4096) throw new TesseraError('ERR_ARGUMENT', 'wrap: the data key must be 1 to 4096 bytes');
-      const r = await send('wrap', new EncryptCommand({ KeyId: keyId, Plaintext: dataKey, EncryptionContext: context }));
-      if (!(r.CiphertextBlob instanceof Uint8Array) || r.CiphertextBlob.length === 0) throw new TesseraError('ERR_KEK', `wrap: AWS KMS ${id} answered without a CiphertextBlob`);
-      return Uint8Array.from(r.CiphertextBlob);
+      return blobOf('wrap', await send('wrap', new EncryptCommand({ KeyId: keyId, Plaintext: dataKey, EncryptionContext: context })));
     },
     async unwrap(wrapped: Uint8Array) {
-      if (!(wrapped instanceof Uint8Array) || wrapped.length === 0 || wrapped.length > 6144) throw new TesseraError('ERR_FORMAT', 'unwrap: not an AWS KMS ciphertext blob (1 to 6144 bytes)');
+      checkWrapped('unwrap', wrapped);
       // KeyId pins the key: a blob made under another key is refused, not decrypted with it.
       const r = await send('unwrap', new DecryptCommand({ KeyId: keyId, CiphertextBlob: wrapped, EncryptionContext: context }));
       if (!(r.Plaintext instanceof Uint8Array)) throw new TesseraError('ERR_KEK', `unwrap: AWS KMS ${id} answered without a Plaintext`);
       const out = Uint8Array.from(r.Plaintext);
       r.Plaintext.fill(0);
       return out;
+    },
+    /** KMS GenerateDataKey: a data key drawn by KMS, returned with its wrapped form (one call). */
+    async generateDataKey(length: number) {
+      if (!Number.isInteger(length) || length < 1 || length > 1024) throw new TesseraError('ERR_ARGUMENT', `generateDataKey: length must be 1 to 1024 bytes (got ${describe(length)})`);
+      const r = await send('generateDataKey', new GenerateDataKeyCommand({ KeyId: keyId, NumberOfBytes: length, EncryptionContext: context }));
+      const wrapped = blobOf('generateDataKey', r);
+      if (!(r.Plaintext instanceof Uint8Array) || r.Plaintext.length !== length) throw new TesseraError('ERR_KEK', `generateDataKey: AWS KMS ${id} answered without a ${length}-byte Plaintext`);
+      const dataKey = Uint8Array.from(r.Plaintext);
+      r.Plaintext.fill(0);
+      return { dataKey, wrapped };
+    },
+    /** KMS ReEncrypt to the key's current backing key: the data key never leaves KMS. */
+    async rewrap(wrapped: Uint8Array) {
+      checkWrapped('rewrap', wrapped);
+      const cmd = new ReEncryptCommand({ CiphertextBlob: wrapped, SourceKeyId: keyId, SourceEncryptionContext: context, DestinationKeyId: keyId, DestinationEncryptionContext: context });
+      return blobOf('rewrap', await send('rewrap', cmd));
     },
   };
   return resilient(raw, opts.resilience);

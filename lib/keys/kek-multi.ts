@@ -96,6 +96,13 @@ export interface MultiKekProvider extends KekProvider {
   readonly members: readonly string[];
 }
 
+/** Order-independent: the same members in any order are the same KEK. */
+function multiId(ids: string[]): string {
+  const h = createHash('sha256').update('tessera kek multi v1\0');
+  for (const id of [...ids].sort()) h.update(id).update('\0');
+  return `multi:${h.digest('hex').slice(0, 16)}`;
+}
+
 export function multi(members: readonly KekProvider[]): MultiKekProvider {
   if (!Array.isArray(members) || members.length < 1 || members.length > MAX_MEMBERS)
     throw new TesseraError('ERR_ARGUMENT', `kek.multi takes an array of 1 to ${MAX_MEMBERS} KEK providers (got ${describe(members)})`);
@@ -107,11 +114,13 @@ export function multi(members: readonly KekProvider[]): MultiKekProvider {
   if (new Set(ids).size !== ids.length) throw new TesseraError('ERR_ARGUMENT', 'kek.multi: the same KEK is given twice');
   for (const id of ids)
     if (id.length === 0 || new TextEncoder().encode(id).length > MAX_ID) throw new TesseraError('ERR_ARGUMENT', `kek.multi: member id ${JSON.stringify(id.slice(0, 40))} is empty or too long`);
-  const h = createHash('sha256').update('tessera kek multi v1\0');
-  for (const id of [...ids].sort()) h.update(id).update('\0');
-  const id = `multi:${h.digest('hex').slice(0, 16)}`;
+  const id = multiId(ids);
+  // A member that had another id before (an HSM key's pre-RFC 7512 form) made another multi id.
+  const former = list.map((m) => m.formerIds?.[0] ?? m.id);
+  const formerIds = former.some((f, i) => f !== ids[i]) ? [multiId(former)] : undefined;
   return Object.freeze({
     id,
+    ...(formerIds && { formerIds }),
     members: Object.freeze(ids.slice()),
     async wrap(dataKey: Uint8Array): Promise<Uint8Array> {
       const wrapped = await Promise.all(list.map((m) => m.wrap(dataKey)));
@@ -123,7 +132,7 @@ export function multi(members: readonly KekProvider[]): MultiKekProvider {
       const entries = parseMulti(wrapped);
       const failures: [string, string][] = [];
       for (const m of list) {
-        const w = entries.get(m.id);
+        const w = entries.get(m.id) ?? m.formerIds?.map((f: string) => entries.get(f)).find((x: Uint8Array | undefined) => x !== undefined);
         if (w === undefined) continue;
         try {
           return await m.unwrap(w);

@@ -43,7 +43,7 @@ export interface ResilienceOptions {
   random?: () => number;
 }
 
-const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EAI_AGAIN', 'EPIPE', 'ENOTFOUND', 'ENETUNREACH', 'EHOSTUNREACH', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT']);
+const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EAI_AGAIN', 'EPIPE', 'ENOTFOUND', 'ENETUNREACH', 'EHOSTUNREACH', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'REQUEST_SEND_ERROR']);
 const THROTTLE_NAMES = /Throttl|TooManyRequests|RequestLimitExceeded|ServiceUnavailable|InternalFailure|InternalError|KMSInternal|DependencyTimeout/;
 
 /** The HTTP status a client error carries, whatever the SDK (AWS $metadata, Azure statusCode, fetch-style status). */
@@ -165,9 +165,13 @@ export function resilient(inner: KekProvider, opts: ResilienceOptions = {}): Kek
     }
   }
 
+  const { generateDataKey: gen, rewrap } = inner;
   return Object.freeze({
     id: inner.id,
+    ...(inner.formerIds && { formerIds: inner.formerIds }),
     wrap: (dataKey: Uint8Array) => call('wrap', () => inner.wrap(dataKey)),
     unwrap: (wrapped: Uint8Array) => call('unwrap', () => inner.unwrap(wrapped)),
+    ...(gen && { generateDataKey: (length: number) => call('generateDataKey', () => gen.call(inner, length)) }),
+    ...(rewrap && { rewrap: (wrapped: Uint8Array) => call('rewrap', () => rewrap.call(inner, wrapped)) }),
   });
 }

@@ -22,7 +22,7 @@ import { TesseraError } from '../errors';
 import { describe } from '../format';
 import type { KekProvider } from './kek';
 import { awsKms } from './kek-aws';
-import { azureKeyVault } from './kek-azure';
+import { type AzureWrapAlgorithm, azureKeyVault } from './kek-azure';
 import { gcpKms } from './kek-gcp';
 import type { ResilienceOptions } from './kek-resilient';
 import { vaultTransit } from './kek-vault';
@@ -40,6 +40,8 @@ export interface FromUriOptions {
   hsm?: { serial: string; kek(opts: { label: string }): Promise<KekProvider> | KekProvider };
   /** The provider's context (AWS encryption context, GCP AAD, Azure envelope binding). */
   context?: Record<string, string>;
+  /** Azure: the wrap algorithm for new wraps (default RSA-OAEP-256; 'A256KW' for a Managed HSM AES key). */
+  algorithm?: AzureWrapAlgorithm;
   /** Vault Transit associated data. */
   associatedData?: string;
   resilience?: ResilienceOptions;
@@ -117,10 +119,10 @@ export function fromUri(uri: string, opts: FromUriOptions = {}): KekProvider {
       return gcpKms({ client: need(opts.client, 'client', scheme) as never, keyName: rest, context, resilience });
     case 'azure-kv': {
       const client = need(opts.client, 'client', scheme) as { keyID?: unknown };
-      const k = azureKeyVault({ client: client as never, context, resilience });
+      const k = azureKeyVault({ client: client as never, context, resilience, ...(opts.algorithm && { algorithm: opts.algorithm }) });
       // The client is bound to one key: it must be the key the URI names.
       const want = `azure-kv://${rest}`;
-      if (k.id !== want && !(want.split('/').length === 5 && k.id.startsWith(`${want}/`)))
+      if (k.id !== want)
         throw bad(`the CryptographyClient is for ${k.id}, not for ${want}`);
       return k;
     }

@@ -94,7 +94,7 @@ export function vaultTransit(opts: VaultTransitOptions): KekProvider {
     if (res.ok) return json;
     if (res.status === 408 || res.status === 429 || res.status >= 500) throw new Transient(res.status, undefined);
     const errors = Array.isArray(json.errors) ? json.errors.filter((x): x is string => typeof x === 'string').join('; ') : '';
-    if (op === 'decrypt' && res.status === 400 && /authenticat|decrypt|cipher|invalid ciphertext/i.test(errors))
+    if (op === 'decrypt' && res.status === 400 && /authenticat|decrypt|cipher|invalid ciphertext|invalid key version/i.test(errors))
       throw new TesseraError('ERR_AUTH', `Vault ${id} refused the wrapped key (altered, another key, or other associated data)`);
     // Vault's messages name paths and reasons, not request bodies; cut to one line.
     throw new TesseraError('ERR_KEK', `Vault ${id}: HTTP ${res.status}${errors ? `: ${errors.replace(/\s+/g, ' ').slice(0, 200)}` : ''}`);

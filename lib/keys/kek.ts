@@ -60,18 +60,24 @@ import { describe } from '../format';
 import { SecureBuffer } from '../secure';
 import { type KdfOptions, type KdfParams, deriveKey, kdfFromRecord, kdfParams, kdfRecord } from './kdf';
 import { awsKms } from './kek-aws';
+import { azureKeyVault } from './kek-azure';
+import { gcpKms } from './kek-gcp';
 import { multi } from './kek-multi';
 import { resilient } from './kek-resilient';
 import { vaultTransit } from './kek-vault';
+import { fromUri } from './kek-uri';
 import { rsa } from './kek-rsa';
 import { keywrap } from './keywrap';
 
 export type { Argon2idParams, KdfName, KdfOptions, KdfParams, Pbkdf2Params, ScryptParams } from './kdf';
 
 export type { AwsKmsOptions } from './kek-aws';
+export type { AzureKeyVaultOptions } from './kek-azure';
+export type { GcpKmsOptions } from './kek-gcp';
 export type { MultiKekProvider } from './kek-multi';
 export type { FailureKind, ResilienceOptions } from './kek-resilient';
 export type { VaultTransitOptions } from './kek-vault';
+export type { FromUriOptions } from './kek-uri';
 export type { RsaKekOptions, RsaKekProvider, RsaKeyInput } from './kek-rsa';
 
 export interface KekProvider {
@@ -84,6 +90,27 @@ export interface KekProvider {
    * public-only RSA KEK).
    */
   unwrap(wrapped: Uint8Array): Promise<Uint8Array>;
+  /**
+   * Ids the same KEK had in earlier tessera versions: a store or file that
+   * recorded one of them still opens with this provider (answersTo).
+   */
+  readonly formerIds?: readonly string[];
+  /**
+   * Where the service draws data keys itself (AWS KMS GenerateDataKey, Vault
+   * Transit datakey): a fresh key and its wrapped form in one call.
+   */
+  generateDataKey?(length: number): Promise<{ dataKey: Uint8Array; wrapped: Uint8Array }>;
+  /**
+   * Where the service can (AWS KMS ReEncrypt, Vault Transit rewrap): a
+   * wrapped key re-wrapped under the KEK's current version, without the
+   * data key leaving the service.
+   */
+  rewrap?(wrapped: Uint8Array): Promise<Uint8Array>;
+}
+
+/** Whether kek is the KEK a store recorded as `id` (its id, or one it had before). */
+export function answersTo(kek: KekProvider, id: string): boolean {
+  return kek.id === id || (Array.isArray(kek.formerIds) && kek.formerIds.includes(id));
 }
 
 export interface PassphraseKekProvider extends KekProvider {
@@ -371,4 +398,14 @@ export const kek = {
   vaultTransit,
   /** AWS KMS through the caller's KMSClient (@aws-sdk/client-kms, optional peer; lib/keys/kek-aws.ts). */
   awsKms,
+  /** Azure Key Vault / Managed HSM keys through the caller's CryptographyClient (@azure/keyvault-keys, optional peer; lib/keys/kek-azure.ts). */
+  azureKeyVault,
+  /** Google Cloud KMS through the caller's KeyManagementServiceClient (@google-cloud/kms, optional peer; lib/keys/kek-gcp.ts). */
+  gcpKms,
+  /**
+   * The KEK a key URI names (aws-kms://, azure-kv://, gcp-kms://, hcvault://,
+   * pkcs11:), with the client, token or HSM in the options
+   * (lib/keys/kek-uri.ts). A remote provider's id is its URI.
+   */
+  fromUri,
 };

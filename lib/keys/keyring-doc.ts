@@ -13,11 +13,11 @@ import { type Algorithm, algorithmId, describe } from '../format';
 import type { AuditEvent } from './audit';
 import { unb64 } from './document';
 import { kdfRecord } from './kdf';
-import type { KekProvider, PassphraseKekProvider } from './kek';
+import { answersTo, type KekProvider, type PassphraseKekProvider } from './kek';
 import { AeadKey } from '../aead';
 import { SecureBuffer } from '../secure';
 import { b64, computeMac, verifyMac } from './document';
-import type { KeyRecord, KeyringDoc, KeyState, KeyStore, RotationPolicy } from './store';
+import type { KeyRecord, KeyringDoc, KeyState, KeyStore, PurposeRecord, RotationPolicy } from './store';
 
 export interface KeyringOptions {
   kek: KekProvider;
@@ -98,10 +98,35 @@ export async function unwrapWith(kek: KekProvider, wrapped: string, what: string
   }
 }
 
-/** Is rec (with `extra` unpersisted seals) due for rotation under policy at time now? */
-export function isDue(rec: KeyRecord, policy: RotationPolicy, extra: number, now: number): boolean {
+/**
+ * Is rec, with `pending` unpersisted seals, due for rotation under policy
+ * before n more messages are sealed? A batch (n > 1) that would cross
+ * maxMessages rotates first, unless the key is unused (a batch larger than
+ * maxMessages is sealed whole under a fresh key, overshooting). The clock
+ * is read only for a maxAgeDays policy (this runs before every seal).
+ */
+export function dueBefore(rec: KeyRecord, policy: RotationPolicy, pending: number, n: number, now: () => number): boolean {
+  const extra = n > 1 && rec.encrypted + pending > 0 ? pending + n - 1 : pending;
   if (policy.maxMessages !== undefined && rec.encrypted + extra >= policy.maxMessages) return true;
-  return policy.maxAgeDays !== undefined && now - rec.createdAt >= policy.maxAgeDays * DAY_MS;
+  return policy.maxAgeDays !== undefined && now() - rec.createdAt >= policy.maxAgeDays * DAY_MS;
+}
+
+/** A new blind-index key (lib/keys/blind.ts): 32 random bytes wrapped by kek, base64 (PurposeRecord.indexKey). */
+export async function newIndexKey(kek: KekProvider): Promise<string> {
+  const raw = randomBytes(32);
+  try {
+    return b64(await kek.wrap(raw));
+  } finally {
+    raw.fill(0);
+  }
+}
+
+/** Unwraps purpose's blind-index key (ERR_KEK; ERR_FORMAT unless 32 bytes). Wipe it after use. */
+export async function unwrapIndexKey(kek: KekProvider, wrapped: string, purpose: string): Promise<Uint8Array> {
+  const raw = await unwrapWith(kek, wrapped, `blind index key of ${describe(purpose)}`);
+  if (raw.length === 32) return raw;
+  raw.fill(0);
+  throw new TesseraError('ERR_FORMAT', `blind index key of ${describe(purpose)}: ${raw.length} bytes, expected 32`);
 }
 
 /** A random non-zero uint32 not used in doc (ids are unique across the keyring). */
@@ -119,6 +144,19 @@ export function demotePrimary(doc: KeyringDoc, purpose: string, t: number, event
     k.stateChangedAt = t;
     events.push({ op: 'state', keyId: k.id, purpose, bytes: 0, detail: 'active -> decrypt-only' });
   }
+}
+
+/** doc's record of purpose, if any (an own property: 'constructor' is a valid purpose name). */
+export function purposeRecord(doc: KeyringDoc, purpose: string): PurposeRecord | undefined {
+  return Object.hasOwn(doc.purposes, purpose) ? doc.purposes[purpose] : undefined;
+}
+
+/** The record of the key a message names, if it may open it: ERR_KEY_MISMATCH (not in the keyring), ERR_KEY_DESTROYED, ERR_KEY_RETIRED. */
+export function usableKey(rec: KeyRecord | undefined, id: number): KeyRecord {
+  if (!rec) throw new TesseraError('ERR_KEY_MISMATCH', `no key with id ${id} in this keyring`);
+  if (rec.state === 'destroyed') throw new TesseraError('ERR_KEY_DESTROYED', `key ${id} (${rec.purpose}) was destroyed`);
+  if (rec.state === 'retired') throw new TesseraError('ERR_KEY_RETIRED', `key ${id} (${rec.purpose}) is retired; re-enable it with setState to use it`);
+  return rec;
 }
 
 /** A live (not destroyed) key record: ERR_KEY_MISMATCH unknown id, ERR_KEY_DESTROYED. */
@@ -202,7 +240,7 @@ export async function initialDoc(kek: KekProvider): Promise<{ doc: KeyringDoc; r
 
 /** Unwraps the document's MAC key (ERR_KEK) and verifies the document with it (ERR_FORMAT). */
 export async function macKeyOf(kek: KekProvider, doc: KeyringDoc): Promise<SecureBuffer> {
-  if (doc.kekId !== kek.id) throw new TesseraError('ERR_KEK', `the keyring is wrapped by KEK ${kekName(doc.kekId)}, not by the given KEK ${kekName(kek.id)}`);
+  if (!answersTo(kek, doc.kekId)) throw new TesseraError('ERR_KEK', `the keyring is wrapped by KEK ${kekName(doc.kekId)}, not by the given KEK ${kekName(kek.id)}`);
   const raw = await unwrapWith(kek, doc.macKey, 'keyring MAC key');
   try {
     verifyMac(raw, doc, 'key store');

@@ -131,11 +131,11 @@ function decryptLegacy(legacyCiphertext: Uint8Array | string, opts: LegacyMigrat
 export function migrateLegacy(ring: Keyring, purpose: string, legacyCiphertext: Uint8Array | string, opts: LegacyMigrateOptions & { output: 'string' }): Promise<string>;
 export function migrateLegacy(ring: Keyring, purpose: string, legacyCiphertext: Uint8Array | string, opts: LegacyMigrateOptions): Promise<Uint8Array>;
 export async function migrateLegacy(ring: Keyring, purpose: string, legacyCiphertext: Uint8Array | string, opts: LegacyMigrateOptions): Promise<Uint8Array | string> {
-  if (!ring || typeof (ring as Keyring).encrypt !== 'function') throw new TesseraError('ERR_ARGUMENT', 'migrateLegacy needs a Keyring');
+  if (!ring || typeof (ring as Keyring).aead !== 'function') throw new TesseraError('ERR_ARGUMENT', 'migrateLegacy needs a Keyring');
   if (opts?.output !== undefined && opts.output !== 'bytes' && opts.output !== 'string') throw new TesseraError('ERR_ARGUMENT', "output must be 'bytes' or 'string'");
   const pt = decryptLegacy(legacyCiphertext, opts);
   try {
-    const msg = await ring.encrypt(purpose, pt, opts.aad === undefined ? undefined : { aad: opts.aad });
+    const msg = await ring.aead(purpose).encrypt(pt, opts.aad === undefined ? undefined : { aad: opts.aad });
     return opts.output === 'string' ? toText(msg) : msg;
   } finally {
     pt.fill(0);

@@ -45,7 +45,7 @@ export interface KeyRecord {
   stateChangedAt: number;
   /** The 32 key bytes wrapped by the KEK (base64). Removed when destroyed. */
   wrapped?: string;
-  /** Messages sealed / opened, as last persisted (counts are batched: see keyring.ts). */
+  /** Messages sealed / opened, as last persisted (counts are batched: see keyring-counts.ts). */
   encrypted: number;
   decrypted: number;
 }
@@ -54,7 +54,7 @@ export interface PurposeRecord {
   policy: RotationPolicy;
   /**
    * The purpose's blind-index key (32 random bytes for HMAC-SHA-256,
-   * Keyring.blindIndex), wrapped by the KEK (base64); made on first use and
+   * ring.prf(purpose).blindIndex), wrapped by the KEK (base64); made on first use and
    * never rotated, so indexes stay stable across data-key rotation.
    */
   indexKey?: string;

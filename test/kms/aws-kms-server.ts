@@ -8,6 +8,10 @@
 // - Decrypt {CiphertextBlob, KeyId?, EncryptionContext?} -> {Plaintext, KeyId, EncryptionAlgorithm}
 //   The context is authenticated: another context is InvalidCiphertextException;
 //   a KeyId other than the blob's is IncorrectKeyException.
+// - GenerateDataKey {KeyId, NumberOfBytes, EncryptionContext?} -> {CiphertextBlob, Plaintext, KeyId}
+// - ReEncrypt {CiphertextBlob, SourceKeyId?, SourceEncryptionContext?,
+//   DestinationKeyId, DestinationEncryptionContext?} -> {CiphertextBlob, SourceKeyId, KeyId}
+//   (the plaintext never leaves the service)
 // - Keys can be disabled (DisabledException); requests must carry a SigV4
 //   Authorization header for the expected access key id
 //   (UnrecognizedClientException otherwise); injected faults answer with
@@ -66,34 +70,63 @@ export async function startKms(names: string[] = ['tessera']): Promise<KmsFake> 
       } catch {
         return fail('SerializationException', 'bad JSON');
       }
-      if (target === 'TrentService.Encrypt') {
-        const arn = resolveKey(body.KeyId);
-        if (!arn) return fail('NotFoundException', 'Key not found');
+      type Key = { key: Buffer; enabled: boolean };
+      const usable = (id: unknown): [string, Key] | undefined => {
+        const arn = resolveKey(id);
+        if (!arn) return void fail('NotFoundException', 'Key not found');
         const k = keys.get(arn)!;
-        if (!k.enabled) return fail('DisabledException', `${arn} is disabled.`);
+        if (!k.enabled) return void fail('DisabledException', `${arn} is disabled.`);
+        return [arn, k];
+      };
+      const seal = ([arn, k]: [string, Key], pt: Buffer, ctx: unknown) => {
         const nonce = randomBytes(12);
-        const c = createCipheriv('aes-256-gcm', k.key, nonce).setAAD(aadOf(body.EncryptionContext));
-        const ct = Buffer.concat([c.update(Buffer.from(String(body.Plaintext), 'base64')), c.final(), c.getAuthTag()]);
-        const blob = Buffer.concat([Buffer.from([1, arn.length]), Buffer.from(arn), nonce, ct]);
-        return reply(200, { CiphertextBlob: blob.toString('base64'), KeyId: arn, EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' });
-      }
-      if (target === 'TrentService.Decrypt') {
-        const blob = Buffer.from(String(body.CiphertextBlob), 'base64');
-        if (blob.length < 2 + 28 || blob[0] !== 1 || blob.length < 2 + blob[1]! + 28) return fail('InvalidCiphertextException', '');
+        const c = createCipheriv('aes-256-gcm', k.key, nonce).setAAD(aadOf(ctx));
+        const ct = Buffer.concat([c.update(pt), c.final(), c.getAuthTag()]);
+        return Buffer.concat([Buffer.from([1, arn.length]), Buffer.from(arn), nonce, ct]).toString('base64');
+      };
+      /** The blob's plaintext and key, or undefined once the error is sent. */
+      const open = (b64: unknown, keyId: unknown, ctx: unknown): [Buffer, string] | undefined => {
+        const blob = Buffer.from(String(b64), 'base64');
+        if (blob.length < 2 + 28 || blob[0] !== 1 || blob.length < 2 + blob[1]! + 28) return void fail('InvalidCiphertextException', '');
         const arn = blob.subarray(2, 2 + blob[1]!).toString();
         const k = keys.get(arn);
-        if (!k) return fail('InvalidCiphertextException', '');
-        if (body.KeyId !== undefined && resolveKey(body.KeyId) !== arn) return fail('IncorrectKeyException', 'The key ID in the request does not identify a CMK that can perform this operation.');
-        if (!k.enabled) return fail('DisabledException', `${arn} is disabled.`);
+        if (!k) return void fail('InvalidCiphertextException', '');
+        if (keyId !== undefined && resolveKey(keyId) !== arn) return void fail('IncorrectKeyException', 'The key ID in the request does not identify a CMK that can perform this operation.');
+        if (!k.enabled) return void fail('DisabledException', `${arn} is disabled.`);
         const rest = blob.subarray(2 + blob[1]!);
         try {
-          const d = createDecipheriv('aes-256-gcm', k.key, rest.subarray(0, 12)).setAAD(aadOf(body.EncryptionContext));
+          const d = createDecipheriv('aes-256-gcm', k.key, rest.subarray(0, 12)).setAAD(aadOf(ctx));
           d.setAuthTag(rest.subarray(rest.length - 16));
-          const pt = Buffer.concat([d.update(rest.subarray(12, rest.length - 16)), d.final()]);
-          return reply(200, { Plaintext: pt.toString('base64'), KeyId: arn, EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' });
+          return [Buffer.concat([d.update(rest.subarray(12, rest.length - 16)), d.final()]), arn];
         } catch {
-          return fail('InvalidCiphertextException', '');
+          return void fail('InvalidCiphertextException', '');
         }
+      };
+      const ok = (fields: object) => reply(200, { ...fields, EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' });
+      if (target === 'TrentService.Encrypt') {
+        const k = usable(body.KeyId);
+        if (k) ok({ CiphertextBlob: seal(k, Buffer.from(String(body.Plaintext), 'base64'), body.EncryptionContext), KeyId: k[0] });
+        return;
+      }
+      if (target === 'TrentService.GenerateDataKey') {
+        const n = body.NumberOfBytes;
+        if (typeof n !== 'number' || n < 1 || n > 1024) return fail('ValidationException', 'NumberOfBytes must be 1 to 1024');
+        const k = usable(body.KeyId);
+        if (!k) return;
+        const pt = randomBytes(n);
+        return reply(200, { CiphertextBlob: seal(k, pt, body.EncryptionContext), Plaintext: pt.toString('base64'), KeyId: k[0] });
+      }
+      if (target === 'TrentService.Decrypt') {
+        const r = open(body.CiphertextBlob, body.KeyId, body.EncryptionContext);
+        if (r) ok({ Plaintext: r[0].toString('base64'), KeyId: r[1] });
+        return;
+      }
+      if (target === 'TrentService.ReEncrypt') {
+        const r = open(body.CiphertextBlob, body.SourceKeyId, body.SourceEncryptionContext);
+        if (!r) return;
+        const k = usable(body.DestinationKeyId);
+        if (k) reply(200, { CiphertextBlob: seal(k, r[0], body.DestinationEncryptionContext), SourceKeyId: r[1], KeyId: k[0] });
+        return;
       }
       return fail('UnknownOperationException', target);
     });

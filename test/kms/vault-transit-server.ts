@@ -22,6 +22,8 @@ export interface VaultFake {
   /** Statuses to answer with before serving normally (each used once). */
   faults: number[];
   rotate(name: string): void;
+  /** Deny this token access to a key (403 permission denied), or allow it again. */
+  deny(name: string, on: boolean): void;
   close(): Promise<void>;
 }
 
@@ -30,6 +32,7 @@ export async function startVault(mount = 'transit', keys: string[] = ['tessera']
   const ring = new Map(keys.map((k) => [k, [randomBytes(32)]]));
   const requests: string[] = [];
   const faults: number[] = [];
+  const denied = new Set<string>();
   const send = (res: http.ServerResponse, status: number, body: object) => {
     res.writeHead(status, { 'content-type': 'application/json' });
     res.end(JSON.stringify(body));
@@ -45,6 +48,7 @@ export async function startVault(mount = 'transit', keys: string[] = ['tessera']
       if (req.headers['x-vault-token'] !== token) return send(res, 403, { errors: ['permission denied'] });
       const m = new RegExp(`^/v1/${mount}/(encrypt|decrypt|keys)/([^/]+)(/rotate)?$`).exec(path);
       if (req.method !== 'POST' || !m) return send(res, 404, { errors: [] });
+      if (denied.has(m[2]!)) return send(res, 403, { errors: ['1 error occurred:\n\t* permission denied\n\n'] });
       const versions = ring.get(m[2]!);
       if (!versions) return send(res, 400, { errors: ['encryption key not found'] });
       if (m[1] === 'keys') {
@@ -90,6 +94,7 @@ export async function startVault(mount = 'transit', keys: string[] = ['tessera']
     requests,
     faults,
     rotate: (name) => ring.get(name)!.push(randomBytes(32)),
+    deny: (name, on) => void (on ? denied.add(name) : denied.delete(name)),
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
 }
