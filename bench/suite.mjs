@@ -12,6 +12,7 @@
 //   keyring  ring.encrypt of 64 B fields with a cached data key (bench/keyring.mjs)
 //   hsm      PKCS#11 wrap/unwrap on SoftHSM2 (bench/hsm.mjs)
 //   kms      keyring encrypt with an AWS KMS KEK vs a local KEK, KMS calls per 10^5 messages (bench/kms.mjs)
+//   metrics  keyring encrypt with the Prometheus binding bound vs unbound (bench/metrics.mjs)
 import { readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 
@@ -20,6 +21,7 @@ import { chunkedTargets } from './chunked-report.mjs';
 import { measureEventLoop } from './eventloop.mjs';
 import { hsmTargets, hsmUnavailable, runHsm } from './hsm.mjs';
 import { kmsTargets, kmsUnavailable, runKms } from './kms.mjs';
+import { metricsTargets, metricsUnavailable, runMetrics } from './metrics.mjs';
 import { keyringTargets, runKeyring } from './keyring.mjs';
 import { runWasm } from './wasm.mjs';
 import { wasmTargets } from './wasm-report.mjs';
@@ -28,7 +30,7 @@ import { allocTargets, runAlloc } from './alloc.mjs';
 import { addRatios, checkTargets, cpuSnapshot, otherCpuPercent, sizeLabel, toRow } from './report.mjs';
 import { ROUNDS, runRounds } from './rounds.mjs';
 
-export const SECTIONS = ['aead', 'chunked', 'wasm', 'keyring', 'hsm', 'kms'];
+export const SECTIONS = ['aead', 'chunked', 'wasm', 'keyring', 'hsm', 'kms', 'metrics'];
 const KiB = 1024, MiB = 1024 * KiB;
 const AES = 'aes-256-gcm', CHACHA = 'chacha20-poly1305', XCHACHA = 'xchacha20-poly1305', XAES = 'xaes-256-gcm';
 
@@ -115,7 +117,7 @@ export function suiteSteps(profile, sections) {
 /**
  * Runs `sections` on this Node with `profile` ('full' | 'quick' | 'ci');
  * step(label) is called before each step (progress). Returns the run:
- * { machine, config, rows, targets, eventLoop, chunked, wasm, keyring, hsm, kms }.
+ * { machine, config, rows, targets, eventLoop, chunked, wasm, keyring, hsm, kms, metrics }.
  */
 export async function runSuite({ profile = 'full', sections = SECTIONS, step = () => {} } = {}) {
   const quick = profile !== 'full';
@@ -143,7 +145,7 @@ export async function runSuite({ profile = 'full', sections = SECTIONS, step = (
   if (machine.loadavgStart[0] > 0.5 * machine.cpus) console.warn('warning: the machine is busy (1-min load average); ratios will be noisy');
 
   const rows = [];
-  let timerOverheadMs, eventLoop, alloc, chunked, wasm, keyring, hsm, kms;
+  let timerOverheadMs, eventLoop, alloc, chunked, wasm, keyring, hsm, kms, metrics;
   if (runs('aead')) {
     for (const [alg, size, opts] of plan(profile)) {
       step(`aead ${alg} ${sizeLabel(size)}`);
@@ -189,8 +191,14 @@ export async function runSuite({ profile = 'full', sections = SECTIONS, step = (
     if (why && profile === 'ci') throw new Error(`kms section: ${why}`);
     kms = await runKms({ quick });
   }
+  if (runs('metrics')) {
+    const why = metricsUnavailable();
+    step(`metrics: keyring encrypt with the Prometheus binding bound vs unbound${why ? `: not run (${why})` : ''}`);
+    if (why && profile === 'ci') throw new Error(`metrics section: ${why}`);
+    metrics = await runMetrics({ quick });
+  }
 
-  const targets = [...(runs('aead') ? checkTargets(rows, eventLoop) : []), ...(alloc ? allocTargets(alloc) : []), ...(hsm && !hsm.skipped ? hsmTargets(hsm) : []), ...(kms && !kms.skipped ? kmsTargets(kms) : []), ...(chunked ? chunkedTargets(chunked) : []), ...(wasm ? wasmTargets(wasm) : []), ...(keyring ? keyringTargets(keyring) : [])];
+  const targets = [...(runs('aead') ? checkTargets(rows, eventLoop) : []), ...(alloc ? allocTargets(alloc) : []), ...(hsm && !hsm.skipped ? hsmTargets(hsm) : []), ...(kms && !kms.skipped ? kmsTargets(kms) : []), ...(metrics && !metrics.skipped ? metricsTargets(metrics) : []), ...(chunked ? chunkedTargets(chunked) : []), ...(wasm ? wasmTargets(wasm) : []), ...(keyring ? keyringTargets(keyring) : [])];
   const durationS = (performance.now() - started) / 1000;
   machine.loadavgEnd = os.loadavg();
   machine.otherProcessesCpuPercent = +otherCpuPercent(cpu0, cpuSnapshot()).toFixed(1);
@@ -198,6 +206,6 @@ export async function runSuite({ profile = 'full', sections = SECTIONS, step = (
   return {
     machine,
     config: { profile, quick, sections, rounds: ROUNDS, timestampProvider: 'hrtimeNow', subtractTimerOverhead: true, timerOverheadNs: timerOverheadMs === undefined ? undefined : timerOverheadMs * 1e6, settings, durationS },
-    rows, targets, eventLoop, alloc, chunked, wasm, keyring, hsm, kms,
+    rows, targets, eventLoop, alloc, chunked, wasm, keyring, hsm, kms, metrics,
   };
 }

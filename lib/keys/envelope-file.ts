@@ -48,6 +48,7 @@ import { describe } from '../format';
 import { SecureBuffer } from '../secure';
 import { b64 } from './document';
 import { answersTo, type KekProvider } from './kek';
+import { cacheChannel } from '../metrics/events';
 import { type EnvelopeInfo, infoOf, keyringFields, readPrefix, sealOptions } from './envelope-header';
 import { checkPurpose } from './keyring-doc';
 
@@ -217,6 +218,7 @@ export class EnvelopeFiles {
     const hit = this.#bounds && size > this.#bounds.maxBytes ? undefined : this.#lookup(name, size);
     if (hit) {
       this.#hits++;
+      if (cacheChannel.hasSubscribers) cacheChannel.publish({ result: 'hit' });
       hit.refs++;
       return [hit, false];
     }
@@ -230,6 +232,7 @@ export class EnvelopeFiles {
       throw e;
     }
     this.#misses++;
+    if (cacheChannel.hasSubscribers) cacheChannel.publish({ result: 'miss' });
     const e: Entry = { key, wrapped, created: this.#now(), messages: 0, bytes: 0, refs: 1, evicted: false };
     const cacheable = this.#bounds !== undefined && !this.#closed && size <= this.#bounds.maxBytes;
     if (cacheable) this.#put(name, e);
@@ -243,6 +246,7 @@ export class EnvelopeFiles {
     if (hit) {
       if (hit.key.bytes.length !== len) throw new TesseraError('ERR_FORMAT', `TSRF header: the data key is ${hit.key.bytes.length} bytes, the suite takes ${len}`);
       this.#hits++;
+      if (cacheChannel.hasSubscribers) cacheChannel.publish({ result: 'hit' });
       hit.refs++;
       return [hit, false];
     }
@@ -255,6 +259,7 @@ export class EnvelopeFiles {
       throw e;
     }
     this.#misses++;
+    if (cacheChannel.hasSubscribers) cacheChannel.publish({ result: 'miss' });
     let key: SecureBuffer;
     try {
       if (raw.length !== len) throw new TesseraError('ERR_FORMAT', `TSRF header: the data key is ${raw.length} bytes, the suite takes ${len}`);

@@ -26,7 +26,9 @@
  * outcome, code?, detail?}; never key material or plaintext.
  */
 import type { AadOptions } from '../aead';
+import { backend } from '../backend/select';
 import { TesseraError } from '../errors';
+import { keysetChannel, opChannel } from '../metrics/events';
 import { type AuditEvent, type AuditOp, AuditSink } from './audit';
 import { codeOf, type PendingEvent, PURPOSE } from './keyring-doc';
 import { type FailureContext, failure, type Key, type KeyResolver, type KeySource, takeFailure } from './keyring-keys';
@@ -43,29 +45,68 @@ class CountedKey implements Key {
     this.#rec = rec;
   }
 
+  // Metrics (lib/metrics/events.ts): an event per operation only while a
+  // binding listens; otherwise one property read.
+  // A key version's algorithm, backend and purpose never change: looked up once.
+  #labels: { algorithm: string; backend: string; purpose: string | null } | undefined;
+
+  #published(op: 'encrypt' | 'decrypt', count: number, bytes: number, t0: number): void {
+    const l = (this.#labels ??= { algorithm: algorithmOf(this.key), backend: backend(), purpose: this.#rec.purposeOf(this.keyId) ?? null });
+    opChannel.publish({
+      op,
+      algorithm: l.algorithm,
+      backend: l.backend,
+      purpose: l.purpose,
+      result: 'ok',
+      count,
+      bytes,
+      seconds: (performance.now() - t0) / 1000,
+    });
+  }
+
   seal(plaintext: Uint8Array, opts?: AadOptions): Uint8Array {
+    const t0 = opChannel.hasSubscribers ? performance.now() : -1;
     const out = this.key.seal(plaintext, opts);
     this.#rec.recordUse(this.keyId, 'encrypt', 1);
+    if (t0 >= 0) this.#published('encrypt', 1, plaintext.length, t0);
     return out;
   }
 
   open(message: Uint8Array, opts?: AadOptions): Uint8Array {
+    const t0 = opChannel.hasSubscribers ? performance.now() : -1;
     const out = this.key.open(message, opts);
     this.#rec.recordUse(this.keyId, 'decrypt', 1);
+    if (t0 >= 0) this.#published('decrypt', 1, message.length, t0);
     return out;
   }
 
   sealBatch(plaintexts: Uint8Array[], opts?: AadOptions): Uint8Array[] {
+    const t0 = opChannel.hasSubscribers ? performance.now() : -1;
     const out = this.key.sealBatch(plaintexts, opts);
     this.#rec.recordUse(this.keyId, 'encrypt', out.length);
+    if (t0 >= 0) this.#published('encrypt', out.length, total(plaintexts), t0);
     return out;
   }
 
   openBatch(messages: Uint8Array[], opts?: AadOptions): Uint8Array[] {
+    const t0 = opChannel.hasSubscribers ? performance.now() : -1;
     const out = this.key.openBatch(messages, opts);
     this.#rec.recordUse(this.keyId, 'decrypt', out.length);
+    if (t0 >= 0) this.#published('decrypt', out.length, total(messages), t0);
     return out;
   }
+}
+
+function total(list: Uint8Array[]): number {
+  let n = 0;
+  for (const b of list) n += b.length;
+  return n;
+}
+
+/** A key's algorithm (an AeadKey's), for metrics labels. */
+function algorithmOf(k: unknown): string {
+  const a = (k as { algorithm?: unknown } | null)?.algorithm;
+  return typeof a === 'string' ? a : 'unknown';
 }
 
 function isAsyncIterator(v: unknown): v is AsyncGenerator<unknown> {
@@ -76,6 +117,7 @@ function isAsyncIterator(v: unknown): v is AsyncGenerator<unknown> {
 export class KeyringMonitor {
   readonly sink = new AuditSink();
   readonly #now: () => number;
+  #keys: KeyResolver | undefined;
 
   constructor(now: () => number) {
     this.#now = now;
@@ -88,6 +130,7 @@ export class KeyringMonitor {
 
   /** A committed change or an export (written and fsynced before the caller goes on). */
   success(ev: PendingEvent): Promise<void> {
+    if (keysetChannel.hasSubscribers) keysetChannel.publish({ op: ev.op, purpose: ev.purpose });
     return this.#emit({ ...ev, time: '', outcome: 'success' }, true);
   }
 
@@ -95,6 +138,15 @@ export class KeyringMonitor {
     const { op, keyId, purpose, bytes, detail } = ctx;
     const ev: AuditEvent = { op, keyId, purpose: purpose !== null && PURPOSE.test(purpose) ? purpose : null, bytes, outcome: 'failure', code: codeOf(e), time: '' };
     if (detail !== undefined) ev.detail = detail;
+    if (op === 'decrypt' && opChannel.hasSubscribers) {
+      let algorithm = 'unknown';
+      try {
+        if (keyId !== null && this.#keys) algorithm = algorithmOf(this.#keys.byId(keyId));
+      } catch {
+        // a key not in this keyring, destroyed or retired: no algorithm to name
+      }
+      opChannel.publish({ op, algorithm, backend: backend(), purpose: ev.purpose, result: 'error', code: ev.code, count: 1, bytes });
+    }
     return this.#emit(ev, false);
   }
 
@@ -118,6 +170,7 @@ export class KeyringMonitor {
 
   /** The KeySource primitives get: keys' uses are recorded through keys.recordUse. */
   counting(keys: KeyResolver): KeySource {
+    this.#keys = keys;
     // One wrapper per key version, made on first use (ids are never reused in a keyring; the identity check is a guard).
     const wrapped = new Map<number, CountedKey>();
     const counted = (k: Key): Key => {

@@ -55,6 +55,7 @@ import {
   type KeyringOptions, type KeyStatus, newIndexKey, PURPOSE, purposeRecord, statusOf, unwrapIndexKey, usableKey,
 } from './keyring-doc';
 import type { Key, KeyResolver, KeySource } from './keyring-keys';
+import { monitoredKek } from './kek-monitor';
 import { KeyringMonitor } from './keyring-monitor';
 import { KeyringPrf } from './keyring-prf';
 import { type Draft, KeyringState } from './keyring-state';
@@ -110,7 +111,7 @@ export class Keyring {
 
   /** Loads the keyring from store, or initializes an empty store. ERR_KEK: wrong KEK; ERR_FORMAT: tampered document. */
   static async open(store: KeyStore, opts: KeyringOptions & KeyringFileOptions): Promise<Keyring> {
-    const kek = checkOptions(store, opts);
+    const kek = monitoredKek(checkOptions(store, opts));
     checkCacheOptions(opts.cache);
     const uses = new UseCounts(opts.countFlushEvery ?? 1000);
     const monitor = new KeyringMonitor(opts.now ?? Date.now);

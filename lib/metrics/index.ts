@@ -1,0 +1,9 @@
+/**
+ * `tessera/metrics` (README "Metrics"): tessera's event channels and two
+ * bindings, Prometheus (prom-client) and OpenTelemetry (@opentelemetry/api),
+ * both optional peer dependencies loaded on first bind. Node only.
+ */
+export { bindOpenTelemetry, type OpenTelemetryBinding, type OpenTelemetryOptions } from './otel';
+export { bindPrometheus, type PrometheusBinding, type PrometheusOptions } from './prometheus';
+export { CHANNELS, type CacheEvent, type KekEvent, type KeysetEvent, type OpEvent } from './events';
+export { METRIC_BUCKETS } from './subscribe';
