@@ -32,6 +32,7 @@ export const ErrorCodes = [
   'ERR_PKCS11_DEVICE', // the token reported a general error (CKR_GENERAL_ERROR): a device fault, not proof of tampering
   'ERR_KEK_UNAVAILABLE', // a remote KEK (KMS, vault, HSM) did not answer: timeouts, retries spent, circuit open (kek.resilient)
   'ERR_UNSUPPORTED', // this runtime lacks what the call needs (e.g. Argon2id before Node 24.7); the message names it
+  'ERR_DATABASE', // tessera/sqlcipher: the SQLite driver failed, or a database check did not pass (the message names the SQLite code or the check)
 ] as const;
 
 export type ErrorCode = (typeof ErrorCodes)[number];

@@ -19,6 +19,7 @@ execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '
 const ENTRIES = [
   ['index', 'index'],
   ['metrics', 'metrics/index'],
+  ['sqlcipher', 'sqlcipher/index'],
 ];
 mkdirSync(join(root, 'dist/esm'), { recursive: true });
 let names = [];

@@ -377,6 +377,26 @@ describe('scheduling', () => {
     }
   });
 
+  test('workerPool().queued counts tasks not started yet: above 0 while 4 runs share a 1-thread pool, 0 once they settle', async () => {
+    const before = T.workerPool().size;
+    T.workerPool({ size: 1 });
+    try {
+      expect(T.workerPool().queued).toBe(0);
+      const key = crypto.randomBytes(32), pt = crypto.randomBytes(16 * MiB);
+      let settled = false, max = 0;
+      const runs = Promise.all(Array.from({ length: 4 }, () => T.encryptChunkedAsync(key, pt, { context: CTX }))).finally(() => (settled = true));
+      while (!settled) {
+        max = Math.max(max, T.workerPool().queued);
+        await new Promise((r) => setImmediate(r));
+      }
+      await runs;
+      expect(max).toBeGreaterThan(0);
+      expect(T.workerPool().queued).toBe(0);
+    } finally {
+      T.workerPool({ size: before === T.workerPool({ size: 0 }).size ? 0 : before });
+    }
+  });
+
   test('the pool defaults to os.availableParallelism() CPUs (native: sched_getaffinity, the source libuv uses)', async () => {
     const os = await import('node:os');
     const p = T.workerPool();

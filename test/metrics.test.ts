@@ -153,6 +153,7 @@ describe('bindPrometheus (prom-client)', () => {
       expect(d('tessera_kek_requests_total', { provider: 'aes-kwp', op: 'wrap', result: 'ok' })).toBe(1);
       expect(d('tessera_operation_duration_seconds_count', { op: 'encrypt' })).toBe(25);
       expect(sum(after, 'tessera_secure_memory_locked_bytes')).toBeGreaterThan(0);
+      expect(after.get('tessera_pool_queued_tasks')).toBe(0); // idle (test/chunked.stream.test.ts drives it)
       checkHistogram(after, 'tessera_operation_duration_seconds');
       checkHistogram(after, 'tessera_kek_request_duration_seconds');
       const ids = ring.status().map((k) => String(k.id));
@@ -163,6 +164,32 @@ describe('bindPrometheus (prom-client)', () => {
     expect(await registry.metrics()).not.toContain('tessera_');
     b.unbind(); // idempotent
     await ring.close();
+  });
+
+  test('data-key cache: hits, misses and the entries gauge follow keyring files, and entries return to 0 at close', async () => {
+    const registry = new Registry();
+    const b = M.bindPrometheus({ registry });
+    const ring = await T.Keyring.open(new T.FileKeyStore(path.join(dir, `ring-${++n}.json`)), { kek: T.kek.fromKey(randomBytes(32)), cache: {} });
+    try {
+      const src = path.join(dir, `plain-${n}`);
+      fs.writeFileSync(src, randomBytes(1000));
+      const before = parseExposition(await registry.metrics());
+      const files = ring.streamingAead('files');
+      await files.encryptFile(src, `${src}.1`); // miss: a new data key, cached
+      await files.encryptFile(src, `${src}.2`); // hit
+      await files.decryptFile(`${src}.1`, `${src}.d`); // miss: unwrapped, cached under its header
+      const mid = parseExposition(await registry.metrics());
+      const d = (name: string) => sum(mid, name) - sum(before, name);
+      expect(d('tessera_datakey_cache_hits_total')).toBe(1);
+      expect(d('tessera_datakey_cache_misses_total')).toBe(2);
+      expect(d('tessera_datakey_cache_entries')).toBe(2);
+      await ring.close();
+      const after = parseExposition(await registry.metrics());
+      expect(sum(after, 'tessera_datakey_cache_entries')).toBe(sum(before, 'tessera_datakey_cache_entries'));
+    } finally {
+      b.unbind();
+      await ring.close();
+    }
   });
 
   test('without prom-client / @opentelemetry/api installed: ERR_BACKEND naming the package', () => {

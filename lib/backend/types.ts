@@ -109,6 +109,8 @@ export interface PoolInfo {
   /** CPUs available to this process. */
   cpus: number;
   max: number;
+  /** Tasks handed to the pool and not started yet (the queue depth). */
+  queued: number;
 }
 
 export interface Backend {

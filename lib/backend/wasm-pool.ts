@@ -101,6 +101,12 @@ export class WasmPool {
     return this.#size;
   }
 
+  /** Tasks of every unfinished run not yet posted to a worker. */
+  get queued(): number {
+    return this.#queued;
+  }
+  #queued = 0;
+
   /** Read-only counters for tests: workers started and tasks dispatched since creation. */
   stats(): { workers: number; tasks: number } {
     return { workers: this.#started, tasks: this.#nextId - 1 };
@@ -139,6 +145,7 @@ export class WasmPool {
     return new Promise<number>((resolve, reject) => {
       let next = 0, done = 0, firstBad = Infinity, badStatus = 0, total = 0;
       const finish = () => {
+        this.#queued -= count - next; // never posted (after a failure)
         this.#runs.splice(this.#runs.indexOf(fill), 1);
         job.key.fill(0);
         if (firstBad !== Infinity) {
@@ -151,6 +158,7 @@ export class WasmPool {
         // is the first in stream order, as in the native pool.
         while (slot.inFlight < IN_FLIGHT && next < count && next < firstBad) {
           const t = next++;
+          this.#queued--;
           const a = t * span;
           const b = t === count - 1 ? job.input.length : a + span;
           const chunksBefore = t * TASK_CHUNKS;
@@ -191,6 +199,7 @@ export class WasmPool {
       const fill = () => {
         for (let i = 0; i < Math.min(width, this.#size); i++) dispatch(this.#slot(i));
       };
+      this.#queued += count;
       this.#runs.push(fill);
       fill();
     });

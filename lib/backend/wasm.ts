@@ -173,7 +173,7 @@ export class WasmBackend implements Backend {
 
   pool(size?: number): PoolInfo {
     if (size !== undefined) this.workers.resize(integer(size, 'threads', 64));
-    return { size: this.workers.size, cpus: this.workers.cpus, max: 64 };
+    return { size: this.workers.size, cpus: this.workers.cpus, max: 64, queued: this.workers.queued };
   }
 
   // ---- chunked ----------------------------------------------------------------

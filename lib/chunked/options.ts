@@ -113,12 +113,13 @@ export interface PoolOptions {
 
 /**
  * Reads or sets the native worker pool that chunked work fans out over.
- * The size is also read from TESSERA_THREADS at load.
+ * The size is also read from TESSERA_THREADS at load. `queued`: tasks
+ * handed to the pool that no thread has started yet (a snapshot).
  */
-export function workerPool(opts?: PoolOptions): { size: number; cpus: number } {
+export function workerPool(opts?: PoolOptions): { size: number; cpus: number; queued: number } {
   const size = opts?.size;
   if (size !== undefined && !(Number.isInteger(size) && size >= 0 && size <= 64))
     throw new TesseraError('ERR_ARGUMENT', `pool size must be an integer from 0 to 64 (got ${describe(size)})`);
-  const { size: s, cpus } = getBackend().pool(size);
-  return { size: s, cpus };
+  const { size: s, cpus, queued } = getBackend().pool(size);
+  return { size: s, cpus, queued };
 }

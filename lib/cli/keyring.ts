@@ -39,7 +39,7 @@ import { PostgresKeyStore } from '../keys/pg-store';
 import type { KeyringDoc, KeyStore } from '../keys/store';
 import { CliError, EXIT, type KeySource, passphrase } from './keys';
 
-type KekSource = KeySource | { kind: 'rsa'; path: string };
+export type KekSource = KeySource | { kind: 'rsa'; path: string };
 
 export interface KeyringArgs {
   cmd: 'init' | 'status' | 'rotate' | 'reencrypt' | 'export-public';
@@ -59,6 +59,18 @@ const KDFS: readonly KdfName[] = ['scrypt', 'pbkdf2-sha256', 'argon2id'];
 
 const CMDS = ['init', 'status', 'rotate', 'reencrypt', 'export-public'] as const;
 
+/** The KEK a command-line option names (value() reads its argument), or undefined when o is not a KEK option. */
+export function kekOption(o: string, value: () => string): KekSource | undefined {
+  if (o === '--key-file') return { kind: 'file', path: value() };
+  if (o === '--key-env') return { kind: 'env', name: value() };
+  if (o === '--passphrase') return { kind: 'passphrase' };
+  if (o === '--passphrase-env') return { kind: 'passphrase-env', name: value() };
+  if (o === '--rsa-key') return { kind: 'rsa', path: value() };
+  return undefined;
+}
+
+export const ONE_KEK = 'give at most one of --passphrase, --passphrase-env, --key-file, --key-env, --rsa-key';
+
 export function parseKeyring(args: string[]): KeyringArgs {
   const bad = (m: string): never => {
     throw new CliError(EXIT.usage, m);
@@ -71,12 +83,9 @@ export function parseKeyring(args: string[]): KeyringArgs {
   for (let i = 0; i < rest.length; i++) {
     const o = rest[i]!;
     const value = () => rest[++i] ?? bad(`${o} needs a value`);
+    const kek = kekOption(o, value);
     if (o === '-' || !o.startsWith('-')) pos.push(o);
-    else if (o === '--key-file') keks.push({ kind: 'file', path: value() });
-    else if (o === '--key-env') keks.push({ kind: 'env', name: value() });
-    else if (o === '--passphrase') keks.push({ kind: 'passphrase' });
-    else if (o === '--passphrase-env') keks.push({ kind: 'passphrase-env', name: value() });
-    else if (o === '--rsa-key') keks.push({ kind: 'rsa', path: value() });
+    else if (kek) keks.push(kek);
     else if (o === '--purpose' && a.cmd === 'init') a.purposes.push(value());
     else if (o === '--kdf' && a.cmd === 'init') {
       const k = value();
@@ -93,7 +102,7 @@ export function parseKeyring(args: string[]): KeyringArgs {
   if (pos.length !== want) bad(a.cmd === 'rotate' ? 'keyring rotate takes <store> <purpose>' : `keyring ${a.cmd} takes <store>`);
   a.store = pos[0]!;
   if (a.cmd === 'rotate') a.purpose = pos[1]!;
-  if (keks.length > 1) bad('give at most one of --passphrase, --passphrase-env, --key-file, --key-env, --rsa-key');
+  if (keks.length > 1) bad(ONE_KEK);
   a.kek = keks[0];
   if (a.kdf !== undefined && a.kek !== undefined && a.kek.kind !== 'passphrase' && a.kek.kind !== 'passphrase-env') bad('--kdf applies to a passphrase KEK only');
   return a;
@@ -106,7 +115,7 @@ function storeName(s: string): string {
   return isPg(s) ? 'the PostgreSQL key store' : s;
 }
 
-function openStore(s: string): KeyStore {
+export function openStore(s: string): KeyStore {
   return isPg(s) ? new PostgresKeyStore({ connectionString: s }) : new FileKeyStore(s);
 }
 
@@ -181,9 +190,10 @@ async function loadExisting(store: KeyStore, name: string): Promise<KeyringDoc> 
   return doc;
 }
 
-async function openExisting(store: KeyStore, a: KeyringArgs): Promise<Keyring> {
-  const doc = await loadExisting(store, storeName(a.store));
-  const kek = await existingKek(a.kek ?? { kind: 'passphrase' }, doc);
+/** The keyring in store (named spec on the command line), opened with the KEK from src (default: a passphrase prompt). */
+export async function openExisting(store: KeyStore, spec: string, src: KekSource | undefined): Promise<Keyring> {
+  const doc = await loadExisting(store, storeName(spec));
+  const kek = await existingKek(src ?? { kind: 'passphrase' }, doc);
   return Keyring.open(store, { kek, autoCreate: false });
 }
 
@@ -380,7 +390,7 @@ export async function keyring(a: KeyringArgs): Promise<void> {
   try {
     if (a.cmd === 'init') return await init(store, a);
     if (a.cmd === 'export-public') return await exportPublic(store, a);
-    const ring = await openExisting(store, a);
+    const ring = await openExisting(store, a.store, a.kek);
     try {
       if (a.cmd === 'status') status(ring, a);
       else if (a.cmd === 'rotate') await rotate(ring, a);

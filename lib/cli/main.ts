@@ -4,10 +4,13 @@
  *   tessera encrypt <in> <out> (--key-file F | --key-env NAME | --passphrase | --passphrase-env NAME)
  *                   [--suite cobblestone-256|cobblestone-128] [--threads N] [--quiet] [--force]
  *   tessera decrypt <in> <out> (same key options; the suite comes from the file)
- *   tessera bench [--quick | --ci] ...   run the benchmark suite (bench/run.mjs, from a clone)
+ *   tessera db rotate <database> --keyring <store> --purpose <purpose> [--json] KEK
+      rotates a SQLCipher database's key (needs better-sqlite3-multiple-ciphers); run it again after an interruption
+  tessera bench [--quick | --ci] ...   run the benchmark suite (bench/run.mjs, from a clone)
  *   tessera selftest          seal/open every algorithm once on the active backend
  *   tessera version
  *   tessera keyring init|status|rotate|reencrypt|export-public STORE ... (lib/cli/keyring.ts)
+ *   tessera db rotate DATABASE --keyring STORE --purpose P ... (lib/cli/db.ts)
  * `-` is stdin / stdout. Exit codes: 0 ok, 1 unexpected failure, 2 bad usage,
  * 3 bad key (unreadable, wrong size, wrong key or passphrase), 4 input not a
  * valid tessera file (tampered, truncated, not ours), 5 I/O error, 130 interrupted.
@@ -19,6 +22,7 @@ import * as path from 'node:path';
 import { type Suite, SUITES } from '../chunked/options';
 import { ALGORITHMS, AeadKey, backend, nativeKernels, secureMemoryStats, TesseraError } from '../index';
 import { crypt, type CryptArgs } from './crypt';
+import { db, type DbArgs, dbFailure, parseDb } from './db';
 import { keyring, keyringFailure, parseKeyring, storeName } from './keyring';
 import { CliError, EXIT, type KeySource } from './keys';
 
@@ -160,6 +164,19 @@ async function runKeyring(args: string[]): Promise<void> {
   }
 }
 
+async function runDb(args: string[]): Promise<void> {
+  let a: DbArgs | undefined;
+  try {
+    a = parseDb(args);
+    await db(a);
+  } catch (e) {
+    const [code, msg] = dbFailure(e, a);
+    process.stderr.write(`tessera db rotate: ${msg}\n`);
+    if (code === EXIT.usage) process.stderr.write(USAGE);
+    process.exitCode = code;
+  }
+}
+
 function main(argv: string[]): void {
   const [cmd, ...rest] = argv;
   switch (cmd) {
@@ -169,6 +186,9 @@ function main(argv: string[]): void {
       return;
     case 'keyring':
       void runKeyring(rest);
+      return;
+    case 'db':
+      void runDb(rest);
       return;
     case 'bench': {
       const script = path.join(root, 'bench', 'run.mjs');

@@ -49,6 +49,12 @@ import { SecureBuffer } from '../secure';
 import { b64 } from './document';
 import { answersTo, type KekProvider } from './kek';
 import { cacheChannel } from '../metrics/events';
+
+/** Data keys in the caches of every keyring of this process (the metrics' cache-entries gauge). */
+let cachedEntries = 0;
+export function dataKeyCacheEntries(): number {
+  return cachedEntries;
+}
 import { type EnvelopeInfo, infoOf, keyringFields, readPrefix, sealOptions } from './envelope-header';
 import { checkPurpose } from './keyring-doc';
 
@@ -172,7 +178,10 @@ export class EnvelopeFiles {
   }
 
   #drop(name: string, e: Entry, counted: boolean): void {
-    if (this.#cache.get(name) === e) this.#cache.delete(name);
+    if (this.#cache.get(name) === e) {
+      this.#cache.delete(name);
+      cachedEntries--;
+    }
     if (counted) this.#evictions++;
     e.evicted = true;
     if (e.refs === 0) e.key.dispose();
@@ -184,7 +193,10 @@ export class EnvelopeFiles {
   }
 
   #put(name: string, e: Entry): void {
+    const prev = this.#cache.get(name);
+    if (prev) this.#drop(name, prev, false); // two misses of one name raced: keep the newer key
     this.#cache.set(name, e);
+    cachedEntries++;
     while (this.#cache.size > this.#bounds!.maxEntries) {
       const [oldest, old] = this.#cache.entries().next().value as [string, Entry];
       this.#drop(oldest, old, true);

@@ -176,6 +176,7 @@ export function applyState(doc: KeyringDoc, id: number, state: KeyState, t: numb
   const rec = findLive(doc, id);
   if (!['active', 'decrypt-only', 'retired'].includes(state)) throw new TesseraError('ERR_ARGUMENT', `unknown key state ${describe(state)}`);
   if (rec.state === state) return false;
+  if (rec.state === 'pending' && state !== 'active') throw new TesseraError('ERR_ARGUMENT', `key ${id} is pending: activate or destroy it`);
   if (rec.state === 'active') throw new TesseraError('ERR_ARGUMENT', `key ${id} is the primary of ${describe(rec.purpose)}: rotate or activate another key first`);
   if (state === 'active') demotePrimary(doc, rec.purpose, t, events);
   events.push({ op: 'state', keyId: id, purpose: rec.purpose, bytes: 0, detail: `${rec.state} -> ${state}` });

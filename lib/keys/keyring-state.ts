@@ -195,8 +195,12 @@ export class KeyringState {
     });
   }
 
-  /** A new primary key of algorithm alg for purpose in d.doc (the old primary becomes decrypt-only), staged until the commit. */
-  async newKey(d: Draft, purpose: string, alg: Algorithm, t: number): Promise<number> {
+  /**
+   * A new primary key of algorithm alg for purpose in d.doc (the old
+   * primary becomes decrypt-only), or with state 'pending' a key beside the
+   * primary; staged until the commit.
+   */
+  async newKey(d: Draft, purpose: string, alg: Algorithm, t: number, state: 'active' | 'pending' = 'active'): Promise<number> {
     const id = freshId(d.doc);
     const key = AeadKey.generate(alg, { keyId: id });
     d.staged.set(id, key);
@@ -207,8 +211,8 @@ export class KeyringState {
     } finally {
       bytes.fill(0);
     }
-    demotePrimary(d.doc, purpose, t, d.events);
-    d.doc.keys.push({ id, purpose, algorithm: alg, state: 'active', createdAt: t, stateChangedAt: t, wrapped: b64(wrapped), encrypted: 0, decrypted: 0 });
+    if (state === 'active') demotePrimary(d.doc, purpose, t, d.events);
+    d.doc.keys.push({ id, purpose, algorithm: alg, state, createdAt: t, stateChangedAt: t, wrapped: b64(wrapped), encrypted: 0, decrypted: 0 });
     return id;
   }
 

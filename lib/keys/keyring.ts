@@ -57,6 +57,7 @@ import {
 import type { Key, KeyResolver, KeySource } from './keyring-keys';
 import { monitoredKek } from './kek-monitor';
 import { KeyringMonitor } from './keyring-monitor';
+import { type DatabaseKeyHost, KeyringDatabaseKeys } from './keyring-database';
 import { KeyringPrf } from './keyring-prf';
 import { type Draft, KeyringState } from './keyring-state';
 import { KeyringStreamingAead, STREAMING_AUDITED } from './keyring-streaming';
@@ -140,6 +141,50 @@ export class Keyring {
   prf(purpose: string): KeyringPrf {
     return this.#prfs.get(purpose) ?? this.#cache(this.#prfs, purpose, new KeyringPrf(purpose, this.#source));
   }
+
+  /** The raw keys of one encrypted database, with pending keys for its rotation (keyring-database.ts; lib/sqlcipher). */
+  databaseKeys(purpose: string): KeyringDatabaseKeys {
+    return new KeyringDatabaseKeys(checkPurpose(purpose), this.#databaseHost);
+  }
+
+  readonly #databaseHost: DatabaseKeyHost = {
+    primary: async (purpose) => {
+      const id = this.#state.primaryId(purpose);
+      if (id !== undefined) return id;
+      if (!this.#autoCreate) throw new TesseraError('ERR_ARGUMENT', `unknown purpose ${describe(purpose)} (autoCreate is off: call createPurpose)`);
+      // Never #prepare: a rotation policy must not rotate a database key (the database would stay keyed with the old one).
+      return this.#keyOp('create', null, purpose, () => this.#create(purpose, {}, false));
+    },
+    ids: (purpose, state) => this.#state.doc.keys.filter((k) => k.purpose === purpose && k.state === state).map((k) => k.id),
+    exportRaw: (id) => this.#state.keys.get(id)!.exportKey(),
+    addPending: (purpose) =>
+      this.#keyOp('create', null, purpose, () =>
+        this.#state.mutate(async (c) => {
+          if (!purposeRecord(c.doc, purpose)) throw new TesseraError('ERR_ARGUMENT', `unknown purpose ${describe(purpose)}`);
+          const cur = c.doc.keys.find((k) => k.purpose === purpose && k.state === 'pending');
+          if (cur) {
+            c.noop = true; // made meanwhile by another process
+            return cur.id;
+          }
+          const id = await this.#state.newKey(c, purpose, this.#alg, this.#now(), 'pending');
+          c.events.push({ op: 'create', keyId: id, purpose, bytes: 0, detail: 'pending' });
+          return id;
+        }),
+      ),
+    settle: (id, to) =>
+      this.#keyOp(to === 'active' ? 'rotate' : 'destroy', id, this.#state.record(id)?.purpose ?? null, async () => {
+        await this.#state.mutate(async (c) => {
+          const rec = findLive(c.doc, id);
+          if (rec.state !== 'pending') throw new TesseraError('ERR_ARGUMENT', `key ${id} is no longer pending`);
+          const prev = c.doc.keys.find((k) => k.purpose === rec.purpose && k.state === 'active');
+          if (to === 'destroyed') return applyDestroy(c.doc, id, this.#now(), c.events);
+          applyState(c.doc, id, 'active', this.#now(), c.events);
+          c.events.push({ op: 'rotate', keyId: id, purpose: rec.purpose, bytes: 0, detail: `previous ${prev?.id ?? 'none'} (database rekeyed)` });
+        });
+        if (to === 'destroyed') await this.#state.mutate(async () => undefined); // out of the store's previous generation too (destroy())
+      }),
+    checkOpen: () => this.#checkOpen(),
+  };
 
   /** Keeps p for a well-formed purpose, up to MAX_CACHED per kind (primitives never go stale: they resolve keys per call). */
   #cache<P, K extends string | undefined>(map: Map<K, P>, purpose: K, p: P): P {

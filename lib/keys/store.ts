@@ -21,9 +21,14 @@ import { TesseraError } from '../errors';
 import type { Algorithm } from '../format';
 import type { KdfRecord } from './kdf';
 
-/** Key states: active (the primary) -> decrypt-only -> retired -> destroyed. */
-export type KeyState = 'active' | 'decrypt-only' | 'retired' | 'destroyed';
-export const KEY_STATES: readonly KeyState[] = ['active', 'decrypt-only', 'retired', 'destroyed'];
+/**
+ * Key states: active (the primary) -> decrypt-only -> retired -> destroyed.
+ * 'pending': made and stored but not yet the primary (a database key
+ * during rotation, lib/keys/keyring-database.ts); it becomes active or is
+ * destroyed, nothing else.
+ */
+export type KeyState = 'pending' | 'active' | 'decrypt-only' | 'retired' | 'destroyed';
+export const KEY_STATES: readonly KeyState[] = ['pending', 'active', 'decrypt-only', 'retired', 'destroyed'];
 
 /** Rotation policy of a purpose, checked on use (no timers). */
 export interface RotationPolicy {

@@ -14,6 +14,8 @@ import { createRequire } from 'node:module';
 
 import { TesseraError } from '../errors';
 import { describe } from '../format';
+import { workerPool } from '../chunked/options';
+import { dataKeyCacheEntries } from '../keys/envelope-file';
 import { secureMemoryStats } from '../secure';
 import { METRIC_BUCKETS, subscribeAll } from './subscribe';
 
@@ -71,6 +73,12 @@ export function bindOpenTelemetry(opts: OpenTelemetryOptions = {}): OpenTelemetr
   const locked = m.createObservableGauge('tessera.secure_memory.locked', { description: 'Bytes locked in RAM for keys and internal buffers.', unit: 'By' });
   const observeLocked = (r: { observe(v: number): void }) => r.observe(secureMemoryStats().lockedBytes);
   locked.addCallback(observeLocked);
+  const entries = m.createObservableGauge('tessera.datakey_cache.entries', { description: 'Keyring file data keys held in the caches of this process.' });
+  const observeEntries = (r: { observe(v: number): void }) => r.observe(dataKeyCacheEntries());
+  entries.addCallback(observeEntries);
+  const queued = m.createObservableGauge('tessera.pool.queued', { description: 'Tasks handed to the crypto worker pool that no thread has started yet.', unit: '{task}' });
+  const observeQueued = (r: { observe(v: number): void }) => r.observe(workerPool().queued);
+  queued.addCallback(observeQueued);
 
   const unsubscribe = subscribeAll({
     op(e) {
@@ -98,6 +106,8 @@ export function bindOpenTelemetry(opts: OpenTelemetryOptions = {}): OpenTelemetr
       bound = false;
       unsubscribe();
       locked.removeCallback(observeLocked);
+      entries.removeCallback(observeEntries);
+      queued.removeCallback(observeQueued);
     },
   };
 }

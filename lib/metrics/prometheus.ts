@@ -15,6 +15,8 @@
  *   kek_requests_total{provider, op, result}           counter
  *   kek_request_duration_seconds{provider, op}         histogram
  *   datakey_cache_hits_total, datakey_cache_misses_total   counters (keyring files)
+ *   datakey_cache_entries                                   gauge (every keyring of the process)
+ *   pool_queued_tasks                                       gauge (the crypto worker pool's queue)
  *   key_rotations_total{purpose}                       counter
  *   keyset_changes_total{op}                           counter (create, rotate, state, destroy, policy, export)
  *   secure_memory_locked_bytes                         gauge (read at scrape time)
@@ -23,6 +25,8 @@ import { createRequire } from 'node:module';
 
 import { TesseraError } from '../errors';
 import { describe } from '../format';
+import { workerPool } from '../chunked/options';
+import { dataKeyCacheEntries } from '../keys/envelope-file';
 import { secureMemoryStats } from '../secure';
 import { type CollectedValue, OpTotals } from './op-totals';
 import { METRIC_BUCKETS, subscribeAll } from './subscribe';
@@ -107,6 +111,24 @@ export function bindPrometheus(opts: PrometheusOptions = {}): PrometheusBinding 
   const misses = counter('datakey_cache_misses_total', 'Keyring file data keys unwrapped by the KEK (not in the cache).');
   const rotations = counter('key_rotations_total', 'Key rotations, by purpose.', ['purpose']);
   const keyset = counter('keyset_changes_total', 'Committed keyset changes, by operation.', ['op']);
+  names.push(`${prefix}datakey_cache_entries`);
+  new prom.Gauge({
+    name: `${prefix}datakey_cache_entries`,
+    help: 'Keyring file data keys held in the caches of this process.',
+    ...reg,
+    collect(this: { set(v: number): void }) {
+      this.set(dataKeyCacheEntries());
+    },
+  });
+  names.push(`${prefix}pool_queued_tasks`);
+  new prom.Gauge({
+    name: `${prefix}pool_queued_tasks`,
+    help: 'Tasks handed to the crypto worker pool that no thread has started yet.',
+    ...reg,
+    collect(this: { set(v: number): void }) {
+      this.set(workerPool().queued);
+    },
+  });
   names.push(`${prefix}secure_memory_locked_bytes`);
   new prom.Gauge({
     name: `${prefix}secure_memory_locked_bytes`,

@@ -317,6 +317,7 @@ Napi::Value PoolSize(const Napi::CallbackInfo &info) {
   o.Set("size", Napi::Number::New(env, tsr_pool_size()));
   o.Set("cpus", Napi::Number::New(env, tsr_pool_cpus()));
   o.Set("max", Napi::Number::New(env, TSR_POOL_MAX));
+  o.Set("queued", Napi::Number::New(env, static_cast<double>(tsr_pool_queued())));
   return o;
 }
 

@@ -40,6 +40,14 @@ static unsigned size_locked(void) {
   return g_size;
 }
 
+size_t tsr_pool_queued(void) {
+  size_t n = 0;
+  pthread_mutex_lock(&g_lock);
+  for (tsr_job *j = g_jobs; j; j = j->link) n += j->ntasks - j->next;
+  pthread_mutex_unlock(&g_lock);
+  return n;
+}
+
 /* The first open job a worker can join. */
 static tsr_job *find_job(void) {
   for (tsr_job *j = g_jobs; j; j = j->link)

@@ -29,6 +29,9 @@ void tsr_pool_set_size(unsigned n);
 unsigned tsr_pool_size(void);
 /* The CPUs available to this process (>= 1). */
 unsigned tsr_pool_cpus(void);
+/* Tasks handed to the pool that no participant has started yet, over every
+ * caller's job: the pool's queue depth (a metric; a snapshot). */
+size_t tsr_pool_queued(void);
 
 /*
  * Runs fn(arg, task, participant) for every task in [0, ntasks) on the
