@@ -124,3 +124,17 @@ export function prng(seed: number) {
   for (let i = 0; i < 16; i++) next();
   return { float: next, int: (n: number) => Math.floor(next() * n) };
 }
+
+/** Calls onLine with each line a child process writes to stdout. */
+export function childLines(child: import('node:child_process').ChildProcess, onLine: (l: string) => void): void {
+  let buf = '';
+  child.stdout!.setEncoding('utf8');
+  child.stdout!.on('data', (d: string) => {
+    buf += d;
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      onLine(buf.slice(0, i));
+      buf = buf.slice(i + 1);
+    }
+  });
+}

@@ -111,33 +111,21 @@ export function bindPrometheus(opts: PrometheusOptions = {}): PrometheusBinding 
   const misses = counter('datakey_cache_misses_total', 'Keyring file data keys unwrapped by the KEK (not in the cache).');
   const rotations = counter('key_rotations_total', 'Key rotations, by purpose.', ['purpose']);
   const keyset = counter('keyset_changes_total', 'Committed keyset changes, by operation.', ['op']);
-  names.push(`${prefix}datakey_cache_entries`);
-  new prom.Gauge({
-    name: `${prefix}datakey_cache_entries`,
-    help: 'Keyring file data keys held in the caches of this process.',
-    ...reg,
-    collect(this: { set(v: number): void }) {
-      this.set(dataKeyCacheEntries());
-    },
-  });
-  names.push(`${prefix}pool_queued_tasks`);
-  new prom.Gauge({
-    name: `${prefix}pool_queued_tasks`,
-    help: 'Tasks handed to the crypto worker pool that no thread has started yet.',
-    ...reg,
-    collect(this: { set(v: number): void }) {
-      this.set(workerPool().queued);
-    },
-  });
-  names.push(`${prefix}secure_memory_locked_bytes`);
-  new prom.Gauge({
-    name: `${prefix}secure_memory_locked_bytes`,
-    help: 'Bytes of key material and internal buffers locked in RAM.',
-    ...reg,
-    collect(this: { set(v: number): void }) {
-      this.set(secureMemoryStats().lockedBytes);
-    },
-  });
+  /** A gauge read when the registry is scraped. */
+  const gauge = (name: string, help: string, read: () => number) => {
+    names.push(prefix + name);
+    new prom.Gauge({
+      name: prefix + name,
+      help,
+      ...reg,
+      collect(this: { set(v: number): void }) {
+        this.set(read());
+      },
+    });
+  };
+  gauge('datakey_cache_entries', 'Keyring file data keys held in the caches of this process.', dataKeyCacheEntries);
+  gauge('pool_queued_tasks', 'Tasks handed to the crypto worker pool that no thread has started yet.', () => workerPool().queued);
+  gauge('secure_memory_locked_bytes', 'Bytes of key material and internal buffers locked in RAM.', () => secureMemoryStats().lockedBytes);
 
   const unsubscribe = subscribeAll({
     op: (e) => totals.add(e),
