@@ -14,7 +14,7 @@ export const ErrorCodes = [
   'ERR_NONCE_LIMIT', // key sealed as many messages as its nonce bound allows
   'ERR_SECURE_MEMORY', // secure allocation failed (mlock limit in strict mode)
   'ERR_KEY_MISMATCH', // message names a different key id
-  'ERR_BACKEND', // the requested backend cannot load
+  'ERR_BACKEND', // the requested backend cannot load, or an optional package a feature needs is missing (lib/peer.ts; the message names it)
   'ERR_INTERNAL', // the crypto library reported an unexpected failure
   'ERR_TRUNCATED', // chunked: the ciphertext ends where no message can (truncated or extended)
   'ERR_COMMITMENT', // chunked: key commitment mismatch (wrong key or context, tampered header)
@@ -26,7 +26,6 @@ export const ErrorCodes = [
   'ERR_KEY_RETIRED', // keyring: the message's key is retired (re-enable it with setState to use it)
   'ERR_CONFLICT', // key store: another writer committed a newer generation first (reload and retry)
   'ERR_LOCKED', // key store: another live process holds the write lock
-  'ERR_PKCS11_UNAVAILABLE', // the PKCS#11 bridge needs the optional `pkcs11js` package (npm install pkcs11js)
   'ERR_PKCS11', // a PKCS#11 call failed (the message names the CKR_* code)
   'ERR_PKCS11_PIN', // PKCS#11 login refused the PIN (CKR_PIN_INCORRECT, CKR_PIN_LOCKED, ...)
   'ERR_PKCS11_DEVICE', // the token reported a general error (CKR_GENERAL_ERROR): a device fault, not proof of tampering

@@ -4,7 +4,7 @@
  * test/hsm/softhsm.ts (never skipped; the suite fails when SoftHSM2 is
  * missing and cannot be installed).
  *
- * Proves: without pkcs11js -> ERR_PKCS11_UNAVAILABLE naming the package;
+ * Proves: without pkcs11js -> ERR_BACKEND naming the package;
  * generate / find / reopen a persistent KEK (sensitive, non-extractable);
  * CKM_AES_KEY_WRAP_PAD byte-identical to keywrap.wrapPad under a key
  * imported with a known CKA_VALUE, both directions; tampered / wrong-KEK
@@ -83,7 +83,7 @@ afterAll(async () => {
 });
 
 describe('PKCS#11 bridge (SoftHSM2)', () => {
-  test('without pkcs11js -> ERR_PKCS11_UNAVAILABLE naming `npm install pkcs11js`', async () => {
+  test('without pkcs11js -> ERR_BACKEND naming `npm install pkcs11js`', async () => {
     // The package entry exports the bridge without loading pkcs11js.
     expect(T.Pkcs11Provider).toBe(Pkcs11Provider);
     hsmErrors._setPkcs11Loader(() => {
@@ -91,7 +91,7 @@ describe('PKCS#11 bridge (SoftHSM2)', () => {
     });
     try {
       const e = await rejects(Pkcs11Provider.open({ module: hsm.module, tokenLabel: hsm.tokenLabel, pin: hsm.pin }));
-      expect(e.code).toBe('ERR_PKCS11_UNAVAILABLE');
+      expect(e.code).toBe('ERR_BACKEND');
       expect(e.message).toMatch(/npm install pkcs11js/);
     } finally {
       hsmErrors._setPkcs11Loader(undefined);
@@ -114,7 +114,7 @@ describe('PKCS#11 bridge (SoftHSM2)', () => {
     const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 30_000 });
     expect(r.stderr).toBe('');
     const out = JSON.parse(r.stdout) as { code: string; message: string };
-    expect(out.code).toBe('ERR_PKCS11_UNAVAILABLE');
+    expect(out.code).toBe('ERR_BACKEND');
     expect(out.message).toMatch(/npm install pkcs11js/);
   });
 

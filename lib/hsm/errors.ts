@@ -2,8 +2,8 @@
  * The PKCS#11 bridge's loader and error normalization (docs/ARCHITECTURE.md).
  *
  * - loadPkcs11(): the optional `pkcs11js` package, loaded lazily through
- *   createRequire (its CKA_/CKM_/CKR_ constants live on the CommonJS module).
- *   Missing -> ERR_PKCS11_UNAVAILABLE naming `npm install pkcs11js`.
+ *   lib/peer.ts (its CKA_/CKM_/CKR_ constants live on the CommonJS module).
+ *   Missing -> ERR_BACKEND naming `npm install pkcs11js` (lib/peer.ts).
  * - pkcs11Error(e, what): every failure of a pkcs11js call as a
  *   TesseraError: ERR_PKCS11_PIN for a refused PIN, ERR_PKCS11_DEVICE for
  *   CKR_GENERAL_ERROR (the token failed; never ERR_AUTH, even where SoftHSM
@@ -12,9 +12,8 @@
  *   name for most calls, but plain Errors / NativeErrors for some: the name
  *   is then recovered from the numeric code when there is one).
  */
-import { createRequire } from 'node:module';
-
 import { TesseraError } from '../errors';
+import { requirePeer } from '../peer';
 
 /** The pkcs11js module object (typed loosely: the package is optional, so its types are not required to build). */
 export type Pkcs11Module = Record<string, any> & { PKCS11: new () => Pkcs11Lib };
@@ -29,20 +28,8 @@ let loader: (() => unknown) | undefined;
 
 export function loadPkcs11(): Pkcs11Module {
   if (cached) return cached;
-  let mod: Pkcs11Module;
-  try {
-    mod = (loader ? loader() : createRequire(__filename)('pkcs11js')) as Pkcs11Module;
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException)?.code;
-    if (code === 'MODULE_NOT_FOUND' || code === 'ERR_MODULE_NOT_FOUND')
-      throw new TesseraError('ERR_PKCS11_UNAVAILABLE', 'the PKCS#11 bridge needs the optional `pkcs11js` package, which is not installed: npm install pkcs11js', { cause: e });
-    throw new TesseraError('ERR_PKCS11_UNAVAILABLE', `the \`pkcs11js\` package failed to load (reinstall it: npm install pkcs11js): ${(e as Error)?.message ?? String(e)}`, {
-      cause: e,
-    });
-  }
-  if (!mod || typeof mod.PKCS11 !== 'function' || typeof mod.CKR_OK !== 'number')
-    throw new TesseraError('ERR_PKCS11_UNAVAILABLE', 'the installed `pkcs11js` package has no PKCS11 class or constants (npm install pkcs11js)');
-  cached = mod;
+  const mod = requirePeer<Pkcs11Module>('pkcs11js', 'the PKCS#11 bridge', (m) => (typeof m.PKCS11 !== 'function' || typeof m.CKR_OK !== 'number' ? 'no PKCS11 class or constants' : undefined), loader);
+  if (!loader) cached = mod;
   return mod;
 }
 

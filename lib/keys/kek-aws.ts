@@ -17,9 +17,9 @@
  *   (options.resilience) and end as ERR_KEK_UNAVAILABLE. Give the client
  *   `maxAttempts: 1` to leave retries to tessera, or keep the SDK's.
  */
-import { createRequire } from 'node:module';
 
 import { TesseraError } from '../errors';
+import { requirePeer } from '../peer';
 import { describe } from '../format';
 import type { KekProvider } from './kek';
 import { type ResilienceOptions, resilient, transientFailure } from './kek-resilient';
@@ -39,15 +39,8 @@ type KmsModule = { EncryptCommand: Command; DecryptCommand: Command; GenerateDat
 
 /** The SDK's command classes, loaded on first use (as lib/keys/pg-store.ts loads pg). */
 function sdk(): KmsModule {
-  let m: KmsModule;
-  try {
-    m = createRequire(__filename)('@aws-sdk/client-kms') as KmsModule;
-  } catch (e) {
-    throw new TesseraError('ERR_BACKEND', 'kek.awsKms needs the `@aws-sdk/client-kms` package, which is not installed: npm install @aws-sdk/client-kms', { cause: e });
-  }
-  for (const c of ['EncryptCommand', 'DecryptCommand', 'GenerateDataKeyCommand', 'ReEncryptCommand'] as const)
-    if (typeof m[c] !== 'function') throw new TesseraError('ERR_BACKEND', `kek.awsKms: the installed @aws-sdk/client-kms has no ${c}`);
-  return m;
+  const commands = ['EncryptCommand', 'DecryptCommand', 'GenerateDataKeyCommand', 'ReEncryptCommand'] as const;
+  return requirePeer<KmsModule>('@aws-sdk/client-kms', 'kek.awsKms', (m) => commands.filter((c) => typeof m[c] !== 'function').map((c) => `no ${c}`)[0]);
 }
 
 const AUTH = new Set(['InvalidCiphertextException', 'IncorrectKeyException']);

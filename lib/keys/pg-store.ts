@@ -7,8 +7,8 @@
  * optimistic concurrency. The store only ever sees the document the
  * keyring produces: key material wrapped by the KEK, everything MACed.
  *
- * `pg` is an optional dependency, loaded on first construction through
- * createRequire (ERR_BACKEND naming `npm install pg` when missing), so
+ * `pg` is an optional peer dependency, loaded on first construction through
+ * lib/peer.ts (ERR_BACKEND naming `npm install pg` when missing), so
  * the rest of tessera works without it.
  *
  * Schema (created and migrated by the store, `table` defaults to
@@ -60,9 +60,9 @@
  * it does not contain it).
  */
 import { createHash } from 'node:crypto';
-import { createRequire } from 'node:module';
 
 import { TesseraError } from '../errors';
+import { requirePeer } from '../peer';
 import { checkDocShape, type KeyringDoc, type KeyStore } from './store';
 
 export interface PostgresKeyStoreOptions {
@@ -138,24 +138,8 @@ const IDENT = /^[A-Za-z_][A-Za-z0-9_]{0,50}$/;
 /** Advisory lock class of tessera's schema migrations (first key of pg_advisory_xact_lock(int4, int4)). */
 const LOCK_CLASS = 0x7e55e7a;
 
-let pgModule: PgModule | undefined;
 function loadPg(): PgModule {
-  if (pgModule) return pgModule;
-  const req = createRequire(__filename);
-  try {
-    pgModule = req('pg') as PgModule;
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'MODULE_NOT_FOUND' || code === 'ERR_MODULE_NOT_FOUND') {
-      throw new TesseraError('ERR_BACKEND', 'PostgresKeyStore needs the `pg` package, which is not installed: npm install pg', { cause: e });
-    }
-    throw new TesseraError('ERR_BACKEND', `PostgresKeyStore: the \`pg\` package failed to load: ${(e as Error).message}`, { cause: e });
-  }
-  if (typeof pgModule?.Pool !== 'function') {
-    pgModule = undefined;
-    throw new TesseraError('ERR_BACKEND', 'PostgresKeyStore: the installed `pg` package has no Pool (npm install pg)');
-  }
-  return pgModule;
+  return requirePeer<PgModule>('pg', 'PostgresKeyStore', (m) => (typeof m.Pool !== 'function' ? 'no Pool' : undefined));
 }
 
 /** "host h:p, database d" from a connection string, and the secrets to scrub from messages. */

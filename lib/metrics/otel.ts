@@ -10,9 +10,9 @@
  * tessera_operation_duration_seconds, ... Attributes are the same bounded
  * labels: never key ids or user data.
  */
-import { createRequire } from 'node:module';
 
 import { TesseraError } from '../errors';
+import { requirePeer } from '../peer';
 import { describe } from '../format';
 import { workerPool } from '../chunked/options';
 import { dataKeyCacheEntries } from '../keys/envelope-file';
@@ -41,12 +41,9 @@ export interface OpenTelemetryBinding {
   unbind(): void;
 }
 
-function otelApi(): { metrics: { getMeter(name: string, version?: string): Meter } } {
-  try {
-    return createRequire(__filename)('@opentelemetry/api');
-  } catch (e) {
-    throw new TesseraError('ERR_BACKEND', 'bindOpenTelemetry needs the `@opentelemetry/api` package, which is not installed: npm install @opentelemetry/api', { cause: e });
-  }
+type OtelApi = { metrics: { getMeter(name: string, version?: string): Meter } };
+function otelApi(): OtelApi {
+  return requirePeer<OtelApi>('@opentelemetry/api', 'bindOpenTelemetry', (m) => (typeof m.metrics?.getMeter !== 'function' ? 'no metrics API' : undefined));
 }
 
 /** Starts recording tessera's events as OpenTelemetry metrics. */

@@ -21,9 +21,9 @@
  *   keyset_changes_total{op}                           counter (create, rotate, state, destroy, policy, export)
  *   secure_memory_locked_bytes                         gauge (read at scrape time)
  */
-import { createRequire } from 'node:module';
 
 import { TesseraError } from '../errors';
+import { requirePeer } from '../peer';
 import { describe } from '../format';
 import { workerPool } from '../chunked/options';
 import { dataKeyCacheEntries } from '../keys/envelope-file';
@@ -65,11 +65,7 @@ export interface PrometheusBinding {
 }
 
 function promClient(): PromClient {
-  try {
-    return createRequire(__filename)('prom-client') as PromClient;
-  } catch (e) {
-    throw new TesseraError('ERR_BACKEND', 'bindPrometheus needs the `prom-client` package, which is not installed: npm install prom-client', { cause: e });
-  }
+  return requirePeer<PromClient>('prom-client', 'bindPrometheus', (m) => (typeof m.Gauge !== 'function' ? 'no Gauge' : undefined));
 }
 
 /** Starts recording tessera's events as prom-client metrics in opts.registry. */

@@ -11,10 +11,10 @@
  * wiped right after the call: never a JS string, which could not be wiped.
  */
 import { closeSync, fsyncSync, openSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 
 import { TesseraError } from '../errors';
+import { requirePeer } from '../peer';
 
 /** The part of a better-sqlite3 Database that tessera uses (the driver's own type has it all). */
 export interface SqliteDatabase {
@@ -33,24 +33,8 @@ export type DriverOptions = Record<string, unknown>;
 
 type DatabaseCtor = new (path: string, options?: DriverOptions) => SqliteDatabase;
 
-const PACKAGE = 'better-sqlite3-multiple-ciphers';
-let ctor: DatabaseCtor | undefined;
-
 function driver(): DatabaseCtor {
-  if (ctor) return ctor;
-  let m: unknown;
-  try {
-    m = createRequire(__filename)(PACKAGE);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'MODULE_NOT_FOUND' || code === 'ERR_MODULE_NOT_FOUND') {
-      throw new TesseraError('ERR_BACKEND', `tessera/sqlcipher needs the \`${PACKAGE}\` package, which is not installed: npm install ${PACKAGE}`, { cause: e });
-    }
-    throw new TesseraError('ERR_BACKEND', `tessera/sqlcipher: the \`${PACKAGE}\` package failed to load: ${(e as Error).message}`, { cause: e });
-  }
-  if (typeof m !== 'function') throw new TesseraError('ERR_BACKEND', `tessera/sqlcipher: the installed \`${PACKAGE}\` exports no Database constructor`);
-  ctor = m as DatabaseCtor;
-  return ctor;
+  return requirePeer<DatabaseCtor>('better-sqlite3-multiple-ciphers', 'tessera/sqlcipher', (m) => (typeof m !== 'function' ? 'no Database constructor' : undefined));
 }
 
 /** A SQLite error as a TesseraError: a wrong key is ERR_AUTH, anything else ERR_DATABASE naming the SQLite code. */
