@@ -4,7 +4,7 @@
 //
 // tinybench's rows (bench/suite.mjs) call seal in a loop that never yields.
 // A service yields to its event loop between requests, and that is when
-// Node runs the finalizers that return output memory for reuse (README
+// Node runs the finalizers that return output memory for reuse (docs/API.md
 // "Output memory"). Here every case runs in a loop that turns the event loop
 // once per ~4 MiB of output (at least once per call), for every
 // implementation alike; cases are interleaved, a row is the median pass.

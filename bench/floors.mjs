@@ -2,7 +2,7 @@
 // major, kept in bench/floors.json with the measured value and date beside
 // each. `npm run bench -- --ci` fails when a ratio falls under its floor.
 //
-// Update (README "Benchmarks: floors" says when):
+// Update (docs/BENCHMARKS.md "Floors" says when):
 //   node bench/floors.mjs --update <latest.json> [<latest.json> ...] [--factor 0.6] [--id <id> ...]
 // sets each floored id's floor for every Node major in the result sets to
 // factor x the lowest measured ratio (rounded down to 0.05), for the ids

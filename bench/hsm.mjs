@@ -1,6 +1,6 @@
 // HSM section of the benchmark: wrap/unwrap ops/s through the PKCS#11 bridge
 // (pool sizes 1, 2, 4) and keyring encrypt with an HSM KEK, which should stay
-// within 2x of a local KEK (README "HSM key-encryption keys over PKCS#11").
+// within 2x of a local KEK (docs/API.md "HSM key-encryption keys over PKCS#11").
 // Called from run.mjs (`--only hsm`; in a full run only when SoftHSM2 is
 // installed). Runs SoftHSM2 with a private token directory (its own
 // SOFTHSM2_CONF in a temp dir, as test/hsm/softhsm.ts), never the system's.

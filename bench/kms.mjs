@@ -1,7 +1,7 @@
 // KMS section of the benchmark: a keyring whose KEK is in AWS KMS (the
 // official @aws-sdk/client-kms KMSClient, SigV4 and HTTP included, against
 // the repo's KMS protocol server test/kms/aws-kms-server.ts on 127.0.0.1)
-// vs the same keyring with a local KEK (README "Key manager"; target: the
+// vs the same keyring with a local KEK (docs/API.md "Key manager"; target: the
 // KMS ring encrypts 64 B at >= 0.9x the local ring with a warm data-key
 // cache), and how many KMS calls 10^5 messages cost under the default
 // policy (Keyring.open defaults: data keys unwrapped once and held, use

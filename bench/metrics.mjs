@@ -1,5 +1,5 @@
 // Metrics section of the benchmark: what tessera/metrics costs a keyring
-// (README "Metrics"; target: keyring encrypt of 64 B with the Prometheus
+// (docs/API.md "Metrics"; target: keyring encrypt of 64 B with the Prometheus
 // binding bound >= 0.9x the same unbound). The same ring alternates rounds
 // with a prom-client binding bound (every operation then builds an event,
 // reads the clock twice and updates a counter, a byte counter and a

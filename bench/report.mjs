@@ -275,7 +275,7 @@ function markdown(result) {
 const pct = (v) => `${v >= 0 ? '+' : ''}${(100 * v).toFixed(1)}%`;
 
 /**
- * The headline table (README "Benchmarks"): per Node version and AEAD size,
+ * The headline table (docs/BENCHMARKS.md): per Node version and AEAD size,
  * seal through `key.sealInto`, with same-run ratios against node:crypto, the
  * openssl kernel tier, sodium-native and @noble/ciphers, and the WASM module's
  * `AeadKey.seal` against @noble/ciphers.

@@ -1,10 +1,10 @@
 // tessera benchmark: every backend and peer in one run, reported as
-// same-run ratios (README "Benchmarks").
+// same-run ratios (docs/BENCHMARKS.md).
 //
 //   node --expose-gc bench/run.mjs [--quick | --ci] [--only <section> | --skip <section>]
 //        [--node <path to another node>]... [--out DIR] [--compare FILE] [--no-floors]
 //
-// Profiles: full (the README's figures, ~10 min), --quick (short sampling),
+// Profiles: full (the figures of docs/BENCHMARKS.md, ~10 min), --quick (short sampling),
 // --ci (the quick sampling, no Chromium, floors checked: what .ci/run runs).
 // Sections: aead, chunked, wasm, keyring, hsm, kms, metrics (bench/suite.mjs).
 // --node runs the same suite again under another Node binary (e.g. Node 24

@@ -1,4 +1,4 @@
-// An example service with tessera's metrics (README "Metrics"): it encrypts
+// An example service with tessera's metrics (docs/API.md "Metrics"): it encrypts
 // and decrypts through a keyring in a loop, including some failed opens (a
 // flipped byte: ERR_AUTH, the tampering signal), rotates its key now and
 // then, and serves the metrics at http://127.0.0.1:$PORT/metrics (default

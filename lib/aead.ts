@@ -1,6 +1,7 @@
+/// <reference lib="esnext.disposable" preserve="true" />
 /**
  * Raw AEAD (contract: `aead.seal/open/sealInto/openInto`) and AeadKey
- * (contract: random nonces, the README's message format v1).
+ * (contract: random nonces, message format v1 of docs/API.md).
  *
  * Argument checks happen once, at the native boundary (native/node); this
  * layer only maps names to ids and options to arguments, so a call costs one
@@ -108,7 +109,7 @@ function cut(buf: ArrayBuffer, inputs: Uint8Array[], delta: number): Uint8Array[
 }
 
 /**
- * A key in secure memory (README "Security model of secure memory"): seals
+ * A key in secure memory (docs/SECURITY.md): seals
  * with random nonces into message format v1; `dispose()` (or `using`)
  * zeroizes now, else garbage collection does.
  */

@@ -1,5 +1,5 @@
 /**
- * Message format v1 (README, contract) as seen from TypeScript:
+ * Message format v1 (docs/API.md, contract) as seen from TypeScript:
  * algorithm names and ids, sizes, header inspection and the `tsr1.` text
  * form. Sealing and opening happen in the C core (native/core/tsr_format.c).
  */

@@ -1,6 +1,6 @@
 /**
- * Which kernel runs each AEAD on the active backend (README "Native
- * kernels"). On the native backend x86-64 CPUs run tessera's own kernels
+ * Which kernel runs each AEAD on the active backend (docs/KERNELS.md).
+ * On the native backend x86-64 CPUs run tessera's own kernels
  * (vaes512, vaes256, aesni tiers for AES-GCM; AVX-512 / AVX2 ChaCha20 with
  * IFMA / AVX2 Poly1305), chosen once from CPUID and XGETBV; other CPUs, and
  * `TESSERA_NATIVE_KERNEL=openssl`, run OpenSSL's EVP.

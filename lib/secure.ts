@@ -1,5 +1,6 @@
+/// <reference lib="esnext.disposable" preserve="true" />
 /**
- * Secure memory (README "Security model of secure memory"): the C allocator
+ * Secure memory (docs/SECURITY.md): the C allocator
  * in native/secmem holds key bytes; this module reports on it and makes
  * sure an mlock failure is never silent.
  */
@@ -15,7 +16,7 @@ export function secureMemoryStats(): SecureMemoryStats {
 }
 
 /**
- * The output memory of the native backend (README, "Output memory"):
+ * The output memory of the native backend (docs/API.md "Output memory"):
  * resident blocks that large results are written to and that return for
  * reuse once JavaScript lets go of them. `limit` (bytes; 0 restores the
  * default of TESSERA_OUTPUT_CACHE_MB or 256 MiB) bounds cached plus lent

@@ -20,6 +20,11 @@ const ENTRIES = [
   ['index', 'index'],
   ['metrics', 'metrics/index'],
   ['sqlcipher', 'sqlcipher/index'],
+  ['chunked', 'entry/chunked'],
+  ['keys', 'entry/keys'],
+  ['pg', 'entry/pg'],
+  ['pkcs11', 'entry/pkcs11'],
+  ['legacy', 'entry/legacy'],
 ];
 mkdirSync(join(root, 'dist/esm'), { recursive: true });
 let names = [];
@@ -47,4 +52,7 @@ for (const f of readdirSync(browserDir, { recursive: true })) {
   if (/from\s+['"]node:|require\(/.test(out)) throw new Error(`build:ts: ${f} in the browser build uses a Node module`);
   if (out !== src) writeFileSync(file, out);
 }
+// The browser build is ES modules in .js files: say so to Node and to tools
+// that read the nearest package.json (the package itself is CommonJS).
+writeFileSync(join(browserDir, 'package.json'), '{ "type": "module" }\n');
 console.log(`build:ts: dist/cjs + dist/esm (${names.length} exports) + dist/browser`);

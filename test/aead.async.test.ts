@@ -1,5 +1,5 @@
 /**
- * AeadKey.sealAsync / openAsync (README "Benchmarks": node:crypto's
+ * AeadKey.sealAsync / openAsync (docs/BENCHMARKS.md: node:crypto's
  * synchronous seal blocks the event loop): large messages are sealed on the
  * libuv pool, the event loop keeps running meanwhile, a tampered message
  * rejects with ERR_AUTH and releases nothing, dispose() during an in-flight

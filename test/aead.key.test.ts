@@ -1,6 +1,6 @@
 /**
- * AeadKey behaviour against message format v1 (README, contract) and the
- * key rules of the README's API section:
+ * AeadKey behaviour against message format v1 (docs/API.md, contract) and the
+ * key rules of docs/API.md "AEAD":
  *   version 0x01 | alg id | key id (uint32 BE) | nonce (12 or 24) | ct || tag,
  *   AEAD associated data = header || caller's aad  (proved by recomputing the
  *   body with the raw aead.seal on the exported key), random nonces, exact

@@ -1,5 +1,5 @@
 /**
- * Tampering with sealed data (README message format v1, contract: unknown
+ * Tampering with sealed data (docs/API.md message format v1, contract: unknown
  * version or algorithm, short input, bad tag: a TesseraError with a stable
  * code, never a partial plaintext; lib/aead.ts: openInto zeroes what it
  * wrote on failure; openBatch is all or nothing).

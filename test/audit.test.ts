@@ -1,5 +1,5 @@
 /**
- * Audit (lib/keys/audit.ts; README "Key manager"): every key event (create,
+ * Audit (lib/keys/audit.ts; docs/API.md "Key manager"): every key event (create,
  * rotate, state change, destroy, export) and every failed decrypt produces
  * an audit event: time, key id, purpose, operation, byte count, outcome;
  * never key material or plaintext. Events go to hooks (ring.on('audit', fn))

@@ -1,6 +1,6 @@
 /**
  * Every Cobblestone encryption and decryption path makes and reads the same
- * bytes (c2sp.org/chunked-encryption; README "Chunked encryption"), and the
+ * bytes (c2sp.org/chunked-encryption; docs/API.md "Chunked encryption"), and the
  * caller-owned output forms keep their contract.
  *
  * Proves, on the active backend:

@@ -1,6 +1,6 @@
 /**
  * Cobblestone streams keep bounded memory (c2sp.org/chunked-encryption;
- * README "Chunked encryption", in-flight limit), on the active backend.
+ * docs/API.md "Chunked encryption", in-flight limit), on the active backend.
  *
  * Proves:
  *  - batches run concurrently, and never more than `maxInFlight` bytes of
@@ -348,7 +348,7 @@ describe('memory', () => {
   // On wasm the pool's workers hold the task buffers they received until
   // their own collections: encrypt + decrypt in one pipeline measured
   // ~120-130 MiB over the baseline at 256 MiB, 1 GiB and 2 GiB alike (native:
-  // ~20-30). Not yet under 64 MiB (README "Not built yet" in ARCHITECTURE);
+  // ~20-30). Not yet under 64 MiB (docs/ARCHITECTURE.md "Not built yet");
   // this checks that it is bounded: 4x the data, no more growth.
   onlyOn('wasm')('wasm: RSS growth of encrypt + decrypt streams does not grow with the data (256 MiB vs 1 GiB, Node and Web streams)', async () => {
     const lines: string[] = [];

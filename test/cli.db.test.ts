@@ -1,5 +1,5 @@
 /**
- * `tessera db rotate` (lib/cli/db.ts; README "SQLCipher databases").
+ * `tessera db rotate` (lib/cli/db.ts; docs/API.md "SQLCipher databases").
  *
  * Proves: a rotation from the command line rekeys the database (the
  * library then opens it with the new primary; the old key no longer does),

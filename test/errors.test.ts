@@ -1,7 +1,7 @@
 /**
  * Error paths of the raw API and AeadKey (lib/errors.ts: "every failure has
  * a stable code; messages say expected vs got and never contain key material
- * or plaintext"; lib/aead.ts contract; README "API": errors, nonce limit
+ * or plaintext"; lib/aead.ts contract; docs/API.md "AEAD": errors, nonce limit
  * and dispose()).
  *
  * Proves: every bad argument (strings, numbers, null, undefined, arrays,

@@ -1,4 +1,4 @@
-// The contract every remote KEK provider meets (README "Key manager", KMS
+// The contract every remote KEK provider meets (docs/API.md "Key manager", KMS
 // key-encryption keys), run by each provider's suite against its protocol
 // server in test/kms/ and, with `npm run test:live`, against the real
 // service (test/live/kek.live.test.ts). What it proves:

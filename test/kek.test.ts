@@ -1,6 +1,6 @@
 /**
  * KEK providers (lib/keys/kek.ts, lib/keys/kek-rsa.ts; contract
- * `kek.fromKey/fromKeyFile/fromEnv/fromPassphrase/rsa`; README "Key
+ * `kek.fromKey/fromKeyFile/fromEnv/fromPassphrase/rsa`; docs/API.md "Key
  * manager").
  *
  * Proves: fromKey wraps exactly as keywrap.wrapPad; fromKeyFile and fromEnv

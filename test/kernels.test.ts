@@ -1,5 +1,5 @@
 /**
- * Native kernel dispatch (README "Native kernels"; native/aead/tsr_kernel.c):
+ * Native kernel dispatch (docs/KERNELS.md; native/aead/tsr_kernel.c):
  * nativeKernels() names the tier each algorithm runs on, chosen from the CPU
  * (CPUID + XGETBV) or TESSERA_NATIVE_KERNEL; useNativeKernel() switches the
  * tier of keys made afterwards, and keys keep the tier they were made with;

@@ -1,6 +1,6 @@
 /**
  * The keyring's AEAD primitive, ring.aead(purpose) (lib/keys/keyring-aead.ts;
- * README "Key manager").
+ * docs/API.md "Key manager").
  *
  * Proves: the primitive is cached per purpose (the same object for every
  * call); one obtained before rotate() (and before a policy rotation)

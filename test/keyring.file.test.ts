@@ -1,7 +1,7 @@
 /**
  * Keyring files (lib/keys/envelope-file.ts, through the streaming primitive
  * ring.streamingAead(purpose).encryptFile / decryptFile, keyring-streaming.ts)
- * write the TSRF envelope (README "Command line") with a per-file data key,
+ * write the TSRF envelope (docs/API.md "Command line") with a per-file data key,
  * Cobblestone inside and the header bound as context; a data-key cache is
  * bounded by max age, messages and bytes per key, with hit/miss counters.
  *

@@ -1,6 +1,6 @@
 /**
  * The monitoring layer around keyring primitives (lib/keys/keyring-monitor.ts;
- * README "Key manager": audit events, use counts): the primitives hold no
+ * docs/API.md "Key manager": audit events, use counts): the primitives hold no
  * audit policy and count nothing; the wrapper does both.
  *
  * Proves: the same primitive class over the same keys counts and audits

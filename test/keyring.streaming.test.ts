@@ -1,6 +1,6 @@
 /**
  * The keyring's streaming AEAD primitive, ring.streamingAead(purpose)
- * (lib/keys/keyring-streaming.ts; README "Key manager"): one format (the
+ * (lib/keys/keyring-streaming.ts; docs/API.md "Key manager"): one format (the
  * TSRF keyring file) for files, async iterables, Node streams and Web
  * streams.
  *

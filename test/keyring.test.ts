@@ -1,5 +1,5 @@
 /**
- * Keyring (lib/keys/keyring.ts; README "Key manager": Keyring.open, the
+ * Keyring (lib/keys/keyring.ts; docs/API.md "Key manager": Keyring.open, the
  * primitives ring.aead(purpose) / streamingAead / prf, rotate, status;
  * states active -> decrypt-only -> retired -> destroyed; rotation by age
  * and by usage, checked on use). The primitives' own suites are

@@ -1,5 +1,5 @@
 /**
- * FileKeyStore (lib/keys/file-store.ts; README "Key manager"): one file,
+ * FileKeyStore (lib/keys/file-store.ts; docs/API.md "Key manager"): one file,
  * key material encrypted under the KEK, metadata authenticated; writes go
  * to a temp file, fsync, rename, fsync of the directory; an exclusive lock
  * keeps two processes from writing at once; the previous generation is

@@ -1,5 +1,5 @@
 /**
- * Output memory (README "Output memory", native/pool/tsr_outmem.c): outputs
+ * Output memory (docs/API.md "Output memory", native/pool/tsr_outmem.c): outputs
  * of outputMemory().minBytes and more are resident blocks that come back for
  * reuse once JavaScript drops them. These check that
  *   - outputMemory() reports the blocks and validates its options;

@@ -121,7 +121,11 @@ describe('package.json and the built addon', () => {
   test('engines, exports (import/require with types) and bin point at files that exist', () => {
     expect(pkg.name).toBe('tessera');
     expect(pkg.engines.node).toBe('>=20.19');
-    expect(Object.keys(pkg.exports['.'])).toEqual(['browser', 'node', 'default']);
+    // browser first (bundlers for the web), node, then import/require for resolvers without a node
+    // condition (TypeScript's moduleResolution bundler), default last.
+    expect(Object.keys(pkg.exports['.'])).toEqual(['browser', 'node', 'import', 'require', 'default']);
+    expect(pkg.exports['.'].import).toEqual(pkg.exports['.'].node.import);
+    expect(pkg.exports['.'].require).toEqual(pkg.exports['.'].node.require);
     for (const cond of ['browser', 'default'] as const) {
       const e = pkg.exports['.'][cond];
       expect(Object.keys(e)).toEqual(['types', 'default']);
@@ -129,7 +133,7 @@ describe('package.json and the built addon', () => {
       // Plain ES modules: no Node built-ins, no require (a page imports it without a bundler).
       expect(fs.readFileSync(path.join(root, e.default), 'utf8')).not.toMatch(/from ['"]node:|require\(/);
     }
-    expect(pkg.files).toContain('wasm');
+    expect(pkg.files).toContain('wasm/*.wasm');
     for (const f of ['wasm/tessera-simd.wasm', 'wasm/tessera-scalar.wasm']) expect(WebAssembly.validate(fs.readFileSync(path.join(root, f))), f).toBe(true);
     const dot = pkg.exports['.'].node;
     expect(Object.keys(dot)).toEqual(['import', 'require']);

@@ -361,7 +361,7 @@ async function main() {
       if (isAes(alg)) {
         const { w, h } = needles.addAes(group, nums);
         if (alg === 'xaes-256-gcm') {
-          // Bytes 6..30 are the nonce (README "Message format v1": version, alg, key id, nonce).
+          // Bytes 6..30 are the nonce (docs/API.md "Message format v1": version, alg, key id, nonce).
           const { k1, kx } = xaesKx(w, h, sealed.subarray(6, 30));
           needles.add2(group, 'K1', k1);
           needles.addAes(`${group} Kx`, kx);
@@ -372,7 +372,7 @@ async function main() {
       pt = sealed = null;
     }
     // The raw API with its own key: the caller's buffer is the key
-    // (README: "the raw aead.* API, whose key argument is your own JS
+    // (docs/SECURITY.md: "the raw aead.* API, whose key argument is your own JS
     // buffer"); the addon keeps a keyed context for the next call.
     {
       const group = `aead.seal ${alg}`;

@@ -1,6 +1,6 @@
 /**
- * No key byte outside non-dumpable memory (README "Security model of secure
- * memory": key pages are MADV_DONTDUMP, and on tessera's own kernels every
+ * No key byte outside non-dumpable memory (docs/SECURITY.md: key
+ * pages are MADV_DONTDUMP, and on tessera's own kernels every
  * key-derived state lives there too, native/aead/tsr_aead.c).
  *
  * A fresh child (test/secure.scan.child.cjs) makes keys of every algorithm
@@ -25,7 +25,7 @@
  *   - the scan sees what it looks for: key bytes a caller forgot to wipe (in
  *     a Buffer-pool slab on [heap] and in a typed array on the V8 heap) are
  *     found, and on the `openssl` tier the round keys in OpenSSL's
- *     EVP_CIPHER_CTX (ordinary heap, as the README says) are found.
+ *     EVP_CIPHER_CTX (ordinary heap, as docs/SECURITY.md says) are found.
  * Not covered: memory a core dump leaves out for other reasons than `dd`
  * (coredump_filter), registers, and stale pages already freed to the kernel.
  */
@@ -161,7 +161,7 @@ describe.runIf(BACKEND === 'native')('no key byte outside non-dumpable memory (c
     console.log(summary(out, ms));
     expect(out.kernels['aes-256-gcm']).toBe('openssl');
     checkScan(out);
-    // README "Security model of secure memory": OpenSSL's expanded key
+    // docs/SECURITY.md: OpenSSL's expanded key
     // schedules live in its own context objects on the ordinary heap. If
     // these are not found, the scanner is broken, not the library.
     for (const g of ['AeadKey aes-256-gcm', 'aead.seal aes-256-gcm'])

@@ -1,5 +1,5 @@
 /**
- * tessera/sqlcipher (lib/sqlcipher; README "SQLCipher databases"):
+ * tessera/sqlcipher (lib/sqlcipher; docs/API.md "SQLCipher databases"):
  * SQLCipher 4 databases keyed with raw keys from a keyring, and their key
  * rotation.
  *

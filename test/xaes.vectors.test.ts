@@ -57,7 +57,7 @@ describe('XAES-256-GCM known answers', () => {
       const sealed = Buffer.from(T.aead.seal('xaes-256-gcm', v.key, v.nonce, v.pt, v.aad));
       expect(sealed.toString('hex')).toBe(v.ct.toString('hex'));
       expect(Buffer.from(T.aead.open('xaes-256-gcm', v.key, v.nonce, v.ct, v.aad)).toString('ascii')).toBe('XAES-256-GCM');
-      // AeadKey with the same key bytes makes a v1 message (README)
+      // AeadKey with the same key bytes makes a v1 message (docs/API.md)
       // whose body the raw API opens with aad = header || caller's aad.
       const k = T.AeadKey.import('xaes-256-gcm', Buffer.from(v.key));
       try {

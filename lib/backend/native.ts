@@ -98,7 +98,7 @@ export function createNativeBackend(): Backend {
     pool: a.pool,
     // Not zero-filled: the chunk engine writes every byte. Small outputs from
     // Node's allocator; from outMin bytes the addon's resident output blocks
-    // while they last (NewBuffer in native/node/addon.cc, README "Output memory").
+    // while they last (NewBuffer in native/node/addon.cc, docs/API.md "Output memory").
     allocOutput: (n) => (n >= outMin ? a.allocOutput(n) : Buffer.allocUnsafeSlow(n)),
     outputMemory: a.outputMemory,
     secureAlloc: a.secureAlloc,

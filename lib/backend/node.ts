@@ -41,7 +41,7 @@ function nodeWorker(module: WebAssembly.Module, flavor: WasmFlavor): PoolWorker 
 
 let wasm: WasmBackend | undefined;
 
-export function createWasmBackendNode(): WasmBackend {
+function createWasmBackendNode(): WasmBackend {
   if (wasm) return wasm;
   const forced = process.env.TESSERA_WASM;
   if (forced !== undefined && forced !== '' && forced !== 'simd' && forced !== 'scalar')

@@ -1,5 +1,5 @@
 /**
- * Backend selection (README "Backends, and tessera in the browser"). The
+ * Backend selection (docs/API.md "Backends, and tessera in the browser"). The
  * platform entry registers what it can load: Node (lib/backend/node.ts) the
  * native addon and the WASM module, browsers (lib/browser/index.ts) the
  * WASM module only. A backend that cannot load is ERR_BACKEND when asked

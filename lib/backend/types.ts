@@ -1,5 +1,5 @@
 /**
- * The Backend interface (README "Backends, and tessera in the browser"):
+ * The Backend interface (docs/API.md "Backends, and tessera in the browser"):
  * `native` is the N-API addon on Node's OpenSSL, `wasm` the same C core
  * compiled to WebAssembly. Algorithms cross this boundary as their message
  * format v1 ids.
@@ -87,7 +87,7 @@ export interface ChunkedHandle {
   dispose(): void;
 }
 
-/** Output memory blocks (README, "Output memory"); all zero on the wasm backend, which has none. */
+/** Output memory blocks (docs/API.md "Output memory"); all zero on the wasm backend, which has none. */
 export interface OutputMemoryStats {
   /** Bytes of blocks cached plus lent that synchronous calls stay within. */
   limit: number;

@@ -1,5 +1,5 @@
 /**
- * AeadKey's handle on the WASM backend: message format v1 (README)
+ * AeadKey's handle on the WASM backend: message format v1 (docs/API.md)
  * over a tsr_aead_ctx in the module's key region. Checks, their order and
  * their messages follow native/node/aead_key.cc, so AeadKey behaves the same
  * on both backends. Async variants run on the calling thread (one-shot

@@ -2,9 +2,9 @@
  * Cobblestone chunks on Web Crypto (browsers: lib/browser/index.ts option
  * webCrypto, default on). crypto.subtle's AES-GCM is the browser's hardware
  * AES and gives the same bytes as the module (SP 800-38D); measured faster
- * for async chunk work than the module on the worker pool (README,
- * benchmarks), and fastest issued from the calling thread, since the
- * browser already runs each operation off the main thread.
+ * for async chunk work than the module on the worker pool
+ * (docs/BENCHMARKS.md), and fastest issued from the calling thread, since
+ * the browser already runs each operation off the main thread.
  */
 import { CHUNK_CT, CHUNK_PT, MAX_CHUNKS, STATUS } from './wasm-engine';
 

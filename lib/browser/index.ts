@@ -8,7 +8,7 @@
  *
  * Browsers offer no mlock: keys live in a dedicated region of the module's
  * linear memory, zeroized on dispose() and by a FinalizationRegistry, but
- * the host may page them out like any other memory (README, security model).
+ * the host may page them out like any other memory (docs/SECURITY.md).
  */
 import { registerBackend, registerDefault } from '../backend/select';
 import { WasmBackend } from '../backend/wasm';
@@ -33,7 +33,7 @@ export interface InitOptions {
    * Async Cobblestone work uses Web Crypto's AES-GCM (the browser's
    * hardware AES; identical output) from this thread where crypto.subtle
    * exists, instead of the module on the workers. Default true (measured
-   * faster: README, benchmarks); false keeps every byte in the WASM module.
+   * faster: docs/BENCHMARKS.md); false keeps every byte in the WASM module.
    */
   webCrypto?: boolean;
 }
@@ -53,7 +53,20 @@ function browserWorker(module: WebAssembly.Module, flavor: WasmFlavor): PoolWork
 async function compile(source: Source | undefined, flavor: WasmFlavor): Promise<WebAssembly.Module> {
   if (source instanceof WebAssembly.Module) return source;
   if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) return WebAssembly.compile(source);
-  const res = source instanceof Response ? source : await fetch(source ?? new URL(`../../../wasm/${WASM_FILES[flavor]}`, import.meta.url));
+  if (source instanceof Response) return compileResponse(source);
+  const url = source ?? new URL(`../../../wasm/${WASM_FILES[flavor]}`, import.meta.url);
+  // Node (SSR, tests) has no fetch for file: URLs: read the file through the
+  // runtime's own module (process.getBuiltinModule, Node >= 20.16), with no
+  // import a browser bundler would try to resolve.
+  const builtin = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule;
+  if (builtin && String(url).startsWith('file:')) {
+    const fs = builtin('node:fs') as { readFileSync(p: URL): Uint8Array<ArrayBuffer> };
+    return WebAssembly.compile(fs.readFileSync(new URL(String(url))));
+  }
+  return compileResponse(await fetch(url));
+}
+
+async function compileResponse(res: Response): Promise<WebAssembly.Module> {
   if (!res.ok) throw new TesseraError('ERR_BACKEND', `cannot fetch the tessera WebAssembly module (HTTP ${res.status})`);
   return WebAssembly.compile(await res.arrayBuffer());
 }

@@ -110,7 +110,7 @@ export function decryptChunked(key: ChunkedKey, ciphertext: Uint8Array, opts: Ch
 /**
  * encryptChunked on the worker pool. The event loop checks the arguments,
  * derives the key, submits one job and takes one completion: the workers
- * allocate the output (native: resident blocks, README "Output memory") and
+ * allocate the output (native: resident blocks, docs/API.md "Output memory") and
  * write every chunk. Do not mutate the input until the promise settles.
  */
 export async function encryptChunkedAsync(key: ChunkedKey, plaintext: Uint8Array, opts: ChunkedOptions): Promise<Uint8Array> {

@@ -1,5 +1,5 @@
 /**
- * The TSRF file envelope (README "Command line", contract), written by the
+ * The TSRF file envelope (docs/API.md "Command line", contract), written by the
  * CLI and the keyring around a Cobblestone ciphertext:
  *
  *   "TSRF" | version 0x01 | header length (uint32 BE) | header (UTF-8 JSON) | Cobblestone ciphertext

@@ -33,7 +33,7 @@ import {
 } from './options';
 import { ChunkDecryptor } from './stream-core';
 
-/** Chunks per pool job for files: 256 x 16 KiB = 4 MiB (README, "file batch"). */
+/** Chunks per pool job for files: 256 x 16 KiB = 4 MiB (docs/API.md "Chunked encryption": 4 MiB batches). */
 export const FILE_BATCH = 256;
 
 export interface FileProgress {

@@ -1,6 +1,6 @@
 /**
  * Cobblestone over caller-owned output buffers (c2sp.org/chunked-encryption;
- * README "Chunked encryption"): the one-shot calls of buffer.ts writing into
+ * docs/API.md "Chunked encryption"): the one-shot calls of buffer.ts writing into
  * `out` instead of allocating, and the exact lengths to size it with.
  *
  *   const out = new Uint8Array(chunkedSealedLength(pt.length));

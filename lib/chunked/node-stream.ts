@@ -1,6 +1,6 @@
 /**
  * Cobblestone as Node streams (stream.Transform), on the pipelined engine of
- * stream-core.ts (c2sp.org/chunked-encryption; README "Chunked encryption").
+ * stream-core.ts (c2sp.org/chunked-encryption; docs/API.md "Chunked encryption").
  * Backpressure both ways: the write callback waits while the batches in
  * flight are at `maxInFlight` (a producer faster than the pool waits there),
  * and no batch is submitted while the readable side holds its

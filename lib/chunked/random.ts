@@ -1,3 +1,4 @@
+/// <reference lib="esnext.disposable" preserve="true" />
 /**
  * Random access into a Cobblestone ciphertext (spec "Implementation notes"):
  * plaintext byte i sits in chunk i / 16 KiB, and chunk k starts at

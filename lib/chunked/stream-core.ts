@@ -6,7 +6,7 @@
  * full batch goes to the worker pool as one job, so a thread hop is paid per
  * batch, not per chunk.
  *
- * Several batches run at once (README "Chunked encryption": in-flight
+ * Several batches run at once (docs/API.md "Chunked encryption": in-flight
  * limit): a batch is submitted as soon as it is full while the batches
  * submitted and not yet delivered hold at most `maxInFlight` bytes (counted
  * as plaintext, 1 MiB per full batch; at least one batch). Each job runs on
@@ -37,7 +37,7 @@ import {
   TAG_SIZE,
 } from './options';
 
-/** Chunks per pool job in a stream: 64 x 16 KiB = 1 MiB (README, "stream batch"). */
+/** Chunks per pool job in a stream: 64 x 16 KiB = 1 MiB (docs/API.md "Chunked encryption": 1 MiB batches). */
 export const STREAM_BATCH = 64;
 /** Plaintext bytes of a full stream batch (the unit of the in-flight limit). */
 export const STREAM_BATCH_BYTES = STREAM_BATCH * CHUNK_SIZE;
@@ -218,7 +218,7 @@ abstract class Engine {
         const out = this.r.backend.allocOutput(outLen);
         p = out.subarray(0, seal ? c.seal(at, input, out, final, this.r.threads) : c.open(at, input, out, final, this.r.threads));
       } else {
-        // The workers allocate the batch's output (README "Output memory").
+        // The workers allocate the batch's output (docs/API.md "Output memory").
         p = seal ? c.sealAlloc(at, input, final, this.r.threads) : c.openAlloc(at, input, final, this.r.threads);
       }
     } catch (e) {

@@ -1,7 +1,7 @@
 /**
  * Cobblestone as WHATWG TransformStreams (Web Streams), for fetch bodies,
  * Blob.stream() and any ReadableStream<Uint8Array>, on the pipelined engine
- * of stream-core.ts (c2sp.org/chunked-encryption; README "Chunked
+ * of stream-core.ts (c2sp.org/chunked-encryption; docs/API.md "Chunked
  * encryption"). transform() resolves once its bytes are submitted with the
  * batches in flight under `maxInFlight`, so the writable side waits for the
  * pool; the readable side queues up to `maxInFlight` bytes (its

@@ -1,5 +1,5 @@
 /**
- * `tessera encrypt|decrypt <in> <out>`: files in the TSRF envelope (README)
+ * `tessera encrypt|decrypt <in> <out>`: files in the TSRF envelope (docs/API.md "Command line")
  * around Cobblestone, `-` for stdin/stdout. File outputs are
  * atomic (temp file, fsync, rename); a stdout output is a stream, so on a
  * failure part of the plaintext may already have been written (every byte of

@@ -1,6 +1,6 @@
 /**
  * `tessera db rotate <database> --keyring <store> --purpose <P> [KEK]`
- * (README "SQLCipher databases"): rotates a SQLCipher database's key with
+ * (docs/API.md "SQLCipher databases"): rotates a SQLCipher database's key with
  * rotateDatabaseKey (lib/sqlcipher/rotate.ts), printing each step with the
  * time it took and the database size to stderr, and the result to stdout.
  * Run it again after an interruption: it finishes or rolls back the

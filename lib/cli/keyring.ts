@@ -1,6 +1,6 @@
 /**
  * `tessera keyring init|status|rotate|reencrypt|export-public`
- * (README "Command line").
+ * (docs/API.md "Command line").
  *
  * STORE is a file path (FileKeyStore) or a PostgreSQL URL (`postgres://` or
  * `postgresql://`: PostgresKeyStore). The KEK is one of:

@@ -199,7 +199,7 @@ function main(argv: string[]): void {
           'tessera bench: the benchmark suite is not part of the installed package; it runs from a clone of the repository,\n' +
             'where its peers are installed as dev dependencies:\n' +
             '  git clone <tessera repository> && cd tessera && npm ci && npx tessera bench --quick\n' +
-            '(see the README, "Benchmarks")',
+            '(see docs/BENCHMARKS.md in the repository)',
         );
         process.exit(2);
       }

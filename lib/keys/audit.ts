@@ -1,5 +1,5 @@
 /**
- * Audit (README "Key manager"): every key event and every failed decrypt is
+ * Audit (docs/API.md "Key manager"): every key event and every failed decrypt is
  * an event {time, key id, purpose, operation, byte count, outcome}, never
  * key material or plaintext, delivered to hooks `ring.on('audit', fn)` and
  * optionally to a hash-chained JSON-lines file checked by

@@ -1,5 +1,5 @@
 /**
- * Authentication of the keyring document (README "Key manager"): key
+ * Authentication of the keyring document (docs/API.md "Key manager"): key
  * material is stored wrapped by the KEK, and the metadata is authenticated.
  *
  * The MAC key is 32 random bytes made when the keyring is initialized and

@@ -1,6 +1,6 @@
 /**
  * Keyring files (the data-key side of ring.streamingAead(purpose),
- * keyring-streaming.ts; TSRF envelope, README "Command line"): a fresh
+ * keyring-streaming.ts; TSRF envelope, docs/API.md "Command line"): a fresh
  * random data key per file (or a cached one, below),
  * wrapped by the keyring's KEK provider, Cobblestone inside, and the whole
  * prefix ("TSRF" | 0x01 | header length | header) passed as the Cobblestone

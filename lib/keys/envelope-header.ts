@@ -1,5 +1,5 @@
 /**
- * The header of a keyring file (README "Command line": the TSRF envelope;
+ * The header of a keyring file (docs/API.md "Command line": the TSRF envelope;
  * lib/keys/envelope-file.ts writes and reads these files, and
  * keyring-streaming.ts streams of the same format): UTF-8 JSON
  *   { "suite": "cobblestone-256", "key": "kek",

@@ -1,5 +1,5 @@
 /**
- * The keyring's KEK as the metrics layer sees it (README "Metrics"): every
+ * The keyring's KEK as the metrics layer sees it (docs/API.md "Metrics"): every
  * call to wrap, unwrap, generateDataKey or rewrap publishes a KekEvent on
  * the `tessera:kek` channel (lib/metrics/events.ts) with the KEK's kind (the
  * scheme of its id: aws-kms, azure-kv, gcp-kms, hcvault, pkcs11, aes-kwp,

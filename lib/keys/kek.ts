@@ -1,5 +1,5 @@
 /**
- * Key-encryption-key providers (contract; README "Key manager"): one
+ * Key-encryption-key providers (contract; docs/API.md "Key manager"): one
  * interface for every place a KEK can live, so the keyring and file
  * envelope never see KEK bytes.
  *

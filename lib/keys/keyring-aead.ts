@@ -1,6 +1,6 @@
 /**
- * The keyring's AEAD primitive, `ring.aead(purpose)` (README "Key
- * manager"): message format v1 (README "Message format v1") under the
+ * The keyring's AEAD primitive, `ring.aead(purpose)` (docs/API.md "Key
+ * manager"): message format v1 (docs/API.md "Message format v1") under the
  * purpose's current primary key, opened with whichever key of the keyring
  * the message names. Names: encrypt / decrypt, as the keyring's data
  * methods always were (so ring.encrypt(p, pt) becomes ring.aead(p).encrypt(pt)),

@@ -1,5 +1,5 @@
 /**
- * Use counts not yet persisted (README "Key manager": counts are persisted
+ * Use counts not yet persisted (docs/API.md "Key manager": counts are persisted
  * with every commit and every countFlushEvery uses per key, so a crash
  * loses at most about that many per key). The monitoring layer records
  * uses (keyring-monitor.ts); the keyring adds these to every draft it

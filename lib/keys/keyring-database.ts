@@ -1,7 +1,7 @@
 /**
  * The keyring's database-key primitive, `ring.databaseKeys(purpose)`: the
  * raw 256-bit keys of an encrypted database (SQLCipher, lib/sqlcipher/;
- * README "SQLCipher databases"). Each purpose used this way keys one
+ * docs/API.md "SQLCipher databases"). Each purpose used this way keys one
  * database; give it no other use, so that one key never serves two
  * constructions.
  *

@@ -1,5 +1,5 @@
 /**
- * The keyring's document rules (README "Key manager": states active ->
+ * The keyring's document rules (docs/API.md "Key manager": states active ->
  * decrypt-only -> retired -> destroyed, exactly one primary per purpose):
  * validation of purposes and policies, the rotation-policy test,
  * and the state transitions as pure edits of a KeyringDoc draft, which

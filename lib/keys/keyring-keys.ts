@@ -1,5 +1,5 @@
 /**
- * What the keyring hands its primitives (README "Key manager";
+ * What the keyring hands its primitives (docs/API.md "Key manager";
  * docs/ARCHITECTURE.md "Key manager core"): the keyring manages keysets
  * (purposes, key versions, states, rotation, the store, the KEK) and the
  * primitives (keyring-aead.ts, keyring-streaming.ts, keyring-prf.ts) run

@@ -1,6 +1,6 @@
 /**
  * Monitoring of the keyring and its primitives: audit events and use
- * counts (README "Key manager"; docs/ARCHITECTURE.md "Key manager core").
+ * counts (docs/API.md "Key manager"; docs/ARCHITECTURE.md "Key manager core").
  * The primitives (keyring-aead.ts, keyring-streaming.ts, keyring-prf.ts)
  * hold no audit policy and count nothing: this layer wraps them.
  *

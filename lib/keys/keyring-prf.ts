@@ -1,6 +1,6 @@
 /**
  * The keyring's PRF primitive, `ring.prf(purpose)`: blind indexes for
- * equality lookups on encrypted columns (README "Key manager"; the
+ * equality lookups on encrypted columns (docs/API.md "Key manager"; the
  * construction, truncation and normalization are lib/keys/blind.ts's).
  *
  * The key is the purpose's blind-index key, not a data key: made on the

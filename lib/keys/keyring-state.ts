@@ -1,5 +1,5 @@
 /**
- * The keyring's committed state (README "Key manager"; docs/ARCHITECTURE.md
+ * The keyring's committed state (docs/API.md "Key manager"; docs/ARCHITECTURE.md
  * "Key manager core"): the keyring document as last loaded or committed,
  * its indexes, and the data keys it holds unwrapped (AeadKey, secure
  * memory). lib/keys/keyring.ts decides what changes; this module makes

@@ -1,11 +1,11 @@
 /**
  * The keyring's streaming AEAD primitive, `ring.streamingAead(purpose)`
- * (README "Key manager"): files and streams in ONE format, the TSRF keyring
- * file (README "Command line" for the envelope; lib/keys/envelope-file.ts
+ * (docs/API.md "Key manager"): files and streams in ONE format, the TSRF keyring
+ * file (docs/API.md "Command line" for the envelope; lib/keys/envelope-file.ts
  * for the header and the data-key cache): "TSRF" | version | header length
  * | header {suite, key: "kek", kek: {id, wrapped data key}, purpose,
  * created, metadata?} | Cobblestone ciphertext whose context is that whole
- * prefix (c2sp.org/chunked-encryption; README "Chunked encryption").
+ * prefix (c2sp.org/chunked-encryption; docs/API.md "Chunked encryption").
  *
  * One file API instead of three. A keyring user used to meet three entry
  * points to that one format: ring.encryptFile / decryptFile, the
@@ -48,7 +48,7 @@ export interface EncryptStreamOptions {
   metadata?: Record<string, unknown>;
   /** Worker threads (1 .. 64; default the pool size). */
   threads?: number;
-  /** Bytes submitted to the pool and not yet delivered (README "Chunked encryption": in-flight limit). */
+  /** Bytes submitted to the pool and not yet delivered (docs/API.md "Chunked encryption": in-flight limit). */
   maxInFlight?: number;
 }
 

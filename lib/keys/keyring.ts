@@ -1,5 +1,5 @@
 /**
- * Keyring (README "Key manager"; docs/ARCHITECTURE.md "Key manager core"):
+ * Keyring (docs/API.md "Key manager"; docs/ARCHITECTURE.md "Key manager core"):
  * manages keysets and hands out primitives, after Tink's model.
  *
  * Keysets: purposes ('user-data', 'files', ...) each hold key versions

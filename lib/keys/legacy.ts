@@ -1,5 +1,5 @@
 /**
- * Legacy interop (README "Migrating legacy ciphertexts"): decrypt
+ * Legacy interop (docs/API.md "Migrating legacy ciphertexts"): decrypt
  * AES-256-CBC / PKCS#7 data and Fernet tokens to move them into the keyring.
  *
  * - `legacy.decryptAesCbc(key, data, { iv?, format? })`: AES-256-CBC with

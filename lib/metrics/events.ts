@@ -1,5 +1,5 @@
 /**
- * tessera's metrics event source (README "Metrics"): named
+ * tessera's metrics event source (docs/API.md "Metrics"): named
  * `node:diagnostics_channel` channels that the keyring's monitoring layer
  * (lib/keys/keyring-monitor.ts) and its KEK calls publish to. A channel
  * without subscribers costs one property read per operation

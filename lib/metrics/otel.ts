@@ -1,5 +1,5 @@
 /**
- * OpenTelemetry binding of tessera's metrics (README "Metrics"): the same
+ * OpenTelemetry binding of tessera's metrics (docs/API.md "Metrics"): the same
  * events as lib/metrics/prometheus.ts, recorded through @opentelemetry/api
  * (an optional peer dependency, ^1.9; loaded on first bind) on the meter
  * the caller gives or the global MeterProvider's. Instrument names follow

@@ -1,5 +1,5 @@
 /**
- * Prometheus binding of tessera's metrics (README "Metrics"): subscribes to
+ * Prometheus binding of tessera's metrics (docs/API.md "Metrics"): subscribes to
  * the event channels (lib/metrics/events.ts) and keeps prom-client metrics
  * (an optional peer dependency, loaded on first bind). Names follow the
  * Prometheus conventions (https://prometheus.io/docs/practices/naming/):

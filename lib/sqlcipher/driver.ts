@@ -1,5 +1,5 @@
 /**
- * The SQLCipher driver (README "SQLCipher databases"):
+ * The SQLCipher driver (docs/API.md "SQLCipher databases"):
  * better-sqlite3-multiple-ciphers, an optional peer dependency loaded on
  * first use, configured for SQLCipher 4 files (`cipher='sqlcipher'`,
  * `legacy=4`; SQLite3 Multiple Ciphers, "SQLCipher" cipher scheme) and

@@ -1,5 +1,5 @@
 /**
- * SQLCipher database keys from a keyring (README "SQLCipher databases").
+ * SQLCipher database keys from a keyring (docs/API.md "SQLCipher databases").
  *
  * openDatabase(path, ring, purpose): the database keyed with the
  * purpose's primary key. While a rotation is unfinished the database may

@@ -2,7 +2,7 @@
  * tsr_aead: the AEAD interface every backend implements (docs/ARCHITECTURE.md).
  *
  * One name scheme: tsr_aead_<op>. Algorithms carry the wire ids of message
- * format v1 (README, contract), so the enum value *is* the id byte.
+ * format v1 (docs/API.md, contract), so the enum value *is* the id byte.
  * All four algorithms take 32-byte keys and produce 16-byte tags.
  */
 #ifndef TSR_AEAD_H

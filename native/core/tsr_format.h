@@ -1,5 +1,5 @@
 /*
- * Message format v1 (README, contract):
+ * Message format v1 (docs/API.md, contract):
  *
  *   0    1  version = 0x01
  *   1    1  algorithm id (tsr_aead_alg)

@@ -166,7 +166,7 @@ void CheckOut(Napi::Env env, const Bytes &out, size_t need, const Bytes *in1, co
     Throw(env, "ERR_ARGUMENT", "output buffer overlaps the associated data");
 }
 
-// Output memory (README, "Output memory"). Outputs of TSR_OUTMEM_MIN bytes
+// Output memory (docs/API.md "Output memory"). Outputs of TSR_OUTMEM_MIN bytes
 // and more come from tsr_outmem: resident blocks reused across calls, handed
 // to JS as external buffers whose finalizer returns them. Smaller outputs
 // come from Node's own allocator (napi_create_buffer: uninitialized memory

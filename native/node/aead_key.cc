@@ -1,5 +1,5 @@
 // NativeKey: the secure-memory key behind lib/aead.ts AeadKey. Seals and
-// opens message format v1 (README) with random nonces, counts
+// opens message format v1 (docs/API.md) with random nonces, counts
 // nonce use, batches small messages into one call and runs large ones on
 // the libuv pool. Key bytes never enter the JS heap unless exportKey() is
 // called.

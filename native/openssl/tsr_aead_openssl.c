@@ -17,8 +17,8 @@
  *     (c2sp.org/XAES-256-GCM, "Detailed key derivation algorithm").
  *
  * Expanded key schedules live inside OpenSSL's EVP_CIPHER_CTX, on OpenSSL's
- * heap, not in tsr_secmem; EVP_CIPHER_CTX_free cleanses them. The README's
- * security model says so.
+ * heap, not in tsr_secmem; EVP_CIPHER_CTX_free cleanses them. docs/SECURITY.md
+ * says so.
  */
 #include <limits.h>
 #include <pthread.h>

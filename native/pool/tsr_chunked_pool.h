@@ -16,7 +16,7 @@ extern "C" {
 
 /* Chunks per task: 32 x 16 KiB = 512 KiB, ~100 us of AES-GCM on one core
  * here, against a few microseconds to wake a worker and claim a task
- * (bench: chunked batch sweep; README). */
+ * (bench: chunked batch sweep; docs/BENCHMARKS.md). */
 #define TSR_CHUNKED_BATCH 32u
 
 /* The number of tasks a run of `chunks` chunks becomes; participants never

@@ -5,7 +5,7 @@
  * transparent huge pages where the kernel allows) and kept
  * after use in per-size free lists, so a steady stream of outputs reuses
  * memory that is already resident instead of paying page faults for fresh
- * pages on every call (README, "Output memory").
+ * pages on every call (docs/API.md "Output memory").
  *
  * The binding hands a block to JS as an external ArrayBuffer whose finalizer
  * calls tsr_outmem_free. Worker threads allocate the outputs of async jobs
@@ -32,7 +32,7 @@ extern "C" {
 /* The smallest output that gets a block. Below it glibc's malloc serves
  * Node's allocator from heap memory it already has; from 64 KiB up, measured
  * on Node 24, Node's own allocation costs more than a block handed out as an
- * external buffer (README, "Output memory"). */
+ * external buffer (docs/API.md "Output memory"). */
 #define TSR_OUTMEM_MIN ((size_t)64 << 10)
 #define TSR_OUTMEM_IDLE_S 30
 

@@ -7,7 +7,7 @@
  * MADV_WIPEONFORK. Each allocation carries canaries checked on free and is
  * zeroized on free. Where the kernel has memfd_secret(2) and the caller asks
  * for it (TESSERA_SECMEM=memfd_secret), arenas come from it instead (removed
- * from the kernel direct map; see README for the fork trade-off).
+ * from the kernel direct map; see docs/SECURITY.md for the fork trade-off).
  *
  * Thread-safe (one process-wide mutex): Node worker_threads share it.
  */

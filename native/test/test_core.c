@@ -1,5 +1,5 @@
 /* C tests of native/core: HChaCha20 (draft-irtf-cfrg-xchacha-03 2.2.1),
- * message format v1 parsing (README), constant-time helpers. */
+ * message format v1 parsing (docs/API.md), constant-time helpers. */
 #include <stdint.h>
 
 #include "../core/tsr_chacha20.h"

@@ -8,7 +8,7 @@
  * static array, so its address never moves and it never mixes with the
  * scratch area through which inputs and outputs are copied. Blocks are
  * zeroized when freed. Browsers offer no mlock: these bytes can be paged
- * out like any other memory (README, security model).
+ * out like any other memory (docs/SECURITY.md).
  *
  * The scratch area starts at __heap_base and grows with memory.grow; the
  * JS side (lib/backend/wasm.ts) places each call's inputs and outputs

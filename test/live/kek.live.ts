@@ -1,5 +1,5 @@
 // The KEK contract (test/kek.contract.ts) against the real services, for
-// each provider whose environment variables are set (README "Key manager",
+// each provider whose environment variables are set (docs/API.md "Key manager",
 // live tests). A provider with no variables is listed as not configured,
 // and a run with none configured fails: it never passes by testing nothing.
 // Fault injection (throttling, outages) needs the protocol servers and is

@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 // `npm run test:live`: the KEK contract (test/kek.contract.ts) against real
 // cloud KMS and Vault services, with credentials from the environment
-// (README "Key manager", live tests). Not part of `npm test` or CI: it needs
+// (docs/API.md "Key manager", live tests). Not part of `npm test` or CI: it needs
 // network access and real keys.
 export default defineConfig({
   test: {

@@ -1,0 +1,7 @@
+/**
+ * `tessera/keys` (package.json "exports"): the key manager: keyrings, KEK providers, key stores, fields, audit (docs/API.md "Key manager").
+ * Node only; sets up the backends as the root entry does.
+ */
+import '../backend/node';
+
+export * from '../keys/index';
