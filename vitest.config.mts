@@ -66,7 +66,7 @@ export default defineConfig({
         },
       },
       ...TIERS.map((tier) => ({
-        extends: true,
+        extends: true as const,
         test: {
           name: `native-${tier}`,
           include: TIER_SUITES,

@@ -16,6 +16,7 @@ const KiB = 1024, MiB = 1024 * KiB;
 const sizeLabel = (n) => (n >= MiB ? `${n / MiB} MiB` : `${n / KiB} KiB`);
 export const ALLOC_SIZES = [64 * KiB, MiB, 16 * MiB];
 const TURN_BYTES = 4 * MiB;
+// eslint-disable-next-line @typescript-eslint/no-unused-vars -- written, never read: holds each benchmarked call's result so the optimiser cannot drop the work
 let sink;
 
 const median = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
@@ -49,6 +50,7 @@ async function calibrate(cs, size, passMs) {
 }
 
 export async function runAlloc({ quick = false } = {}) {
+  /** @type {Array<{ [field: string]: any, ratioVsNode?: number, ratioVsInto?: number }>} */
   const rows = [];
   const passes = quick ? 5 : 11;
   for (const size of ALLOC_SIZES) {

@@ -1,4 +1,4 @@
-// Targets, console output and markdown for the chunked section (bench/chunked.mjs).
+// Targets and markdown for the chunked section (bench/chunked.mjs).
 const KiB = 1024, MiB = 1024 * KiB, GiB = 1024 * MiB;
 
 const int = (n) => Math.round(n).toLocaleString('en-US');
@@ -82,21 +82,6 @@ const msFmt = (v) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFix
 const msCell = (r) => (r.msPerCall ? `${msFmt(r.msPerCall.median)} (${msFmt(r.msPerCall.min)}–${msFmt(r.msPerCall.max)})` : '');
 
 const tasks = (chunks) => (chunks <= 32 ? '1 (caller only)' : String(Math.ceil(chunks / 32)));
-
-export function printChunked(ch, targets, log = console.log) {
-  log(`\nChunked (Cobblestone-256)${ch.config.quick ? ' — quick' : ''}:`);
-  for (const n of ch.notes) log(`  note: ${n}`);
-  console.table(ch.rows.map((r) => ({
-    section: r.section, size: r.sizeLabel, op: r.op, implementation: `${r.impl} ${r.api}`.slice(0, 64),
-    'ops/s': r.opsPerSec !== undefined ? ops(r.opsPerSec) : r.error ?? r.state, 'GB/s': r.MBps !== undefined ? gbps(r.MBps) : '',
-    'vs 1T': x(r.ratioVs1Thread), 'vs one-shot': x(r.ratioVsNode), 'vs JS loop': x(r.ratioVsJs), 'vs copy': pct(r.ratioVsCopy),
-    samples: r.samplesTotal ?? r.samples ?? '',
-  })));
-  log('  2 threads vs 1 thread, encryptChunked (pool batch = 32 chunks = 512 KiB):');
-  console.table(ch.sweep.map((s) => ({ size: s.sizeLabel, chunks: s.chunks, 'pool tasks': tasks(s.chunks), '1T GB/s': gbps(s.t1.MBps), '2T GB/s': gbps(s.t2.MBps), '2T/1T': x(s.ratio) })));
-  log('  event loop (monitorEventLoopDelay, resolution 1 ms), workloads back to back:');
-  for (const l of loopLines(ch)) log('    ' + l.replace(/\*\*/g, ''));
-}
 
 export function chunkedMarkdown(ch, targets) {
   const L = [];

@@ -31,6 +31,7 @@ const CONTEXT = 'tessera bench chunked';
 const CHUNK = 16384, TAG = 16, SALT = 24, COMMIT = 32, HEADER = SALT + COMMIT;
 
 // Results land here so no call is dead code.
+// eslint-disable-next-line @typescript-eslint/no-unused-vars -- written, never read: holds each benchmarked call's result so the optimiser cannot drop the work
 let sink;
 const gc = () => { sink = null; global.gc?.(); };
 
@@ -159,6 +160,11 @@ const median = (a) => { const s = [...a].sort((x, y) => x - y); return s.length 
  * sample, for small messages), gcEach (collect garbage before each sample,
  * untimed, so freeing the previous output is not charged to the next call).
  * A case's prep() runs untimed before each of its samples.
+ *
+ * @typedef {{ size: number, op: string, impl: string, api: string, fn: () => unknown, prep?: () => unknown,
+ *   threads?: number, kind?: string, reference?: boolean, baseline?: string, tierBase?: boolean }} Case
+ * @param {Case[]} cases
+ * @param {{ reps: number, warmup?: number, calls?: (c: Case) => number, gcEach?: boolean, method?: string }} opts
  */
 async function interleaved(cases, { reps, warmup = 0, calls = () => 1, gcEach = true, method }) {
   const times = new Map(cases.map((c) => [c, []]));
@@ -295,6 +301,7 @@ async function files(key, size, pt, reps, dir) {
   sink = null;
   const encSize = (await fs.promises.stat(enc)).size;
   const rm = () => fs.promises.rm(out, { force: true });
+  /** @type {Case[]} */
   const cases = [
     { size, op: 'copy', impl: 'fs', api: 'fs.promises.copyFile + fsync (file and directory)', baseline: 'copy', prep: rm,
       fn: async () => { await fs.promises.copyFile(src, out); await fsyncPath(out); await fsyncDir(dir); } },
@@ -316,6 +323,10 @@ async function files(key, size, pt, reps, dir) {
 // Event loop (bench/loop.mjs): each workload encrypts and decrypts `size`
 // bytes per step, back to back, at threads 1 and 2.
 
+/**
+ * @param {Buffer} key
+ * @param {{ pt64: Uint8Array, ct64: Uint8Array, big?: Uint8Array, bigCt?: Uint8Array, src?: string, enc?: string, out?: string }} inputs
+ */
 function loopWorkloads(key, { pt64, ct64, big, bigCt, src, enc, out }) {
   const o = (threads) => ({ context: CONTEXT, threads });
   const reuse = {};
@@ -329,6 +340,7 @@ function loopWorkloads(key, { pt64, ct64, big, bigCt, src, enc, out }) {
     }
     return submitMs;
   };
+  /** @type {Array<{ workload: string, size: number, step: (t: number) => Promise<{ bytes: number, submitMs?: number[] }> }>} */
   const w = [
     { workload: 'encryptChunkedAsync + decryptChunkedAsync', size: 64 * MiB,
       step: async (t) => ({ bytes: 2 * pt64.length, submitMs: await timed([() => T.encryptChunkedAsync(key, pt64, o(t)), () => T.decryptChunkedAsync(key, ct64, o(t))]) }) },

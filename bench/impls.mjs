@@ -32,9 +32,11 @@ const SODIUM = {
 const rand = (n) => { const b = Buffer.allocUnsafeSlow(n); crypto.randomFillSync(b); return b; };
 
 // node:crypto as users write it: fresh random IV, createCipheriv, iv||ct||tag.
+// (The casts: alg is 'aes-256-gcm' or 'chacha20-poly1305', which have the same
+// AEAD API; an untyped alg would pick @types/node's CCM overload.)
 export function nodeSeal(alg, key, pt, aad) {
   const iv = crypto.randomBytes(12);
-  const c = crypto.createCipheriv(alg, key, iv, { authTagLength: 16 });
+  const c = /** @type {crypto.CipherGCM} */ (crypto.createCipheriv(alg, key, iv, { authTagLength: 16 }));
   c.setAAD(aad);
   const ct = c.update(pt);
   const fin = c.final();
@@ -42,7 +44,7 @@ export function nodeSeal(alg, key, pt, aad) {
 }
 
 export function nodeOpen(alg, key, sealed, aad) {
-  const d = crypto.createDecipheriv(alg, key, sealed.subarray(0, 12), { authTagLength: 16 });
+  const d = /** @type {crypto.DecipherGCM} */ (crypto.createDecipheriv(alg, key, sealed.subarray(0, 12), { authTagLength: 16 }));
   d.setAuthTag(sealed.subarray(sealed.length - 16));
   d.setAAD(aad);
   const pt = d.update(sealed.subarray(12, sealed.length - 16));
@@ -137,7 +139,7 @@ export function buildCases(inp, opts) {
     const rawOut = new Uint8Array(size + 16);
     const rawSealed = aead.seal(alg, keyBytes, nonce, pt, aad);
     // Same key + nonce must give node:crypto's bytes.
-    const c = crypto.createCipheriv(nodeAlg, keyBytes, nonce, { authTagLength: 16 });
+    const c = /** @type {crypto.CipherGCM} */ (crypto.createCipheriv(nodeAlg, keyBytes, nonce, { authTagLength: 16 }));
     c.setAAD(aad);
     eq(rawSealed, Buffer.concat([c.update(pt), c.final(), c.getAuthTag()]), `${alg} aead.seal vs node:crypto`);
     add('seal', 'tessera', 'aead.sealInto (key bytes + nonce per call)', () => { sink = aead.sealInto(rawOut, alg, keyBytes, nonce, pt, aad); }, { pair: 'fixed-nonce' });

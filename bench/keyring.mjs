@@ -20,7 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { tessera } from './impls.mjs';
-import { ROUNDS, runRounds, taskName } from './rounds.mjs';
+import { ROUNDS, runRounds } from './rounds.mjs';
 
 const { Keyring, FileKeyStore, kek, encryptFields, encryptFieldsBatch, decryptFields, decryptFieldsBatch } = tessera;
 
@@ -30,6 +30,7 @@ const RECORDS = 1000; // encryptFieldsBatch records per call
 const LAZY_FLUSH = 100_000;
 export const SETTINGS = { full: { time: 1500, warmupTime: 300 }, quick: { time: 150, warmupTime: 50 } };
 
+// eslint-disable-next-line @typescript-eslint/no-unused-vars -- written, never read: holds each benchmarked call's result so the optimiser cannot drop the work
 let sink;
 const rand = (n) => { const b = Buffer.allocUnsafeSlow(n); crypto.randomFillSync(b); return b; };
 const check = (ok, what) => { if (!ok) throw new Error(`keyring bench self-check failed: ${what}`); };
@@ -136,7 +137,7 @@ export async function runKeyring({ quick = false, log = console.log } = {}) {
 }
 
 // ---------------------------------------------------------------------------
-// Targets, console and markdown.
+// Targets and markdown.
 
 const int = (n) => Math.round(n).toLocaleString('en-US');
 const x = (v) => (v === undefined ? '' : `${v.toFixed(2)}x`);
@@ -150,16 +151,6 @@ export function keyringTargets(k) {
   const r = k.rows.find((q) => q.judged);
   const v = r?.ratio;
   return [{ name: 'Keyring ring.encrypt of 64 B fields (cached data key, XAES-256-GCM) vs node:crypto createCipheriv per field', target: '>= 3x', value: v, status: v === undefined ? 'SKIP' : v >= 3 ? 'PASS' : 'FAIL' }];
-}
-
-export function printKeyring(k, targets, log = console.log) {
-  log(`\nKeyring (64 B fields, ${k.config.fieldsPerTask} sequential calls per task; other processes ${k.otherCpuPercent}% CPU):`);
-  for (const r of k.rows) {
-    const v = r.opsPerSec === undefined ? (r.error ?? r.state) : `${int(r.opsPerSec).padStart(10)} fields/s ${us(r.opsPerSec).padStart(7)} µs/field ${(r.baseline ? 'baseline' : x(r.ratio)).padStart(8)}  spread ${spread(r)}`;
-    log(`  ${r.op} ${r.alg.padEnd(12)} ${`${r.impl} ${r.api}`.slice(0, 78).padEnd(78)} ${v}`);
-  }
-  if (k.flushMs) log(`  one use-count flush (FileKeyStore commit): ${k.flushMs.median.toFixed(2)} ms median (${k.flushMs.min.toFixed(2)}-${k.flushMs.max.toFixed(2)})`);
-  void targets;
 }
 
 export function keyringMarkdown(k, targets) {

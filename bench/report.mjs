@@ -5,9 +5,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 
 import { allocMarkdown } from './alloc.mjs';
-import { chunkedMarkdown, printChunked } from './chunked-report.mjs';
-import { keyringMarkdown, printKeyring } from './keyring.mjs';
-import { printWasm, wasmMarkdown } from './wasm-report.mjs';
+import { chunkedMarkdown } from './chunked-report.mjs';
+import { keyringMarkdown } from './keyring.mjs';
+import { wasmMarkdown } from './wasm-report.mjs';
 
 // Busy CPU time of the whole machine minus this process and the processes it
 // started (bench children, chromium): how much other work (a compiler, a test
@@ -132,6 +132,7 @@ const find = (rows, alg, size, op, api) => rows.find((r) => r.alg === alg && r.s
 
 export function checkTargets(rows, eventLoop) {
   const KiB = 1024, MiB = 1024 * KiB;
+  /** @type {Array<[name: string, alg: string, size: number, op: string, api: string, want: number]>} */
   const spec = [
     ['AES-256-GCM 64 B key.sealInto vs node:crypto', 'aes-256-gcm', 64, 'seal', 'key.sealInto', 10],
     ['AES-256-GCM 64 B key.seal vs node:crypto', 'aes-256-gcm', 64, 'seal', 'key.seal', 4],
@@ -141,6 +142,7 @@ export function checkTargets(rows, eventLoop) {
     ['AES-256-GCM 1 MiB key.open vs node:crypto', 'aes-256-gcm', MiB, 'open', 'key.open', 2.5],
     ['AES-256-GCM 64 MiB key.seal vs node:crypto', 'aes-256-gcm', 64 * MiB, 'seal', 'key.seal', 7],
   ];
+  /** @type {Array<{ name: string, target: string, value: number | undefined, unit?: string, status: string }>} */
   const out = spec.map(([name, alg, size, op, api, want]) => {
     const r = find(rows, alg, size, op, api);
     const got = r?.ratio;
@@ -179,11 +181,6 @@ export function checkTargets(rows, eventLoop) {
 const int = (n) => Math.round(n).toLocaleString('en-US');
 const mbps = (n) => (n >= 100 ? int(n) : n.toFixed(1));
 const ratio = (x) => (x === undefined ? '' : `${x.toFixed(2)}x`);
-// (max - min) / median of the per-round ops/s: how much the machine moved.
-const spread = (r) => {
-  const v = (r.rounds ?? []).map((x) => x.opsPerSec).filter((x) => x !== undefined);
-  return v.length > 1 ? `${((100 * (Math.max(...v) - Math.min(...v))) / r.opsPerSec).toFixed(0)}%` : '';
-};
 const impl = (r) => `${r.impl} ${r.api}`;
 export const fmtTarget = (t) => `${t.status} ${t.name}: ${t.value === undefined ? 'not measured' : t.unit ? `${t.value.toFixed(2)} ${t.unit}` : `${t.value.toFixed(2)}x`} (target ${t.target})`;
 
@@ -298,7 +295,13 @@ export function headlineMarkdown(set, ratiosOf) {
   return L.join('\n');
 }
 
-/** report.md of a result set: machine, charts, floors, then each Node version's tables. */
+/**
+ * report.md of a result set: machine, charts, floors, then each Node version's tables.
+ * @param {any} set
+ * @param {{ charts?: string[], floors?: ReturnType<typeof import('./floors.mjs').checkFloors>,
+ *   compare?: { file?: string, commit: string, date: string, changes: ReturnType<typeof import('./ratios.mjs').compareSets> },
+ *   ratiosOf?: typeof import('./ratios.mjs').ratiosOf }} [parts]
+ */
 export function setMarkdown(set, { charts = [], floors, compare, ratiosOf } = {}) {
   const L = [];
   const nodes = set.runs.map((r) => `Node ${r.machine.node} (OpenSSL ${r.machine.openssl})`).join(' and ');

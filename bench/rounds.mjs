@@ -20,6 +20,9 @@ export const taskName = (c) => `${c.alg} ${sizeLabel(c.size)} ${c.op} ${c.impl} 
  * Returns { rows: Map(case -> merged row, see mergeRounds), timerOverheadMs
  * (tinybench's, round 1), seconds, otherCpuPercent (other processes' share
  * of the machine's CPU meanwhile) }.
+ *
+ * @param {any[]} cases
+ * @param {{ alg: string, size: number, time: number, warmupTime: number, iterations?: number, warmupIterations?: number }} group
  */
 export async function runRounds(cases, { alg, size, time, warmupTime, iterations, warmupIterations }) {
   const perRound = new Map(cases.map((c) => [c, []]));

@@ -23,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 
 import { writeCharts } from './charts.mjs';
 import { checkFloors } from './floors.mjs';
-import { compareSets, nodeMajor, ratiosOf } from './ratios.mjs';
+import { compareSets, ratiosOf } from './ratios.mjs';
 import { fmtTarget, setMarkdown } from './report.mjs';
 import { runSuite, SECTIONS, suiteSteps } from './suite.mjs';
 

@@ -64,9 +64,13 @@ const ALLOC_ROWS = new Set(['seal tessera key.seal', 'seal tessera key.sealInto'
 // The plan: [alg, size, case options]. opts: raw (64 B API shapes), batch,
 // noble, nobleNA (listed as too slow), sodium, async, only (subset of rows).
 // Every profile covers the four AEADs at 64 B, 1 KiB, 16 KiB and 1 MiB.
+/**
+ * @typedef {{ raw?: boolean, batch?: boolean, noble?: boolean, nobleNA?: boolean, sodium?: boolean, tiers?: boolean, async?: boolean, only?: Set<string> }} GroupOpts
+ */
 function plan(profile) {
   const peers = { noble: true, sodium: true };
   const tiers = { ...peers, tiers: true }; // AES-GCM and ChaCha20-Poly1305 on every native kernel tier too
+  /** @type {Array<[alg: string, size: number, opts: GroupOpts]>} */
   const g = [
     [AES, 64, { raw: true, batch: true, ...tiers }],
     [CHACHA, 64, { raw: true, ...tiers }],
@@ -118,6 +122,8 @@ export function suiteSteps(profile, sections) {
  * Runs `sections` on this Node with `profile` ('full' | 'quick' | 'ci');
  * step(label) is called before each step (progress). Returns the run:
  * { machine, config, rows, targets, eventLoop, chunked, wasm, keyring, hsm, kms, metrics }.
+ *
+ * @param {{ profile?: string, sections?: string[], step?: (label: string) => void }} [opts]
  */
 export async function runSuite({ profile = 'full', sections = SECTIONS, step = () => {} } = {}) {
   const quick = profile !== 'full';

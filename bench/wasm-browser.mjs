@@ -12,6 +12,10 @@
 //   libsodium-wrappers                 dist/modules-esm/libsodium-wrappers.mjs, whose bare
 //                                      `import "libsodium"` the page's import map resolves to
 //                                      libsodium/dist/modules-esm/libsodium.mjs (wasm inlined)
+//
+// document and window below are the page's: they appear only in the functions
+// given to page.evaluate / page.waitForFunction, which run in Chromium.
+/* global document, window */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -1,4 +1,4 @@
-// Targets, console output and markdown for the wasm section (bench/wasm.mjs).
+// Targets and markdown for the wasm section (bench/wasm.mjs).
 const KiB = 1024, MiB = 1024 * KiB;
 const CHACHA = 'chacha20-poly1305', AES = 'aes-256-gcm';
 
@@ -101,31 +101,6 @@ function webCryptoLines(r) {
     if (t?.vsWebCrypto !== undefined) L.push(`AES-256-GCM ${size === MiB ? '1 MiB' : '16 KiB'} one message: tessera aead.seal (sync) / awaited crypto.subtle.encrypt = ${x(t.vsWebCrypto)}`);
   }
   return L;
-}
-
-export function printWasm(w, targets, log = console.log) {
-  log('\nWASM backend (tessera wasm vs libsodium-wrappers vs @noble/ciphers):');
-  for (const n of new Set(envs(w).flatMap(({ r }) => r.notes ?? []))) log(`  note: ${n}`);
-  for (const { key, name, r } of envs(w)) {
-    chunkedRatios(r);
-    log(`  ${name}${r.error ? `: ERROR ${r.error}` : ''}`);
-    if (r.error) continue;
-    if (contention(r)) log(`    note: ${contention(r)}`);
-    if (r.rows.length) console.table(r.rows.map((b) => ({
-      alg: b.alg, size: b.sizeLabel, op: b.op, implementation: `${b.impl} ${b.api}`.slice(0, 58),
-      'MB/s': b.MBps !== undefined ? mbps(b.MBps) : b.error ?? b.state,
-      'vs sodium': x(b.vsSodium), 'vs noble': x(b.vsNoble), 'vs WebCrypto': x(b.vsWebCrypto),
-      target: rowTargets(targets, key, b).map((t) => `${t.status} ${t.target}`).join(', '),
-    })));
-    if (r.chunked) {
-      console.table(r.chunked.rows.map((b) => ({
-        size: b.sizeLabel, op: b.op, implementation: `${b.impl} ${b.api}`.slice(0, 64), 'ms/call': msFmt(b.msPerCall.median), 'MB/s': mbps(b.MBps),
-        'vs 1 worker': x(b.vs1Worker), 'WebCrypto/tessera 2w': x(b.webCryptoVsTessera),
-        target: chunkTargets(targets, key, b).map((t) => `${t.status} ${t.target}`).join(', '),
-      })));
-      for (const l of webCryptoLines(r)) log('    ' + l.replace(/\*\*/g, ''));
-    }
-  }
 }
 
 export function wasmMarkdown(w, targets) {

@@ -137,7 +137,10 @@ function runChild(flavor, { quick, chunked }, log) {
   });
 }
 
-/** Runs the wasm section; returns { node: { simd, scalar }, browser, config, versions, durationS }. */
+/**
+ * Runs the wasm section; returns { node: { simd, scalar }, browser, config, versions, durationS }.
+ * @param {{ quick?: boolean, browser?: boolean, step?: (label: string) => void, log?: (...args: any[]) => void }} [opts]
+ */
 export async function runWasm({ quick = false, browser: withBrowser = true, step = () => {}, log = console.log } = {}) {
   const started = performance.now();
   const S = quick ? SETTINGS.quick : SETTINGS.full;
@@ -145,6 +148,7 @@ export async function runWasm({ quick = false, browser: withBrowser = true, step
   const simd = await runChild('simd', { quick, chunked: true }, log);
   step('wasm: Node, scalar module (child process, AEAD only)');
   const scalar = await runChild('scalar', { quick, chunked: false }, log);
+  /** @type {{ error?: string, [page: string]: any }} */
   let browser = { error: 'not run (--ci runs the Node half only; Chromium in full and --quick runs)' };
   if (withBrowser) {
     step('wasm: Chromium');

@@ -44,7 +44,8 @@ chmodSync(join(root, 'dist/cjs/cli/main.js'), 0o755);
 
 execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.browser.json')], { stdio: 'inherit' });
 const browserDir = join(root, 'dist/browser');
-for (const f of readdirSync(browserDir, { recursive: true })) {
+// (The cast: without an encoding option @types/node types the names string | Buffer; they are strings.)
+for (const f of /** @type {string[]} */ (readdirSync(browserDir, { recursive: true }))) {
   if (!/\.(js|d\.ts)$/.test(f)) continue;
   const file = join(browserDir, f);
   const src = readFileSync(file, 'utf8');

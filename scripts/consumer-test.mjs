@@ -115,6 +115,7 @@ function project(name, tarball, allowScripts) {
   return { dir, install: `${r.stdout}\n${r.stderr}` };
 }
 
+/** @type {ReturnType<typeof project> | undefined} */
 let p1;
 check('install with the prebuild and no compiler on PATH (install scripts not allowed, npm 11\'s default)', () => {
   p1 = project('prebuilt', withPrebuild.file, false);

@@ -190,7 +190,7 @@ function freePort() {
     const s = net.createServer();
     s.once('error', reject);
     s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
+      const { port } = /** @type {net.AddressInfo} */ (s.address()); // a TCP listener: never a pipe name
       s.close(() => resolve(port));
     });
   });
@@ -224,7 +224,7 @@ async function startPg() {
   const pgCtl = path.join(bin, 'pg_ctl');
   runPgSync(path.join(bin, 'initdb'), ['-D', data, '-U', 'postgres', `--pwfile=${pwfile}`, '--auth-host=scram-sha-256', '--auth-local=trust', '-E', 'UTF8', '--locale=C', '--no-sync', '--no-instructions']);
   fs.rmSync(pwfile);
-  let port = 0;
+  let port;
   let opts = '';
   for (let attempt = 0; ; attempt++) {
     port = await freePort();

@@ -21,7 +21,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 
 import { T } from './tessera';
 
-type Ev = Parameters<Parameters<InstanceType<typeof T.Keyring>['on']>[1]>[0];
+type Ev = import('../dist/cjs/index').AuditEvent;
 
 let dir: string;
 let n = 0;

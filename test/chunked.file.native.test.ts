@@ -49,7 +49,7 @@ beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-file-native-'));
   // Count native submissions: every handle the package makes gets a counting
   // fileAsync of its own (the addon's prototype methods are read-only).
-  const b = getBackend() as { createChunked: (...a: unknown[]) => Record<string, unknown> };
+  const b = getBackend() as unknown as { createChunked: (...a: unknown[]) => Record<string, unknown> };
   const create = b.createChunked;
   b.createChunked = (...a: unknown[]) => {
     const h = create(...a);
@@ -268,7 +268,7 @@ test('an onProgress that throws stops the job: its error rejects, no dst, no tem
 // ---------------------------------------------------------------- the handle's failures
 
 describe('fileAsync failures at the handle', () => {
-  const withHandle = async (f: (c: import('../dist/cjs/backend/types').ChunkedHandle) => Promise<void>, salt = randomBytes(24)): Promise<void> => {
+  const withHandle = async (f: (c: import('../dist/cjs/backend/types').ChunkedHandle) => Promise<void>, salt: Uint8Array = randomBytes(24)): Promise<void> => {
     const c = getBackend().createChunked(1, KEY, salt, Buffer.from(OPTS.context));
     try {
       await f(c);

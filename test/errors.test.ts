@@ -22,12 +22,15 @@ type Alg = 'aes-256-gcm' | 'chacha20-poly1305' | 'xchacha20-poly1305' | 'xaes-25
 const ALGS: Alg[] = ['aes-256-gcm', 'chacha20-poly1305', 'xchacha20-poly1305', 'xaes-256-gcm'];
 const NONCE: Record<Alg, number> = { 'aes-256-gcm': 12, 'chacha20-poly1305': 12, 'xchacha20-poly1305': 24, 'xaes-256-gcm': 24 };
 
+/** A function called with deliberately wrong arguments (argument checks). */
+type Untyped = (...args: unknown[]) => unknown;
+
 function caught(fn: () => unknown): InstanceType<typeof T.TesseraError> {
   try {
     fn();
   } catch (e) {
     if (e instanceof T.TesseraError) return e;
-    throw new Error(`expected a TesseraError, got ${e instanceof Error ? `${e.constructor.name}: ${e.message}` : String(e)}`);
+    throw new Error(`expected a TesseraError, got ${e instanceof Error ? `${e.constructor.name}: ${e.message}` : String(e)}`, { cause: e });
   }
   throw new Error('expected a TesseraError, nothing was thrown');
 }
@@ -94,17 +97,17 @@ describe('raw API argument errors', () => {
           if (pos === 4 && (what === 'null' || what === 'undefined')) continue; // aad is optional
           const sealArgs: unknown[] = [alg, key, nonce, pt, aad];
           sealArgs[pos] = make();
-          expectErr(() => (T.aead.seal as Function)(...sealArgs), 'ERR_ARGUMENT', new RegExp(name), re);
+          expectErr(() => (T.aead.seal as Untyped)(...sealArgs), 'ERR_ARGUMENT', new RegExp(name), re);
           const openArgs: unknown[] = [alg, key, nonce, sealed, aad];
           openArgs[pos] = make();
-          expectErr(() => (T.aead.open as Function)(...openArgs), 'ERR_ARGUMENT', new RegExp(pos === 3 ? 'sealed' : name), re);
+          expectErr(() => (T.aead.open as Untyped)(...openArgs), 'ERR_ARGUMENT', new RegExp(pos === 3 ? 'sealed' : name), re);
           const intoArgs: unknown[] = [new Uint8Array(64), alg, key, nonce, pt, aad];
           intoArgs[pos + 1] = make();
-          expectErr(() => (T.aead.sealInto as Function)(...intoArgs), 'ERR_ARGUMENT', re);
+          expectErr(() => (T.aead.sealInto as Untyped)(...intoArgs), 'ERR_ARGUMENT', re);
           intoArgs[5] = aad;
           intoArgs[4] = sealed;
           intoArgs[pos + 1] = make();
-          expectErr(() => (T.aead.openInto as Function)(...intoArgs), 'ERR_ARGUMENT', re);
+          expectErr(() => (T.aead.openInto as Untyped)(...intoArgs), 'ERR_ARGUMENT', re);
           checks += 4;
         }
         expectErr(() => T.aead.sealInto(make() as Uint8Array, alg, key, nonce, pt, aad), 'ERR_ARGUMENT', /out/, re);
@@ -167,8 +170,8 @@ describe('raw API argument errors', () => {
       expectErr(() => T.aead.seal(alg as unknown as Alg, k, n, p), 'ERR_ALGORITHM');
       expectErr(() => T.aead.openInto(new Uint8Array(1), alg as unknown as Alg, k, n, p), 'ERR_ALGORITHM');
     }
-    expectErr(() => (T.aead.seal as Function)(), 'ERR_ALGORITHM');
-    expectErr(() => (T.aead.seal as Function)('aes-256-gcm'), 'ERR_ARGUMENT', /key/);
+    expectErr(() => (T.aead.seal as Untyped)(), 'ERR_ALGORITHM');
+    expectErr(() => (T.aead.seal as Untyped)('aes-256-gcm'), 'ERR_ARGUMENT', /key/);
   });
 });
 

@@ -27,7 +27,7 @@ const require = createRequire(import.meta.url);
 const F = require('../dist/cjs/keys/fields.js') as typeof import('../dist/cjs/keys/fields');
 const { mask } = require('../dist/cjs/keys/mask.js') as typeof import('../dist/cjs/keys/mask');
 
-type Ring = InstanceType<typeof T.Keyring>;
+type Ring = import('../dist/cjs/index').Keyring;
 let dir: string;
 let n = 0;
 const fresh = () => path.join(dir, `ring-${n++}.json`);

@@ -337,8 +337,8 @@ describe('data-key cache', () => {
     const files = new EF.EnvelopeFiles(kek, { maxMessages: 1, maxEntries: 2 });
     const [src, data] = input((1 << 20) + 3);
     // Every SecureBuffer the cache makes from here on (dispose() zeroizes, lib/secure.ts).
-    const made: InstanceType<typeof T.SecureBuffer>[] = [];
-    const SB = T.SecureBuffer as unknown as Record<'alloc' | 'from', (...a: unknown[]) => InstanceType<typeof T.SecureBuffer>>;
+    const made: import('../dist/cjs/index').SecureBuffer[] = [];
+    const SB = T.SecureBuffer as unknown as Record<'alloc' | 'from', (...a: unknown[]) => import('../dist/cjs/index').SecureBuffer>;
     const orig = { alloc: SB.alloc, from: SB.from };
     for (const m of ['alloc', 'from'] as const) SB[m] = (...a) => { const b = orig[m].apply(T.SecureBuffer, a); made.push(b); return b; };
     const alive = () => made.filter((b) => !b.disposed).length;

@@ -37,7 +37,7 @@ describe('self-contained repository', () => {
     const sums = fs.readFileSync(path.join(vectorsDir, 'SHA256SUMS'), 'utf8').trim().split('\n');
     const listed = new Set<string>();
     for (const line of sums) {
-      const [hash, name] = line.split(/\s+/);
+      const [hash, name] = line.split(/\s+/) as [string, string];
       const file = path.join(vectorsDir, name);
       expect([name, createHash('sha256').update(fs.readFileSync(file)).digest('hex')]).toEqual([name, hash]);
       listed.add(path.normalize(name));

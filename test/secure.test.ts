@@ -94,7 +94,7 @@ describe('zeroization', () => {
   test('`using` zeroizes at the end of the block', () => {
     const alive: Key[] = [];
     let ref: Key | undefined;
-    let addr = 0n;
+    let addr: bigint;
     {
       using key = T.AeadKey.import('aes-256-gcm', pattern(9));
       ref = key;

@@ -102,7 +102,7 @@ export async function rejects(p: Promise<unknown>): Promise<InstanceType<typeof 
     await p;
   } catch (e) {
     if (e instanceof T.TesseraError) return e;
-    throw new Error(`expected a TesseraError, got ${String(e)}`);
+    throw new Error(`expected a TesseraError, got ${String(e)}`, { cause: e });
   }
   throw new Error('expected a rejection');
 }

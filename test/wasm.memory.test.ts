@@ -123,7 +123,7 @@ describe('WASM key region', () => {
   });
 
   test('a full key region is ERR_SECURE_MEMORY (never ordinary memory), and space comes back on dispose', () => {
-    const keys: InstanceType<typeof T.AeadKey>[] = [];
+    const keys: import('../dist/cjs/index').AeadKey[] = [];
     let err: any;
     try {
       for (let i = 0; i < 10_000; i++) keys.push(T.AeadKey.generate('aes-256-gcm'));

@@ -40,9 +40,10 @@ function check(ok, what) {
 /**
  * The (alg, size) groups. The browser page runs the short list; Node
  * (matrix = true) every AEAD at 64 B, 1 KiB, 16 KiB and 1 MiB.
+ * @returns {Array<[alg: string, size: number]>}
  */
 export function aeadPlan(matrix = false) {
-  if (matrix) return [64, KiB, 16 * KiB, MiB].flatMap((size) => [AES, CHACHA, XCHACHA, XAES].map((alg) => [alg, size]));
+  if (matrix) return [64, KiB, 16 * KiB, MiB].flatMap((size) => [AES, CHACHA, XCHACHA, XAES].map((alg) => /** @type {[string, number]} */ ([alg, size])));
   return [[CHACHA, 16 * KiB], [CHACHA, MiB], [AES, 16 * KiB], [AES, MiB], [XCHACHA, 16 * KiB], [XAES, 16 * KiB]];
 }
 
@@ -58,6 +59,9 @@ const NONCE = { [AES]: 12, [CHACHA]: 12, [XCHACHA]: 24, [XAES]: 24 };
 /**
  * Cases for one (alg, size). Also returns the notes (what is not available).
  * `label` names the tessera module ('wasm simd' / 'wasm scalar').
+ * nodeSeal (Node only): [seal, open] of bench/impls.mjs (nodeSeal, nodeOpen).
+ *
+ * @param {{ T: any, sodium: any, noble: any, nodeSeal?: [seal: Function, open: Function], alg: string, size: number, label: string }} libs
  */
 export function aeadCases({ T, sodium, noble, nodeSeal, alg, size, label }) {
   const key = rand(32), nonce = rand(NONCE[alg]), aad = rand(16), pt = rand(size);
@@ -144,6 +148,9 @@ const median = (a) => {
  * Interleaved timing: every case runs once per pass, passes alternate the
  * case order, a row is the median pass. calls(c) calls per sample (for small
  * messages); between() runs untimed before each sample (Node: GC).
+ *
+ * @param {any[]} cases
+ * @param {{ reps: number, warmup?: number, calls?: (c: any) => number, between?: () => unknown, now?: () => number }} opts
  */
 export async function interleave(cases, { reps, warmup = 0, calls = () => 1, between, now = () => performance.now() }) {
   const times = new Map(cases.map((c) => [c, []]));
@@ -174,7 +181,7 @@ export async function interleave(cases, { reps, warmup = 0, calls = () => 1, bet
 export async function calibrate(c, sampleMs, now = () => performance.now()) {
   const once = async () => (c.async ? await c.fn() : c.fn());
   for (let i = 0; i < 3; i++) await once();
-  let n = 1, ms = 0;
+  let n = 1, ms;
   for (;;) {
     const t0 = now();
     for (let i = 0; i < n; i++) await once();

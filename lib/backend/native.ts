@@ -59,6 +59,7 @@ export function loadAddon(): Addon {
   if (addon) return addon;
   let loaded: Addon;
   try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy, on first use: a .node addon (or node-gyp-build's pick) is loaded with require, and only when the native backend is wanted
     loaded = (addonFile ? require(addonFile) : require('node-gyp-build')(packageRoot())) as Addon;
   } catch (e) {
     throw new TesseraError('ERR_BACKEND', `native backend unavailable: ${(e as Error).message}`);

@@ -222,7 +222,9 @@ export class WasmKey implements KeyHandle {
   // The async pair checks its arguments as native SealAsync / OpenAsync do
   // (same order, thrown synchronously; out undefined or null = allocate),
   // then runs here and now: a failure past the checks is a rejection.
-  sealAsync(plaintext: Uint8Array, aad?: Uint8Array, out?: Uint8Array): Promise<any> {
+  sealAsync(plaintext: Uint8Array, aad?: Uint8Array): Promise<Uint8Array>;
+  sealAsync(plaintext: Uint8Array, aad: Uint8Array | undefined, out: Uint8Array): Promise<number>;
+  sealAsync(plaintext: Uint8Array, aad?: Uint8Array, out?: Uint8Array): Promise<Uint8Array | number> {
     const ctx = this.#live();
     const pt = bytes(plaintext, 'plaintext');
     const a = bytes(aad, 'aad', true);
@@ -238,7 +240,9 @@ export class WasmKey implements KeyHandle {
     }
   }
 
-  openAsync(message: Uint8Array, aad?: Uint8Array, out?: Uint8Array): Promise<any> {
+  openAsync(message: Uint8Array, aad?: Uint8Array): Promise<Uint8Array>;
+  openAsync(message: Uint8Array, aad: Uint8Array | undefined, out: Uint8Array): Promise<number>;
+  openAsync(message: Uint8Array, aad?: Uint8Array, out?: Uint8Array): Promise<Uint8Array | number> {
     const ctx = this.#live();
     const msg = bytes(message, 'message');
     const a = bytes(aad, 'aad', true);

@@ -16,8 +16,10 @@ import { TesseraError } from '../errors';
 import { requirePeer } from '../peer';
 
 /** The pkcs11js module object (typed loosely: the package is optional, so its types are not required to build). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- pkcs11js is an optional peer loaded at run time; its types are not available to build against
 export type Pkcs11Module = Record<string, any> & { PKCS11: new () => Pkcs11Lib };
 /** A pkcs11js PKCS11 instance (the C API, one method per function). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the untyped pkcs11js PKCS11 instance (optional peer, types not available to build against)
 export type Pkcs11Lib = Record<string, any>;
 /** pkcs11js handles are Buffers. */
 export type Handle = Buffer;

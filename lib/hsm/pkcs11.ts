@@ -106,7 +106,6 @@ export class Pkcs11Provider {
   readonly #mod: Pkcs11Module;
   readonly #st: ModuleState;
   readonly #lib: Pkcs11Lib;
-  readonly #slot: Handle;
   readonly #pool: SessionPool;
   readonly #inflight = new Set<Promise<unknown>>();
   readonly #keys = new Map<string, { handle: Handle; gen: number }>();
@@ -117,7 +116,6 @@ export class Pkcs11Provider {
     this.#mod = mod;
     this.#st = st;
     this.#lib = st.lib;
-    this.#slot = slot;
     this.#pool = new SessionPool(mod, st, slot, pin, size);
     this.serial = String(info.serialNumber).trim();
     this.tokenLabel = String(info.label).trim();
@@ -443,7 +441,6 @@ export class Pkcs11Provider {
     } catch (e) {
       return Promise.reject(e);
     }
-    const m = this.#mod;
     const lib = this.#lib;
     return this.#withKey('encrypt', keyRef, async (s, key) => {
       const iv = randomBytes(GCM_IV);

@@ -98,7 +98,7 @@ export class FileLock {
 
   async #inspect(): Promise<{ stale: boolean; raw: string; who: string }> {
     let raw: string;
-    let mtime = Date.now();
+    let mtime: number;
     try {
       raw = await fs.readFile(this.path, 'utf8');
       mtime = (await fs.stat(this.path)).mtimeMs;

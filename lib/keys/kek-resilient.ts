@@ -139,7 +139,7 @@ export function resilient(inner: KekProvider, opts: ResilienceOptions = {}): Kek
       if (t < openUntil || trial) throw unavailable(what, `circuit open after ${streak} failed calls; retry after ${Math.max(0, Math.ceil(openUntil - t))} ms`);
       trial = isTrial = true; // half-open: this call decides
     }
-    let last = 'error';
+    let last: string;
     try {
       for (let i = 0; ; i++) {
         try {

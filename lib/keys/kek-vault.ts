@@ -68,7 +68,7 @@ export function vaultTransit(opts: VaultTransitOptions): KekProvider {
   const token = str(opts.token, 'token');
   const key = str(opts.key, 'key');
   const mount = opts.mount === undefined ? 'transit' : str(opts.mount, 'mount');
-  if (!NAME.test(key) || !/^[A-Za-z0-9_.\/-]{1,256}$/.test(mount) || mount.split('/').includes('..'))
+  if (!NAME.test(key) || !/^[A-Za-z0-9_./-]{1,256}$/.test(mount) || mount.split('/').includes('..'))
     throw new TesseraError('ERR_ARGUMENT', 'kek.vaultTransit: key and mount are Vault path names (letters, digits, _ . -)');
   const ad = Buffer.from(opts.associatedData ?? 'tessera-kek-v1', 'utf8').toString('base64');
   const doFetch = opts.fetch ?? fetch;

@@ -201,6 +201,7 @@ export function decodeKeyText(text: Uint8Array, len = KEY_LENGTH): Uint8Array | 
         out[j++] = (acc >> bits) & 0xff;
       }
     }
+    // eslint-disable-next-line no-useless-assignment -- wipes the last key bits held in the accumulator
     acc = 0;
     if (ok) return out;
   }

@@ -148,7 +148,7 @@ export async function startPostgres(): Promise<PgServer> {
         // The port was taken between freePort() and the bind: try another.
         if (attempt < 2 && /already in use/i.test(tail)) continue;
         started = true; // make stopSync try pg_ctl stop in case it half-started
-        throw new Error(`${(e as Error).message}\nserver log:\n${tail}`);
+        throw new Error(`${(e as Error).message}\nserver log:\n${tail}`, { cause: e });
       }
     }
     const host = '127.0.0.1';
