@@ -18,7 +18,10 @@ const r = spawnSync(process.execPath, [require.resolve('node-gyp-build/bin.js')]
 if (r.status === 0) process.exit(0);
 
 const output = `${r.stdout || ''}\n${r.stderr || ''}${r.error ? `\n${r.error.message}` : ''}`;
-const lines = output.split('\n').map((l) => l.trim()).filter(Boolean);
+const lines = output
+  .split('\n')
+  .map((l) => l.trim())
+  .filter(Boolean);
 // node-gyp's own summary lines name the cause (a missing compiler or make,
 // a configure step that could not get Node's headers, a compile error).
 const first = (re) => lines.find((l) => re.test(l));

@@ -12,7 +12,8 @@ import { setImmediate as turn } from 'node:timers/promises';
 
 import { makeInputs, nodeOpen, nodeSeal, tessera as T } from './impls.mjs';
 
-const KiB = 1024, MiB = 1024 * KiB;
+const KiB = 1024,
+  MiB = 1024 * KiB;
 const sizeLabel = (n) => (n >= MiB ? `${n / MiB} MiB` : `${n / KiB} KiB`);
 export const ALLOC_SIZES = [64 * KiB, MiB, 16 * MiB];
 const TURN_BYTES = 4 * MiB;
@@ -72,8 +73,20 @@ export async function runAlloc({ quick = false } = {}) {
     }
     for (const c of cs) {
       const ms = median(times.get(c));
-      rows.push({ alg: 'aes-256-gcm', size, sizeLabel: sizeLabel(size), op: c.op, api: c.api, node: !!c.node, into: !!c.into,
-        opsPerSec: 1000 / ms, MBps: size / 1e6 / (ms / 1000), callsPerPass: n, turnEvery: every, passes });
+      rows.push({
+        alg: 'aes-256-gcm',
+        size,
+        sizeLabel: sizeLabel(size),
+        op: c.op,
+        api: c.api,
+        node: !!c.node,
+        into: !!c.into,
+        opsPerSec: 1000 / ms,
+        MBps: size / 1e6 / (ms / 1000),
+        callsPerPass: n,
+        turnEvery: every,
+        passes,
+      });
     }
     for (const r of rows.filter((x) => x.size === size && !x.node && !x.into)) {
       const node = rows.find((x) => x.size === size && x.op === r.op && x.node);
@@ -92,8 +105,19 @@ export async function runAlloc({ quick = false } = {}) {
 export function allocTargets(alloc) {
   const out = [];
   for (const r of alloc.rows.filter((x) => x.ratioVsNode !== undefined)) {
-    out.push({ name: `AES-256-GCM ${r.sizeLabel} ${r.api} vs node:crypto (service loop)`, target: '>= 3x', value: r.ratioVsNode, status: r.ratioVsNode >= 3 ? 'PASS' : 'FAIL' });
-    out.push({ name: `AES-256-GCM ${r.sizeLabel} ${r.api} vs ${r.api}Into a reused buffer (service loop)`, target: '>= 70%', value: 100 * r.ratioVsInto, unit: '%', status: r.ratioVsInto >= 0.7 ? 'PASS' : 'FAIL' });
+    out.push({
+      name: `AES-256-GCM ${r.sizeLabel} ${r.api} vs node:crypto (service loop)`,
+      target: '>= 3x',
+      value: r.ratioVsNode,
+      status: r.ratioVsNode >= 3 ? 'PASS' : 'FAIL',
+    });
+    out.push({
+      name: `AES-256-GCM ${r.sizeLabel} ${r.api} vs ${r.api}Into a reused buffer (service loop)`,
+      target: '>= 70%',
+      value: 100 * r.ratioVsInto,
+      unit: '%',
+      status: r.ratioVsInto >= 0.7 ? 'PASS' : 'FAIL',
+    });
   }
   return out;
 }
@@ -102,13 +126,17 @@ export function allocMarkdown(alloc) {
   const L = [];
   L.push('### Allocating one-shots in a service loop');
   L.push('');
-  L.push(`AES-256-GCM \`key.seal\` / \`key.open\` against node:crypto and against \`sealInto\` / \`openInto\` a reused buffer, in a loop that turns the event loop once per ${alloc.turnBytes / MiB} MiB of output (at least once per call) for every implementation alike, as a service does between requests; cases interleaved, median of passes (bench/alloc.mjs). Output memory after the run: ${JSON.stringify(alloc.outputMemory)}.`);
+  L.push(
+    `AES-256-GCM \`key.seal\` / \`key.open\` against node:crypto and against \`sealInto\` / \`openInto\` a reused buffer, in a loop that turns the event loop once per ${alloc.turnBytes / MiB} MiB of output (at least once per call) for every implementation alike, as a service does between requests; cases interleaved, median of passes (bench/alloc.mjs). Output memory after the run: ${JSON.stringify(alloc.outputMemory)}.`,
+  );
   L.push('');
   L.push('| size | op | implementation | MB/s | vs node:crypto | vs the Into call | calls per pass (turn every) |');
   L.push('|---|---|---|--:|--:|--:|--:|');
   const f = (v) => (v === undefined ? '' : `**${v.toFixed(2)}x**`);
   for (const r of alloc.rows) {
-    L.push(`| ${r.sizeLabel} | ${r.op} | ${r.api} | ${Math.round(r.MBps).toLocaleString('en-US')} | ${r.node ? '1.00x (baseline)' : f(r.ratioVsNode)} | ${r.ratioVsInto === undefined ? '' : `**${(100 * r.ratioVsInto).toFixed(0)}%**`} | ${r.callsPerPass} (${r.turnEvery}) |`);
+    L.push(
+      `| ${r.sizeLabel} | ${r.op} | ${r.api} | ${Math.round(r.MBps).toLocaleString('en-US')} | ${r.node ? '1.00x (baseline)' : f(r.ratioVsNode)} | ${r.ratioVsInto === undefined ? '' : `**${(100 * r.ratioVsInto).toFixed(0)}%**`} | ${r.callsPerPass} (${r.turnEvery}) |`,
+    );
   }
   L.push('');
   return L.join('\n');

@@ -52,19 +52,31 @@ export function throughputPoints(run, op = 'seal') {
 function throughputSpec(run) {
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: `AEAD seal throughput, Node ${run.machine.node} (OpenSSL ${run.machine.openssl})`, subtitle: `${run.machine.cpus}x ${run.machine.cpuModel}; higher is better` },
+    title: {
+      text: `AEAD seal throughput, Node ${run.machine.node} (OpenSSL ${run.machine.openssl})`,
+      subtitle: `${run.machine.cpus}x ${run.machine.cpuModel}; higher is better`,
+    },
     data: { values: throughputPoints(run) },
     facet: { column: { field: 'alg', type: 'nominal', sort: ALGS, title: null } },
     spec: {
-      width: 210, height: 230,
-      layer: [{
-        mark: { type: 'line', point: true, strokeWidth: 1.5 },
-        encoding: {
-          x: { field: 'size', type: 'quantitative', scale: { type: 'log', base: 2, domain: [48, 1.5 * (1 << 20)] }, axis: { values: SIZES, labelExpr: "datum.value >= 1048576 ? '1 MiB' : datum.value >= 1024 ? datum.value / 1024 + ' KiB' : datum.value + ' B'" }, title: 'message size' },
-          y: { field: 'MBps', type: 'quantitative', scale: { type: 'log' }, title: 'MB/s (log)' },
-          color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom', columns: 4, labelLimit: 260 } },
+      width: 210,
+      height: 230,
+      layer: [
+        {
+          mark: { type: 'line', point: true, strokeWidth: 1.5 },
+          encoding: {
+            x: {
+              field: 'size',
+              type: 'quantitative',
+              scale: { type: 'log', base: 2, domain: [48, 1.5 * (1 << 20)] },
+              axis: { values: SIZES, labelExpr: "datum.value >= 1048576 ? '1 MiB' : datum.value >= 1024 ? datum.value / 1024 + ' KiB' : datum.value + ' B'" },
+              title: 'message size',
+            },
+            y: { field: 'MBps', type: 'quantitative', scale: { type: 'log' }, title: 'MB/s (log)' },
+            color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom', columns: 4, labelLimit: 260 } },
+          },
         },
-      }],
+      ],
     },
   };
 }
@@ -75,16 +87,26 @@ function ratioSpec(set) {
     for (const r of run.rows ?? []) {
       if (r.impl !== 'tessera' || r.ratio === undefined || r.ratioNote) continue;
       if (!['key.sealInto', 'key.openInto', 'key.seal', 'key.open'].includes(r.api) || !SIZES.includes(r.size)) continue;
-      values.push({ node: `Node ${nodeMajor(run)}`, case: `${r.alg} ${sizeLabel(r.size)}`, api: r.api, ratio: r.ratio, order: ALGS.indexOf(r.alg) * 10 + SIZES.indexOf(r.size) });
+      values.push({
+        node: `Node ${nodeMajor(run)}`,
+        case: `${r.alg} ${sizeLabel(r.size)}`,
+        api: r.api,
+        ratio: r.ratio,
+        order: ALGS.indexOf(r.alg) * 10 + SIZES.indexOf(r.size),
+      });
     }
   }
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: 'tessera native vs node:crypto (same-run ratio, log scale)', subtitle: `${set.machine.cores}x ${set.machine.cpuModel}; bars start at 1 = as fast as node:crypto written as users write it` },
+    title: {
+      text: 'tessera native vs node:crypto (same-run ratio, log scale)',
+      subtitle: `${set.machine.cores}x ${set.machine.cpuModel}; bars start at 1 = as fast as node:crypto written as users write it`,
+    },
     data: { values },
     facet: { row: { field: 'api', type: 'nominal', title: null, sort: ['key.sealInto', 'key.seal', 'key.openInto', 'key.open'] } },
     spec: {
-      width: 620, height: 120,
+      width: 620,
+      height: 120,
       layer: [
         {
           mark: 'bar',
@@ -112,11 +134,15 @@ function eventLoopSpec(set) {
   }
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: 'Event-loop delay while Cobblestone-256 workloads run back to back', subtitle: 'monitorEventLoopDelay, 1 ms resolution (an idle loop reads ~1 ms); targets p99 <= 2 ms, max <= 5 ms; lower is better' },
+    title: {
+      text: 'Event-loop delay while Cobblestone-256 workloads run back to back',
+      subtitle: 'monitorEventLoopDelay, 1 ms resolution (an idle loop reads ~1 ms); targets p99 <= 2 ms, max <= 5 ms; lower is better',
+    },
     data: { values },
     facet: { column: { field: 'node', type: 'nominal', title: null } },
     spec: {
-      width: 260, height: 200,
+      width: 260,
+      height: 200,
       mark: 'bar',
       encoding: {
         x: { field: 'threads', type: 'nominal', title: null, axis: { labelAngle: -40, labelLimit: 260 } },

@@ -25,15 +25,24 @@ import { tessera as T } from './impls.mjs';
 import { allocOnlyLoop, drainNode, drainWeb, idleLoop, loopDuring, pieces, webPieces } from './loop.mjs';
 import { sizeLabel } from './report.mjs';
 
-const KiB = 1024, MiB = 1024 * KiB, GiB = 1024 * MiB;
+const KiB = 1024,
+  MiB = 1024 * KiB,
+  GiB = 1024 * MiB;
 export const SUITE = 'cobblestone-256';
 const CONTEXT = 'tessera bench chunked';
-const CHUNK = 16384, TAG = 16, SALT = 24, COMMIT = 32, HEADER = SALT + COMMIT;
+const CHUNK = 16384,
+  TAG = 16,
+  SALT = 24,
+  COMMIT = 32,
+  HEADER = SALT + COMMIT;
 
 // Results land here so no call is dead code.
 // eslint-disable-next-line @typescript-eslint/no-unused-vars -- written, never read: holds each benchmarked call's result so the optimiser cannot drop the work
 let sink;
-const gc = () => { sink = null; global.gc?.(); };
+const gc = () => {
+  sink = null;
+  global.gc?.();
+};
 
 // ---------------------------------------------------------------------------
 // Baselines.
@@ -65,7 +74,12 @@ function hkdfSha512Expand(prk, info, len) {
   const blocks = [];
   let t = Buffer.alloc(0);
   for (let i = 1, got = 0; got < len; i++, got += 64) {
-    t = crypto.createHmac('sha512', prk).update(t).update(info).update(Buffer.from([i])).digest();
+    t = crypto
+      .createHmac('sha512', prk)
+      .update(t)
+      .update(info)
+      .update(Buffer.from([i]))
+      .digest();
     blocks.push(t);
   }
   return Buffer.concat(blocks).subarray(0, len);
@@ -78,7 +92,8 @@ function jsDerive(key, salt, context) {
 
 function chunkNonce(nonce, base, k) {
   base.copy(nonce);
-  const lo = k >>> 0, hi = Math.floor(k / 2 ** 32);
+  const lo = k >>> 0,
+    hi = Math.floor(k / 2 ** 32);
   nonce.writeUInt32BE((nonce.readUInt32BE(8) ^ lo) >>> 0, 8);
   nonce.writeUInt32BE((nonce.readUInt32BE(4) ^ hi) >>> 0, 4);
 }
@@ -110,12 +125,14 @@ export function jsDecryptChunked(key, ct, context) {
   const d = jsDerive(key, ct.subarray(0, SALT), context);
   if (!crypto.timingSafeEqual(d.commitment, ct.subarray(SALT, HEADER))) throw new Error('commitment mismatch');
   const body = ct.length - HEADER;
-  const full = Math.floor(body / (CHUNK + TAG)), rest = body % (CHUNK + TAG);
+  const full = Math.floor(body / (CHUNK + TAG)),
+    rest = body % (CHUNK + TAG);
   if (rest < TAG) throw new Error('truncated');
   const n = full * CHUNK + rest - TAG;
   const out = Buffer.allocUnsafeSlow(n);
   const nonce = Buffer.alloc(12);
-  let i = HEADER, o = 0;
+  let i = HEADER,
+    o = 0;
   for (let k = 0; k <= full; k++) {
     const len = Math.min(CHUNK + TAG, ct.length - i);
     chunkNonce(nonce, d.base, k);
@@ -147,7 +164,10 @@ function selfCheck(key) {
 // ---------------------------------------------------------------------------
 // Measurement.
 
-const median = (a) => { const s = [...a].sort((x, y) => x - y); return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
+const median = (a) => {
+  const s = [...a].sort((x, y) => x - y);
+  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
 
 /**
  * Interleaved timing. Every case runs once per pass, passes alternate the
@@ -187,9 +207,23 @@ async function interleaved(cases, { reps, warmup = 0, calls = () => 1, gcEach = 
     const ms = times.get(c);
     const med = median(ms);
     return {
-      alg: SUITE, size: c.size, sizeLabel: sizeLabel(c.size), op: c.op, impl: c.impl, api: c.api, threads: c.threads, kind: c.kind, reference: c.reference, baseline: c.baseline,
-      state: 'completed', opsPerSec: 1000 / med, MBps: c.size / 1e6 / (med / 1000), samples: ms.length, callsPerSample: calls(c),
-      msPerCall: { median: med, min: Math.min(...ms), max: Math.max(...ms) }, timesMs: ms.map((x) => +x.toPrecision(4)),
+      alg: SUITE,
+      size: c.size,
+      sizeLabel: sizeLabel(c.size),
+      op: c.op,
+      impl: c.impl,
+      api: c.api,
+      threads: c.threads,
+      kind: c.kind,
+      reference: c.reference,
+      baseline: c.baseline,
+      state: 'completed',
+      opsPerSec: 1000 / med,
+      MBps: c.size / 1e6 / (med / 1000),
+      samples: ms.length,
+      callsPerSample: calls(c),
+      msPerCall: { median: med, min: Math.min(...ms), max: Math.max(...ms) },
+      timesMs: ms.map((x) => +x.toPrecision(4)),
       method: method ?? `median of ${reps} interleaved runs${warmup ? ` (+${warmup} warm-up)` : ''}`,
     };
   });
@@ -208,16 +242,32 @@ function bufferCases(key, size, pt, opts = {}) {
     add('encrypt', 'tessera', `encryptChunked({ threads: ${threads} })`, () => (sink = T.encryptChunked(key, pt, { context: CONTEXT, threads })), { threads });
   }
   for (const threads of [1, 2]) {
-    add('encrypt', 'tessera', `encryptChunkedAsync({ threads: ${threads} })`, async () => (sink = await T.encryptChunkedAsync(key, pt, { context: CONTEXT, threads })), { threads, kind: 'async' });
+    add(
+      'encrypt',
+      'tessera',
+      `encryptChunkedAsync({ threads: ${threads} })`,
+      async () => (sink = await T.encryptChunkedAsync(key, pt, { context: CONTEXT, threads })),
+      { threads, kind: 'async' },
+    );
   }
   // The same call on the openssl kernel tier (lib/kernels.ts): the default
   // tier's gain where Cobblestone spends its time, one thread each.
   const onOpenssl = (fn) => () => {
     T.useNativeKernel('openssl');
-    try { return fn(); } finally { T.useNativeKernel('auto'); }
+    try {
+      return fn();
+    } finally {
+      T.useNativeKernel('auto');
+    }
   };
   if (T.backend() === 'native') {
-    add('encrypt', 'tessera openssl tier', 'encryptChunked({ threads: 1 })', onOpenssl(() => (sink = T.encryptChunked(key, pt, { context: CONTEXT, threads: 1 }))), { threads: 1, tierBase: true });
+    add(
+      'encrypt',
+      'tessera openssl tier',
+      'encryptChunked({ threads: 1 })',
+      onOpenssl(() => (sink = T.encryptChunked(key, pt, { context: CONTEXT, threads: 1 }))),
+      { threads: 1, tierBase: true },
+    );
   }
   add('encrypt', 'node:crypto', 'one-shot createCipheriv update+final+getAuthTag', () => (sink = nodeOneShotSeal(key, pt)), { baseline: 'node' });
   add('encrypt', 'node:crypto', 'JS Cobblestone loop (createCipheriv per 16 KiB chunk)', () => (sink = jsEncryptChunked(key, pt, CONTEXT)), { baseline: 'js' });
@@ -225,17 +275,33 @@ function bufferCases(key, size, pt, opts = {}) {
     add('decrypt', 'tessera', `decryptChunked({ threads: ${threads} })`, () => (sink = T.decryptChunked(key, tct, { context: CONTEXT, threads })), { threads });
   }
   for (const threads of [1, 2]) {
-    add('decrypt', 'tessera', `decryptChunkedAsync({ threads: ${threads} })`, async () => (sink = await T.decryptChunkedAsync(key, tct, { context: CONTEXT, threads })), { threads, kind: 'async' });
+    add(
+      'decrypt',
+      'tessera',
+      `decryptChunkedAsync({ threads: ${threads} })`,
+      async () => (sink = await T.decryptChunkedAsync(key, tct, { context: CONTEXT, threads })),
+      { threads, kind: 'async' },
+    );
   }
   if (T.backend() === 'native') {
-    add('decrypt', 'tessera openssl tier', 'decryptChunked({ threads: 1 })', onOpenssl(() => (sink = T.decryptChunked(key, tct, { context: CONTEXT, threads: 1 }))), { threads: 1, tierBase: true });
+    add(
+      'decrypt',
+      'tessera openssl tier',
+      'decryptChunked({ threads: 1 })',
+      onOpenssl(() => (sink = T.decryptChunked(key, tct, { context: CONTEXT, threads: 1 }))),
+      { threads: 1, tierBase: true },
+    );
   }
   add('decrypt', 'node:crypto', 'one-shot createDecipheriv setAuthTag+update+final', () => (sink = nodeOneShotOpen(key, nct)), { baseline: 'node' });
-  add('decrypt', 'node:crypto', 'JS Cobblestone loop (createDecipheriv per 16 KiB chunk)', () => (sink = jsDecryptChunked(key, jct, CONTEXT)), { baseline: 'js' });
+  add('decrypt', 'node:crypto', 'JS Cobblestone loop (createDecipheriv per 16 KiB chunk)', () => (sink = jsDecryptChunked(key, jct, CONTEXT)), {
+    baseline: 'js',
+  });
   if (opts.floor) {
     // Every row above writes a fresh output of about this size; this is
     // what allocating and first-touching one costs (page faults + memset).
-    add('alloc', '(reference)', `fresh output: Buffer.allocUnsafeSlow(${sizeLabel(size)}).fill(0)`, () => (sink = Buffer.allocUnsafeSlow(size).fill(0)), { reference: true });
+    add('alloc', '(reference)', `fresh output: Buffer.allocUnsafeSlow(${sizeLabel(size)}).fill(0)`, () => (sink = Buffer.allocUnsafeSlow(size).fill(0)), {
+      reference: true,
+    });
   }
   return cases;
 }
@@ -279,11 +345,19 @@ async function buffers(key, size, pt, settings) {
 
 async function fsyncPath(p) {
   const fh = await fs.promises.open(p, 'r+');
-  try { await fh.sync(); } finally { await fh.close(); }
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
 }
 async function fsyncDir(d) {
   const fh = await fs.promises.open(d, 'r');
-  try { await fh.sync(); } finally { await fh.close(); }
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
 }
 
 async function files(key, size, pt, reps, dir) {
@@ -303,16 +377,41 @@ async function files(key, size, pt, reps, dir) {
   const rm = () => fs.promises.rm(out, { force: true });
   /** @type {Case[]} */
   const cases = [
-    { size, op: 'copy', impl: 'fs', api: 'fs.promises.copyFile + fsync (file and directory)', baseline: 'copy', prep: rm,
-      fn: async () => { await fs.promises.copyFile(src, out); await fsyncPath(out); await fsyncDir(dir); } },
+    {
+      size,
+      op: 'copy',
+      impl: 'fs',
+      api: 'fs.promises.copyFile + fsync (file and directory)',
+      baseline: 'copy',
+      prep: rm,
+      fn: async () => {
+        await fs.promises.copyFile(src, out);
+        await fsyncPath(out);
+        await fsyncDir(dir);
+      },
+    },
   ];
   for (const threads of [1, 2]) {
-    cases.push({ size, op: 'encrypt', impl: 'tessera', api: `encryptFile({ threads: ${threads} })`, threads, prep: rm,
-      fn: () => T.encryptFile(src, out, key, { context: CONTEXT, threads }) });
+    cases.push({
+      size,
+      op: 'encrypt',
+      impl: 'tessera',
+      api: `encryptFile({ threads: ${threads} })`,
+      threads,
+      prep: rm,
+      fn: () => T.encryptFile(src, out, key, { context: CONTEXT, threads }),
+    });
   }
   for (const threads of [1, 2]) {
-    cases.push({ size, op: 'decrypt', impl: 'tessera', api: `decryptFile({ threads: ${threads} })`, threads, prep: rm,
-      fn: () => T.decryptFile(enc, out, key, { context: CONTEXT, threads }) });
+    cases.push({
+      size,
+      op: 'decrypt',
+      impl: 'tessera',
+      api: `decryptFile({ threads: ${threads} })`,
+      threads,
+      prep: rm,
+      fn: () => T.decryptFile(enc, out, key, { context: CONTEXT, threads }),
+    });
   }
   const rows = await interleaved(cases, { reps, method: `median of ${reps} interleaved runs (page-cache-warm input)` });
   await rm();
@@ -342,25 +441,57 @@ function loopWorkloads(key, { pt64, ct64, big, bigCt, src, enc, out }) {
   };
   /** @type {Array<{ workload: string, size: number, step: (t: number) => Promise<{ bytes: number, submitMs?: number[] }> }>} */
   const w = [
-    { workload: 'encryptChunkedAsync + decryptChunkedAsync', size: 64 * MiB,
-      step: async (t) => ({ bytes: 2 * pt64.length, submitMs: await timed([() => T.encryptChunkedAsync(key, pt64, o(t)), () => T.decryptChunkedAsync(key, ct64, o(t))]) }) },
-    { workload: 'encryptChunkedIntoAsync + decryptChunkedIntoAsync (caller-owned outputs, reused)', size: 64 * MiB,
+    {
+      workload: 'encryptChunkedAsync + decryptChunkedAsync',
+      size: 64 * MiB,
+      step: async (t) => ({
+        bytes: 2 * pt64.length,
+        submitMs: await timed([() => T.encryptChunkedAsync(key, pt64, o(t)), () => T.decryptChunkedAsync(key, ct64, o(t))]),
+      }),
+    },
+    {
+      workload: 'encryptChunkedIntoAsync + decryptChunkedIntoAsync (caller-owned outputs, reused)',
+      size: 64 * MiB,
       step: async (t) => {
         reuse.ct ??= new Uint8Array(T.chunkedSealedLength(pt64.length));
         reuse.pt ??= new Uint8Array(pt64.length);
-        return { bytes: 2 * pt64.length, submitMs: await timed([() => T.encryptChunkedIntoAsync(reuse.ct, key, pt64, o(t)), () => T.decryptChunkedIntoAsync(reuse.pt, key, ct64, o(t))]) };
-      } },
+        return {
+          bytes: 2 * pt64.length,
+          submitMs: await timed([() => T.encryptChunkedIntoAsync(reuse.ct, key, pt64, o(t)), () => T.decryptChunkedIntoAsync(reuse.pt, key, ct64, o(t))]),
+        };
+      },
+    },
   ];
   if (src) {
-    w.push({ workload: 'encryptFile + decryptFile', size: big.length,
-      step: async (t) => { await T.encryptFile(src, enc, key, o(t)); await T.decryptFile(enc, out, key, o(t)); return { bytes: 2 * big.length }; } });
+    w.push({
+      workload: 'encryptFile + decryptFile',
+      size: big.length,
+      step: async (t) => {
+        await T.encryptFile(src, enc, key, o(t));
+        await T.decryptFile(enc, out, key, o(t));
+        return { bytes: 2 * big.length };
+      },
+    });
   }
-  if (big) w.push(
-    { workload: 'Node stream encrypt + decrypt (createEncryptStream / createDecryptStream)', size: big.length,
-      step: async (t) => ({ bytes: (await drainNode(pieces(big), T.createEncryptStream(key, o(t)))) + (await drainNode(pieces(bigCt), T.createDecryptStream(key, o(t)))) }) },
-    { workload: 'Web stream encrypt + decrypt (EncryptTransformStream / DecryptTransformStream)', size: big.length,
-      step: async (t) => ({ bytes: (await drainWeb(webPieces(big), new T.EncryptTransformStream(key, o(t)))) + (await drainWeb(webPieces(bigCt), new T.DecryptTransformStream(key, o(t)))) }) },
-  );
+  if (big)
+    w.push(
+      {
+        workload: 'Node stream encrypt + decrypt (createEncryptStream / createDecryptStream)',
+        size: big.length,
+        step: async (t) => ({
+          bytes: (await drainNode(pieces(big), T.createEncryptStream(key, o(t)))) + (await drainNode(pieces(bigCt), T.createDecryptStream(key, o(t)))),
+        }),
+      },
+      {
+        workload: 'Web stream encrypt + decrypt (EncryptTransformStream / DecryptTransformStream)',
+        size: big.length,
+        step: async (t) => ({
+          bytes:
+            (await drainWeb(webPieces(big), new T.EncryptTransformStream(key, o(t)))) +
+            (await drainWeb(webPieces(bigCt), new T.DecryptTransformStream(key, o(t)))),
+        }),
+      },
+    );
   return w;
 }
 
@@ -384,8 +515,14 @@ async function sweep(key, { reps, warmup, sampleMs }) {
   const rows = [];
   for (const size of SWEEP_SIZES) {
     const pt = crypto.randomFillSync(Buffer.allocUnsafeSlow(size));
-    const cases = [1, 2].map((threads) => ({ size, op: 'encrypt', impl: 'tessera', api: `encryptChunked({ threads: ${threads} })`, threads,
-      fn: () => T.encryptChunked(key, pt, { context: CONTEXT, threads }) }));
+    const cases = [1, 2].map((threads) => ({
+      size,
+      op: 'encrypt',
+      impl: 'tessera',
+      api: `encryptChunked({ threads: ${threads} })`,
+      threads,
+      fn: () => T.encryptChunked(key, pt, { context: CONTEXT, threads }),
+    }));
     // Calls per sample: enough for ~sampleMs (measured on 1 thread after a few warm-up calls).
     for (let i = 0; i < 5; i++) sink = cases[0].fn();
     const t0 = performance.now();
@@ -435,7 +572,10 @@ export async function runChunked({ quick = false, ci = false, log = console.log 
   selfCheck(key);
   const pool = T.workerPool();
   const notes = [];
-  if (quick || ci) notes.push(`${ci ? 'ci' : 'quick'} run: 1 GiB buffers skipped; the file is ${sizeLabel(S.file.size)} instead of 1 GiB (${S.file.reps} runs per case); event-loop windows ${S.loopMs / 1000} s; short sampling`);
+  if (quick || ci)
+    notes.push(
+      `${ci ? 'ci' : 'quick'} run: 1 GiB buffers skipped; the file is ${sizeLabel(S.file.size)} instead of 1 GiB (${S.file.reps} runs per case); event-loop windows ${S.loopMs / 1000} s; short sampling`,
+    );
   if (pool.size < 2) notes.push(`worker pool size is ${pool.size}: threads 2 rows cannot use a second core`);
   const rows = [];
 
@@ -451,7 +591,8 @@ export async function runChunked({ quick = false, ci = false, log = console.log 
   const idle = await idleLoop(500);
   const loop = await eventLoops(loopWorkloads(key, { pt64, ct64 }).slice(0, 2), S.loopMs);
   // The same call on 1 KiB: the submit cost without a 64 MiB output.
-  const small = crypto.randomBytes(KiB), submitSmall = [];
+  const small = crypto.randomBytes(KiB),
+    submitSmall = [];
   for (let i = 0; i < 50; i++) {
     const s = performance.now();
     const p = T.encryptChunkedAsync(key, small, { context: CONTEXT });

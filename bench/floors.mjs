@@ -45,7 +45,8 @@ export function loadFloors(file = FLOORS_FILE) {
  * Returns { checked: [{ node, id, value, floor, ok }], notes: [string] }.
  */
 export function checkFloors(set, floors = loadFloors()) {
-  const checked = [], notes = [];
+  const checked = [],
+    notes = [];
   for (const run of set.runs) {
     const major = nodeMajor(run);
     const have = new Map(ratiosOf(run).map((r) => [r.id, r.value]));
@@ -67,8 +68,15 @@ export function checkFloors(set, floors = loadFloors()) {
 const majorsOf = (floors) => [...new Set(Object.values(floors.floors).flatMap((p) => Object.keys(p)))].sort();
 
 function update(resultFiles, factor, only) {
-  const floors = (() => { try { return loadFloors(); } catch { return { floors: {} }; } })();
-  floors.comment = 'Floors on same-run ratios, per Node major (bench/floors.mjs). floor = conservative bound checked by `npm run bench -- --ci`; measured = the lowest ratio of the runs it was set from, on date.';
+  const floors = (() => {
+    try {
+      return loadFloors();
+    } catch {
+      return { floors: {} };
+    }
+  })();
+  floors.comment =
+    'Floors on same-run ratios, per Node major (bench/floors.mjs). floor = conservative bound checked by `npm run bench -- --ci`; measured = the lowest ratio of the runs it was set from, on date.';
   const low = new Map(); // `${id}\0${major}` -> { r, run, set }
   for (const file of resultFiles) {
     const set = JSON.parse(readFileSync(file, 'utf8'));
@@ -98,8 +106,10 @@ function update(resultFiles, factor, only) {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const a = process.argv.slice(2);
-  const files = [], ids = [];
-  let factor = 0.6, mode;
+  const files = [],
+    ids = [];
+  let factor = 0.6,
+    mode;
   for (let i = 0; i < a.length; i++) {
     if (a[i] === '--update') mode = 'update';
     else if (a[i] === '--factor') factor = Number(a[++i]);

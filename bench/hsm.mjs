@@ -59,7 +59,10 @@ export async function runHsm({ quick = false, log = console.log } = {}) {
   const prevConf = process.env.SOFTHSM2_CONF;
   process.env.SOFTHSM2_CONF = conf;
   const pin = crypto.randomBytes(8).toString('hex');
-  const init = spawnSync('softhsm2-util', ['--init-token', '--free', '--label', 'bench', '--so-pin', `so${pin}`, '--pin', pin], { env: process.env, encoding: 'utf8' });
+  const init = spawnSync('softhsm2-util', ['--init-token', '--free', '--label', 'bench', '--so-pin', `so${pin}`, '--pin', pin], {
+    env: process.env,
+    encoding: 'utf8',
+  });
   if (init.status !== 0) throw new Error(`softhsm2-util --init-token failed: ${init.stderr}`);
   const rows = [];
   const N = quick ? 400 : 2000;
@@ -91,7 +94,10 @@ export async function runHsm({ quick = false, log = console.log } = {}) {
     const p = await Pkcs11Provider.open({ module, tokenLabel: 'bench', pin, pool: 4 });
     try {
       const rings = {
-        hsm: await Keyring.open(new FileKeyStore(path.join(dir, 'hsm.json')), { kek: await p.kek({ label: 'ring-kek', create: true }), countFlushEvery: 100_000 }),
+        hsm: await Keyring.open(new FileKeyStore(path.join(dir, 'hsm.json')), {
+          kek: await p.kek({ label: 'ring-kek', create: true }),
+          countFlushEvery: 100_000,
+        }),
         local: await Keyring.open(new FileKeyStore(path.join(dir, 'local.json')), { kek: kek.fromKey(crypto.randomBytes(32)), countFlushEvery: 100_000 }),
       };
       const pt = crypto.randomBytes(64);
@@ -105,9 +111,11 @@ export async function runHsm({ quick = false, log = console.log } = {}) {
       for (let r = 0; r < ROUNDS; r++) {
         for (const name of r % 2 ? ['hsm', 'local'] : ['local', 'hsm']) {
           const ring = rings[name];
-          res[name].push(await opsPerSec(FIELDS, async () => {
-            for (let i = 0; i < FIELDS; i++) await ring.encrypt('fields', pt);
-          }));
+          res[name].push(
+            await opsPerSec(FIELDS, async () => {
+              for (let i = 0; i < FIELDS; i++) await ring.encrypt('fields', pt);
+            }),
+          );
         }
       }
       // A reopen: the data key is unwrapped by the HSM once, at open.
@@ -120,7 +128,9 @@ export async function runHsm({ quick = false, log = console.log } = {}) {
       const local = median(res.local);
       rows.push({ op: 'keyring encrypt 64 B', kek: 'local (kek.fromKey)', calls: FIELDS, opsPerSec: local, rounds: res.local });
       rows.push({ op: 'keyring encrypt 64 B', kek: 'HSM (CKM_AES_KEY_WRAP_PAD)', calls: FIELDS, opsPerSec: hsm, rounds: res.hsm, ratioVsLocal: hsm / local });
-      log(`    keyring encrypt 64 B: local KEK ${Math.round(local)}/s, HSM KEK ${Math.round(hsm)}/s (${(local / hsm).toFixed(2)}x slower); keyring reopen with the HSM KEK ${reopenMs.toFixed(1)} ms`);
+      log(
+        `    keyring encrypt 64 B: local KEK ${Math.round(local)}/s, HSM KEK ${Math.round(hsm)}/s (${(local / hsm).toFixed(2)}x slower); keyring reopen with the HSM KEK ${reopenMs.toFixed(1)} ms`,
+      );
       return { rows, reopenMs, config: { quick, rounds: ROUNDS, calls: N, fields: FIELDS }, durationS: (performance.now() - t0) / 1000 };
     } finally {
       await p.close();
@@ -148,6 +158,9 @@ export function hsmTargets(h) {
 export function printHsm(h, log = console.log) {
   if (h.skipped) return log(`\nHSM: skipped (${h.skipped})`);
   log('\nHSM (SoftHSM2, Pkcs11Provider; median of 5 rounds):');
-  for (const r of h.rows) log(`  ${r.op.padEnd(22)} ${(r.pool !== undefined ? `pool ${r.pool}` : r.kek).padEnd(28)} ${Math.round(r.opsPerSec).toLocaleString('en-US').padStart(10)} ops/s`);
+  for (const r of h.rows)
+    log(
+      `  ${r.op.padEnd(22)} ${(r.pool !== undefined ? `pool ${r.pool}` : r.kek).padEnd(28)} ${Math.round(r.opsPerSec).toLocaleString('en-US').padStart(10)} ops/s`,
+    );
   for (const t of hsmTargets(h)) log(`  target ${t.target}: ${t.value === undefined ? 'n/a' : `${t.value.toFixed(2)}x`} ${t.status}`);
 }

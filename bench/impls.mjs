@@ -17,7 +17,9 @@ export const BATCH = 10_000;
 
 // Results land here so no call is dead code.
 export let sink;
-export const consume = (v) => { sink = v; };
+export const consume = (v) => {
+  sink = v;
+};
 
 const NODE_ALG = { 'aes-256-gcm': 'aes-256-gcm', 'chacha20-poly1305': 'chacha20-poly1305' };
 // managedNonce(cipher)(key, aad).encrypt(pt): random nonce, prepended (noble README).
@@ -29,7 +31,11 @@ const SODIUM = {
   'xchacha20-poly1305': ['crypto_aead_xchacha20poly1305_ietf_encrypt', 'crypto_aead_xchacha20poly1305_ietf_decrypt', 24],
 };
 
-const rand = (n) => { const b = Buffer.allocUnsafeSlow(n); crypto.randomFillSync(b); return b; };
+const rand = (n) => {
+  const b = Buffer.allocUnsafeSlow(n);
+  crypto.randomFillSync(b);
+  return b;
+};
 
 // node:crypto as users write it: fresh random IV, createCipheriv, iv||ct||tag.
 // (The casts: alg is 'aes-256-gcm' or 'chacha20-poly1305', which have the same
@@ -66,7 +72,9 @@ export function nativeTiers() {
     try {
       tessera.useNativeKernel(t);
       out.push(t);
-    } catch { /* this CPU lacks it */ }
+    } catch {
+      /* this CPU lacks it */
+    }
   }
   tessera.useNativeKernel('auto');
   return out;
@@ -98,13 +106,37 @@ export function buildCases(inp, opts) {
   const out = new Uint8Array(key.sealedLength(size));
   const ptOut = new Uint8Array(size);
   eq(key.open(sealed, { aad }), pt, `${alg} key.open`);
-  add('seal', 'tessera', 'key.sealInto', () => { sink = key.sealInto(out, pt, { aad }); });
-  add('seal', 'tessera', 'key.seal', () => { sink = key.seal(pt, { aad }); });
-  add('open', 'tessera', 'key.openInto', () => { sink = key.openInto(ptOut, sealed, { aad }); });
-  add('open', 'tessera', 'key.open', () => { sink = key.open(sealed, { aad }); });
+  add('seal', 'tessera', 'key.sealInto', () => {
+    sink = key.sealInto(out, pt, { aad });
+  });
+  add('seal', 'tessera', 'key.seal', () => {
+    sink = key.seal(pt, { aad });
+  });
+  add('open', 'tessera', 'key.openInto', () => {
+    sink = key.openInto(ptOut, sealed, { aad });
+  });
+  add('open', 'tessera', 'key.open', () => {
+    sink = key.open(sealed, { aad });
+  });
   if (opts.async) {
-    add('seal', 'tessera', 'key.sealAsync', async () => { sink = await key.sealAsync(pt, { aad }); }, { async: true });
-    add('open', 'tessera', 'key.openAsync', async () => { sink = await key.openAsync(sealed, { aad }); }, { async: true });
+    add(
+      'seal',
+      'tessera',
+      'key.sealAsync',
+      async () => {
+        sink = await key.sealAsync(pt, { aad });
+      },
+      { async: true },
+    );
+    add(
+      'open',
+      'tessera',
+      'key.openAsync',
+      async () => {
+        sink = await key.openAsync(sealed, { aad });
+      },
+      { async: true },
+    );
   }
   // --- tessera per native kernel tier (same API, keys made under each tier) ---
   if (opts.tiers) {
@@ -120,9 +152,26 @@ export function buildCases(inp, opts) {
       tessera.useNativeKernel('auto');
       const tSealed = tk.seal(pt, { aad });
       eq(tk.open(tSealed, { aad }), pt, `${alg} ${tier} round trip`);
-      const tOut = new Uint8Array(tk.sealedLength(size)), tPt = new Uint8Array(size);
-      add('seal', `tessera ${tier}`, 'key.sealInto', () => { sink = tk.sealInto(tOut, pt, { aad }); }, { tier, kernel: kind });
-      add('open', `tessera ${tier}`, 'key.openInto', () => { sink = tk.openInto(tPt, tSealed, { aad }); }, { tier, kernel: kind });
+      const tOut = new Uint8Array(tk.sealedLength(size)),
+        tPt = new Uint8Array(size);
+      add(
+        'seal',
+        `tessera ${tier}`,
+        'key.sealInto',
+        () => {
+          sink = tk.sealInto(tOut, pt, { aad });
+        },
+        { tier, kernel: kind },
+      );
+      add(
+        'open',
+        `tessera ${tier}`,
+        'key.openInto',
+        () => {
+          sink = tk.openInto(tPt, tSealed, { aad });
+        },
+        { tier, kernel: kind },
+      );
       inp.tierKeys = [...(inp.tierKeys ?? []), tk];
     }
   }
@@ -130,8 +179,24 @@ export function buildCases(inp, opts) {
     const msgs = Array.from({ length: BATCH }, () => rand(size));
     const sealedMsgs = key.sealBatch(msgs, { aad });
     eq(key.openBatch(sealedMsgs, { aad })[BATCH - 1], msgs[BATCH - 1], `${alg} openBatch`);
-    add('seal', 'tessera', `key.sealBatch (${BATCH} msgs, per msg)`, () => { sink = key.sealBatch(msgs, { aad }); }, { perCall: BATCH });
-    add('open', 'tessera', `key.openBatch (${BATCH} msgs, per msg)`, () => { sink = key.openBatch(sealedMsgs, { aad }); }, { perCall: BATCH });
+    add(
+      'seal',
+      'tessera',
+      `key.sealBatch (${BATCH} msgs, per msg)`,
+      () => {
+        sink = key.sealBatch(msgs, { aad });
+      },
+      { perCall: BATCH },
+    );
+    add(
+      'open',
+      'tessera',
+      `key.openBatch (${BATCH} msgs, per msg)`,
+      () => {
+        sink = key.openBatch(sealedMsgs, { aad });
+      },
+      { perCall: BATCH },
+    );
   }
 
   // --- tessera raw AEAD: key bytes and nonce on every call ---
@@ -142,10 +207,30 @@ export function buildCases(inp, opts) {
     const c = /** @type {crypto.CipherGCM} */ (crypto.createCipheriv(nodeAlg, keyBytes, nonce, { authTagLength: 16 }));
     c.setAAD(aad);
     eq(rawSealed, Buffer.concat([c.update(pt), c.final(), c.getAuthTag()]), `${alg} aead.seal vs node:crypto`);
-    add('seal', 'tessera', 'aead.sealInto (key bytes + nonce per call)', () => { sink = aead.sealInto(rawOut, alg, keyBytes, nonce, pt, aad); }, { pair: 'fixed-nonce' });
-    add('seal', 'tessera', 'aead.seal (key bytes + nonce per call)', () => { sink = aead.seal(alg, keyBytes, nonce, pt, aad); });
-    add('open', 'tessera', 'aead.openInto (key bytes + nonce per call)', () => { sink = aead.openInto(ptOut, alg, keyBytes, nonce, rawSealed, aad); }, { pair: 'fixed-nonce' });
-    add('open', 'tessera', 'aead.open (key bytes + nonce per call)', () => { sink = aead.open(alg, keyBytes, nonce, rawSealed, aad); });
+    add(
+      'seal',
+      'tessera',
+      'aead.sealInto (key bytes + nonce per call)',
+      () => {
+        sink = aead.sealInto(rawOut, alg, keyBytes, nonce, pt, aad);
+      },
+      { pair: 'fixed-nonce' },
+    );
+    add('seal', 'tessera', 'aead.seal (key bytes + nonce per call)', () => {
+      sink = aead.seal(alg, keyBytes, nonce, pt, aad);
+    });
+    add(
+      'open',
+      'tessera',
+      'aead.openInto (key bytes + nonce per call)',
+      () => {
+        sink = aead.openInto(ptOut, alg, keyBytes, nonce, rawSealed, aad);
+      },
+      { pair: 'fixed-nonce' },
+    );
+    add('open', 'tessera', 'aead.open (key bytes + nonce per call)', () => {
+      sink = aead.open(alg, keyBytes, nonce, rawSealed, aad);
+    });
   }
   for (const c of cases) if (c.api === 'key.sealInto' || c.api === 'key.openInto') c.pair = 'message';
 
@@ -153,8 +238,24 @@ export function buildCases(inp, opts) {
   if (nodeAlg) {
     const nSealed = nodeSeal(nodeAlg, keyBytes, pt, aad);
     eq(nodeOpen(nodeAlg, keyBytes, nSealed, aad), pt, `${alg} node:crypto open`);
-    add('seal', 'node:crypto', 'createCipheriv + concat', () => { sink = nodeSeal(nodeAlg, keyBytes, pt, aad); }, { baseline: true });
-    add('open', 'node:crypto', 'createDecipheriv', () => { sink = nodeOpen(nodeAlg, keyBytes, nSealed, aad); }, { baseline: true });
+    add(
+      'seal',
+      'node:crypto',
+      'createCipheriv + concat',
+      () => {
+        sink = nodeSeal(nodeAlg, keyBytes, pt, aad);
+      },
+      { baseline: true },
+    );
+    add(
+      'open',
+      'node:crypto',
+      'createDecipheriv',
+      () => {
+        sink = nodeOpen(nodeAlg, keyBytes, nSealed, aad);
+      },
+      { baseline: true },
+    );
   }
 
   // --- @noble/ciphers (pure JS) ---
@@ -163,8 +264,12 @@ export function buildCases(inp, opts) {
     const nbSealed = M(keyBytes, aad).encrypt(pt);
     eq(M(keyBytes, aad).decrypt(nbSealed), pt, `${alg} noble`);
     eq(NOBLE_RAW[alg](keyBytes, nonce, aad).encrypt(pt), aead.seal(alg, keyBytes, nonce, pt, aad), `${alg} noble vs tessera`);
-    add('seal', '@noble/ciphers', 'managedNonce(cipher)(key, aad).encrypt', () => { sink = M(keyBytes, aad).encrypt(pt); });
-    add('open', '@noble/ciphers', 'managedNonce(cipher)(key, aad).decrypt', () => { sink = M(keyBytes, aad).decrypt(nbSealed); });
+    add('seal', '@noble/ciphers', 'managedNonce(cipher)(key, aad).encrypt', () => {
+      sink = M(keyBytes, aad).encrypt(pt);
+    });
+    add('open', '@noble/ciphers', 'managedNonce(cipher)(key, aad).decrypt', () => {
+      sink = M(keyBytes, aad).decrypt(nbSealed);
+    });
   } else if (opts.nobleNA && NOBLE[alg]) {
     cases.push({ alg, size, op: 'seal', impl: '@noble/ciphers', api: 'managedNonce(cipher)(key, aad).encrypt', na: 'n/a (too slow)' });
     cases.push({ alg, size, op: 'open', impl: '@noble/ciphers', api: 'managedNonce(cipher)(key, aad).decrypt', na: 'n/a (too slow)' });
@@ -173,7 +278,8 @@ export function buildCases(inp, opts) {
   // --- sodium-native, crypto_aead_(x)chacha20poly1305_ietf_* ---
   if (opts.sodium && SODIUM[alg]) {
     const [encName, decName, NB] = SODIUM[alg];
-    const enc = sodium[encName], dec = sodium[decName];
+    const enc = sodium[encName],
+      dec = sodium[decName];
     const sk = rand(32);
     // Message shape (like key.sealInto): fresh random nonce || ct || tag into a preallocated buffer.
     const msg = Buffer.alloc(NB + size + 16);
@@ -185,25 +291,49 @@ export function buildCases(inp, opts) {
     const msgCopy = Buffer.from(msg);
     dec(m, null, msgCopy.subarray(NB), aad, msgCopy.subarray(0, NB), sk);
     eq(m, pt, 'sodium round trip');
-    add('seal', 'sodium-native', 'randombytes_buf + ietf_encrypt (prealloc)', () => {
-      sodium.randombytes_buf(npubView);
-      sink = enc(cView, pt, aad, null, npubView, sk);
-    }, { pair: 'message', sodiumBase: true });
-    add('open', 'sodium-native', 'ietf_decrypt (prealloc)', () => {
-      sink = dec(m, null, msgCopy.subarray(NB), aad, msgCopy.subarray(0, NB), sk);
-    }, { pair: 'message', sodiumBase: true });
+    add(
+      'seal',
+      'sodium-native',
+      'randombytes_buf + ietf_encrypt (prealloc)',
+      () => {
+        sodium.randombytes_buf(npubView);
+        sink = enc(cView, pt, aad, null, npubView, sk);
+      },
+      { pair: 'message', sodiumBase: true },
+    );
+    add(
+      'open',
+      'sodium-native',
+      'ietf_decrypt (prealloc)',
+      () => {
+        sink = dec(m, null, msgCopy.subarray(NB), aad, msgCopy.subarray(0, NB), sk);
+      },
+      { pair: 'message', sodiumBase: true },
+    );
     if (opts.raw) {
       // Raw shape (like aead.sealInto): caller's key + nonce, preallocated output.
       const c = Buffer.alloc(size + 16);
       enc(c, pt, aad, null, nonce, keyBytes);
       eq(c, aead.seal(alg, keyBytes, nonce, pt, aad), 'sodium vs tessera raw');
       const cFixed = Buffer.from(c);
-      add('seal', 'sodium-native', 'ietf_encrypt, fixed nonce (prealloc)', () => {
-        sink = enc(c, pt, aad, null, nonce, keyBytes);
-      }, { pair: 'fixed-nonce', sodiumBase: true });
-      add('open', 'sodium-native', 'ietf_decrypt, fixed nonce (prealloc)', () => {
-        sink = dec(m, null, cFixed, aad, nonce, keyBytes);
-      }, { pair: 'fixed-nonce', sodiumBase: true });
+      add(
+        'seal',
+        'sodium-native',
+        'ietf_encrypt, fixed nonce (prealloc)',
+        () => {
+          sink = enc(c, pt, aad, null, nonce, keyBytes);
+        },
+        { pair: 'fixed-nonce', sodiumBase: true },
+      );
+      add(
+        'open',
+        'sodium-native',
+        'ietf_decrypt, fixed nonce (prealloc)',
+        () => {
+          sink = dec(m, null, cFixed, aad, nonce, keyBytes);
+        },
+        { pair: 'fixed-nonce', sodiumBase: true },
+      );
     }
   }
   return cases;

@@ -32,8 +32,14 @@ export const SETTINGS = { full: { time: 1500, warmupTime: 300 }, quick: { time: 
 
 // eslint-disable-next-line @typescript-eslint/no-unused-vars -- written, never read: holds each benchmarked call's result so the optimiser cannot drop the work
 let sink;
-const rand = (n) => { const b = Buffer.allocUnsafeSlow(n); crypto.randomFillSync(b); return b; };
-const check = (ok, what) => { if (!ok) throw new Error(`keyring bench self-check failed: ${what}`); };
+const rand = (n) => {
+  const b = Buffer.allocUnsafeSlow(n);
+  crypto.randomFillSync(b);
+  return b;
+};
+const check = (ok, what) => {
+  if (!ok) throw new Error(`keyring bench self-check failed: ${what}`);
+};
 
 // node:crypto as users write it per field: random 12-byte IV, createCipheriv,
 // update/final/getAuthTag, iv||ct||tag (bench/impls.mjs nodeSeal without setAAD:
@@ -92,17 +98,81 @@ export async function runKeyring({ quick = false, log = console.log } = {}) {
 
     const cases = [];
     const add = (op, impl, api, fn, extra = {}) => cases.push({ alg: 'xaes-256-gcm', size: SIZE, op, impl, api, fn, perCall: FIELDS, async: true, ...extra });
-    add('seal', 'tessera', 'await ring.encrypt(purpose, pt)', async () => { for (let i = 0; i < FIELDS; i++) sink = await xaes.ring.encrypt('fields', pts[i]); }, { judged: true });
-    add('seal', 'tessera', 'await ring.encrypt(purpose, pt), algorithm aes-256-gcm', async () => { for (let i = 0; i < FIELDS; i++) sink = await aes.ring.encrypt('fields', pts[i]); }, { alg: 'aes-256-gcm' });
-    add('seal', 'tessera', 'await ring.encrypt(purpose, pt), countFlushEvery 100 000', async () => { for (let i = 0; i < FIELDS; i++) sink = await xaesLazy.ring.encrypt('fields', pts[i]); });
-    add('seal', 'tessera', 'await ring.encrypt(purpose, pt), algorithm aes-256-gcm, countFlushEvery 100 000', async () => { for (let i = 0; i < FIELDS; i++) sink = await aesLazy.ring.encrypt('fields', pts[i]); }, { alg: 'aes-256-gcm' });
-    add('seal', 'tessera', 'await encryptFields(record, [1 field], ring, purpose)', async () => { for (let i = 0; i < FIELDS; i++) sink = await encryptFields(record, ['email'], xaes.ring, 'fields'); });
-    add('seal', 'tessera', `await encryptFieldsBatch(${RECORDS} records, [1 field]) (per field)`, async () => { sink = await encryptFieldsBatch(records, ['email'], xaes.ring, 'fields'); }, { perCall: RECORDS });
-    add('seal', 'tessera', `await encryptFieldsBatch(${RECORDS} records, [1 field]) (per field), countFlushEvery 100 000`, async () => { sink = await encryptFieldsBatch(records, ['email'], xaesLazy.ring, 'fields'); }, { perCall: RECORDS });
-    add('seal', 'node:crypto', 'randomBytes(12) + createCipheriv + update/final/getAuthTag + concat', () => { for (let i = 0; i < FIELDS; i++) sink = nodeSeal(nodeKey, pts[i]); }, { alg: 'aes-256-gcm', async: false, baseline: true });
-    add('open', 'tessera', 'await ring.decrypt(message)', async () => { for (let i = 0; i < FIELDS; i++) sink = await xaes.ring.decrypt(msgs[i]); });
-    add('open', 'tessera', 'await ring.decrypt(message), countFlushEvery 100 000', async () => { for (let i = 0; i < FIELDS; i++) sink = await xaesLazy.ring.decrypt(lazyMsgs[i]); });
-    add('open', 'node:crypto', 'createDecipheriv + setAuthTag + update/final', () => { for (let i = 0; i < FIELDS; i++) sink = nodeOpen(nodeKey, nodeMsgs[i]); }, { alg: 'aes-256-gcm', async: false, baseline: true });
+    add(
+      'seal',
+      'tessera',
+      'await ring.encrypt(purpose, pt)',
+      async () => {
+        for (let i = 0; i < FIELDS; i++) sink = await xaes.ring.encrypt('fields', pts[i]);
+      },
+      { judged: true },
+    );
+    add(
+      'seal',
+      'tessera',
+      'await ring.encrypt(purpose, pt), algorithm aes-256-gcm',
+      async () => {
+        for (let i = 0; i < FIELDS; i++) sink = await aes.ring.encrypt('fields', pts[i]);
+      },
+      { alg: 'aes-256-gcm' },
+    );
+    add('seal', 'tessera', 'await ring.encrypt(purpose, pt), countFlushEvery 100 000', async () => {
+      for (let i = 0; i < FIELDS; i++) sink = await xaesLazy.ring.encrypt('fields', pts[i]);
+    });
+    add(
+      'seal',
+      'tessera',
+      'await ring.encrypt(purpose, pt), algorithm aes-256-gcm, countFlushEvery 100 000',
+      async () => {
+        for (let i = 0; i < FIELDS; i++) sink = await aesLazy.ring.encrypt('fields', pts[i]);
+      },
+      { alg: 'aes-256-gcm' },
+    );
+    add('seal', 'tessera', 'await encryptFields(record, [1 field], ring, purpose)', async () => {
+      for (let i = 0; i < FIELDS; i++) sink = await encryptFields(record, ['email'], xaes.ring, 'fields');
+    });
+    add(
+      'seal',
+      'tessera',
+      `await encryptFieldsBatch(${RECORDS} records, [1 field]) (per field)`,
+      async () => {
+        sink = await encryptFieldsBatch(records, ['email'], xaes.ring, 'fields');
+      },
+      { perCall: RECORDS },
+    );
+    add(
+      'seal',
+      'tessera',
+      `await encryptFieldsBatch(${RECORDS} records, [1 field]) (per field), countFlushEvery 100 000`,
+      async () => {
+        sink = await encryptFieldsBatch(records, ['email'], xaesLazy.ring, 'fields');
+      },
+      { perCall: RECORDS },
+    );
+    add(
+      'seal',
+      'node:crypto',
+      'randomBytes(12) + createCipheriv + update/final/getAuthTag + concat',
+      () => {
+        for (let i = 0; i < FIELDS; i++) sink = nodeSeal(nodeKey, pts[i]);
+      },
+      { alg: 'aes-256-gcm', async: false, baseline: true },
+    );
+    add('open', 'tessera', 'await ring.decrypt(message)', async () => {
+      for (let i = 0; i < FIELDS; i++) sink = await xaes.ring.decrypt(msgs[i]);
+    });
+    add('open', 'tessera', 'await ring.decrypt(message), countFlushEvery 100 000', async () => {
+      for (let i = 0; i < FIELDS; i++) sink = await xaesLazy.ring.decrypt(lazyMsgs[i]);
+    });
+    add(
+      'open',
+      'node:crypto',
+      'createDecipheriv + setAuthTag + update/final',
+      () => {
+        for (let i = 0; i < FIELDS; i++) sink = nodeOpen(nodeKey, nodeMsgs[i]);
+      },
+      { alg: 'aes-256-gcm', async: false, baseline: true },
+    );
 
     const g = await runRounds(cases, { alg: 'keyring', size: SIZE, ...SETTINGS[quick ? 'quick' : 'full'] });
     const rows = cases.map((c) => ({ ...g.rows.get(c), baseline: !!c.baseline, judged: !!c.judged, otherCpuPercent: g.otherCpuPercent }));
@@ -124,14 +194,27 @@ export async function runKeyring({ quick = false, log = console.log } = {}) {
     const status = xaes.ring.status().find((k) => k.purpose === 'fields' && k.state === 'active');
     return {
       rows,
-      config: { quick, fieldsPerTask: FIELDS, records: RECORDS, size: SIZE, settings: SETTINGS[quick ? 'quick' : 'full'], store: 'FileKeyStore (temp dir, os.tmpdir())', kek: 'kek.fromKey', countFlushEvery: 1000, countFlushEveryLazyRows: LAZY_FLUSH },
+      config: {
+        quick,
+        fieldsPerTask: FIELDS,
+        records: RECORDS,
+        size: SIZE,
+        settings: SETTINGS[quick ? 'quick' : 'full'],
+        store: 'FileKeyStore (temp dir, os.tmpdir())',
+        kek: 'kek.fromKey',
+        countFlushEvery: 1000,
+        countFlushEveryLazyRows: LAZY_FLUSH,
+      },
       keyStatus: status ? { id: status.id, algorithm: status.algorithm, encrypted: status.encrypted } : undefined,
       flushMs: { median: flushMs[flushMs.length >> 1], min: flushMs[0], max: flushMs[flushMs.length - 1], runs: flushMs.length },
       durationS: (performance.now() - t0) / 1000,
       otherCpuPercent: g.otherCpuPercent,
     };
   } finally {
-    for (const { ring, store } of rings) { await ring.close().catch(() => {}); await store.close?.().catch(() => {}); }
+    for (const { ring, store } of rings) {
+      await ring.close().catch(() => {});
+      await store.close?.().catch(() => {});
+    }
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -150,26 +233,49 @@ const spread = (r) => {
 export function keyringTargets(k) {
   const r = k.rows.find((q) => q.judged);
   const v = r?.ratio;
-  return [{ name: 'Keyring ring.encrypt of 64 B fields (cached data key, XAES-256-GCM) vs node:crypto createCipheriv per field', target: '>= 3x', value: v, status: v === undefined ? 'SKIP' : v >= 3 ? 'PASS' : 'FAIL' }];
+  return [
+    {
+      name: 'Keyring ring.encrypt of 64 B fields (cached data key, XAES-256-GCM) vs node:crypto createCipheriv per field',
+      target: '>= 3x',
+      value: v,
+      status: v === undefined ? 'SKIP' : v >= 3 ? 'PASS' : 'FAIL',
+    },
+  ];
 }
 
 export function keyringMarkdown(k, targets) {
   const L = ['### Keyring', ''];
-  L.push(`64 B fields with a cached data key: a Keyring over a FileKeyStore in a temp dir (\`kek.fromKey\`; the purpose's data key unwrapped once, held as an AeadKey), default options (XAES-256-GCM, use counts persisted every 1000 uses, a store commit with fsync that the rows pay for). ` +
-    `Each task is ${k.config.fieldsPerTask} sequential calls (\`await\` one after another); the batch row is one call over ${k.config.records} records. Rows count fields. Ratios are against node:crypto AES-256-GCM written per field as users write it, measured in the same run. ` +
-    `Fields are a 63-character string (64 B plaintext with encryptFields' type tag; output is a \`tsr1.\` string). Other processes used ${k.otherCpuPercent}% of the machine's CPU during this section.`);
+  L.push(
+    `64 B fields with a cached data key: a Keyring over a FileKeyStore in a temp dir (\`kek.fromKey\`; the purpose's data key unwrapped once, held as an AeadKey), default options (XAES-256-GCM, use counts persisted every 1000 uses, a store commit with fsync that the rows pay for). ` +
+      `Each task is ${k.config.fieldsPerTask} sequential calls (\`await\` one after another); the batch row is one call over ${k.config.records} records. Rows count fields. Ratios are against node:crypto AES-256-GCM written per field as users write it, measured in the same run. ` +
+      `Fields are a 63-character string (64 B plaintext with encryptFields' type tag; output is a \`tsr1.\` string). Other processes used ${k.otherCpuPercent}% of the machine's CPU during this section.`,
+  );
   L.push('');
   L.push('| op | algorithm | implementation | fields/s | µs per field | ratio vs node:crypto | round spread |');
   L.push('|---|---|---|--:|--:|--:|--:|');
   for (const r of k.rows) {
     const ops = r.opsPerSec !== undefined ? int(r.opsPerSec) : (r.error ?? r.state);
-    L.push(`| ${r.op} | ${r.alg} | ${`${r.impl} ${r.api}`.replace(/\|/g, '\\|')} | ${ops} | ${r.opsPerSec ? us(r.opsPerSec) : ''} | ${r.baseline ? '1.00x (baseline)' : r.ratio !== undefined ? `**${x(r.ratio)}**` : ''} | ${spread(r)} |`);
+    L.push(
+      `| ${r.op} | ${r.alg} | ${`${r.impl} ${r.api}`.replace(/\|/g, '\\|')} | ${ops} | ${r.opsPerSec ? us(r.opsPerSec) : ''} | ${r.baseline ? '1.00x (baseline)' : r.ratio !== undefined ? `**${x(r.ratio)}**` : ''} | ${spread(r)} |`,
+    );
   }
   L.push('');
   const f = k.flushMs;
-  if (f) L.push(`- Use counts: with the default countFlushEvery (1000) every 1000th call waits for a store commit; one commit took ${f.median.toFixed(2)} ms here (median of ${f.runs}; ${f.min.toFixed(2)}-${f.max.toFixed(2)} ms), ~${(f.median).toFixed(1)} µs per field. The countFlushEvery 100 000 rows show the cost without it (a crash then loses up to 99 999 uses from the persisted counts).`);
-  for (const t of targets) L.push(`- Target ${t.status === 'PASS' ? 'met' : t.status === 'FAIL' ? 'not met' : 'not measured'}: ${t.name}: ${t.value === undefined ? 'n/a' : x(t.value)} (${t.target}).`);
-  if (k.otherCpuPercent > 10) L.push(`- CPU contention: other processes used ${k.otherCpuPercent}% of the CPU during this section, so these ratios are noisier than usual; rerun on an idle machine.`);
-  else L.push(`- CPU contention: other processes used ${k.otherCpuPercent}% of the CPU during this section (low); the round spread column shows how much the three rounds moved.`);
+  if (f)
+    L.push(
+      `- Use counts: with the default countFlushEvery (1000) every 1000th call waits for a store commit; one commit took ${f.median.toFixed(2)} ms here (median of ${f.runs}; ${f.min.toFixed(2)}-${f.max.toFixed(2)} ms), ~${f.median.toFixed(1)} µs per field. The countFlushEvery 100 000 rows show the cost without it (a crash then loses up to 99 999 uses from the persisted counts).`,
+    );
+  for (const t of targets)
+    L.push(
+      `- Target ${t.status === 'PASS' ? 'met' : t.status === 'FAIL' ? 'not met' : 'not measured'}: ${t.name}: ${t.value === undefined ? 'n/a' : x(t.value)} (${t.target}).`,
+    );
+  if (k.otherCpuPercent > 10)
+    L.push(
+      `- CPU contention: other processes used ${k.otherCpuPercent}% of the CPU during this section, so these ratios are noisier than usual; rerun on an idle machine.`,
+    );
+  else
+    L.push(
+      `- CPU contention: other processes used ${k.otherCpuPercent}% of the CPU during this section (low); the round spread column shows how much the three rounds moved.`,
+    );
   return L.join('\n');
 }

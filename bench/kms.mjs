@@ -57,7 +57,12 @@ export async function runKms({ quick = false, log = console.log } = {}) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tessera-bench-kms-'));
   const { startKms } = await loadServer(dir);
   const kms = await startKms(['bench']);
-  const client = new KMSClient({ endpoint: kms.url, region: kms.region, credentials: { accessKeyId: kms.accessKeyId, secretAccessKey: 'bench' }, maxAttempts: 1 });
+  const client = new KMSClient({
+    endpoint: kms.url,
+    region: kms.region,
+    credentials: { accessKeyId: kms.accessKeyId, secretAccessKey: 'bench' },
+    maxAttempts: 1,
+  });
   const kmsKek = () => kek.awsKms({ client, keyId: kms.arn('bench') });
   const localKey = crypto.randomBytes(32);
   try {
@@ -108,14 +113,23 @@ export async function runKms({ quick = false, log = console.log } = {}) {
       { op: 'keyring encrypt 64 B', kek: 'local (kek.fromKey)', opsPerSec: l, rounds: res.local },
       { op: 'keyring encrypt 64 B', kek: 'AWS KMS (kek.awsKms, SDK client)', opsPerSec: k, rounds: res.kms, ratioVsLocal: k / l },
     ];
-    log(`    keyring encrypt 64 B: local KEK ${Math.round(l)}/s, AWS KMS KEK ${Math.round(k)}/s (${(k / l).toFixed(2)}x); KMS calls per 1e5 messages ${callsPer1e5}; setup ${setupCalls} calls (${setupMs.toFixed(1)} ms); reopen ${reopenCalls} calls (${reopenMs.toFixed(1)} ms)`);
+    log(
+      `    keyring encrypt 64 B: local KEK ${Math.round(l)}/s, AWS KMS KEK ${Math.round(k)}/s (${(k / l).toFixed(2)}x); KMS calls per 1e5 messages ${callsPer1e5}; setup ${setupCalls} calls (${setupMs.toFixed(1)} ms); reopen ${reopenCalls} calls (${reopenMs.toFixed(1)} ms)`,
+    );
     return {
       rows,
       callsPer1e5,
       setupCalls,
       reopenCalls,
       reopenMs,
-      config: { quick, rounds, fieldsPerRound: FIELDS, messagesCounted: MESSAGES, server: 'test/kms/aws-kms-server.ts on 127.0.0.1 (HTTP)', client: '@aws-sdk/client-kms KMSClient, maxAttempts 1' },
+      config: {
+        quick,
+        rounds,
+        fieldsPerRound: FIELDS,
+        messagesCounted: MESSAGES,
+        server: 'test/kms/aws-kms-server.ts on 127.0.0.1 (HTTP)',
+        client: '@aws-sdk/client-kms KMSClient, maxAttempts 1',
+      },
       durationS: (performance.now() - t0) / 1000,
     };
   } finally {

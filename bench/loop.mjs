@@ -14,11 +14,16 @@ const PIECE = 1 << 20; // stream input pieces: 1 MiB
 
 // eslint-disable-next-line @typescript-eslint/no-unused-vars -- written, never read: holds each benchmarked call's result so the optimiser cannot drop the work
 let sink;
-const gc = () => { sink = null; global.gc?.(); };
+const gc = () => {
+  sink = null;
+  global.gc?.();
+};
 
 function gcObserver() {
   const pauses = [];
-  const obs = new PerformanceObserver((list) => { for (const e of list.getEntries()) pauses.push(e.duration); });
+  const obs = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) pauses.push(e.duration);
+  });
   obs.observe({ entryTypes: ['gc'] });
   return {
     async stop() {
@@ -40,7 +45,8 @@ export async function loopDuring(step, durationMs) {
   const obs = gcObserver();
   const h = monitorEventLoopDelay({ resolution: 1 });
   const submit = [];
-  let steps = 0, bytes = 0;
+  let steps = 0,
+    bytes = 0;
   h.enable();
   const t0 = performance.now();
   while (steps === 0 || performance.now() - t0 < durationMs) {
@@ -53,8 +59,14 @@ export async function loopDuring(step, durationMs) {
   h.disable();
   sink = null;
   return {
-    steps, wallMs: wall, MBps: bytes / 1e6 / (wall / 1000),
-    p50: nsToMs(h.percentile(50)), p99: nsToMs(h.percentile(99)), max: nsToMs(h.max), mean: nsToMs(h.mean), samples: h.count,
+    steps,
+    wallMs: wall,
+    MBps: bytes / 1e6 / (wall / 1000),
+    p50: nsToMs(h.percentile(50)),
+    p99: nsToMs(h.percentile(99)),
+    max: nsToMs(h.max),
+    mean: nsToMs(h.mean),
+    samples: h.count,
     submitMs: submit.length ? { mean: submit.reduce((a, b) => a + b, 0) / submit.length, max: Math.max(...submit) } : undefined,
     gc: await obs.stop(),
   };
@@ -112,24 +124,42 @@ export function pieces(buf) {
 /** A Web ReadableStream of `buf` in 1 MiB pieces. */
 export function webPieces(buf) {
   let at = 0;
-  return new ReadableStream({
-    pull(c) {
-      if (at < buf.length) c.enqueue(buf.subarray(at, (at += PIECE)));
-      else c.close();
+  return new ReadableStream(
+    {
+      pull(c) {
+        if (at < buf.length) c.enqueue(buf.subarray(at, (at += PIECE)));
+        else c.close();
+      },
     },
-  }, { highWaterMark: 4 });
+    { highWaterMark: 4 },
+  );
 }
 
 /** Consumes a Node stream, counting bytes. */
 export async function drainNode(source, transform) {
   let n = 0;
-  await pipeline(source, transform, new Writable({ write(c, _e, cb) { n += c.length; cb(); } }));
+  await pipeline(
+    source,
+    transform,
+    new Writable({
+      write(c, _e, cb) {
+        n += c.length;
+        cb();
+      },
+    }),
+  );
   return n;
 }
 
 /** Consumes a Web stream, counting bytes. */
 export async function drainWeb(source, transform) {
   let n = 0;
-  await source.pipeThrough(transform).pipeTo(new WritableStream({ write(c) { n += c.length; } }));
+  await source.pipeThrough(transform).pipeTo(
+    new WritableStream({
+      write(c) {
+        n += c.length;
+      },
+    }),
+  );
   return n;
 }

@@ -13,7 +13,8 @@ import { wasmMarkdown } from './wasm-report.mjs';
 // started (bench children, chromium): how much other work (a compiler, a test
 // run) shared the cores with the benchmark.
 export function cpuSnapshot() {
-  let busy = 0, total = 0;
+  let busy = 0,
+    total = 0;
   for (const { times: t } of os.cpus()) {
     const all = t.user + t.nice + t.sys + t.idle + t.irq;
     total += all;
@@ -39,12 +40,20 @@ function descendantsCpuMs() {
       const s = readFileSync(`/proc/${pid}/stat`, 'latin1');
       const f = s.slice(s.lastIndexOf(')') + 2).split(' '); // f[0] = state (field 3)
       return { ppid: +f[1], self: +f[11] + +f[12], children: +f[13] + +f[14] };
-    } catch { return undefined; }
+    } catch {
+      return undefined;
+    }
   };
   const me = stat(process.pid);
   if (!me) return 0;
   let pids;
-  try { pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number); } catch { return 0; }
+  try {
+    pids = readdirSync('/proc')
+      .filter((d) => /^\d+$/.test(d))
+      .map(Number);
+  } catch {
+    return 0;
+  }
   const kids = new Map();
   const info = new Map();
   for (const pid of pids) {
@@ -108,7 +117,11 @@ export function mergeRounds(rounds) {
   const ok = rounds.filter((r) => r.opsPerSec !== undefined).sort((a, b) => a.opsPerSec - b.opsPerSec);
   if (ok.length === 0) return rounds[0];
   const med = ok[(ok.length - 1) >> 1];
-  return { ...med, rounds: rounds.map((r) => ({ opsPerSec: r.opsPerSec, rme: r.rme, samples: r.samples, state: r.state })), samplesTotal: ok.reduce((n, r) => n + r.samples, 0) };
+  return {
+    ...med,
+    rounds: rounds.map((r) => ({ opsPerSec: r.opsPerSec, rme: r.rme, samples: r.samples, state: r.state })),
+    samplesTotal: ok.reduce((n, r) => n + r.samples, 0),
+  };
 }
 
 export function addRatios(rows) {
@@ -128,10 +141,12 @@ export function addRatios(rows) {
   return rows;
 }
 
-const find = (rows, alg, size, op, api) => rows.find((r) => r.alg === alg && r.size === size && r.op === op && r.impl === 'tessera' && (r.api === api || r.api.startsWith(`${api} `)));
+const find = (rows, alg, size, op, api) =>
+  rows.find((r) => r.alg === alg && r.size === size && r.op === op && r.impl === 'tessera' && (r.api === api || r.api.startsWith(`${api} `)));
 
 export function checkTargets(rows, eventLoop) {
-  const KiB = 1024, MiB = 1024 * KiB;
+  const KiB = 1024,
+    MiB = 1024 * KiB;
   /** @type {Array<[name: string, alg: string, size: number, op: string, api: string, want: number]>} */
   const spec = [
     ['AES-256-GCM 64 B key.sealInto vs node:crypto', 'aes-256-gcm', 64, 'seal', 'key.sealInto', 10],
@@ -148,7 +163,10 @@ export function checkTargets(rows, eventLoop) {
     const got = r?.ratio;
     return { name, target: `>= ${want}x`, value: got, status: got === undefined ? 'SKIP' : got >= want ? 'PASS' : 'FAIL' };
   });
-  for (const [api, label] of [['key.sealInto', 'key.sealInto vs sodium-native randombytes_buf + encrypt'], ['aead.sealInto', 'aead.sealInto vs sodium-native encrypt (fixed nonce)']]) {
+  for (const [api, label] of [
+    ['key.sealInto', 'key.sealInto vs sodium-native randombytes_buf + encrypt'],
+    ['aead.sealInto', 'aead.sealInto vs sodium-native encrypt (fixed nonce)'],
+  ]) {
     const r = find(rows, 'chacha20-poly1305', 64, 'seal', api);
     const got = r?.ratioSodium;
     out.push({ name: `ChaCha20-Poly1305 64 B ${label}`, target: '>= 1x', value: got, status: got === undefined ? 'SKIP' : got >= 1 ? 'PASS' : 'FAIL' });
@@ -164,17 +182,34 @@ export function checkTargets(rows, eventLoop) {
   };
   const tierTarget = (name, v, want) => out.push({ name, target: `>= ${want}x`, value: v, status: v === undefined ? 'SKIP' : v >= want ? 'PASS' : 'FAIL' });
   for (const op of ['seal', 'open']) {
-    for (const size of [64, KiB]) tierTarget(`AES-256-GCM ${sizeLabel(size)} ${op} vaes512 tier vs openssl tier`, tier('aes-256-gcm', size, op, 'vaes512'), 1.2);
-    for (const size of [16 * KiB, 64 * KiB, MiB]) tierTarget(`AES-256-GCM ${sizeLabel(size)} ${op} vaes512 tier vs openssl tier`, tier('aes-256-gcm', size, op, 'vaes512'), ossl30 ? 2.0 : 1.0);
-    if (ossl30) for (const size of [16 * KiB, MiB]) tierTarget(`AES-256-GCM ${sizeLabel(size)} ${op} aesni tier vs openssl tier`, tier('aes-256-gcm', size, op, 'aesni'), 1.0);
-    for (const size of [16 * KiB, MiB]) tierTarget(`ChaCha20-Poly1305 ${sizeLabel(size)} ${op} vaes512 tier (AVX-512) vs openssl tier`, tier('chacha20-poly1305', size, op, 'vaes512'), 1.0);
+    for (const size of [64, KiB])
+      tierTarget(`AES-256-GCM ${sizeLabel(size)} ${op} vaes512 tier vs openssl tier`, tier('aes-256-gcm', size, op, 'vaes512'), 1.2);
+    for (const size of [16 * KiB, 64 * KiB, MiB])
+      tierTarget(`AES-256-GCM ${sizeLabel(size)} ${op} vaes512 tier vs openssl tier`, tier('aes-256-gcm', size, op, 'vaes512'), ossl30 ? 2.0 : 1.0);
+    if (ossl30)
+      for (const size of [16 * KiB, MiB])
+        tierTarget(`AES-256-GCM ${sizeLabel(size)} ${op} aesni tier vs openssl tier`, tier('aes-256-gcm', size, op, 'aesni'), 1.0);
+    for (const size of [16 * KiB, MiB])
+      tierTarget(`ChaCha20-Poly1305 ${sizeLabel(size)} ${op} vaes512 tier (AVX-512) vs openssl tier`, tier('chacha20-poly1305', size, op, 'vaes512'), 1.0);
     const into = find(rows, 'aes-256-gcm', MiB, op, op === 'seal' ? 'key.sealInto' : 'key.openInto');
     tierTarget(`AES-256-GCM 1 MiB key.${op}Into vs node:crypto`, into?.ratio, 5);
   }
   const p99 = eventLoop?.sealAsync?.p99;
-  out.push({ name: 'key.sealAsync 64 MiB event-loop delay p99', target: '<= 2 ms', value: p99, unit: 'ms', status: p99 === undefined ? 'SKIP' : p99 <= 2 ? 'PASS' : 'FAIL' });
+  out.push({
+    name: 'key.sealAsync 64 MiB event-loop delay p99',
+    target: '<= 2 ms',
+    value: p99,
+    unit: 'ms',
+    status: p99 === undefined ? 'SKIP' : p99 <= 2 ? 'PASS' : 'FAIL',
+  });
   const p99i = eventLoop?.sealIntoAsync?.p99;
-  out.push({ name: 'key.sealIntoAsync 64 MiB (reused output) event-loop delay p99', target: '<= 2 ms', value: p99i, unit: 'ms', status: p99i === undefined ? 'SKIP' : p99i <= 2 ? 'PASS' : 'FAIL' });
+  out.push({
+    name: 'key.sealIntoAsync 64 MiB (reused output) event-loop delay p99',
+    target: '<= 2 ms',
+    value: p99i,
+    unit: 'ms',
+    status: p99i === undefined ? 'SKIP' : p99i <= 2 ? 'PASS' : 'FAIL',
+  });
   return out;
 }
 
@@ -182,7 +217,8 @@ const int = (n) => Math.round(n).toLocaleString('en-US');
 const mbps = (n) => (n >= 100 ? int(n) : n.toFixed(1));
 const ratio = (x) => (x === undefined ? '' : `${x.toFixed(2)}x`);
 const impl = (r) => `${r.impl} ${r.api}`;
-export const fmtTarget = (t) => `${t.status} ${t.name}: ${t.value === undefined ? 'not measured' : t.unit ? `${t.value.toFixed(2)} ${t.unit}` : `${t.value.toFixed(2)}x`} (target ${t.target})`;
+export const fmtTarget = (t) =>
+  `${t.status} ${t.name}: ${t.value === undefined ? 'not measured' : t.unit ? `${t.value.toFixed(2)} ${t.unit}` : `${t.value.toFixed(2)}x`} (target ${t.target})`;
 
 function eventLoopLines(el) {
   const n = el.nodeSync;
@@ -200,9 +236,11 @@ function eventLoopLines(el) {
 function markdown(result) {
   const { machine, rows, targets, eventLoop, alloc, config, chunked, wasm, keyring } = result;
   const L = [];
-  L.push(`Run ${machine.date}: ${machine.cpus}x ${machine.cpuModel}, Node ${machine.node}, OpenSSL ${machine.openssl}, sections ${config.sections.join(', ')} in ${config.durationS.toFixed(0)} s ` +
-    `(other processes used ${machine.otherProcessesCpuPercent}% of the CPU during the run; addon built ${machine.tesseraAddonBuilt ?? 'n/a'}).` +
-    `${config.quick ? ' Short sampling (quick / ci profile).' : ''} Ratios are against node:crypto measured in the same run unless a column says otherwise.`);
+  L.push(
+    `Run ${machine.date}: ${machine.cpus}x ${machine.cpuModel}, Node ${machine.node}, OpenSSL ${machine.openssl}, sections ${config.sections.join(', ')} in ${config.durationS.toFixed(0)} s ` +
+      `(other processes used ${machine.otherProcessesCpuPercent}% of the CPU during the run; addon built ${machine.tesseraAddonBuilt ?? 'n/a'}).` +
+      `${config.quick ? ' Short sampling (quick / ci profile).' : ''} Ratios are against node:crypto measured in the same run unless a column says otherwise.`,
+  );
   const lat = rows.filter((r) => r.size === 64 && r.op === 'seal' && r.latencyNs);
   if (lat.length) {
     L.push('');
@@ -210,7 +248,8 @@ function markdown(result) {
     L.push('');
     L.push('| algorithm | implementation | p50 | p99 |');
     L.push('|---|---|--:|--:|');
-    for (const r of lat) L.push(`| ${r.alg} | ${impl(r).replace(/\|/g, '\\|')} | ${(r.latencyNs.p50 / 1000).toFixed(2)} µs | ${(r.latencyNs.p99 / 1000).toFixed(2)} µs |`);
+    for (const r of lat)
+      L.push(`| ${r.alg} | ${impl(r).replace(/\|/g, '\\|')} | ${(r.latencyNs.p50 / 1000).toFixed(2)} µs | ${(r.latencyNs.p99 / 1000).toFixed(2)} µs |`);
   }
   if (rows.length) {
     L.push('');
@@ -218,14 +257,16 @@ function markdown(result) {
     L.push('|---|---|---|---|--:|--:|--:|');
     for (const r of rows) {
       const ops = r.opsPerSec !== undefined ? int(r.opsPerSec) : (r.note ?? r.error ?? r.state);
-      const mb = r.MBps !== undefined ? mbps(r.MBps) : (r.note ? 'n/a' : '');
+      const mb = r.MBps !== undefined ? mbps(r.MBps) : r.note ? 'n/a' : '';
       const rat = r.ratio !== undefined ? `**${ratio(r.ratio)}**${r.ratioNote ? ' †' : ''}` : r.baseline ? '1.00x' : r.note ? 'n/a' : '';
       L.push(`| ${r.alg} | ${r.sizeLabel} | ${r.op} | ${impl(r).replace(/\|/g, '\\|')} | ${ops} | ${mb} | ${r.baseline ? '1.00x (baseline)' : rat} |`);
     }
     L.push('');
-    L.push('† no node:crypto equivalent; ratio against node:crypto running the base algorithm (chacha20-poly1305 / aes-256-gcm) at the same size. ' +
-      `Each row is the median of ${config.rounds} tinybench rounds; ops/s is tinybench's mean latency inverted (timer overhead subtracted). ` +
-      'Batch rows count messages, not calls. MB/s counts plaintext bytes (10^6).');
+    L.push(
+      '† no node:crypto equivalent; ratio against node:crypto running the base algorithm (chacha20-poly1305 / aes-256-gcm) at the same size. ' +
+        `Each row is the median of ${config.rounds} tinybench rounds; ops/s is tinybench's mean latency inverted (timer overhead subtracted). ` +
+        'Batch rows count messages, not calls. MB/s counts plaintext bytes (10^6).',
+    );
   }
   const sod = rows.filter((r) => r.ratioSodium !== undefined);
   if (sod.length) {
@@ -259,7 +300,12 @@ function markdown(result) {
   }
   if (keyring) {
     L.push('');
-    L.push(keyringMarkdown(keyring, targets.filter((t) => t.name.startsWith('Keyring '))));
+    L.push(
+      keyringMarkdown(
+        keyring,
+        targets.filter((t) => t.name.startsWith('Keyring ')),
+      ),
+    );
   }
   L.push('');
   L.push('Targets:');
@@ -279,7 +325,9 @@ const pct = (v) => `${v >= 0 ? '+' : ''}${(100 * v).toFixed(1)}%`;
  */
 export function headlineMarkdown(set, ratiosOf) {
   const L = [];
-  L.push('| Node | AEAD | size | `key.sealInto` MB/s | vs node:crypto | vaes512 tier vs openssl tier | vs sodium-native | vs @noble/ciphers | wasm simd vs @noble/ciphers |');
+  L.push(
+    '| Node | AEAD | size | `key.sealInto` MB/s | vs node:crypto | vaes512 tier vs openssl tier | vs sodium-native | vs @noble/ciphers | wasm simd vs @noble/ciphers |',
+  );
   L.push('|---|---|---|--:|--:|--:|--:|--:|--:|');
   for (const run of set.runs) {
     const rat = new Map(ratiosOf(run).map((r) => [r.id, r.value]));
@@ -289,7 +337,9 @@ export function headlineMarkdown(set, ratiosOf) {
       const at = `${r.alg} ${r.sizeLabel} seal`;
       const tier = [...rat].find(([id]) => id.startsWith(`${at}: tessera vaes512 key.sealInto / tessera openssl`))?.[1];
       const base = r.alg.startsWith('xaes') ? ' (AES-GCM)' : r.alg.startsWith('xchacha') ? ' (ChaCha)' : '';
-      L.push(`| ${node} | ${r.alg} | ${r.sizeLabel} | ${mbps(r.MBps)} | ${ratio(r.ratio)}${r.ratio !== undefined ? base : ''} | ${ratio(tier)} | ${ratio(r.ratioSodium ?? rat.get(`${at}: tessera native key.sealInto / sodium-native (message)`))} | ${ratio(rat.get(`${at}: tessera native key.sealInto / @noble/ciphers`))} | ${ratio(rat.get(`${at}: tessera wasm simd AeadKey.seal / @noble/ciphers`))} |`);
+      L.push(
+        `| ${node} | ${r.alg} | ${r.sizeLabel} | ${mbps(r.MBps)} | ${ratio(r.ratio)}${r.ratio !== undefined ? base : ''} | ${ratio(tier)} | ${ratio(r.ratioSodium ?? rat.get(`${at}: tessera native key.sealInto / sodium-native (message)`))} | ${ratio(rat.get(`${at}: tessera native key.sealInto / @noble/ciphers`))} | ${ratio(rat.get(`${at}: tessera wasm simd AeadKey.seal / @noble/ciphers`))} |`,
+      );
     }
   }
   return L.join('\n');
@@ -308,9 +358,11 @@ export function setMarkdown(set, { charts = [], floors, compare, ratiosOf } = {}
   L.push(`<!-- generated by bench/run.mjs (${set.profile}) on ${set.date}; do not edit -->`);
   L.push(`# tessera benchmark (${set.profile} run)`);
   L.push('');
-  L.push(`Measured ${set.date} on ${set.machine.cores}x ${set.machine.cpuModel} (${set.machine.platform}, ${set.machine.totalMemGiB} GiB; CPU flags: ${set.machine.flags.join(' ')}), ` +
-    `${nodes}, tessera ${set.commit}. The same addon binary runs under every Node version. Every ratio compares two things measured in the same process and run; ` +
-    `absolute figures are for orientation only (this is a shared 2-core VM).`);
+  L.push(
+    `Measured ${set.date} on ${set.machine.cores}x ${set.machine.cpuModel} (${set.machine.platform}, ${set.machine.totalMemGiB} GiB; CPU flags: ${set.machine.flags.join(' ')}), ` +
+      `${nodes}, tessera ${set.commit}. The same addon binary runs under every Node version. Every ratio compares two things measured in the same process and run; ` +
+      `absolute figures are for orientation only (this is a shared 2-core VM).`,
+  );
   if (ratiosOf && set.runs.some((r) => r.rows?.length)) {
     L.push('');
     L.push(headlineMarkdown(set, ratiosOf));
@@ -324,12 +376,17 @@ export function setMarkdown(set, { charts = [], floors, compare, ratiosOf } = {}
     L.push('');
     L.push(`## Floors`);
     L.push('');
-    L.push(`${floors.checked.length - bad.length} of ${floors.checked.length} floored ratios at or above their floor (bench/floors.json).${floors.notes.map((n) => ` ${n}.`).join('')}`);
+    L.push(
+      `${floors.checked.length - bad.length} of ${floors.checked.length} floored ratios at or above their floor (bench/floors.json).${floors.notes.map((n) => ` ${n}.`).join('')}`,
+    );
     if (floors.checked.length) {
       L.push('');
       L.push('| Node | ratio | measured now | floor | when set |');
       L.push('|---|---|--:|--:|--:|');
-      for (const f of floors.checked) L.push(`| ${f.node} | ${f.id} | ${f.value === undefined ? 'not measured' : ratio(f.value)} | ${ratio(f.floor)}${f.ok ? '' : ' **FAIL**'} | ${ratio(f.measured)} |`);
+      for (const f of floors.checked)
+        L.push(
+          `| ${f.node} | ${f.id} | ${f.value === undefined ? 'not measured' : ratio(f.value)} | ${ratio(f.floor)}${f.ok ? '' : ' **FAIL**'} | ${ratio(f.measured)} |`,
+        );
     }
   }
   if (compare) {

@@ -35,7 +35,9 @@ export async function runRounds(cases, { alg, size, time, warmupTime, iterations
       timestampProvider: 'hrtimeNow',
       subtractTimerOverhead: true,
       throws: false,
-      setup: () => { global.gc?.(); },
+      setup: () => {
+        global.gc?.();
+      },
       time: time / ROUNDS,
       iterations: Math.max(1, Math.ceil((iterations ?? 64) / ROUNDS)),
       warmup: round === 0, // later rounds reuse the warmed-up code

@@ -41,20 +41,48 @@ function parseArgs(argv) {
     const [flag, inline] = argv[i].split(/=(.*)/s, 2);
     const take = () => (inline !== undefined ? inline : value(i++, flag));
     switch (flag) {
-      case '--quick': a.profile = 'quick'; break;
-      case '--ci': a.profile = 'ci'; break;
-      case '--only': a.only = take(); break;
-      case '--skip': a.skip = take(); break;
-      case '--node': a.nodes.push(take()); break;
-      case '--out': a.out = take(); break;
-      case '--compare': a.compare = take(); break;
-      case '--floors': a.floors = true; break;
-      case '--no-floors': a.floors = false; break;
-      case '--child-json': a.childJson = take(); break;
-      case '--step-offset': a.stepOffset = Number(take()); break;
-      case '--step-total': a.stepTotal = Number(take()); break;
-      case '-h': case '--help': usage(); break;
-      default: usage(`unknown option ${argv[i]}`);
+      case '--quick':
+        a.profile = 'quick';
+        break;
+      case '--ci':
+        a.profile = 'ci';
+        break;
+      case '--only':
+        a.only = take();
+        break;
+      case '--skip':
+        a.skip = take();
+        break;
+      case '--node':
+        a.nodes.push(take());
+        break;
+      case '--out':
+        a.out = take();
+        break;
+      case '--compare':
+        a.compare = take();
+        break;
+      case '--floors':
+        a.floors = true;
+        break;
+      case '--no-floors':
+        a.floors = false;
+        break;
+      case '--child-json':
+        a.childJson = take();
+        break;
+      case '--step-offset':
+        a.stepOffset = Number(take());
+        break;
+      case '--step-total':
+        a.stepTotal = Number(take());
+        break;
+      case '-h':
+      case '--help':
+        usage();
+        break;
+      default:
+        usage(`unknown option ${argv[i]}`);
     }
   }
   for (const s of [a.only, a.skip]) if (s !== undefined && !SECTIONS.includes(s)) usage(`unknown section ${s} (${SECTIONS.join(', ')})`);
@@ -64,7 +92,8 @@ function parseArgs(argv) {
 }
 
 function usage(err) {
-  const text = 'usage: tessera bench [--quick | --ci] [--only|--skip aead|chunked|wasm|keyring|hsm|kms|metrics] [--node PATH]... [--out DIR] [--compare FILE] [--floors | --no-floors]';
+  const text =
+    'usage: tessera bench [--quick | --ci] [--only|--skip aead|chunked|wasm|keyring|hsm|kms|metrics] [--node PATH]... [--out DIR] [--compare FILE] [--floors | --no-floors]';
   if (err) {
     console.error(`tessera bench: ${err}\n${text}`);
     process.exit(2);
@@ -76,7 +105,9 @@ function usage(err) {
 function commitOf() {
   try {
     const sha = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() !== '';
+    const dirty =
+      execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() !==
+      '';
     return dirty ? `${sha} (with uncommitted changes)` : sha;
   } catch {
     return `package ${JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version} (no git)`;
@@ -88,11 +119,21 @@ function cpuDescription() {
   const FLAGS = ['aes', 'pclmulqdq', 'avx', 'avx2', 'bmi2', 'adx', 'vaes', 'vpclmulqdq', 'avx512f', 'avx512bw', 'avx512vl', 'avx512ifma', 'sha_ni'];
   let flags = [];
   try {
-    const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('flags'));
+    const line = readFileSync('/proc/cpuinfo', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('flags'));
     const have = new Set((line ?? '').split(':')[1]?.trim().split(/\s+/));
     flags = FLAGS.filter((f) => have.has(f));
-  } catch { /* not Linux */ }
-  return { cpuModel: os.cpus()[0]?.model ?? 'unknown', cores: os.availableParallelism(), flags, platform: `${os.platform()} ${os.release()} ${os.arch()}`, totalMemGiB: +(os.totalmem() / 2 ** 30).toFixed(1) };
+  } catch {
+    /* not Linux */
+  }
+  return {
+    cpuModel: os.cpus()[0]?.model ?? 'unknown',
+    cores: os.availableParallelism(),
+    flags,
+    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+    totalMemGiB: +(os.totalmem() / 2 ** 30).toFixed(1),
+  };
 }
 
 /** Progress lines: "[k/N] what", counted across every Node version of the run. */
@@ -110,8 +151,19 @@ function makeStep(offset, total) {
 function runUnder(bin, a, offset, total) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tessera-bench-'));
   const json = path.join(dir, 'run.json');
-  const args = ['--expose-gc', fileURLToPath(import.meta.url), ...(a.profile === 'full' ? [] : [`--${a.profile}`]), ...(a.only ? ['--only', a.only] : []),
-    ...(a.skip ? ['--skip', a.skip] : []), '--child-json', json, '--step-offset', String(offset), '--step-total', String(total)];
+  const args = [
+    '--expose-gc',
+    fileURLToPath(import.meta.url),
+    ...(a.profile === 'full' ? [] : [`--${a.profile}`]),
+    ...(a.only ? ['--only', a.only] : []),
+    ...(a.skip ? ['--skip', a.skip] : []),
+    '--child-json',
+    json,
+    '--step-offset',
+    String(offset),
+    '--step-total',
+    String(total),
+  ];
   // The child's node is first on PATH, so that anything the suite spawns by name runs on it too.
   const env = { ...process.env, PATH: `${path.dirname(path.resolve(bin))}${path.delimiter}${process.env.PATH}` };
   const r = spawnSync(bin, args, { stdio: 'inherit', env });
@@ -139,7 +191,10 @@ function printTable(set) {
         case: at,
         'native MB/s': Math.round(r.MBps),
         'Into / node:crypto': x(r.ratio) + (r.ratioNote ? ' †' : ''),
-        [`${alloc} / node:crypto`]: x(pick(`tessera native ${alloc} / node:crypto`) ?? pick(`tessera native ${alloc} / node:crypto (${r.alg.startsWith('xaes') ? 'aes-256-gcm' : 'chacha20-poly1305'})`)),
+        [`${alloc} / node:crypto`]: x(
+          pick(`tessera native ${alloc} / node:crypto`) ??
+            pick(`tessera native ${alloc} / node:crypto (${r.alg.startsWith('xaes') ? 'aes-256-gcm' : 'chacha20-poly1305'})`),
+        ),
         'Into / sodium-native': x(r.ratioSodium ?? pick(`tessera native ${r.api} / sodium-native (message)`)),
         'Into / noble': x(pick(`tessera native ${r.api} / @noble/ciphers`)),
         'wasm simd / libsodium.js': x(pick(`tessera wasm simd AeadKey.${r.op} / libsodium-wrappers`)),
@@ -155,8 +210,17 @@ function printTable(set) {
     for (const t of measured) console.log(`  ${fmtTarget(t)}`);
     const skipped = (run.targets ?? []).length - measured.length;
     if (skipped) console.log(`  (${skipped} targets not measured in this run: sections or environments it left out, e.g. Chromium in --ci)`);
-    const lat = (run.rows ?? []).filter((r) => r.size === 64 && r.op === 'seal' && r.latencyNs && ['key.sealInto', 'key.seal', 'createCipheriv + concat', 'randombytes_buf + ietf_encrypt (prealloc)'].includes(r.api));
-    for (const r of lat) console.log(`  latency ${r.alg} 64 B seal ${r.impl} ${r.api}: p50 ${(r.latencyNs.p50 / 1000).toFixed(2)} us, p99 ${(r.latencyNs.p99 / 1000).toFixed(2)} us`);
+    const lat = (run.rows ?? []).filter(
+      (r) =>
+        r.size === 64 &&
+        r.op === 'seal' &&
+        r.latencyNs &&
+        ['key.sealInto', 'key.seal', 'createCipheriv + concat', 'randombytes_buf + ietf_encrypt (prealloc)'].includes(r.api),
+    );
+    for (const r of lat)
+      console.log(
+        `  latency ${r.alg} 64 B seal ${r.impl} ${r.api}: p50 ${(r.latencyNs.p50 / 1000).toFixed(2)} us, p99 ${(r.latencyNs.p99 / 1000).toFixed(2)} us`,
+      );
   }
 }
 
@@ -174,7 +238,16 @@ async function main() {
   console.log(`tessera bench (${a.profile}): sections ${a.sections.join(', ')}; Node ${[process.version, ...a.nodes].join(', ')}; ${total} steps`);
   const runs = [await runSuite({ profile: a.profile, sections: a.sections, step: makeStep(0, total) })];
   a.nodes.forEach((bin, i) => runs.push(runUnder(bin, a, perNode * (i + 1), total)));
-  const set = { schema: 1, tool: 'tessera bench', profile: a.profile, date: new Date().toISOString(), commit: commitOf(), machine: cpuDescription(), durationS: 0, runs };
+  const set = {
+    schema: 1,
+    tool: 'tessera bench',
+    profile: a.profile,
+    date: new Date().toISOString(),
+    commit: commitOf(),
+    machine: cpuDescription(),
+    durationS: 0,
+    runs,
+  };
   set.durationS = (performance.now() - started) / 1000;
 
   const out = path.resolve(a.out ?? (a.profile === 'full' && !a.only && !a.skip ? path.join(HERE, 'results') : path.join(ROOT, 'test-artifacts', 'bench')));
@@ -197,7 +270,10 @@ async function main() {
     const bad = floors.checked.filter((f) => !f.ok);
     console.log(`\nFloors (bench/floors.json): ${floors.checked.length - bad.length} of ${floors.checked.length} ratios at or above their floor`);
     for (const n of floors.notes) console.log(`  note: ${n}`);
-    for (const f of bad) console.log(`  FLOOR FAIL Node ${f.node} ${f.id}: ${f.value === undefined ? 'not measured' : x(f.value)} < floor ${x(f.floor)} (measured ${x(f.measured)} when set)`);
+    for (const f of bad)
+      console.log(
+        `  FLOOR FAIL Node ${f.node} ${f.id}: ${f.value === undefined ? 'not measured' : x(f.value)} < floor ${x(f.floor)} (measured ${x(f.measured)} when set)`,
+      );
   }
 
   writeFileSync(path.join(out, 'latest.json'), JSON.stringify({ ...set, compare, floors }, null, 1) + '\n');

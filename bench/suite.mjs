@@ -31,8 +31,12 @@ import { addRatios, checkTargets, cpuSnapshot, otherCpuPercent, sizeLabel, toRow
 import { ROUNDS, runRounds } from './rounds.mjs';
 
 export const SECTIONS = ['aead', 'chunked', 'wasm', 'keyring', 'hsm', 'kms', 'metrics'];
-const KiB = 1024, MiB = 1024 * KiB;
-const AES = 'aes-256-gcm', CHACHA = 'chacha20-poly1305', XCHACHA = 'xchacha20-poly1305', XAES = 'xaes-256-gcm';
+const KiB = 1024,
+  MiB = 1024 * KiB;
+const AES = 'aes-256-gcm',
+  CHACHA = 'chacha20-poly1305',
+  XCHACHA = 'xchacha20-poly1305',
+  XAES = 'xaes-256-gcm';
 
 // tinybench settings per size and profile: 64 MiB tasks run a handful of
 // iterations, small ones run for a time budget.
@@ -58,8 +62,18 @@ const SETTINGS = {
 };
 SETTINGS.ci = SETTINGS.quick;
 
-const ALLOC_ROWS = new Set(['seal tessera key.seal', 'seal tessera key.sealInto', 'open tessera key.open', 'open tessera key.openInto', 'seal node:crypto createCipheriv + concat', 'open node:crypto createDecipheriv',
-  'seal tessera aead.seal (key bytes + nonce per call)', 'seal tessera aead.sealInto (key bytes + nonce per call)', 'open tessera aead.open (key bytes + nonce per call)', 'open tessera aead.openInto (key bytes + nonce per call)']);
+const ALLOC_ROWS = new Set([
+  'seal tessera key.seal',
+  'seal tessera key.sealInto',
+  'open tessera key.open',
+  'open tessera key.openInto',
+  'seal node:crypto createCipheriv + concat',
+  'open node:crypto createDecipheriv',
+  'seal tessera aead.seal (key bytes + nonce per call)',
+  'seal tessera aead.sealInto (key bytes + nonce per call)',
+  'open tessera aead.open (key bytes + nonce per call)',
+  'open tessera aead.openInto (key bytes + nonce per call)',
+]);
 
 // The plan: [alg, size, case options]. opts: raw (64 B API shapes), batch,
 // noble, nobleNA (listed as too slow), sodium, async, only (subset of rows).
@@ -77,7 +91,9 @@ function plan(profile) {
     [XCHACHA, 64, peers],
     [XAES, 64, peers],
   ];
-  for (const size of [KiB, 16 * KiB, MiB]) for (const alg of [AES, CHACHA, XCHACHA, XAES]) g.push([alg, size, alg === AES && size === MiB ? { ...tiers, raw: true } : alg === AES || alg === CHACHA ? tiers : peers]);
+  for (const size of [KiB, 16 * KiB, MiB])
+    for (const alg of [AES, CHACHA, XCHACHA, XAES])
+      g.push([alg, size, alg === AES && size === MiB ? { ...tiers, raw: true } : alg === AES || alg === CHACHA ? tiers : peers]);
   g.push([AES, 64 * KiB, { tiers: true, raw: true }]);
   // Allocating one-shots (key.seal/open, aead.seal/open) past glibc's heap
   // reuse range and into the addon's block cache: AES-256-GCM at 16 MiB.
@@ -92,11 +108,19 @@ function plan(profile) {
 
 // The addon under test: the other half of the repo changes while benches run.
 function addonBuilt() {
-  try { return statSync(new URL('../build/Release/tessera.node', import.meta.url)).mtime.toISOString(); } catch { return undefined; }
+  try {
+    return statSync(new URL('../build/Release/tessera.node', import.meta.url)).mtime.toISOString();
+  } catch {
+    return undefined;
+  }
 }
 
 const pkgVersion = (name) => {
-  try { return JSON.parse(readFileSync(new URL(`../node_modules/${name}/package.json`, import.meta.url), 'utf8')).version; } catch { return undefined; }
+  try {
+    return JSON.parse(readFileSync(new URL(`../node_modules/${name}/package.json`, import.meta.url), 'utf8')).version;
+  } catch {
+    return undefined;
+  }
 };
 
 async function runGroup(alg, size, opts, settings) {
@@ -143,11 +167,18 @@ export async function runSuite({ profile = 'full', sections = SECTIONS, step = (
     loadavgStart: os.loadavg(),
     tesseraBackend: tessera.backend?.() ?? tessera.backend,
     tesseraAddonBuilt: addonBuilt(),
-    versions: { tinybench: pkgVersion('tinybench'), '@noble/ciphers': pkgVersion('@noble/ciphers'), 'sodium-native': pkgVersion('sodium-native'), 'libsodium-wrappers': pkgVersion('libsodium-wrappers') },
+    versions: {
+      tinybench: pkgVersion('tinybench'),
+      '@noble/ciphers': pkgVersion('@noble/ciphers'),
+      'sodium-native': pkgVersion('sodium-native'),
+      'libsodium-wrappers': pkgVersion('libsodium-wrappers'),
+    },
     exposeGc: typeof global.gc === 'function',
   };
   if (!machine.exposeGc) console.warn('note: run with node --expose-gc so the bench can collect garbage between tasks');
-  console.log(`tessera bench (${profile}) on Node ${machine.node} (OpenSSL ${machine.openssl}): ${machine.cpus}x ${machine.cpuModel}, load ${machine.loadavgStart.map((x) => x.toFixed(2)).join(' ')}`);
+  console.log(
+    `tessera bench (${profile}) on Node ${machine.node} (OpenSSL ${machine.openssl}): ${machine.cpus}x ${machine.cpuModel}, load ${machine.loadavgStart.map((x) => x.toFixed(2)).join(' ')}`,
+  );
   if (machine.loadavgStart[0] > 0.5 * machine.cpus) console.warn('warning: the machine is busy (1-min load average); ratios will be noisy');
 
   const rows = [];
@@ -204,14 +235,43 @@ export async function runSuite({ profile = 'full', sections = SECTIONS, step = (
     metrics = await runMetrics({ quick });
   }
 
-  const targets = [...(runs('aead') ? checkTargets(rows, eventLoop) : []), ...(alloc ? allocTargets(alloc) : []), ...(hsm && !hsm.skipped ? hsmTargets(hsm) : []), ...(kms && !kms.skipped ? kmsTargets(kms) : []), ...(metrics && !metrics.skipped ? metricsTargets(metrics) : []), ...(chunked ? chunkedTargets(chunked) : []), ...(wasm ? wasmTargets(wasm) : []), ...(keyring ? keyringTargets(keyring) : [])];
+  const targets = [
+    ...(runs('aead') ? checkTargets(rows, eventLoop) : []),
+    ...(alloc ? allocTargets(alloc) : []),
+    ...(hsm && !hsm.skipped ? hsmTargets(hsm) : []),
+    ...(kms && !kms.skipped ? kmsTargets(kms) : []),
+    ...(metrics && !metrics.skipped ? metricsTargets(metrics) : []),
+    ...(chunked ? chunkedTargets(chunked) : []),
+    ...(wasm ? wasmTargets(wasm) : []),
+    ...(keyring ? keyringTargets(keyring) : []),
+  ];
   const durationS = (performance.now() - started) / 1000;
   machine.loadavgEnd = os.loadavg();
   machine.otherProcessesCpuPercent = +otherCpuPercent(cpu0, cpuSnapshot()).toFixed(1);
-  if (machine.otherProcessesCpuPercent > 10) console.warn(`warning: other processes used ${machine.otherProcessesCpuPercent}% of the machine's CPU during the run`);
+  if (machine.otherProcessesCpuPercent > 10)
+    console.warn(`warning: other processes used ${machine.otherProcessesCpuPercent}% of the machine's CPU during the run`);
   return {
     machine,
-    config: { profile, quick, sections, rounds: ROUNDS, timestampProvider: 'hrtimeNow', subtractTimerOverhead: true, timerOverheadNs: timerOverheadMs === undefined ? undefined : timerOverheadMs * 1e6, settings, durationS },
-    rows, targets, eventLoop, alloc, chunked, wasm, keyring, hsm, kms, metrics,
+    config: {
+      profile,
+      quick,
+      sections,
+      rounds: ROUNDS,
+      timestampProvider: 'hrtimeNow',
+      subtractTimerOverhead: true,
+      timerOverheadNs: timerOverheadMs === undefined ? undefined : timerOverheadMs * 1e6,
+      settings,
+      durationS,
+    },
+    rows,
+    targets,
+    eventLoop,
+    alloc,
+    chunked,
+    wasm,
+    keyring,
+    hsm,
+    kms,
+    metrics,
   };
 }

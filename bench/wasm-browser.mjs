@@ -50,9 +50,13 @@ export function startServer(root = ROOT) {
 async function runPage(browser, origin, flavor, settings, { aead = true, chunked, webCrypto }, log) {
   const page = await browser.newPage();
   const problems = [];
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console.error: ${m.text()}`); });
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(`console.error: ${m.text()}`);
+  });
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`); });
+  page.on('response', (r) => {
+    if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`);
+  });
   page.setDefaultTimeout(10 * 60_000);
   try {
     await page.goto(`${origin}/bench/web/index.html`);
@@ -62,28 +66,44 @@ async function runPage(browser, origin, flavor, settings, { aead = true, chunked
     const info = await page.evaluate((o) => window.tsrBench.init(o), { simd: flavor === 'simd', webCrypto });
     if (info.backend !== 'wasm' || info.flavor !== flavor) throw new Error(`page runs ${info.backend} ${info.flavor}, expected wasm ${flavor}`);
     const plan = aead ? await page.evaluate(() => window.tsrBench.plan()) : [];
-    const rows = [], notes = new Set();
+    const rows = [],
+      notes = new Set();
     const cpu0 = cpuSnapshot();
     for (const [alg, size] of plan) {
-      const t0 = performance.now(), c0 = cpuSnapshot();
+      const t0 = performance.now(),
+        c0 = cpuSnapshot();
       const g = await page.evaluate(([a, s, o]) => window.tsrBench.aead(a, s, o), [alg, size, settings.aead]);
       const other = +otherCpuPercent(c0, cpuSnapshot()).toFixed(1);
       rows.push(...g.rows.map((r) => ({ ...r, sizeLabel: sizeLabel(r.size), otherCpuPercent: other })));
       for (const n of g.notes) notes.add(n);
-      log(`  chromium ${flavor} ${alg} ${sizeLabel(size)}: ${g.rows.length} cases in ${((performance.now() - t0) / 1000).toFixed(1)} s (other processes: ${other}% CPU)`);
+      log(
+        `  chromium ${flavor} ${alg} ${sizeLabel(size)}: ${g.rows.length} cases in ${((performance.now() - t0) / 1000).toFixed(1)} s (other processes: ${other}% CPU)`,
+      );
     }
     let ch;
     if (chunked) {
-      const t0 = performance.now(), c0 = cpuSnapshot();
+      const t0 = performance.now(),
+        c0 = cpuSnapshot();
       ch = await page.evaluate(([o, sync]) => window.tsrBench.chunked(o, { sync }), [settings.chunked, chunked === 'full']);
       const other = +otherCpuPercent(c0, cpuSnapshot()).toFixed(1);
       ch.rows = ch.rows.map((r) => ({ ...r, sizeLabel: sizeLabel(r.size), otherCpuPercent: other }));
       ch.otherCpuPercent = other;
-      log(`  chromium ${flavor}${webCrypto === false ? ' (webCrypto: false)' : ''} Cobblestone-256 ${sizeLabel(ch.rows[0]?.size ?? 0)}: ${ch.rows.length} cases in ${((performance.now() - t0) / 1000).toFixed(1)} s (other processes: ${other}% CPU)`);
+      log(
+        `  chromium ${flavor}${webCrypto === false ? ' (webCrypto: false)' : ''} Cobblestone-256 ${sizeLabel(ch.rows[0]?.size ?? 0)}: ${ch.rows.length} cases in ${((performance.now() - t0) / 1000).toFixed(1)} s (other processes: ${other}% CPU)`,
+      );
     }
     const otherAll = +otherCpuPercent(cpu0, cpuSnapshot()).toFixed(1);
     if (problems.length) throw new Error(`bench page problems: ${problems.join('; ')}`);
-    return { env: 'chromium', flavor, variant: webCrypto === false ? 'wasm-workers' : undefined, rows, chunked: ch, notes: [...notes], info, otherCpuPercent: otherAll };
+    return {
+      env: 'chromium',
+      flavor,
+      variant: webCrypto === false ? 'wasm-workers' : undefined,
+      rows,
+      chunked: ch,
+      notes: [...notes],
+      info,
+      otherCpuPercent: otherAll,
+    };
   } finally {
     await page.close();
   }
@@ -98,7 +118,8 @@ async function runPage(browser, origin, flavor, settings, { aead = true, chunked
 export async function runBrowser({ settings, log = console.log }) {
   if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing (Debian package chromium)`);
   for (const f of ['index.js', 'worker.js']) {
-    if (!fs.existsSync(path.join(ROOT, 'dist', 'browser', 'browser', f))) throw new Error(`dist/browser/browser/${f} is missing: build with node scripts/build-ts.mjs`);
+    if (!fs.existsSync(path.join(ROOT, 'dist', 'browser', 'browser', f)))
+      throw new Error(`dist/browser/browser/${f} is missing: build with node scripts/build-ts.mjs`);
   }
   const { chromium } = await import('playwright-core');
   const server = await startServer();

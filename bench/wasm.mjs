@@ -35,19 +35,33 @@ const require = createRequire(import.meta.url);
 
 export const SETTINGS = {
   full: {
-    aead: { 64: { time: 600, warmupTime: 150 }, [C.KiB]: { time: 600, warmupTime: 150 }, [16 * C.KiB]: { time: 600, warmupTime: 150 }, [C.MiB]: { time: 900, warmupTime: 150, iterations: 9, warmupIterations: 3 } },
+    aead: {
+      64: { time: 600, warmupTime: 150 },
+      [C.KiB]: { time: 600, warmupTime: 150 },
+      [16 * C.KiB]: { time: 600, warmupTime: 150 },
+      [C.MiB]: { time: 900, warmupTime: 150, iterations: 9, warmupIterations: 3 },
+    },
     chunked: { reps: 9, warmup: 1 },
     browser: { aead: { reps: 15, warmup: 2, sampleMs: 50 }, chunked: { reps: 9, warmup: 1 } },
   },
   quick: {
-    aead: { 64: { time: 100, warmupTime: 30 }, [C.KiB]: { time: 100, warmupTime: 30 }, [16 * C.KiB]: { time: 100, warmupTime: 30 }, [C.MiB]: { time: 120, warmupTime: 30, iterations: 3, warmupIterations: 1 } },
+    aead: {
+      64: { time: 100, warmupTime: 30 },
+      [C.KiB]: { time: 100, warmupTime: 30 },
+      [16 * C.KiB]: { time: 100, warmupTime: 30 },
+      [C.MiB]: { time: 120, warmupTime: 30, iterations: 3, warmupIterations: 1 },
+    },
     chunked: { reps: 3, warmup: 1 },
     browser: { aead: { reps: 5, warmup: 1, sampleMs: 20 }, chunked: { reps: 3, warmup: 1 } },
   },
 };
 
 export const pkgVersion = (name) => {
-  try { return JSON.parse(readFileSync(path.join(HERE, '..', 'node_modules', name, 'package.json'), 'utf8')).version; } catch { return undefined; }
+  try {
+    return JSON.parse(readFileSync(path.join(HERE, '..', 'node_modules', name, 'package.json'), 'utf8')).version;
+  } catch {
+    return undefined;
+  }
 };
 
 // ---------------------------------------------------------------------------
@@ -74,14 +88,24 @@ async function aeadGroup(T, comp, alg, size, flavor, settings, log) {
 
 async function chunkedNode(T, settings, log) {
   T.workerPool({ size: 2 });
-  const key = C.rand(32), pt = C.rand(C.CHUNKED_SIZE);
+  const key = C.rand(32),
+    pt = C.rand(C.CHUNKED_SIZE);
   const { cases } = await C.chunkedCases({ T, key, pt });
   const cpu0 = cpuSnapshot();
   const t0 = performance.now();
-  const rows = await C.interleave(cases, { ...settings, now: () => performance.now(), between: async () => { global.gc?.(); await sleep(5); } });
+  const rows = await C.interleave(cases, {
+    ...settings,
+    now: () => performance.now(),
+    between: async () => {
+      global.gc?.();
+      await sleep(5);
+    },
+  });
   const other = +otherCpuPercent(cpu0, cpuSnapshot()).toFixed(1);
   key.fill(0);
-  log(`  node Cobblestone-256 ${sizeLabel(C.CHUNKED_SIZE)}: ${cases.length} cases x ${settings.reps} runs in ${((performance.now() - t0) / 1000).toFixed(1)} s (other processes: ${other}% CPU)`);
+  log(
+    `  node Cobblestone-256 ${sizeLabel(C.CHUNKED_SIZE)}: ${cases.length} cases x ${settings.reps} runs in ${((performance.now() - t0) / 1000).toFixed(1)} s (other processes: ${other}% CPU)`,
+  );
   return { rows: rows.map((r) => ({ ...r, sizeLabel: sizeLabel(r.size), otherCpuPercent: other })), pool: T.workerPool(), otherCpuPercent: other };
 }
 
@@ -95,11 +119,13 @@ async function child() {
   const { writeFileSync } = await import('node:fs');
   const T = require('../dist/cjs/index.js');
   const engine = require('../dist/cjs/backend/select.js').getBackend().engine;
-  if (T.backend() !== 'wasm' || engine?.flavor !== flavor) throw new Error(`expected the wasm backend with the ${flavor} module, got ${T.backend()} ${engine?.flavor}`);
+  if (T.backend() !== 'wasm' || engine?.flavor !== flavor)
+    throw new Error(`expected the wasm backend with the ${flavor} module, got ${T.backend()} ${engine?.flavor}`);
   const comp = await loadCompetitors();
   const cpu0 = cpuSnapshot();
   const t0 = performance.now();
-  const rows = [], notes = new Set();
+  const rows = [],
+    notes = new Set();
   for (const [alg, size] of C.aeadPlan(true)) {
     const g = await aeadGroup(T, comp, alg, size, flavor, S.aead, log);
     rows.push(...g.rows);
@@ -109,7 +135,11 @@ async function child() {
   C.addRatios(rows);
   const chunked = a.includes('--no-chunked') ? undefined : await chunkedNode(T, S.chunked, log);
   const result = {
-    env: 'node', flavor, rows, chunked, notes: [...notes],
+    env: 'node',
+    flavor,
+    rows,
+    chunked,
+    notes: [...notes],
     otherCpuPercent: +otherCpuPercent(cpu0, cpuSnapshot()).toFixed(1),
     durationS: (performance.now() - t0) / 1000,
     info: { node: process.version, v8: process.versions.v8, pool: T.workerPool(), sodiumVersion: comp.sodium.SODIUM_VERSION_STRING },
@@ -123,13 +153,29 @@ async function child() {
 function runChild(flavor, { quick, chunked }, log) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tessera-bench-wasm-'));
   const out = path.join(dir, `${flavor}.json`);
-  const args = ['--expose-gc', fileURLToPath(import.meta.url), '--child', flavor, '--out', out, ...(quick ? ['--quick'] : []), ...(chunked ? [] : ['--no-chunked'])];
+  const args = [
+    '--expose-gc',
+    fileURLToPath(import.meta.url),
+    '--child',
+    flavor,
+    '--out',
+    out,
+    ...(quick ? ['--quick'] : []),
+    ...(chunked ? [] : ['--no-chunked']),
+  ];
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, TESSERA_BACKEND: 'wasm', TESSERA_WASM: flavor } });
+    const p = spawn(process.execPath, args, {
+      stdio: ['ignore', 'inherit', 'inherit'],
+      env: { ...process.env, TESSERA_BACKEND: 'wasm', TESSERA_WASM: flavor },
+    });
     p.on('error', (e) => resolve({ env: 'node', flavor, error: e.message }));
     p.on('exit', (code, signal) => {
       let r;
-      try { r = JSON.parse(readFileSync(out, 'utf8')); } catch { r = { env: 'node', flavor, error: `child exited with ${code ?? signal} and no result` }; }
+      try {
+        r = JSON.parse(readFileSync(out, 'utf8'));
+      } catch {
+        r = { env: 'node', flavor, error: `child exited with ${code ?? signal} and no result` };
+      }
       rmSync(dir, { recursive: true, force: true });
       if (r.error) log(`  node ${flavor}: ${r.error}`);
       resolve(r);
@@ -160,12 +206,21 @@ export async function runWasm({ quick = false, browser: withBrowser = true, step
       log(`  wasm: Chromium failed: ${e.message}`);
     }
   }
-  const wasmFile = (f) => { try { return readFileSync(path.join(HERE, '..', 'wasm', f)).length; } catch { return undefined; } };
+  const wasmFile = (f) => {
+    try {
+      return readFileSync(path.join(HERE, '..', 'wasm', f)).length;
+    } catch {
+      return undefined;
+    }
+  };
   return {
     config: { quick, rounds: ROUNDS, settings: S, chunkedSize: C.CHUNKED_SIZE, suite: C.SUITE },
     versions: {
-      'libsodium-wrappers': pkgVersion('libsodium-wrappers'), libsodium: pkgVersion('libsodium'), '@noble/ciphers': pkgVersion('@noble/ciphers'),
-      tinybench: pkgVersion('tinybench'), 'playwright-core': pkgVersion('playwright-core'),
+      'libsodium-wrappers': pkgVersion('libsodium-wrappers'),
+      libsodium: pkgVersion('libsodium'),
+      '@noble/ciphers': pkgVersion('@noble/ciphers'),
+      tinybench: pkgVersion('tinybench'),
+      'playwright-core': pkgVersion('playwright-core'),
       wasmBytes: { simd: wasmFile('tessera-simd.wasm'), scalar: wasmFile('tessera-scalar.wasm') },
     },
     node: { simd, scalar },
@@ -181,7 +236,10 @@ if (process.argv.includes('--child')) {
     // The parent reads the reason from the result file (and the stack is on stderr).
     const a = process.argv;
     console.error(e);
-    (await import('node:fs')).writeFileSync(a[a.indexOf('--out') + 1], JSON.stringify({ env: 'node', flavor: a[a.indexOf('--child') + 1], error: String(e?.message ?? e).split('\n')[0] }));
+    (await import('node:fs')).writeFileSync(
+      a[a.indexOf('--out') + 1],
+      JSON.stringify({ env: 'node', flavor: a[a.indexOf('--child') + 1], error: String(e?.message ?? e).split('\n')[0] }),
+    );
     process.exitCode = 1;
   }
 }

@@ -20,7 +20,8 @@ export interface AadOptions {
 
 function aadOf(opts: AadOptions | undefined): Uint8Array | undefined {
   if (opts === undefined) return undefined;
-  if (opts === null || typeof opts !== 'object') throw new TesseraError('ERR_ARGUMENT', `options must be an object (got ${opts === null ? 'null' : typeof opts})`);
+  if (opts === null || typeof opts !== 'object')
+    throw new TesseraError('ERR_ARGUMENT', `options must be an object (got ${opts === null ? 'null' : typeof opts})`);
   return opts.aad;
 }
 
@@ -145,7 +146,8 @@ export class AeadKey implements Disposable {
 
   /** Size of the message that seal/sealInto produce for n plaintext bytes. */
   sealedLength(n: number): number {
-    if (!Number.isSafeInteger(n) || n < 0) throw new TesseraError('ERR_ARGUMENT', `length must be a non-negative safe integer (got ${typeof n === 'number' ? n : describe(n)})`);
+    if (!Number.isSafeInteger(n) || n < 0)
+      throw new TesseraError('ERR_ARGUMENT', `length must be a non-negative safe integer (got ${typeof n === 'number' ? n : describe(n)})`);
     return this.#headerLength + n + TAG_BYTES;
   }
 

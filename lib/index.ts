@@ -7,14 +7,7 @@ export { aead, AeadKey, type AadOptions, type AeadKeyOptions } from './aead';
 export { backend, useBackend, type BackendName } from './backend/select';
 export type { Backend, KeyHandle, OutputMemoryStats, SecureMemoryStats } from './backend/types';
 export { TesseraError, ErrorCodes, type ErrorCode } from './errors';
-export {
-  ALGORITHMS,
-  type Algorithm,
-  type MessageHeader,
-  nonceLength,
-  headerLength,
-  parseHeader,
-} from './format';
+export { ALGORITHMS, type Algorithm, type MessageHeader, nonceLength, headerLength, parseHeader } from './format';
 export { SecureBuffer, secureMemoryStats, outputMemory } from './secure';
 export { nativeKernels, useNativeKernel, type NativeKernel } from './kernels';
 export * from './chunked/index';

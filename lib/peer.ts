@@ -26,7 +26,11 @@ export function requirePeer<T>(pkg: string, who: string, check?: (m: T) => strin
     const code = (e as NodeJS.ErrnoException)?.code;
     if ((code === 'MODULE_NOT_FOUND' || code === 'ERR_MODULE_NOT_FOUND') && String((e as Error).message).includes(pkg))
       throw new TesseraError('ERR_BACKEND', `${who} needs the \`${pkg}\` package, which is not installed: npm install ${pkg}`, { cause: e });
-    throw new TesseraError('ERR_BACKEND', `${who}: the \`${pkg}\` package failed to load (reinstall it: npm install ${pkg}): ${(e as Error)?.message ?? String(e)}`, { cause: e });
+    throw new TesseraError(
+      'ERR_BACKEND',
+      `${who}: the \`${pkg}\` package failed to load (reinstall it: npm install ${pkg}): ${(e as Error)?.message ?? String(e)}`,
+      { cause: e },
+    );
   }
   const lacks = m === null || m === undefined ? 'no exports' : check?.(m);
   if (lacks !== undefined) throw new TesseraError('ERR_BACKEND', `${who}: the installed \`${pkg}\` package has ${lacks} (npm install ${pkg})`);

@@ -30,7 +30,9 @@ mkdirSync(join(root, 'dist/esm'), { recursive: true });
 let names = [];
 for (const [esmName, cjsPath] of ENTRIES) {
   const cjs = createRequire(import.meta.url)(join(root, `dist/cjs/${cjsPath}.js`));
-  const exported = Object.keys(cjs).filter((n) => n !== 'default' && n !== '__esModule').sort();
+  const exported = Object.keys(cjs)
+    .filter((n) => n !== 'default' && n !== '__esModule')
+    .sort();
   if (esmName === 'index') names = exported;
   writeFileSync(
     join(root, `dist/esm/${esmName}.mjs`),

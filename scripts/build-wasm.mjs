@@ -35,14 +35,32 @@ const clang = findClang();
 const INITIAL_PAGES = 80;
 
 const common = [
-  '--target=wasm32', '-std=c11', '-O3', '-nostdlib', '-ffreestanding', '-fno-exceptions',
-  '-mcpu=mvp', '-mbulk-memory', '-fvisibility=hidden', '-g0',
-  `-ffile-prefix-map=${root}=.`, '-Inative/wasm/include', '-DTSR_WASM=1',
-  '-Wall', '-Wextra', '-Wno-unused-parameter', '-Werror',
+  '--target=wasm32',
+  '-std=c11',
+  '-O3',
+  '-nostdlib',
+  '-ffreestanding',
+  '-fno-exceptions',
+  '-mcpu=mvp',
+  '-mbulk-memory',
+  '-fvisibility=hidden',
+  '-g0',
+  `-ffile-prefix-map=${root}=.`,
+  '-Inative/wasm/include',
+  '-DTSR_WASM=1',
+  '-Wall',
+  '-Wextra',
+  '-Wno-unused-parameter',
+  '-Werror',
 ];
 const link = [
-  '-Wl,--no-entry', '-Wl,--import-memory', '-Wl,--stack-first', '-Wl,-z,stack-size=131072',
-  `-Wl,--initial-memory=${INITIAL_PAGES * 65536}`, '-Wl,--max-memory=2147483648', '-Wl,--strip-debug',
+  '-Wl,--no-entry',
+  '-Wl,--import-memory',
+  '-Wl,--stack-first',
+  '-Wl,-z,stack-size=131072',
+  `-Wl,--initial-memory=${INITIAL_PAGES * 65536}`,
+  '-Wl,--max-memory=2147483648',
+  '-Wl,--strip-debug',
 ];
 
 const variants = [

@@ -35,7 +35,13 @@ function check(name, fn) {
     console.log(`  ok   ${name}${note ? `: ${note}` : ''}`);
   } catch (e) {
     failed++;
-    console.log(`  FAIL ${name}: ${String(e?.message ?? e).trim().split('\n').slice(0, 12).join('\n       ')}`);
+    console.log(
+      `  FAIL ${name}: ${String(e?.message ?? e)
+        .trim()
+        .split('\n')
+        .slice(0, 12)
+        .join('\n       ')}`,
+    );
   }
 }
 
@@ -47,7 +53,8 @@ for (const [name, target] of [
   ['node', process.execPath],
   ['npm', execFileSync('sh', ['-c', 'command -v npm'], { encoding: 'utf8' }).trim()],
   ['sh', '/bin/sh'],
-]) fs.symlinkSync(fs.realpathSync(target), path.join(bin, name));
+])
+  fs.symlinkSync(fs.realpathSync(target), path.join(bin, name));
 const env = { ...process.env, PATH: bin, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' };
 for (const k of Object.keys(env)) if (/^npm_config_(nodedir|build_from_source)$/i.test(k) || k === 'CC' || k === 'CXX') delete env[k];
 
@@ -87,13 +94,28 @@ console.log(`tarball ${path.basename(withPrebuild.file)}: ${withPrebuild.files.l
 
 check('the tarball holds compiled JS, types, WASM, the prebuild, the C sources to compile, LICENSE and NOTICE; no tests, fuzzers or TS sources', () => {
   const f = withPrebuild.files;
-  const need = ['dist/cjs/index.js', 'dist/cjs/index.d.ts', 'dist/esm/index.mjs', 'dist/browser/browser/index.js', 'wasm/tessera-simd.wasm', 'wasm/tessera-scalar.wasm', 'binding.gyp', 'native/sources.json', 'install.cjs', 'LICENSE', 'NOTICE'];
+  const need = [
+    'dist/cjs/index.js',
+    'dist/cjs/index.d.ts',
+    'dist/esm/index.mjs',
+    'dist/browser/browser/index.js',
+    'wasm/tessera-simd.wasm',
+    'wasm/tessera-scalar.wasm',
+    'binding.gyp',
+    'native/sources.json',
+    'install.cjs',
+    'LICENSE',
+    'NOTICE',
+  ];
   const missing = need.filter((n) => !f.includes(n));
   if (!f.some((n) => /^prebuilds\/linux-x64\/.+\.node$/.test(n))) missing.push('prebuilds/linux-x64/*.node');
   const sources = JSON.parse(fs.readFileSync(path.join(root, 'native', 'sources.json'), 'utf8'));
   for (const group of ['core', 'aead', 'openssl', 'secmem', 'pool', 'node']) for (const s of sources[group]) if (!f.includes(s)) missing.push(s);
   if (missing.length) throw new Error(`missing: ${missing.join(', ')}`);
-  const stray = f.filter((n) => /^(lib|test|bench|scripts|docs|examples)\/|^native\/(test|bench|wasm)\/|\.ts$(?<!\.d\.ts$)|fuzz/.test(n) && !n.endsWith('.d.ts') && !n.endsWith('.d.mts'));
+  const stray = f.filter(
+    (n) =>
+      /^(lib|test|bench|scripts|docs|examples)\/|^native\/(test|bench|wasm)\/|\.ts$(?<!\.d\.ts$)|fuzz/.test(n) && !n.endsWith('.d.ts') && !n.endsWith('.d.mts'),
+  );
   if (stray.length) throw new Error(`should not ship: ${stray.slice(0, 10).join(', ')}${stray.length > 10 ? ` (+${stray.length - 10})` : ''}`);
   return `${f.length} files`;
 });
@@ -117,7 +139,7 @@ function project(name, tarball, allowScripts) {
 
 /** @type {ReturnType<typeof project> | undefined} */
 let p1;
-check('install with the prebuild and no compiler on PATH (install scripts not allowed, npm 11\'s default)', () => {
+check("install with the prebuild and no compiler on PATH (install scripts not allowed, npm 11's default)", () => {
   p1 = project('prebuilt', withPrebuild.file, false);
   const built = path.join(p1.dir, 'node_modules', 'tessera', 'build');
   if (fs.existsSync(built)) throw new Error(`the install compiled something (${built} exists)`);
@@ -130,10 +152,13 @@ const esm = (dir, code) => node(dir, ['--input-type=module', '-e', code]);
 if (p1) {
   const d = p1.dir;
   check('ESM import: native backend, seal/open', () => {
-    const out = esm(d, `import { AeadKey, backend } from 'tessera';
+    const out = esm(
+      d,
+      `import { AeadKey, backend } from 'tessera';
       const k = AeadKey.generate('aes-256-gcm');
       const pt = new TextDecoder().decode(k.open(k.seal(new TextEncoder().encode('hello'))));
-      console.log(backend(), pt);`);
+      console.log(backend(), pt);`,
+    );
     if (out !== 'native hello') throw new Error(out);
     return out;
   });
@@ -142,7 +167,9 @@ if (p1) {
     if (out !== 'function function native') throw new Error(out);
   });
   check('every subpath export loads without its optional peers; using one is ERR_BACKEND naming it', () => {
-    const out = esm(d, `
+    const out = esm(
+      d,
+      `
       const names = {};
       for (const s of ['chunked', 'keys', 'pg', 'pkcs11', 'legacy', 'metrics', 'sqlcipher']) names[s] = Object.keys(await import('tessera/' + s)).length;
       const { PostgresKeyStore } = await import('tessera/pg');
@@ -150,27 +177,36 @@ if (p1) {
       const { encryptChunked, decryptChunked } = await import('tessera/chunked');
       const key = new Uint8Array(32).fill(1);
       const ok = new TextDecoder().decode(decryptChunked(key, encryptChunked(key, new TextEncoder().encode('chunked'), { context: 'c' }), { context: 'c' }));
-      console.log(JSON.stringify({ names, code, ok }));`);
+      console.log(JSON.stringify({ names, code, ok }));`,
+    );
     const r = JSON.parse(out);
     for (const [s, n] of Object.entries(r.names)) if (!(n > 0)) throw new Error(`tessera/${s} exports nothing`);
     if (r.code !== 'ERR_BACKEND true' || r.ok !== 'chunked') throw new Error(out);
-    return Object.entries(r.names).map(([s, n]) => `${s} ${n}`).join(', ');
+    return Object.entries(r.names)
+      .map(([s, n]) => `${s} ${n}`)
+      .join(', ');
   });
   check('the browser entry under Node: init() with no argument, seal/open; the .wasm files resolve', () => {
-    const out = esm(d, `
+    const out = esm(
+      d,
+      `
       const t = await import('tessera/browser');
       await t.init();
       const k = t.AeadKey.generate('chacha20-poly1305');
       const pt = new TextDecoder().decode(k.open(k.seal(new TextEncoder().encode('wasm'))));
       const wasm = import.meta.resolve('tessera/wasm/tessera-simd.wasm');
-      console.log(t.backend(), pt, wasm.endsWith('/node_modules/tessera/wasm/tessera-simd.wasm'));`);
+      console.log(t.backend(), pt, wasm.endsWith('/node_modules/tessera/wasm/tessera-simd.wasm'));`,
+    );
     if (out !== 'wasm wasm true') throw new Error(out);
   });
   const tsc = (name, compilerOptions, code) => {
     const dir = path.join(d, `ts-${name}`);
     fs.mkdirSync(dir);
     fs.writeFileSync(path.join(dir, 'index.ts'), code);
-    fs.writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { strict: true, noEmit: true, skipLibCheck: false, target: 'es2022', ...compilerOptions }, files: ['index.ts'] }));
+    fs.writeFileSync(
+      path.join(dir, 'tsconfig.json'),
+      JSON.stringify({ compilerOptions: { strict: true, noEmit: true, skipLibCheck: false, target: 'es2022', ...compilerOptions }, files: ['index.ts'] }),
+    );
     run('node', [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', dir], d);
   };
   const nodeCode = `import { AeadKey, Keyring, kek, FileKeyStore, encryptChunked, type Algorithm } from 'tessera';
@@ -187,12 +223,18 @@ const sealed: Uint8Array = key.seal(new Uint8Array(4));
 export const all = [sealed, Keyring, K2, kek, FileKeyStore, encryptChunked, PostgresKeyStore, Pkcs11Provider, legacy, bindPrometheus, openDatabase, encryptFile];
 `;
   check('tsc --noEmit, module nodenext, @types/node only (no DOM lib), skipLibCheck false', () =>
-    tsc('nodenext', { module: 'nodenext', moduleResolution: 'nodenext', lib: ['es2022'], types: ['node'] }, nodeCode));
+    tsc('nodenext', { module: 'nodenext', moduleResolution: 'nodenext', lib: ['es2022'], types: ['node'] }, nodeCode),
+  );
   check('tsc --noEmit, moduleResolution bundler, @types/node only (no DOM lib), skipLibCheck false', () =>
-    tsc('bundler', { module: 'esnext', moduleResolution: 'bundler', lib: ['es2022'], types: ['node'] }, nodeCode));
+    tsc('bundler', { module: 'esnext', moduleResolution: 'bundler', lib: ['es2022'], types: ['node'] }, nodeCode),
+  );
   check('tsc --noEmit, the browser entry with the DOM lib only', () =>
-    tsc('browser', { module: 'esnext', moduleResolution: 'bundler', lib: ['es2022', 'dom'], types: [] },
-      `import { init, AeadKey } from 'tessera/browser';\nawait init();\nexport const k = AeadKey.generate('xaes-256-gcm');\n`));
+    tsc(
+      'browser',
+      { module: 'esnext', moduleResolution: 'bundler', lib: ['es2022', 'dom'], types: [] },
+      `import { init, AeadKey } from 'tessera/browser';\nawait init();\nexport const k = AeadKey.generate('xaes-256-gcm');\n`,
+    ),
+  );
   check('the CLI: tessera selftest, encrypt and decrypt a file', () => {
     const cli = path.join(d, 'node_modules', '.bin', 'tessera');
     const st = run(cli, ['selftest'], d).stdout;
@@ -206,7 +248,11 @@ export const all = [sealed, Keyring, K2, kek, FileKeyStore, encryptChunked, Post
   check(`esbuild bundle of the browser entry (budget ${BUNDLE_BUDGET / 1024} KiB minified)`, () => {
     fs.writeFileSync(path.join(d, 'app.js'), `import { init, AeadKey } from 'tessera';\nawait init();\nconsole.log(AeadKey.generate('aes-256-gcm'));\n`);
     const outfile = path.join(d, 'bundle.js');
-    run(path.join(root, 'node_modules', '.bin', 'esbuild'), ['app.js', '--bundle', '--minify', '--format=esm', '--platform=browser', `--outfile=${outfile}`, '--log-level=warning'], d);
+    run(
+      path.join(root, 'node_modules', '.bin', 'esbuild'),
+      ['app.js', '--bundle', '--minify', '--format=esm', '--platform=browser', `--outfile=${outfile}`, '--log-level=warning'],
+      d,
+    );
     const size = fs.statSync(outfile).size;
     const text = fs.readFileSync(outfile, 'utf8');
     if (/(from|import|require\()\s*["']node:/.test(text)) throw new Error('the browser bundle imports Node modules');
@@ -216,15 +262,28 @@ export const all = [sealed, Keyring, K2, kek, FileKeyStore, encryptChunked, Post
 }
 
 check('publint on the tarball', () => {
-  const r = spawnSync(process.execPath, [path.join(root, 'node_modules', 'publint', 'src', 'cli.js'), withPrebuild.file, '--strict'], { encoding: 'utf8', cwd: root });
+  const r = spawnSync(process.execPath, [path.join(root, 'node_modules', 'publint', 'src', 'cli.js'), withPrebuild.file, '--strict'], {
+    encoding: 'utf8',
+    cwd: root,
+  });
   if (r.status !== 0) throw new Error(`${r.stdout}\n${r.stderr}`);
   return r.stdout.trim().split('\n').slice(-1)[0];
 });
 check('@arethetypeswrong/cli on the tarball (profile node16; tessera/browser is ESM only)', () => {
   const attw = path.join(root, 'node_modules', '@arethetypeswrong', 'cli', 'dist', 'index.js');
   // cjs-resolves-to-esm: tessera/browser is ES modules only, by design (require() of it is not supported).
-  const r = spawnSync(process.execPath, [attw, withPrebuild.file, '--profile', 'node16', '--ignore-rules', 'cjs-resolves-to-esm', '--format', 'table-flipped'], { encoding: 'utf8', cwd: root });
-  if (r.status !== 0) throw new Error(`${r.stdout}\n${r.stderr}`.split('\n').filter((l) => /💀|❌|🐛|⚠️|🥴|problem|node16|bundler/i.test(l)).join('\n'));
+  const r = spawnSync(
+    process.execPath,
+    [attw, withPrebuild.file, '--profile', 'node16', '--ignore-rules', 'cjs-resolves-to-esm', '--format', 'table-flipped'],
+    { encoding: 'utf8', cwd: root },
+  );
+  if (r.status !== 0)
+    throw new Error(
+      `${r.stdout}\n${r.stderr}`
+        .split('\n')
+        .filter((l) => /💀|❌|🐛|⚠️|🥴|problem|node16|bundler/i.test(l))
+        .join('\n'),
+    );
 });
 
 // ---- project 2: no prebuild, no compiler ----------------------------------
@@ -232,12 +291,18 @@ check('install without a prebuild and no compiler: succeeds with one warning nam
   const p2 = project('bare', bare.file, true);
   const warnings = p2.install.split('\n').filter((l) => l.startsWith('tessera: '));
   if (warnings.length !== 1 || !/compiling one failed/.test(p2.install)) throw new Error(p2.install);
-  const out = esm(p2.dir, `import { AeadKey, backend } from 'tessera';
+  const out = esm(
+    p2.dir,
+    `import { AeadKey, backend } from 'tessera';
     process.on('warning', (w) => console.log('warning ' + w.code));
     const k = AeadKey.generate('aes-256-gcm');
-    console.log(backend(), new TextDecoder().decode(k.open(k.seal(new TextEncoder().encode('fallback')))));`);
+    console.log(backend(), new TextDecoder().decode(k.open(k.seal(new TextEncoder().encode('fallback')))));`,
+  );
   if (!/^warning TESSERA_BACKEND\nwasm fallback$|^wasm fallback\nwarning TESSERA_BACKEND$/.test(out)) throw new Error(out);
-  return p2.install.split('\n').find((l) => /^\s+\S/.test(l) && !l.includes('tessera will use'))?.trim();
+  return p2.install
+    .split('\n')
+    .find((l) => /^\s+\S/.test(l) && !l.includes('tessera will use'))
+    ?.trim();
 });
 
 if (!keep) fs.rmSync(work, { recursive: true, force: true });

@@ -26,7 +26,17 @@ if (fuzz) {
     process.exit(1);
   }
   const fdir = join(root, 'build-fuzz');
-  step('cmake', ['-S', root, '-B', fdir, '-DTSR_TESTS=OFF', '-DTSR_FUZZ=ON', '-DCMAKE_C_COMPILER=clang-19', '-DCMAKE_CXX_COMPILER=clang++-19', '-DCMAKE_BUILD_TYPE=Debug']);
+  step('cmake', [
+    '-S',
+    root,
+    '-B',
+    fdir,
+    '-DTSR_TESTS=OFF',
+    '-DTSR_FUZZ=ON',
+    '-DCMAKE_C_COMPILER=clang-19',
+    '-DCMAKE_CXX_COMPILER=clang++-19',
+    '-DCMAKE_BUILD_TYPE=Debug',
+  ]);
   step('cmake', ['--build', fdir, '-j', '2']);
   step('ctest', ['--test-dir', fdir, '--output-on-failure']);
 }

@@ -14,16 +14,23 @@ if (mode !== '--write' && mode !== '--check') {
   console.error('usage: node scripts/format.mjs --write | --check');
   process.exit(2);
 }
-const tracked = (...globs) => execFileSync('git', ['ls-files', '--', ...globs], { cwd: root, encoding: 'utf8' }).split('\n').filter(Boolean);
+const tracked = (...globs) =>
+  execFileSync('git', ['ls-files', '--', ...globs], { cwd: root, encoding: 'utf8' })
+    .split('\n')
+    .filter(Boolean);
 
 const js = tracked('*.ts', '*.mts', '*.mjs', '*.cjs').filter((f) => !f.startsWith('test/vectors/'));
 const c = tracked('native/*.c', 'native/*.h', 'native/*.cc');
 
 let failed = false;
-const prettier = spawnSync(process.execPath, [path.join(root, 'node_modules', 'prettier', 'bin', 'prettier.cjs'), mode === '--write' ? '--write' : '--check', '--log-level', 'warn', ...js], {
-  cwd: root,
-  stdio: 'inherit',
-});
+const prettier = spawnSync(
+  process.execPath,
+  [path.join(root, 'node_modules', 'prettier', 'bin', 'prettier.cjs'), mode === '--write' ? '--write' : '--check', '--log-level', 'warn', ...js],
+  {
+    cwd: root,
+    stdio: 'inherit',
+  },
+);
 if (prettier.status !== 0) failed = true;
 
 const clangFormat = ['clang-format-19', 'clang-format'].find((b) => spawnSync(b, ['--version'], { stdio: 'ignore' }).status === 0);
@@ -34,5 +41,7 @@ if (!clangFormat) {
   const r = spawnSync(clangFormat, mode === '--write' ? ['-i', ...c] : ['--dry-run', '--Werror', ...c], { cwd: root, stdio: 'inherit' });
   if (r.status !== 0) failed = true;
 }
-console.log(`format ${mode.slice(2)}: ${js.length} TypeScript/JavaScript files (prettier), ${c.length} C/C++ files (${clangFormat ?? 'clang-format missing'})${failed ? ': NOT formatted' : ''}`);
+console.log(
+  `format ${mode.slice(2)}: ${js.length} TypeScript/JavaScript files (prettier), ${c.length} C/C++ files (${clangFormat ?? 'clang-format missing'})${failed ? ': NOT formatted' : ''}`,
+);
 process.exit(failed ? 1 : 0);

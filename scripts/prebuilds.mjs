@@ -37,7 +37,8 @@ try {
   });
   fs.rmSync(path.join(root, 'prebuilds'), { recursive: true, force: true });
   fs.cpSync(path.join(scratch, 'prebuilds'), path.join(root, 'prebuilds'), { recursive: true });
-  for (const d of fs.readdirSync(path.join(root, 'prebuilds'))) for (const f of fs.readdirSync(path.join(root, 'prebuilds', d))) console.log(`prebuilds/${d}/${f}`);
+  for (const d of fs.readdirSync(path.join(root, 'prebuilds')))
+    for (const f of fs.readdirSync(path.join(root, 'prebuilds', d))) console.log(`prebuilds/${d}/${f}`);
 } finally {
   fs.rmSync(scratch, { recursive: true, force: true });
 }

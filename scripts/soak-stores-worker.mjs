@@ -36,7 +36,7 @@ const T = require(join(cfg.lib, 'dist/cjs/index.js'));
 
 const out = (obj) => {
   const line = Buffer.from(`${JSON.stringify(obj)}\n`);
-  for (let off = 0; off < line.length; ) {
+  for (let off = 0; off < line.length;) {
     try {
       off += writeSync(1, line, off);
     } catch (e) {

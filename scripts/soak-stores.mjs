@@ -150,13 +150,18 @@ function snapshotLibrary() {
 function findBinDir() {
   const base = '/usr/lib/postgresql';
   const versions = fs.existsSync(base)
-    ? fs.readdirSync(base).filter((v) => /^\d+$/.test(v) && fs.existsSync(path.join(base, v, 'bin', 'initdb'))).sort((a, b) => Number(b) - Number(a))
+    ? fs
+        .readdirSync(base)
+        .filter((v) => /^\d+$/.test(v) && fs.existsSync(path.join(base, v, 'bin', 'initdb')))
+        .sort((a, b) => Number(b) - Number(a))
     : [];
   if (versions.length) return path.join(base, versions[0], 'bin');
   const r = spawnSync('pg_config', ['--bindir'], { encoding: 'utf8' });
   const dir = r.status === 0 ? r.stdout.trim() : '';
   if (dir && fs.existsSync(path.join(dir, 'initdb')) && fs.existsSync(path.join(dir, 'pg_ctl'))) return dir;
-  throw new Error('PostgreSQL server binaries (initdb, pg_ctl) not found: install the `postgresql` package (the test suite\'s setup does: apt-get install postgresql)');
+  throw new Error(
+    "PostgreSQL server binaries (initdb, pg_ctl) not found: install the `postgresql` package (the test suite's setup does: apt-get install postgresql)",
+  );
 }
 
 const shq = (s) => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -214,7 +219,10 @@ async function startPg() {
   const password = `pw-${randomBytes(12).toString('hex')}`;
   fs.writeFileSync(pwfile, `${password}\n`, { mode: 0o600 });
   if (isRoot) {
-    const line = fs.readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('postgres:'));
+    const line = fs
+      .readFileSync('/etc/passwd', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('postgres:'));
     if (!line) throw new Error('running as root but there is no `postgres` system user to run the server as (the postgresql package creates it)');
     const [, , uid, gid] = line.split(':').map(Number);
     fs.chmodSync(tmp, 0o755); // the postgres user must reach tmp/pg
@@ -222,7 +230,20 @@ async function startPg() {
     fs.chownSync(pwfile, uid, gid);
   }
   const pgCtl = path.join(bin, 'pg_ctl');
-  runPgSync(path.join(bin, 'initdb'), ['-D', data, '-U', 'postgres', `--pwfile=${pwfile}`, '--auth-host=scram-sha-256', '--auth-local=trust', '-E', 'UTF8', '--locale=C', '--no-sync', '--no-instructions']);
+  runPgSync(path.join(bin, 'initdb'), [
+    '-D',
+    data,
+    '-U',
+    'postgres',
+    `--pwfile=${pwfile}`,
+    '--auth-host=scram-sha-256',
+    '--auth-local=trust',
+    '-E',
+    'UTF8',
+    '--locale=C',
+    '--no-sync',
+    '--no-instructions',
+  ]);
   fs.rmSync(pwfile);
   let port;
   let opts = '';
@@ -383,7 +404,10 @@ function verify(cfg, acks) {
   const acksFile = path.join(tmp, 'acks.json');
   fs.writeFileSync(acksFile, JSON.stringify(acks));
   return new Promise((resolve) => {
-    const c = spawn(process.execPath, [workerFile], { env: { ...process.env, SOAK_CONFIG: JSON.stringify({ ...cfg, mode: 'verify', acks: acksFile }) }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawn(process.execPath, [workerFile], {
+      env: { ...process.env, SOAK_CONFIG: JSON.stringify({ ...cfg, mode: 'verify', acks: acksFile }) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let outText = '';
     let errText = '';
     c.stdout.on('data', (d) => (outText += d));
@@ -394,7 +418,14 @@ function verify(cfg, acks) {
       try {
         resolve({ ...JSON.parse(outText.trim().split('\n').pop()), ms });
       } catch {
-        resolve({ ok: false, error: `verifier exited ${code ?? signal} without a result: ${(outText + errText).slice(-1500)}`, lost: [], badMessages: [], invariants: [], ms });
+        resolve({
+          ok: false,
+          error: `verifier exited ${code ?? signal} without a result: ${(outText + errText).slice(-1500)}`,
+          lost: [],
+          badMessages: [],
+          invariants: [],
+          ms,
+        });
       }
     });
   });
@@ -484,7 +515,10 @@ async function soakStore(kind, cfg, pg) {
       const recovered = await w.waitFor(() => w.readyCount > readyBefore && w.acks.length >= acksBefore + 3, 120_000);
       if (w.errs.length > errsBefore) s.restartsFailedCommit++;
       if (recovered) s.restartsRecovered++;
-      else s.writerDetail.push(`kill ${i}: the writer did not recover within 120 s after PostgreSQL ${mode} restart (acks ${w.acks.length - acksBefore}, errors ${w.errs.length - errsBefore}, ready ${w.readyCount - readyBefore}): ${w.stderr.slice(-500)}`);
+      else
+        s.writerDetail.push(
+          `kill ${i}: the writer did not recover within 120 s after PostgreSQL ${mode} restart (acks ${w.acks.length - acksBefore}, errors ${w.errs.length - errsBefore}, ready ${w.readyCount - readyBefore}): ${w.stderr.slice(-500)}`,
+        );
       if (Math.random() < 0.5) {
         await w.waitFor(() => w.inCommit, 10_000);
         await delay(rnd(0, commitEst * 1.5));
@@ -541,7 +575,9 @@ async function soakStore(kind, cfg, pg) {
     s.verifyMs.push(v.ms);
     if (v.error || (v.empty && allAcks.length)) {
       s.reopenFailures++;
-      s.reopenDetail.push(`kill ${i} (${plan}, writer died ${!w.ready ? 'starting' : w.inCommit ? 'in store.commit()' : w.inOp ? 'in an operation' : 'between operations'}): ${v.error}`);
+      s.reopenDetail.push(
+        `kill ${i} (${plan}, writer died ${!w.ready ? 'starting' : w.inCommit ? 'in store.commit()' : w.inOp ? 'in an operation' : 'between operations'}): ${v.error}`,
+      );
       keepTmp = true;
     }
     if (v.lost?.length) {
@@ -588,14 +624,30 @@ async function soakStore(kind, cfg, pg) {
 const fmt = (ms) => (ms >= 60_000 ? `${Math.floor(ms / 60_000)} min ${((ms % 60_000) / 1000).toFixed(0)} s` : `${(ms / 1000).toFixed(1)} s`);
 
 function report(s, kind) {
-  const pass = s.lost === 0 && s.genRollbacks === 0 && s.badMessages === 0 && s.reopenFailures === 0 && s.invariantViolations === 0 && s.writerOpenFailures === 0 && s.writerFatal === 0 && (kind !== 'pg' || s.restartsRecovered === s.restarts);
+  const pass =
+    s.lost === 0 &&
+    s.genRollbacks === 0 &&
+    s.badMessages === 0 &&
+    s.reopenFailures === 0 &&
+    s.invariantViolations === 0 &&
+    s.writerOpenFailures === 0 &&
+    s.writerFatal === 0 &&
+    (kind !== 'pg' || s.restartsRecovered === s.restarts);
   const L = [];
   L.push(`${s.store}: ${pass ? 'PASS' : 'FAIL'}`);
-  L.push(`  writer SIGKILLs           ${s.kills} (aimed: ${s.killPlan.startup} during startup, ${s.killPlan.random} at random, ${s.killPlan.commit} at a commit in flight${kind === 'pg' ? `, ${s.restarts} after a server restart` : ''})`);
-  L.push(`  where they landed         ${s.diedIn.commit} inside store.commit(), ${s.diedIn.op} inside an operation outside the commit, ${s.diedIn.between} between operations, ${s.diedIn.startup} before the keyring was open`);
-  L.push(`  interrupted commits       ${s.commitKillsLanded} had already made their generation durable (committed, never acknowledged), ${s.commitKillsRolledBack} left the previous generation`);
+  L.push(
+    `  writer SIGKILLs           ${s.kills} (aimed: ${s.killPlan.startup} during startup, ${s.killPlan.random} at random, ${s.killPlan.commit} at a commit in flight${kind === 'pg' ? `, ${s.restarts} after a server restart` : ''})`,
+  );
+  L.push(
+    `  where they landed         ${s.diedIn.commit} inside store.commit(), ${s.diedIn.op} inside an operation outside the commit, ${s.diedIn.between} between operations, ${s.diedIn.startup} before the keyring was open`,
+  );
+  L.push(
+    `  interrupted commits       ${s.commitKillsLanded} had already made their generation durable (committed, never acknowledged), ${s.commitKillsRolledBack} left the previous generation`,
+  );
   if (kind === 'pg') {
-    L.push(`  PostgreSQL crashes        ${s.restarts} (${s.restartModes.immediate} immediate shutdown, ${s.restartModes.sigkill} SIGKILL of the postmaster), ${s.restartsInCommit} with the writer inside store.commit(), ${s.restartsFailedCommit} failed a writer operation; down ${avg(s.restartDownMs).toFixed(0)} ms on average; writer recovered ${s.restartsRecovered}/${s.restarts}`);
+    L.push(
+      `  PostgreSQL crashes        ${s.restarts} (${s.restartModes.immediate} immediate shutdown, ${s.restartModes.sigkill} SIGKILL of the postmaster), ${s.restartsInCommit} with the writer inside store.commit(), ${s.restartsFailedCommit} failed a writer operation; down ${avg(s.restartDownMs).toFixed(0)} ms on average; writer recovered ${s.restartsRecovered}/${s.restarts}`,
+    );
     L.push(`  writer connection errors  ${s.writerTransientErrors} (reopened ${s.writerReopens} times)`);
   }
   L.push(`  commits                   ${s.commitsDone} returned of ${s.commitsStarted} started (mean ${avg(s.commitMs).toFixed(1)} ms)`);
@@ -603,15 +655,21 @@ function report(s, kind) {
   L.push(`  store at the end          ${s.finalKeys} keys, ${s.finalPurposes} purposes, generation ${s.finalGeneration}`);
   L.push(`  lost acknowledged keys    ${s.lost}${s.genRollbacks ? ` (and ${s.genRollbacks} generation rollbacks)` : ''}`);
   L.push(`  undecryptable messages    ${s.badMessages}`);
-  L.push(`  reopen failures           ${s.reopenFailures} of ${s.kills} reopens (verifier: MAC check + unwrap of every key; mean ${avg(s.verifyMs).toFixed(0)} ms)`);
-  L.push(`  writer open failures      ${s.writerOpenFailures}; unexpected writer errors ${s.writerFatal}; purposes without exactly one primary ${s.invariantViolations}`);
+  L.push(
+    `  reopen failures           ${s.reopenFailures} of ${s.kills} reopens (verifier: MAC check + unwrap of every key; mean ${avg(s.verifyMs).toFixed(0)} ms)`,
+  );
+  L.push(
+    `  writer open failures      ${s.writerOpenFailures}; unexpected writer errors ${s.writerFatal}; purposes without exactly one primary ${s.invariantViolations}`,
+  );
   L.push(`  runtime                   ${fmt(s.ms)}`);
   for (const d of [...s.lostDetail, ...s.badDetail, ...s.reopenDetail, ...s.invariantDetail, ...s.writerDetail].slice(0, 12)) L.push(`  ! ${d}`);
   return { text: L.join('\n'), pass };
 }
 
 const tStart = performance.now();
-console.log(`soak-stores: ${opt.kills} writer SIGKILLs per store${opt.store !== 'file' ? `, ${opt.restarts} PostgreSQL crashes` : ''}; Node ${process.version}, ${os.platform()} ${os.release()}, ${os.cpus().length} CPUs`);
+console.log(
+  `soak-stores: ${opt.kills} writer SIGKILLs per store${opt.store !== 'file' ? `, ${opt.restarts} PostgreSQL crashes` : ''}; Node ${process.version}, ${os.platform()} ${os.release()}, ${os.cpus().length} CPUs`,
+);
 let lib;
 const results = [];
 try {

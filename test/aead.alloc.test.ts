@@ -19,7 +19,6 @@ import { T } from './tessera';
 
 const native = T.backend() === 'native';
 
-
 const PRELUDE = `
 const T = require('./dist/cjs/index.js');
 const crypto = require('node:crypto');

@@ -41,7 +41,6 @@ const CASES = 10_000;
 const SEED = process.env.TESSERA_SEED !== undefined ? Number(process.env.TESSERA_SEED) >>> 0 : crypto.randomBytes(4).readUInt32LE(0);
 const EDGE_LENGTHS = [0, 1, 15, 16, 17, 31, 32, 33, 63, 64, 65, 255, 256, 257, 4095, 4096, 4097, 16384, 65535, 65536, 1 << 20];
 
-
 const b = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 
 /** XAES-256-GCM on @noble/ciphers: SP 800-108r1 counter KDF with real CMAC-AES256, then noble GCM. */
@@ -71,12 +70,19 @@ function reference(alg: Alg, key: Uint8Array, nonce: Uint8Array, pt: Uint8Array,
 
 function noble(alg: Alg, key: Uint8Array, nonce: Uint8Array, pt: Uint8Array, aad?: Uint8Array): Uint8Array {
   // Copies: noble gets plain, aligned arrays of its own.
-  const k = Uint8Array.from(key), n = Uint8Array.from(nonce), p = Uint8Array.from(pt), a = aad ? Uint8Array.from(aad) : undefined;
+  const k = Uint8Array.from(key),
+    n = Uint8Array.from(nonce),
+    p = Uint8Array.from(pt),
+    a = aad ? Uint8Array.from(aad) : undefined;
   switch (alg) {
-    case 'aes-256-gcm': return gcm(k, n, a).encrypt(p);
-    case 'chacha20-poly1305': return chacha20poly1305(k, n, a).encrypt(p);
-    case 'xchacha20-poly1305': return xchacha20poly1305(k, n, a).encrypt(p);
-    case 'xaes-256-gcm': return xaesNoble(k, n, p, a);
+    case 'aes-256-gcm':
+      return gcm(k, n, a).encrypt(p);
+    case 'chacha20-poly1305':
+      return chacha20poly1305(k, n, a).encrypt(p);
+    case 'xchacha20-poly1305':
+      return xchacha20poly1305(k, n, a).encrypt(p);
+    case 'xaes-256-gcm':
+      return xaesNoble(k, n, p, a);
   }
 }
 
@@ -89,7 +95,10 @@ function bytes(n: number, offset: number): Uint8Array {
 
 describe('raw AEAD differential', () => {
   test('the references agree with the spec vectors (sanity of the test itself)', () => {
-    const key = Buffer.alloc(32, 0x03), nonce = Buffer.from('ABCDEFGHIJKLMNOPQRSTUVWX'), pt = Buffer.from('XAES-256-GCM'), aad = Buffer.from('c2sp.org/XAES-256-GCM');
+    const key = Buffer.alloc(32, 0x03),
+      nonce = Buffer.from('ABCDEFGHIJKLMNOPQRSTUVWX'),
+      pt = Buffer.from('XAES-256-GCM'),
+      aad = Buffer.from('c2sp.org/XAES-256-GCM');
     const want = '986ec1832593df5443a179437fd083bf3fdb41abd740a21f71eb769d';
     expect(xaesNode(key, nonce, pt, aad).toString('hex')).toBe(want);
     expect(Buffer.from(xaesNoble(key, nonce, pt, aad)).toString('hex')).toBe(want);
@@ -148,7 +157,8 @@ describe('raw AEAD differential', () => {
         const m = T.aead.openInto(view, alg, key, nonce, view, aad);
         if (m !== len || !view.subarray(0, len).equals(b(pt))) failures.push(`${where()}: openInto in place at offset ${o} differs (n=${m})`);
         // Bytes around the view are untouched.
-        if (buf.subarray(0, o).some((x) => x !== 0x5c) || buf.subarray(o + len + 16).some((x) => x !== 0x5c)) failures.push(`${where()}: in-place write outside out`);
+        if (buf.subarray(0, o).some((x) => x !== 0x5c) || buf.subarray(o + len + 16).some((x) => x !== 0x5c))
+          failures.push(`${where()}: in-place write outside out`);
         stats.inPlace++;
 
         if (failures.length >= 10) break;

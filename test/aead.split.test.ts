@@ -20,7 +20,10 @@ describe.each([
   test('raw seal/open equal the reference, with and without aad', () => {
     for (const n of SIZES) {
       for (const aadLen of [0, 5, 40]) {
-        const key = randomBytes(32), nonce = randomBytes(nonceLen), pt = randomBytes(n), aad = randomBytes(aadLen);
+        const key = randomBytes(32),
+          nonce = randomBytes(nonceLen),
+          pt = randomBytes(n),
+          aad = randomBytes(aadLen);
         const ref = reference(key, nonce, pt, aad);
         const got = T.aead.seal(alg, key, nonce, pt, aad);
         expect(Buffer.from(got).equals(ref), `seal n=${n} aad=${aadLen}`).toBe(true);
@@ -30,7 +33,9 @@ describe.each([
   });
 
   test('in place, and AeadKey messages (header as associated data)', () => {
-    const key = randomBytes(32), nonce = randomBytes(nonceLen), pt = randomBytes(3 * MIN + 7);
+    const key = randomBytes(32),
+      nonce = randomBytes(nonceLen),
+      pt = randomBytes(3 * MIN + 7);
     const buf = new Uint8Array(pt.length + 16);
     buf.set(pt);
     T.aead.sealInto(buf, alg, key, nonce, buf.subarray(0, pt.length));
@@ -56,8 +61,14 @@ describe.each([
     for (const pos of [hl + 1, hl + MIN - 1, hl + MIN + 17, msg.length - 17, msg.length - 1, 8]) {
       msg[pos]! ^= 0x04;
       const out = new Uint8Array(pt.length).fill(0x99);
-      expect(codeOf(() => k.openInto(out, msg, { aad })), `pos ${pos}`).toBe('ERR_AUTH');
-      expect(out.every((x) => x === 0), `wiped, pos ${pos}`).toBe(true);
+      expect(
+        codeOf(() => k.openInto(out, msg, { aad })),
+        `pos ${pos}`,
+      ).toBe('ERR_AUTH');
+      expect(
+        out.every((x) => x === 0),
+        `wiped, pos ${pos}`,
+      ).toBe(true);
       await expect(k.openAsync(msg, { aad })).rejects.toMatchObject({ code: 'ERR_AUTH' });
       msg[pos]! ^= 0x04;
     }

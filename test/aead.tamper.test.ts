@@ -27,7 +27,6 @@ const NONCE: Record<Alg, number> = { 'aes-256-gcm': 12, 'chacha20-poly1305': 12,
 // Recognizable plaintext: a leak of any of it into out would show.
 const SECRET = Buffer.from('tessera-tamper-plaintext-0123456789-ABCDEFGHIJ');
 
-
 async function asyncCodeOf(p: () => Promise<unknown>): Promise<string> {
   try {
     await p();
@@ -54,14 +53,27 @@ function positions(alg: Alg, ptLen: number): { pos: number; what: string; code: 
   for (let i = 2; i < 6; i++) out.push({ pos: i, what: `key id byte ${i - 2}`, code: 'ERR_KEY_MISMATCH' });
   for (let i = 6; i < hl; i++) out.push({ pos: i, what: `nonce byte ${i - 6}`, code: 'ERR_AUTH' });
   if (ptLen > 0) {
-    for (const [name, i] of [['first', 0], ['middle', ptLen >> 1], ['last', ptLen - 1]] as const) out.push({ pos: hl + i, what: `${name} ciphertext byte`, code: 'ERR_AUTH' });
+    for (const [name, i] of [
+      ['first', 0],
+      ['middle', ptLen >> 1],
+      ['last', ptLen - 1],
+    ] as const)
+      out.push({ pos: hl + i, what: `${name} ciphertext byte`, code: 'ERR_AUTH' });
   }
   for (let i = 0; i < 16; i++) out.push({ pos: hl + ptLen + i, what: `tag byte ${i}`, code: 'ERR_AUTH' });
   return out;
 }
 
 /** Checks openInto on a bad message: fails with `code` and releases no plaintext. */
-function checkOpenInto(key: ReturnType<typeof T.AeadKey.generate>, bad: Buffer, code: string, hl: number, aad: Uint8Array | undefined, label: string, problems: string[]) {
+function checkOpenInto(
+  key: ReturnType<typeof T.AeadKey.generate>,
+  bad: Buffer,
+  code: string,
+  hl: number,
+  aad: Uint8Array | undefined,
+  label: string,
+  problems: string[],
+) {
   const out = Buffer.alloc(Math.max(bad.length, 1), 0xaa);
   const c = codeOf(() => key.openInto(out, bad, aad ? { aad } : undefined));
   if (c !== code) problems.push(`${label}: openInto gave ${c}, expected ${code}`);
@@ -174,7 +186,11 @@ describe.each(ALGS)('%s', (alg) => {
     const sealed = Buffer.from(T.aead.seal(alg, key, nonce, SECRET, aad));
     const n = SECRET.length;
     const problems: string[] = [];
-    const targets: [string, number][] = [['ct first', 0], ['ct middle', n >> 1], ['ct last', n - 1]];
+    const targets: [string, number][] = [
+      ['ct first', 0],
+      ['ct middle', n >> 1],
+      ['ct last', n - 1],
+    ];
     for (let i = 0; i < 16; i++) targets.push([`tag ${i}`, n + i]);
     const check = (label: string, k: Buffer, nn: Buffer, s: Buffer, a: Buffer | undefined) => {
       const c = codeOf(() => T.aead.open(alg, k, nn, s, a));

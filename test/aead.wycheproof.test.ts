@@ -62,7 +62,6 @@ const FILES: { file: string; alg: Alg; nonceBits: number }[] = [
 
 const hex = (s: string) => Buffer.from(s, 'hex');
 
-
 interface Counts {
   total: number;
   valid: number;

@@ -45,14 +45,23 @@ async function session(): Promise<{ log: string; events: Ev[]; ids: number[]; ex
   const k2 = await ring.rotate('user-data');
   await ring.setPolicy('user-data', { maxMessages: 1000 });
   await ring.setState(k1, 'retired');
-  await ring.aead().decrypt(m).catch(() => undefined); // retired: a failed decrypt
+  await ring
+    .aead()
+    .decrypt(m)
+    .catch(() => undefined); // retired: a failed decrypt
   await ring.setState(k1, 'decrypt-only');
-  await ring.aead().decrypt(m, { aad: enc('wrong') }).catch(() => undefined);
+  await ring
+    .aead()
+    .decrypt(m, { aad: enc('wrong') })
+    .catch(() => undefined);
   await ring.destroy(k2).catch(() => undefined); // the primary: refused
   const exported = (await ring.exportKey(k1, T.kek.fromKey(randomBytes(32)))).wrapped;
   await ring.rotate('user-data');
   await ring.destroy(k1);
-  await ring.aead().decrypt(m).catch(() => undefined);
+  await ring
+    .aead()
+    .decrypt(m)
+    .catch(() => undefined);
   await ring.close();
   return { log, events, ids: [k1, k2], exported };
 }
@@ -94,7 +103,11 @@ describe('audit events', () => {
     expect(events[12]).toMatchObject({ op: 'destroy', keyId: k1 });
     expect(events[13]).toMatchObject({ op: 'decrypt', keyId: k1, code: 'ERR_KEY_DESTROYED' });
 
-    const lines = fs.readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = fs
+      .readFileSync(log, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.map((l) => `${l.op}:${l.outcome}`)).toEqual(ops);
     expect(lines.map((l) => l.seq)).toEqual(lines.map((_, i) => i + 1));
     const text = fs.readFileSync(log, 'utf8');

@@ -153,8 +153,18 @@ describe('static server', () => {
 
 const AEAD_FILES = [
   { file: 'aes_gcm_test.json', alg: 'aes-256-gcm', nonceBits: 96, pinned: { total: 316, valid: 39, invalid: 27, nonceLength: 39, keyLength: 211 } },
-  { file: 'chacha20_poly1305_test.json', alg: 'chacha20-poly1305', nonceBits: 96, pinned: { total: 325, valid: 256, invalid: 60, nonceLength: 9, keyLength: 0 } },
-  { file: 'xchacha20_poly1305_test.json', alg: 'xchacha20-poly1305', nonceBits: 192, pinned: { total: 315, valid: 246, invalid: 60, nonceLength: 9, keyLength: 0 } },
+  {
+    file: 'chacha20_poly1305_test.json',
+    alg: 'chacha20-poly1305',
+    nonceBits: 96,
+    pinned: { total: 325, valid: 256, invalid: 60, nonceLength: 9, keyLength: 0 },
+  },
+  {
+    file: 'xchacha20_poly1305_test.json',
+    alg: 'xchacha20-poly1305',
+    nonceBits: 192,
+    pinned: { total: 315, valid: 246, invalid: 60, nonceLength: 9, keyLength: 0 },
+  },
 ] as const;
 
 describe('tessera in chromium', () => {
@@ -248,7 +258,10 @@ describe('tessera in chromium', () => {
   describe('streaming an 8 MiB Cobblestone ciphertext through DecryptTransformStream', () => {
     const context = 'browser-stream-v1';
     const key = createHash('sha256').update('tessera browser stream key').digest();
-    const CHUNK = 16384, CHUNK_CT = CHUNK + 16, BATCH = 64, HEADER = 56;
+    const CHUNK = 16384,
+      CHUNK_CT = CHUNK + 16,
+      BATCH = 64,
+      HEADER = 56;
     let pt: Buffer, ct: Uint8Array;
     beforeAll(() => {
       pt = randomBytes(8 * MiB);

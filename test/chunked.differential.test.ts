@@ -127,7 +127,8 @@ function pieces(r: Rng, data: Uint8Array, unit: number): Uint8Array[] {
     if (u < 0.1) n = 1;
     else if (u < 0.2) n = 1 + r.int(64);
     else if (u < 0.3) n = unit * (1 + r.int(4));
-    else if (u < 0.35) n = CHUNK * (1 + r.int(80)); // sometimes over a stream batch
+    else if (u < 0.35)
+      n = CHUNK * (1 + r.int(80)); // sometimes over a stream batch
     else n = 1 + r.int(200 * KiB);
     n = Math.min(n, data.length - at);
     out.push(data.subarray(at, at + n));
@@ -179,33 +180,52 @@ interface WycheproofTest {
 // 16-byte key split of the reference.
 const COBBLESTONE_128_KATS: Pick<WycheproofTest, 'tcId' | 'key' | 'ctx' | 'ct' | 'aeadKey' | 'baseNonce' | 'msgLength' | 'msgSha512'>[] = [
   {
-    tcId: 1, key: '59454c4c4f57205355424d4152494e45', ctx: '',
+    tcId: 1,
+    key: '59454c4c4f57205355424d4152494e45',
+    ctx: '',
     ct: '78da004800b7ff187cab8e8e163c24b527dc7cb554eca847e5d7dc592714ea7d7b5967607c6a68302fb25b26e0b032a6d39a239914ea2dc86aa17ec6d0beb1fdb011c7ad45ed1089aeffe3465fdf59010000ffff0c6f2574',
-    aeadKey: '27c0195e3ac974de5c97f6fa08cbdc41', baseNonce: 'eb673ca5da204afa6361cd11', msgLength: 0,
+    aeadKey: '27c0195e3ac974de5c97f6fa08cbdc41',
+    baseNonce: 'eb673ca5da204afa6361cd11',
+    msgLength: 0,
     msgSha512: 'cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e',
   },
   {
-    tcId: 2, key: '59454c4c4f57205355424d4152494e45', ctx: '',
+    tcId: 2,
+    key: '59454c4c4f57205355424d4152494e45',
+    ctx: '',
     ct: '78da004f00b0ff99ef5b6b98795b7b37a41d6321d8dd472347c76185f40027e921542dd7e4305bb67a175e5088a8a4db92ef4d3419bda917dd5099085be2f35cf32165613d4fe58db45dd4619b454586232f2661a2bf010000ffffd8e1254a',
-    aeadKey: '18efc971cf196407e112951a187c63b6', baseNonce: '5f73d9f150410098b2cc408c', msgLength: 7,
+    aeadKey: '18efc971cf196407e112951a187c63b6',
+    baseNonce: '5f73d9f150410098b2cc408c',
+    msgLength: 7,
     msgSha512: 'e85f32a85f1d4f7c9b2d36d20eca8435d81253e7075e9dea069eb1b6da48daf92ef1797367b520d8a46c4f72cecb85b1daff8887fcb41721d39943d1952fc180',
   },
   {
-    tcId: 3, key: '59454c4c4f57205355424d4152494e45', ctx: '',
+    tcId: 3,
+    key: '59454c4c4f57205355424d4152494e45',
+    ctx: '',
     ct: '78daecc0ad4a03010000e0530e85c32058c4a8ed8241b870a02058fcc3e203885e1114c422d82cd744834145dfc06032892886855bde5696ee185b1f630c16f6182bdfb7b355e4ef8f6bcf5fc3381fcfaef6ef8fd77b4741fb74b47277f0fdb2b8fcfb73919d476761ab395f0e6ae97e78552e9c5c6f6701000000000000000000000000000000307549755b9f5bea6eecbd254fff9b0f87413153959f1f7f97d14dfcdae8a4bb93000000ffff3021296c',
-    aeadKey: 'd450cadb2ef8c58e264acb4d33375ee9', baseNonce: '324d7338db0feeccec4de6ac', msgLength: 16385,
+    aeadKey: 'd450cadb2ef8c58e264acb4d33375ee9',
+    baseNonce: '324d7338db0feeccec4de6ac',
+    msgLength: 16385,
     msgSha512: '72b0c82119222070adf3117d445bbf53d7ffb70b75be4809ecaf8939f058fcb6caceeece412a1f0d8c90f8c4db8fe9d199edf3e5007c2005d486c2e09d97ae45',
   },
   {
-    tcId: 6, key: '59454c4c4f57205355424d4152494e45', ctx: '',
+    tcId: 6,
+    key: '59454c4c4f57205355424d4152494e45',
+    ctx: '',
     ct: '78daecc0312b05010000e01b6ebe6ed715523a17759348162911e315d3fd031b7519fc022e83fc0019a41483c8425126a3c1f05e6f7cc3ab375eeff5defb196ff9be93e63f19ee167341ebfaf1ee70f56ce567a3ee75669bd7e3fbe4a35e5fce77a2e7cba5abb5977c547e45e142fab9ff56768faa0000000000000000000000000000000098ba876c1c5e6ca74fb7ed62efe0fc77fea69c79ffeb2f66a7dff1606b33ae26010000fffff7962905',
-    aeadKey: '36a243cbdbf2d2baf6b8a1fba28b6817', baseNonce: '9c15f6d0aad0dc0e280d6aef', msgLength: 16384,
+    aeadKey: '36a243cbdbf2d2baf6b8a1fba28b6817',
+    baseNonce: '9c15f6d0aad0dc0e280d6aef',
+    msgLength: 16384,
     msgSha512: 'aae514ccbcdfd4d3ce7146a116b7fef8a485fbcdc90fb6f6cba89b6c3095cb7688cef7e8735c69f3638e7bba770f4a37fa8d91eb98c94157c2a708c06373c0af',
   },
 ];
 
 /** Checks one vector against the reference; returns failures. */
-function checkVector(suite: RefSuite, t: Pick<WycheproofTest, 'tcId' | 'key' | 'ctx' | 'ct' | 'aeadKey' | 'baseNonce' | 'msgLength' | 'msgSha512'> & { result?: string; flags?: string[] }): string[] {
+function checkVector(
+  suite: RefSuite,
+  t: Pick<WycheproofTest, 'tcId' | 'key' | 'ctx' | 'ct' | 'aeadKey' | 'baseNonce' | 'msgLength' | 'msgSha512'> & { result?: string; flags?: string[] },
+): string[] {
   const failures: string[] = [];
   const where = `${suite} tcId ${t.tcId}`;
   const key = Buffer.from(t.key, 'hex');
@@ -235,13 +255,21 @@ function checkVector(suite: RefSuite, t: Pick<WycheproofTest, 'tcId' | 'key' | '
 
 describe('reference implementation', () => {
   test('HKDF-SHA-512-Expand matches RFC 5869 structure (T(1) = HMAC(prk, info || 0x01), T(2) = HMAC(prk, T(1) || info || 0x02))', () => {
-    const prk = crypto.randomBytes(32), info = crypto.randomBytes(77);
-    const t1 = crypto.createHmac('sha512', prk).update(Buffer.concat([info, Buffer.of(1)])).digest();
-    const t2 = crypto.createHmac('sha512', prk).update(Buffer.concat([t1, info, Buffer.of(2)])).digest();
+    const prk = crypto.randomBytes(32),
+      info = crypto.randomBytes(77);
+    const t1 = crypto
+      .createHmac('sha512', prk)
+      .update(Buffer.concat([info, Buffer.of(1)]))
+      .digest();
+    const t2 = crypto
+      .createHmac('sha512', prk)
+      .update(Buffer.concat([t1, info, Buffer.of(2)]))
+      .digest();
     expect(hex(hkdfSha512Expand(prk, info, 76))).toBe(hex(Buffer.concat([t1, t2]).subarray(0, 76)));
     // node's HKDF (Extract then Expand) agrees once Extract is done by hand:
     // hkdfSync(ikm, salt, info) = Expand(prk = HMAC(salt, ikm), info).
-    const ikm = crypto.randomBytes(22), s = crypto.randomBytes(13);
+    const ikm = crypto.randomBytes(22),
+      s = crypto.randomBytes(13);
     const prk2 = crypto.createHmac('sha512', s).update(ikm).digest();
     const viaNode = Buffer.from(crypto.hkdfSync('sha512', ikm, s, info, 200));
     expect(hex(hkdfSha512Expand(prk2, info, 200))).toBe(hex(viaNode));
@@ -253,7 +281,9 @@ describe('reference implementation', () => {
       testGroups: { aead: string; sha: string; tests: WycheproofTest[] }[];
     };
     const failures: string[] = [];
-    let valid = 0, invalid = 0, rollover = 0;
+    let valid = 0,
+      invalid = 0,
+      rollover = 0;
     for (const g of file.testGroups) {
       expect(g.aead).toBe('AEAD_AES_256_GCM');
       expect(g.sha).toBe('SHA-512');
@@ -277,14 +307,20 @@ describe('reference implementation', () => {
   });
 
   test('reference rejects truncation, extension, reordering, tampering and wrong keys by itself', () => {
-    const key = crypto.randomBytes(32), pt = crypto.randomBytes(3 * CHUNK);
+    const key = crypto.randomBytes(32),
+      pt = crypto.randomBytes(3 * CHUNK);
     const ct = refEncrypt(key, pt, 'c', 'cobblestone-256', salt());
     expect(refDecrypt(key, ct, 'c', 'cobblestone-256').equals(pt)).toBe(true);
     const bad: [string, Buffer, Uint8Array, string][] = [
       ['drop empty final chunk', ct.subarray(0, ct.length - 16), key, 'c'],
       ['drop one byte', ct.subarray(0, ct.length - 1), key, 'c'],
       ['extend one byte', Buffer.concat([ct, Buffer.of(0)]), key, 'c'],
-      ['swap chunks 0 and 1', Buffer.concat([ct.subarray(0, 56), ct.subarray(56 + CHUNK_CT, 56 + 2 * CHUNK_CT), ct.subarray(56, 56 + CHUNK_CT), ct.subarray(56 + 2 * CHUNK_CT)]), key, 'c'],
+      [
+        'swap chunks 0 and 1',
+        Buffer.concat([ct.subarray(0, 56), ct.subarray(56 + CHUNK_CT, 56 + 2 * CHUNK_CT), ct.subarray(56, 56 + CHUNK_CT), ct.subarray(56 + 2 * CHUNK_CT)]),
+        key,
+        'c',
+      ],
       ['flip a chunk bit', Buffer.from(ct).fill(ct[100]! ^ 1, 100, 101), key, 'c'],
       ['flip a salt bit', Buffer.from(ct).fill(ct[3]! ^ 1, 3, 4), key, 'c'],
       ['wrong context', ct, key, 'd'],
@@ -305,7 +341,8 @@ for (const { suite, keyLen } of SUITES) {
       const failures: string[] = [];
       for (const { name, ctx } of CONTEXTS) {
         for (const n of EDGE_SIZES) {
-          const key = bytes(keyLen), pt = bytes(n);
+          const key = bytes(keyLen),
+            pt = bytes(n);
           const where = `${suite} size ${n} ctx ${name}`;
           const ct = T.encryptChunked(key, pt, { context: ctx, suite });
           if (ct.length !== T.encryptedLength(n)) failures.push(`${where}: ciphertext length ${ct.length}, want ${T.encryptedLength(n)}`);
@@ -330,8 +367,17 @@ for (const { suite, keyLen } of SUITES) {
         const { name, ctx: ctx0 } = CONTEXTS[r.int(CONTEXTS.length)]!;
         const unaligned = r.float() < 0.5;
         const off = () => (unaligned ? 1 + 2 * r.int(8) : 0);
-        const ctx = typeof ctx0 === 'string' ? ctx0 : (() => { const o = off(); const b = bytes(ctx0.length, o); b.set(ctx0); return b; })();
-        const key = bytes(keyLen, off()), pt = bytes(n, off());
+        const ctx =
+          typeof ctx0 === 'string'
+            ? ctx0
+            : (() => {
+                const o = off();
+                const b = bytes(ctx0.length, o);
+                b.set(ctx0);
+                return b;
+              })();
+        const key = bytes(keyLen, off()),
+          pt = bytes(n, off());
         const threads = r.float() < 0.5 ? undefined : 1 + r.int(4);
         const opts = threads === undefined ? { context: ctx, suite } : { context: ctx, suite, threads };
         const where = `seed ${SEED} case ${i}: size ${n} ctx ${name} unaligned ${unaligned} threads ${threads}`;
@@ -346,7 +392,13 @@ for (const { suite, keyLen } of SUITES) {
         const rct = refEncrypt(key, pt, ctx, suite, salt());
         // The ciphertext as an odd-offset view too.
         const o = off();
-        const view = o ? (() => { const big = Buffer.alloc(rct.length + o + 3, 0xa5); big.set(rct, o); return big.subarray(o, o + rct.length); })() : rct;
+        const view = o
+          ? (() => {
+              const big = Buffer.alloc(rct.length + o + 3, 0xa5);
+              big.set(rct, o);
+              return big.subarray(o, o + rct.length);
+            })()
+          : rct;
         const c = tryDo(() => T.decryptChunked(key, view, opts));
         if (!c.ok || diff(c.v, pt)) failures.push(`${where}: reference -> sync tessera: ${c.ok ? diff(c.v, pt) : c.e}`);
         const d = await tryAsync(() => T.decryptChunkedAsync(key, view, opts));
@@ -359,7 +411,8 @@ for (const { suite, keyLen } of SUITES) {
       const failures: string[] = [];
       for (const { name, ctx } of CONTEXTS) {
         for (const n of EDGE_SIZES) {
-          const key = bytes(keyLen), pt = bytes(n);
+          const key = bytes(keyLen),
+            pt = bytes(n);
           const where = `${suite} async size ${n} ctx ${name}`;
           const ct = await T.encryptChunkedAsync(key, pt, { context: ctx, suite });
           const ref = tryDo(() => refDecrypt(key, ct, ctx, suite));
@@ -375,7 +428,8 @@ for (const { suite, keyLen } of SUITES) {
     test('multi-batch and multi-MiB sizes x threads 1..4, sync and async, both directions', async () => {
       const failures: string[] = [];
       for (const n of LARGE_SIZES) {
-        const key = bytes(keyLen), pt = bytes(n);
+        const key = bytes(keyLen),
+          pt = bytes(n);
         const { ctx, name } = CONTEXTS[n % CONTEXTS.length]!;
         const rct = refEncrypt(key, pt, ctx, suite, salt());
         for (const threads of THREADS) {
@@ -399,7 +453,9 @@ for (const { suite, keyLen } of SUITES) {
     test('threads do not change results: each threads value opens with the reference; one ciphertext opened with threads 1..4 is identical', async () => {
       const failures: string[] = [];
       for (const n of [33 * CHUNK - 1, 64 * CHUNK, 97 * CHUNK + 5, 3 * MiB + 7]) {
-        const key = bytes(keyLen), pt = bytes(n), ctx = 'determinism';
+        const key = bytes(keyLen),
+          pt = bytes(n),
+          ctx = 'determinism';
         const cts = THREADS.map((threads) => T.encryptChunked(key, pt, { context: ctx, suite, threads }));
         cts.forEach((ct, i) => {
           const r = tryDo(() => refDecrypt(key, ct, ctx, suite));
@@ -428,7 +484,8 @@ for (const { suite, keyLen } of SUITES) {
       const failures: string[] = [];
       const sizes = [0, 1, 16383, 16384, 16385, 64 * CHUNK, 64 * CHUNK + 1, 65 * CHUNK, 2 * MiB + 3, r.int(300 * KiB), r.int(1.5 * MiB)];
       for (const [i, n] of sizes.entries()) {
-        const key = bytes(keyLen), pt = bytes(n);
+        const key = bytes(keyLen),
+          pt = bytes(n);
         const { ctx, name } = CONTEXTS[i % CONTEXTS.length]!;
         const where = `seed ${SEED} size ${n} ctx ${name}`;
         const enc = await tryAsync(() => throughNode(T.createEncryptStream(key, { context: ctx, suite }), pieces(r, pt, CHUNK)));
@@ -445,7 +502,10 @@ for (const { suite, keyLen } of SUITES) {
         const one = await tryAsync(() => throughNode(T.createDecryptStream(key, { context: ctx, suite }), [rct]));
         if (!one.ok || diff(one.v, pt)) failures.push(`${where}: reference -> decrypt stream (one write): ${one.ok ? diff(one.v, pt) : one.e}`);
         if (n <= 16385) {
-          const tiny = [...Array(60).keys()].map((j) => rct.subarray(j, j + 1)).filter((p) => p.length).concat(rct.length > 60 ? [rct.subarray(60)] : []);
+          const tiny = [...Array(60).keys()]
+            .map((j) => rct.subarray(j, j + 1))
+            .filter((p) => p.length)
+            .concat(rct.length > 60 ? [rct.subarray(60)] : []);
           const t = await tryAsync(() => throughNode(T.createDecryptStream(key, { context: ctx, suite }), tiny));
           if (!t.ok || diff(t.v, pt)) failures.push(`${where}: reference -> decrypt stream (1-byte header writes): ${t.ok ? diff(t.v, pt) : t.e}`);
         }
@@ -458,7 +518,8 @@ for (const { suite, keyLen } of SUITES) {
       const failures: string[] = [];
       const sizes = [0, 1, 16383, 16384, 16385, 64 * CHUNK, 64 * CHUNK + 1, 2 * MiB + 3, r.int(300 * KiB), r.int(1.5 * MiB)];
       for (const [i, n] of sizes.entries()) {
-        const key = bytes(keyLen), pt = bytes(n);
+        const key = bytes(keyLen),
+          pt = bytes(n);
         const { ctx, name } = CONTEXTS[(i + 1) % CONTEXTS.length]!;
         const where = `seed ${SEED} size ${n} ctx ${name}`;
         const enc = await tryAsync(() => throughWeb(new T.EncryptTransformStream(key, { context: ctx, suite }), pieces(r, pt, CHUNK)));
@@ -477,15 +538,29 @@ for (const { suite, keyLen } of SUITES) {
     test(`random access: openChunked over a reference ciphertext of 1 MiB + 123, 200+ ranges (seed ${SEED})`, async () => {
       const r = prng(SEED ^ 0xacce55 ^ keyLen);
       const n = MiB + 123;
-      const key = bytes(keyLen), pt = bytes(n);
+      const key = bytes(keyLen),
+        pt = bytes(n);
       const ctx = CONTEXTS[2]!.ctx;
       const rct = refEncrypt(key, pt, ctx, suite, salt());
       const reader = await T.openChunked(rct, key, { context: ctx, suite });
       try {
         expect(reader.size).toBe(n);
         const ranges: [number, number][] = [
-          [0, 0], [n, 0], [n - 1, 1], [0, 1], [0, n], [n - 123, 123], [n - 124, 124], [CHUNK - 1, 2], [CHUNK, CHUNK],
-          [CHUNK - 1, CHUNK + 2], [63 * CHUNK, CHUNK + 123], [64 * CHUNK, 123], [64 * CHUNK - 1, 124], [5, 300 * KiB], [7, n - 7],
+          [0, 0],
+          [n, 0],
+          [n - 1, 1],
+          [0, 1],
+          [0, n],
+          [n - 123, 123],
+          [n - 124, 124],
+          [CHUNK - 1, 2],
+          [CHUNK, CHUNK],
+          [CHUNK - 1, CHUNK + 2],
+          [63 * CHUNK, CHUNK + 123],
+          [64 * CHUNK, 123],
+          [64 * CHUNK - 1, 124],
+          [5, 300 * KiB],
+          [7, n - 7],
         ];
         while (ranges.length < 215) {
           const u = r.float();
@@ -525,7 +600,16 @@ for (const { suite, keyLen } of SUITES) {
           if (dd) failures.push(`concurrent read(${off}, ${len}): ${dd}`);
         });
         expect(failures, `seed ${SEED}`).toEqual([]);
-        for (const [off, len] of [[n, 1], [n - 10, 11], [0, n + 1], [n + 1, 0], [-1, 1], [0, -1], [1.5, 1], [n * 2, 5]] as [number, number][])
+        for (const [off, len] of [
+          [n, 1],
+          [n - 10, 11],
+          [0, n + 1],
+          [n + 1, 0],
+          [-1, 1],
+          [0, -1],
+          [1.5, 1],
+          [n * 2, 5],
+        ] as [number, number][])
           expect(await asyncCodeOf(() => reader.read(off, len)), `read(${off}, ${len})`).toBe('ERR_ARGUMENT');
         // Still usable after rejected reads.
         expect(diff(await reader.read(n - 1, 1), pt.subarray(n - 1))).toBe('');
@@ -545,7 +629,8 @@ for (const { suite, keyLen } of SUITES) {
     });
 
     test('errors: key length, wrong suite / key / context, truncation, tampering', async () => {
-      const key = bytes(keyLen), pt = bytes(3 * CHUNK + 5);
+      const key = bytes(keyLen),
+        pt = bytes(3 * CHUNK + 5);
       const opts = { context: 'c', suite };
       const ct = T.encryptChunked(key, pt, opts);
       // Key length of the other suite.
@@ -567,7 +652,10 @@ for (const { suite, keyLen } of SUITES) {
       expect(await asyncCodeOf(() => T.openChunked(ct, otherKey, { context: 'c', suite: other }))).toBe('ERR_COMMITMENT');
       // Wrong context / key.
       for (const ctx of ['', 'C', 'c\0', Uint8Array.of(0x63, 0)]) {
-        expect(codeOf(() => T.decryptChunked(key, ct, { context: ctx, suite })), `context ${JSON.stringify(ctx)}`).toBe('ERR_COMMITMENT');
+        expect(
+          codeOf(() => T.decryptChunked(key, ct, { context: ctx, suite })),
+          `context ${JSON.stringify(ctx)}`,
+        ).toBe('ERR_COMMITMENT');
       }
       expect(codeOf(() => T.decryptChunked(key, ct, { context: Uint8Array.of(0x63), suite }))).toBe('no error'); // 'c' as bytes is the same context
       expect(codeOf(() => T.decryptChunked(bytes(keyLen), ct, opts))).toBe('ERR_COMMITMENT');
@@ -589,7 +677,12 @@ for (const { suite, keyLen } of SUITES) {
       expect(codeOf(() => T.decryptChunked(key, tampered, opts))).toBe('ERR_AUTH');
       expect(await asyncCodeOf(() => T.decryptChunkedAsync(key, tampered, opts))).toBe('ERR_AUTH');
       expect(await asyncCodeOf(() => throughNode(T.createDecryptStream(key, opts), [tampered]))).toBe('ERR_AUTH');
-      const swapped = Buffer.concat([ct.subarray(0, 56), ct.subarray(56 + CHUNK_CT, 56 + 2 * CHUNK_CT), ct.subarray(56, 56 + CHUNK_CT), ct.subarray(56 + 2 * CHUNK_CT)]);
+      const swapped = Buffer.concat([
+        ct.subarray(0, 56),
+        ct.subarray(56 + CHUNK_CT, 56 + 2 * CHUNK_CT),
+        ct.subarray(56, 56 + CHUNK_CT),
+        ct.subarray(56 + 2 * CHUNK_CT),
+      ]);
       expect(codeOf(() => T.decryptChunked(key, swapped, opts))).toBe('ERR_AUTH');
       const salted = Buffer.from(ct);
       salted[0]! ^= 1;
@@ -609,7 +702,10 @@ describe('keys held by tessera objects', () => {
       const failures: string[] = [];
       for (const n of [0, 100, CHUNK, 40 * CHUNK + 9]) {
         const pt = bytes(n);
-        for (const [name, k] of [['AeadKey', ak], ['SecureBuffer', sb]] as const) {
+        for (const [name, k] of [
+          ['AeadKey', ak],
+          ['SecureBuffer', sb],
+        ] as const) {
           const ct = T.encryptChunked(k, pt, { context: 'ak', suite: 'cobblestone-256' });
           const r = tryDo(() => refDecrypt(raw, ct, 'ak', 'cobblestone-256'));
           if (!r.ok || diff(r.v, pt)) failures.push(`${name} size ${n}: encryptChunked -> reference: ${r.ok ? diff(r.v, pt) : r.e}`);
@@ -635,21 +731,52 @@ describe('keys held by tessera objects', () => {
 });
 
 describe('option errors', () => {
-  const key = bytes(32), pt = bytes(10);
+  const key = bytes(32),
+    pt = bytes(10);
   const ct = T.encryptChunked(key, pt, { context: '' });
 
   test('missing or malformed options / context -> ERR_ARGUMENT', async () => {
-    const bad: unknown[] = [undefined, null, {}, { suite: 'cobblestone-256' }, { context: undefined }, { context: null }, { context: 5 }, { context: ['a'] }, { context: new Uint16Array(2) }, 'ctx', 5];
+    const bad: unknown[] = [
+      undefined,
+      null,
+      {},
+      { suite: 'cobblestone-256' },
+      { context: undefined },
+      { context: null },
+      { context: 5 },
+      { context: ['a'] },
+      { context: new Uint16Array(2) },
+      'ctx',
+      5,
+    ];
     for (const o of bad) {
       const label = JSON.stringify(o) ?? String(o);
-      expect(codeOf(() => T.encryptChunked(key, pt, o as never)), `encryptChunked ${label}`).toBe('ERR_ARGUMENT');
-      expect(codeOf(() => T.decryptChunked(key, ct, o as never)), `decryptChunked ${label}`).toBe('ERR_ARGUMENT');
+      expect(
+        codeOf(() => T.encryptChunked(key, pt, o as never)),
+        `encryptChunked ${label}`,
+      ).toBe('ERR_ARGUMENT');
+      expect(
+        codeOf(() => T.decryptChunked(key, ct, o as never)),
+        `decryptChunked ${label}`,
+      ).toBe('ERR_ARGUMENT');
       expect(await asyncCodeOf(() => T.encryptChunkedAsync(key, pt, o as never)), `encryptChunkedAsync ${label}`).toBe('ERR_ARGUMENT');
       expect(await asyncCodeOf(() => T.decryptChunkedAsync(key, ct, o as never)), `decryptChunkedAsync ${label}`).toBe('ERR_ARGUMENT');
-      expect(codeOf(() => T.createEncryptStream(key, o as never)), `createEncryptStream ${label}`).toBe('ERR_ARGUMENT');
-      expect(codeOf(() => T.createDecryptStream(key, o as never)), `createDecryptStream ${label}`).toBe('ERR_ARGUMENT');
-      expect(codeOf(() => new T.EncryptTransformStream(key, o as never)), `EncryptTransformStream ${label}`).toBe('ERR_ARGUMENT');
-      expect(codeOf(() => new T.DecryptTransformStream(key, o as never)), `DecryptTransformStream ${label}`).toBe('ERR_ARGUMENT');
+      expect(
+        codeOf(() => T.createEncryptStream(key, o as never)),
+        `createEncryptStream ${label}`,
+      ).toBe('ERR_ARGUMENT');
+      expect(
+        codeOf(() => T.createDecryptStream(key, o as never)),
+        `createDecryptStream ${label}`,
+      ).toBe('ERR_ARGUMENT');
+      expect(
+        codeOf(() => new T.EncryptTransformStream(key, o as never)),
+        `EncryptTransformStream ${label}`,
+      ).toBe('ERR_ARGUMENT');
+      expect(
+        codeOf(() => new T.DecryptTransformStream(key, o as never)),
+        `DecryptTransformStream ${label}`,
+      ).toBe('ERR_ARGUMENT');
       expect(await asyncCodeOf(() => T.openChunked(ct, key, o as never)), `openChunked ${label}`).toBe('ERR_ARGUMENT');
     }
     // Non-bytes plaintext / ciphertext / key.
@@ -661,8 +788,14 @@ describe('option errors', () => {
   test('unknown suite -> ERR_ALGORITHM', async () => {
     for (const suite of ['cobblestone-512', 'Cobblestone-256', 'aes-256-gcm', '', 1, null]) {
       const o = { context: '', suite } as never;
-      expect(codeOf(() => T.encryptChunked(key, pt, o)), `suite ${String(suite)}`).toBe('ERR_ALGORITHM');
-      expect(codeOf(() => T.decryptChunked(key, ct, o)), `suite ${String(suite)}`).toBe('ERR_ALGORITHM');
+      expect(
+        codeOf(() => T.encryptChunked(key, pt, o)),
+        `suite ${String(suite)}`,
+      ).toBe('ERR_ALGORITHM');
+      expect(
+        codeOf(() => T.decryptChunked(key, ct, o)),
+        `suite ${String(suite)}`,
+      ).toBe('ERR_ALGORITHM');
       expect(await asyncCodeOf(() => T.encryptChunkedAsync(key, pt, o))).toBe('ERR_ALGORITHM');
       expect(codeOf(() => T.createEncryptStream(key, o))).toBe('ERR_ALGORITHM');
       expect(codeOf(() => new T.DecryptTransformStream(key, o))).toBe('ERR_ALGORITHM');
@@ -674,11 +807,23 @@ describe('option errors', () => {
     for (const threads of [65, 1.5, -1, NaN, Infinity, '2', 1e9]) {
       const o = { context: '', threads } as never;
       const label = `threads ${String(threads)}`;
-      expect(codeOf(() => T.encryptChunked(key, pt, o)), label).toBe('ERR_ARGUMENT');
-      expect(codeOf(() => T.decryptChunked(key, ct, o)), label).toBe('ERR_ARGUMENT');
+      expect(
+        codeOf(() => T.encryptChunked(key, pt, o)),
+        label,
+      ).toBe('ERR_ARGUMENT');
+      expect(
+        codeOf(() => T.decryptChunked(key, ct, o)),
+        label,
+      ).toBe('ERR_ARGUMENT');
       expect(await asyncCodeOf(() => T.decryptChunkedAsync(key, ct, o)), label).toBe('ERR_ARGUMENT');
-      expect(codeOf(() => T.createDecryptStream(key, o)), label).toBe('ERR_ARGUMENT');
-      expect(codeOf(() => new T.EncryptTransformStream(key, o)), label).toBe('ERR_ARGUMENT');
+      expect(
+        codeOf(() => T.createDecryptStream(key, o)),
+        label,
+      ).toBe('ERR_ARGUMENT');
+      expect(
+        codeOf(() => new T.EncryptTransformStream(key, o)),
+        label,
+      ).toBe('ERR_ARGUMENT');
       expect(await asyncCodeOf(() => T.openChunked(ct, key, o)), label).toBe('ERR_ARGUMENT');
     }
     for (const threads of [1, 64]) {
@@ -690,11 +835,23 @@ describe('option errors', () => {
 
   test('threads 0 -> ERR_ARGUMENT (ChunkedOptions.threads is documented as 1 .. 64)', async () => {
     const o = { context: '', threads: 0 };
-    expect(codeOf(() => T.encryptChunked(key, pt, o)), 'encryptChunked').toBe('ERR_ARGUMENT');
-    expect(codeOf(() => T.decryptChunked(key, ct, o)), 'decryptChunked').toBe('ERR_ARGUMENT');
+    expect(
+      codeOf(() => T.encryptChunked(key, pt, o)),
+      'encryptChunked',
+    ).toBe('ERR_ARGUMENT');
+    expect(
+      codeOf(() => T.decryptChunked(key, ct, o)),
+      'decryptChunked',
+    ).toBe('ERR_ARGUMENT');
     expect(await asyncCodeOf(() => T.encryptChunkedAsync(key, pt, o)), 'encryptChunkedAsync').toBe('ERR_ARGUMENT');
-    expect(codeOf(() => T.createEncryptStream(key, o)), 'createEncryptStream').toBe('ERR_ARGUMENT');
-    expect(codeOf(() => new T.DecryptTransformStream(key, o)), 'DecryptTransformStream').toBe('ERR_ARGUMENT');
+    expect(
+      codeOf(() => T.createEncryptStream(key, o)),
+      'createEncryptStream',
+    ).toBe('ERR_ARGUMENT');
+    expect(
+      codeOf(() => new T.DecryptTransformStream(key, o)),
+      'DecryptTransformStream',
+    ).toBe('ERR_ARGUMENT');
     expect(await asyncCodeOf(() => T.openChunked(ct, key, o)), 'openChunked').toBe('ERR_ARGUMENT');
   });
 });

@@ -284,16 +284,19 @@ describe('fileAsync failures at the handle', () => {
     const inFh = await fs.promises.open(enc, 'r');
     const outFh = await fs.promises.open(p('short.out'), 'w');
     try {
-      await withHandle(async (c) => {
-        // A valid length for a longer message: the read of the last batch comes up short.
-        const claimed = T.encryptedLength(3 * BATCH + 100) - HEADER;
-        let error: any;
-        await c.fileAsync!(false, inFh.fd, HEADER, claimed, outFh.fd, 0, 2).catch((e) => (error = e));
-        expect(error?.code).toBe('ERR_TRUNCATED');
-        expect(error?.message).toMatch(/shrank/);
-        // The chunks before the missing bytes verified: it is the length, not the key, that failed.
-        expect(await c.fileAsync!(false, inFh.fd, HEADER, ct.length - HEADER, outFh.fd, 0, 2)).toBe(ct.length - HEADER);
-      }, ct.subarray(0, 24));
+      await withHandle(
+        async (c) => {
+          // A valid length for a longer message: the read of the last batch comes up short.
+          const claimed = T.encryptedLength(3 * BATCH + 100) - HEADER;
+          let error: any;
+          await c.fileAsync!(false, inFh.fd, HEADER, claimed, outFh.fd, 0, 2).catch((e) => (error = e));
+          expect(error?.code).toBe('ERR_TRUNCATED');
+          expect(error?.message).toMatch(/shrank/);
+          // The chunks before the missing bytes verified: it is the length, not the key, that failed.
+          expect(await c.fileAsync!(false, inFh.fd, HEADER, ct.length - HEADER, outFh.fd, 0, 2)).toBe(ct.length - HEADER);
+        },
+        ct.subarray(0, 24),
+      );
     } finally {
       await inFh.close();
       await outFh.close();

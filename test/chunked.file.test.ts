@@ -60,7 +60,8 @@ afterAll(() => {
 // ---------------------------------------------------------------- helpers
 
 const p = (name: string): string => path.join(dir, name);
-const same = (a: Uint8Array, b: Uint8Array): boolean => Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.length), Buffer.from(b.buffer, b.byteOffset, b.length)) === 0;
+const same = (a: Uint8Array, b: Uint8Array): boolean =>
+  Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.length), Buffer.from(b.buffer, b.byteOffset, b.length)) === 0;
 const tempLeftovers = (d: string): string[] => fs.readdirSync(d).filter((f) => f.endsWith('.tessera-tmp'));
 const rm = (...files: string[]): void => {
   for (const f of files) fs.rmSync(f, { force: true });
@@ -87,7 +88,7 @@ function writeRepeated(file: string, size: number, block = randomBytes(4 * MiB))
   const h = createHash('sha256');
   const fd = fs.openSync(file, 'w');
   try {
-    for (let done = 0; done < size; ) {
+    for (let done = 0; done < size;) {
       const n = Math.min(block.length, size - done);
       const piece = block.subarray(0, n);
       fs.writeSync(fd, piece);
@@ -567,7 +568,8 @@ describe('memory', () => {
         lastJson(await runNode(measureScript, [enc, KEY.toString('hex'), OPTS.context, mode], { nodeArgs: ['--expose-gc'], timeoutMs: 120_000 }));
       const plain = await measure('plain');
       const m = await measure('decrypt');
-      const growthMiB = m.growth / MiB, plainMiB = plain.growth / MiB;
+      const growthMiB = m.growth / MiB,
+        plainMiB = plain.growth / MiB;
       console.log(
         `1 GiB on Node ${process.version}: encryptFile ${encryptMs} ms; stream decrypt ${m.ms} ms, RSS base ${(m.base / MiB).toFixed(1)} MiB, ` +
           `max ${(m.max / MiB).toFixed(1)} MiB, growth ${growthMiB.toFixed(1)} MiB over ${m.samples} samples; plain read + hash: growth ${plainMiB.toFixed(1)} MiB`,

@@ -41,7 +41,8 @@ const CTX = 'paths';
 type Rng = ReturnType<typeof prng>;
 
 const hex = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength).toString('hex');
-const same = (a: Uint8Array, b: Uint8Array) => a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.length).equals(Buffer.from(b.buffer, b.byteOffset, b.length));
+const same = (a: Uint8Array, b: Uint8Array) =>
+  a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.length).equals(Buffer.from(b.buffer, b.byteOffset, b.length));
 
 function sizes(r: Rng): number[] {
   const fixed = [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, BATCH, BATCH + 1, 3 * BATCH + 1];
@@ -53,7 +54,7 @@ function sizes(r: Rng): number[] {
 /** Random write pieces: single bytes, tiny ones, whole chunks and up to 300 KiB. */
 function pieces(r: Rng, data: Uint8Array): Uint8Array[] {
   const out: Uint8Array[] = [];
-  for (let at = 0; at < data.length; ) {
+  for (let at = 0; at < data.length;) {
     const u = r.float();
     const n = Math.min(data.length - at, u < 0.15 ? 1 : u < 0.3 ? 1 + r.int(40) : u < 0.4 ? CHUNK * (1 + r.int(3)) : 1 + r.int(300 * 1024));
     out.push(data.subarray(at, at + n));
@@ -142,7 +143,9 @@ describe('every path, the same bytes', () => {
     const r = prng(SEED);
     const failures: string[] = [];
     for (const n of sizes(r)) {
-      const key = crypto.randomBytes(32), pt = crypto.randomBytes(n), salt = crypto.randomBytes(24);
+      const key = crypto.randomBytes(32),
+        pt = crypto.randomBytes(n),
+        salt = crypto.randomBytes(24);
       const want = refEncrypt(key, pt, CTX, 'cobblestone-256', salt);
       for (const [name, enc] of Object.entries(ENCRYPT))
         for (const threads of [1, 2]) {
@@ -157,12 +160,14 @@ describe('every path, the same bytes', () => {
     const r = prng(SEED ^ 0x5eed);
     const failures: string[] = [];
     for (const n of sizes(r)) {
-      const key = crypto.randomBytes(32), pt = crypto.randomBytes(n);
+      const key = crypto.randomBytes(32),
+        pt = crypto.randomBytes(n);
       let i = 0;
       for (const [ename, enc] of Object.entries(ENCRYPT))
         for (const et of [1, 2]) {
           const ct = await enc(key, pt, { context: CTX, threads: et }, r);
-          if (ct.length !== T.chunkedSealedLength(n)) failures.push(`size ${n} ${ename}: ${ct.length} bytes, chunkedSealedLength says ${T.chunkedSealedLength(n)}`);
+          if (ct.length !== T.chunkedSealedLength(n))
+            failures.push(`size ${n} ${ename}: ${ct.length} bytes, chunkedSealedLength says ${T.chunkedSealedLength(n)}`);
           for (const [dname, dec] of Object.entries(DECRYPT)) {
             const threads = 1 + (i++ % 2);
             const got = await dec(key, ct, { context: CTX, threads }, r).catch((e: Error) => e);
@@ -175,7 +180,9 @@ describe('every path, the same bytes', () => {
   });
 
   test('a message written one byte at a time through Node and Web streams, both directions', async () => {
-    const key = crypto.randomBytes(32), pt = crypto.randomBytes(CHUNK + 1), salt = crypto.randomBytes(24);
+    const key = crypto.randomBytes(32),
+      pt = crypto.randomBytes(CHUNK + 1),
+      salt = crypto.randomBytes(24);
     const bytes = (u: Uint8Array) => Array.from({ length: u.length }, (_, i) => u.subarray(i, i + 1));
     const want = refEncrypt(key, pt, CTX, 'cobblestone-256', salt);
     const o = { context: CTX };
@@ -232,12 +239,18 @@ describe('caller-owned output (Into)', () => {
     big.set(pt, 100);
     const ptIn = big.subarray(100, 100 + pt.length);
     for (const at of [0, 100, 101, 100 + pt.length - 1])
-      expect(codeOf(() => T.encryptChunkedInto(big.subarray(at), key, ptIn, o)), `encrypt out at ${at}`).toBe('ERR_ARGUMENT');
+      expect(
+        codeOf(() => T.encryptChunkedInto(big.subarray(at), key, ptIn, o)),
+        `encrypt out at ${at}`,
+      ).toBe('ERR_ARGUMENT');
     expect(codeOf(() => T.encryptChunkedInto(big.subarray(100 + pt.length), key, ptIn, o))).toBe('no error'); // adjacent is fine
     big.set(ct, 0);
     const ctIn = big.subarray(0, ct.length);
     for (const at of [0, 56, ct.length - 1])
-      expect(codeOf(() => T.decryptChunkedInto(big.subarray(at), key, ctIn, o)), `decrypt out at ${at}`).toBe('ERR_ARGUMENT');
+      expect(
+        codeOf(() => T.decryptChunkedInto(big.subarray(at), key, ctIn, o)),
+        `decrypt out at ${at}`,
+      ).toBe('ERR_ARGUMENT');
     expect((await rejects(T.decryptChunkedIntoAsync(big.subarray(1), key, ctIn, o))).code).toBe('ERR_ARGUMENT');
     expect(codeOf(() => T.decryptChunkedInto(big.subarray(ct.length), key, ctIn, o))).toBe('no error');
     // Wrong types.
@@ -253,10 +266,16 @@ describe('caller-owned output (Into)', () => {
       for (const threads of [1, 2]) {
         const out = new Uint8Array(n).fill(0xaa);
         expect(codeOf(() => T.decryptChunkedInto(out, key, ct, { ...o, threads }))).toBe('ERR_AUTH');
-        expect(out.every((b) => b === 0), `sync size ${n} threads ${threads}`).toBe(true);
+        expect(
+          out.every((b) => b === 0),
+          `sync size ${n} threads ${threads}`,
+        ).toBe(true);
         out.fill(0xaa);
         expect((await rejects(T.decryptChunkedIntoAsync(out, key, ct, { ...o, threads }))).code).toBe('ERR_AUTH');
-        expect(out.every((b) => b === 0), `async size ${n} threads ${threads}`).toBe(true);
+        expect(
+          out.every((b) => b === 0),
+          `async size ${n} threads ${threads}`,
+        ).toBe(true);
       }
       const out = new Uint8Array(n).fill(0xaa);
       expect(codeOf(() => T.decryptChunkedInto(out, crypto.randomBytes(32), ct, o))).toBe('ERR_COMMITMENT');
@@ -266,7 +285,8 @@ describe('caller-owned output (Into)', () => {
 
   test("the backend's own open wipes its output on failure (sync and async runs, one piece and pool-sized)", async () => {
     const b = getBackend();
-    const salt = crypto.randomBytes(24), ctx = new TextEncoder().encode(CTX);
+    const salt = crypto.randomBytes(24),
+      ctx = new TextEncoder().encode(CTX);
     for (const n of [CHUNK + 1, 40 * CHUNK + 5, 300 * CHUNK + 5]) {
       const pt = crypto.randomBytes(n);
       const c = b.createChunked(1, key, salt, ctx);
@@ -275,10 +295,16 @@ describe('caller-owned output (Into)', () => {
       body[body.length - 3]! ^= 0x80;
       const out = new Uint8Array(n).fill(0xaa);
       expect(codeOf(() => c.open(0, body, out, true, 2))).toBe('ERR_AUTH');
-      expect(out.every((x) => x === 0), `${b.name} sync size ${n}`).toBe(true);
+      expect(
+        out.every((x) => x === 0),
+        `${b.name} sync size ${n}`,
+      ).toBe(true);
       out.fill(0xaa);
       expect((await rejects(c.openAsync(0, body, out, true, 2))).code).toBe('ERR_AUTH');
-      expect(out.every((x) => x === 0), `${b.name} async size ${n}`).toBe(true);
+      expect(
+        out.every((x) => x === 0),
+        `${b.name} async size ${n}`,
+      ).toBe(true);
       c.dispose();
     }
   });
@@ -292,8 +318,14 @@ describe('lengths', () => {
       expect(T.chunkedOpenedLength(T.chunkedSealedLength(n))).toBe(n);
     }
     for (const bad of [-1, 1.5, NaN, '3', 2 ** 53]) {
-      expect(codeOf(() => T.chunkedSealedLength(bad as never)), String(bad)).toBe('ERR_ARGUMENT');
-      expect(codeOf(() => T.chunkedOpenedLength(bad as never)), String(bad)).toBe('ERR_ARGUMENT');
+      expect(
+        codeOf(() => T.chunkedSealedLength(bad as never)),
+        String(bad),
+      ).toBe('ERR_ARGUMENT');
+      expect(
+        codeOf(() => T.chunkedOpenedLength(bad as never)),
+        String(bad),
+      ).toBe('ERR_ARGUMENT');
     }
   });
 

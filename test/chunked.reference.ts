@@ -53,7 +53,13 @@ export function refDerive(inputKey: Uint8Array, salt: Uint8Array, context: strin
   if (!p) throw new Error(`reference: unknown suite ${String(suite)}`);
   if (inputKey.length !== p.keyLen) throw new Error(`reference: ${suite} takes a ${p.keyLen}-byte key (got ${inputKey.length})`);
   if (salt.length !== REF_SALT) throw new Error(`reference: salt must be ${REF_SALT} bytes`);
-  const info = Buffer.concat([Buffer.from('c2sp.org/chunked-encryption@v1+', 'ascii'), Buffer.from(p.aead, 'ascii'), Buffer.of(0), salt, contextBytes(context)]);
+  const info = Buffer.concat([
+    Buffer.from('c2sp.org/chunked-encryption@v1+', 'ascii'),
+    Buffer.from(p.aead, 'ascii'),
+    Buffer.of(0),
+    salt,
+    contextBytes(context),
+  ]);
   const okm = hkdfSha512Expand(inputKey, info, p.keyLen + 12 + REF_COMMITMENT);
   return {
     key: okm.subarray(0, p.keyLen),

@@ -127,7 +127,9 @@ async function viaWeb(ts: TransformStream<Uint8Array, Uint8Array>, parts: Uint8A
 
 const KINDS = ['node', 'web'] as const;
 function encryptVia(kind: (typeof KINDS)[number], key: Uint8Array, parts: Uint8Array[], opts: object) {
-  return kind === 'node' ? viaNode(T.createEncryptStream(key, { context: CTX, ...opts }), parts) : viaWeb(new T.EncryptTransformStream(key, { context: CTX, ...opts }), parts);
+  return kind === 'node'
+    ? viaNode(T.createEncryptStream(key, { context: CTX, ...opts }), parts)
+    : viaWeb(new T.EncryptTransformStream(key, { context: CTX, ...opts }), parts);
 }
 function decryptVia(kind: (typeof KINDS)[number], key: Uint8Array, parts: Uint8Array[], opts: object, onChunk?: (c: Uint8Array) => void) {
   if (kind === 'web') return viaWeb(new T.DecryptTransformStream(key, { context: CTX, ...opts }), parts, onChunk);
@@ -144,17 +146,27 @@ describe('in-flight limit', () => {
   for (const kind of KINDS) {
     test(`${kind}: batches overlap up to maxInFlight and never past it (3 MiB, 1 byte, default), both directions`, async () => {
       const pool = T.workerPool().size;
-      for (const [maxInFlight, want] of [[3 * MiB, 3], [1, 1], [undefined, pool]] as const) {
+      for (const [maxInFlight, want] of [
+        [3 * MiB, 3],
+        [1, 1],
+        [undefined, pool],
+      ] as const) {
         const opts = maxInFlight === undefined ? {} : { maxInFlight };
         const where = `${kind} maxInFlight ${maxInFlight ?? 'default'}`;
-        const enc = await instrumented(() => 15, async (log) => {
-          const c = await encryptVia(kind, key, split(pt, 64 * 1024), opts);
-          return { c, log };
-        });
+        const enc = await instrumented(
+          () => 15,
+          async (log) => {
+            const c = await encryptVia(kind, key, split(pt, 64 * 1024), opts);
+            return { c, log };
+          },
+        );
         expect(enc.log.peak, `${where} encrypt: runs at once`).toBe(want);
         expect(enc.log.peakBytes, `${where} encrypt: bytes at once`).toBeLessThanOrEqual(Math.max(BATCH, maxInFlight ?? pool * BATCH));
         expect(Buffer.from(T.decryptChunked(key, enc.c, { context: CTX })).equals(pt), where).toBe(true);
-        const dec = await instrumented(() => 15, async (log) => ({ p: await decryptVia(kind, key, split(ct, 100_000), opts), log }));
+        const dec = await instrumented(
+          () => 15,
+          async (log) => ({ p: await decryptVia(kind, key, split(ct, 100_000), opts), log }),
+        );
         expect(dec.log.peak, `${where} decrypt: runs at once`).toBe(want);
         expect(dec.log.peakBytes, `${where} decrypt: bytes at once`).toBeLessThanOrEqual(Math.max(BATCH, maxInFlight ?? pool * BATCH));
         expect(dec.p.equals(pt), where).toBe(true);
@@ -177,48 +189,56 @@ describe('backpressure from a slow reader', () => {
   const slack = cap + 2 * (BATCH + 64 * 16); // in flight + one batch being pushed + the reader's chunk
 
   test('Node: one 24 MiB write, a reader taking a chunk every 3 ms: readableLength stays within the limit', async () => {
-    await instrumented(() => 0, async (log) => {
-      const t = T.createEncryptStream(key, { context: CTX, maxInFlight: cap });
-      let maxBuffered = 0, read = 0;
-      const written = new Promise<void>((res, rej) => t.write(big, (e) => (e ? rej(e) : res())));
-      t.end();
-      await new Promise<void>((res, rej) => {
-        t.on('error', rej);
-        t.on('end', res);
-        const timer = setInterval(() => {
-          maxBuffered = Math.max(maxBuffered, t.readableLength);
-          const c = t.read() as Buffer | null;
-          if (c) read += c.length;
-        }, 3);
-        t.on('end', () => clearInterval(timer));
-        t.on('readable', () => maxBuffered = Math.max(maxBuffered, t.readableLength));
-      });
-      await written;
-      expect(read).toBe(T.chunkedSealedLength(big.length));
-      expect(maxBuffered).toBeLessThanOrEqual(slack);
-      expect(log.peakBytes).toBeLessThanOrEqual(cap);
-    });
+    await instrumented(
+      () => 0,
+      async (log) => {
+        const t = T.createEncryptStream(key, { context: CTX, maxInFlight: cap });
+        let maxBuffered = 0,
+          read = 0;
+        const written = new Promise<void>((res, rej) => t.write(big, (e) => (e ? rej(e) : res())));
+        t.end();
+        await new Promise<void>((res, rej) => {
+          t.on('error', rej);
+          t.on('end', res);
+          const timer = setInterval(() => {
+            maxBuffered = Math.max(maxBuffered, t.readableLength);
+            const c = t.read() as Buffer | null;
+            if (c) read += c.length;
+          }, 3);
+          t.on('end', () => clearInterval(timer));
+          t.on('readable', () => (maxBuffered = Math.max(maxBuffered, t.readableLength)));
+        });
+        await written;
+        expect(read).toBe(T.chunkedSealedLength(big.length));
+        expect(maxBuffered).toBeLessThanOrEqual(slack);
+        expect(log.peakBytes).toBeLessThanOrEqual(cap);
+      },
+    );
   });
 
   test('Web: one 24 MiB chunk, a reader taking a chunk every 3 ms: output made and not read stays within the limit', async () => {
-    await instrumented(() => 0, async (log) => {
-      const ts = new T.EncryptTransformStream(key, { context: CTX, maxInFlight: cap });
-      const w = ts.writable.getWriter();
-      const done = w.write(big).then(() => w.close());
-      const reader = ts.readable.getReader();
-      let read = 0, maxAhead = 0;
-      for (;;) {
-        await new Promise((r) => setTimeout(r, 3));
-        maxAhead = Math.max(maxAhead, log.produced - read);
-        const { value, done: end } = await reader.read();
-        if (end) break;
-        if (value.length > 56) read += value.length; // the header is not a run's output
-      }
-      await done;
-      // The readable side queues up to maxInFlight bytes (its highWaterMark) on top of what is in flight.
-      expect(maxAhead).toBeLessThanOrEqual(cap + slack);
-      expect(log.peakBytes).toBeLessThanOrEqual(cap);
-    });
+    await instrumented(
+      () => 0,
+      async (log) => {
+        const ts = new T.EncryptTransformStream(key, { context: CTX, maxInFlight: cap });
+        const w = ts.writable.getWriter();
+        const done = w.write(big).then(() => w.close());
+        const reader = ts.readable.getReader();
+        let read = 0,
+          maxAhead = 0;
+        for (;;) {
+          await new Promise((r) => setTimeout(r, 3));
+          maxAhead = Math.max(maxAhead, log.produced - read);
+          const { value, done: end } = await reader.read();
+          if (end) break;
+          if (value.length > 56) read += value.length; // the header is not a run's output
+        }
+        await done;
+        // The readable side queues up to maxInFlight bytes (its highWaterMark) on top of what is in flight.
+        expect(maxAhead).toBeLessThanOrEqual(cap + slack);
+        expect(log.peakBytes).toBeLessThanOrEqual(cap);
+      },
+    );
   });
 });
 
@@ -234,7 +254,13 @@ describe('tampering and truncation never release unverified or later plaintext',
       const got: Uint8Array[] = [];
       const { err, log } = await instrumented(
         (counter) => (counter === 128 ? 150 : 5),
-        async (log) => ({ err: await decryptVia(kind, key, split(bad, 50_000), { maxInFlight: 4 * MiB }, (c) => got.push(c)).then(() => undefined, (e: unknown) => e), log }),
+        async (log) => ({
+          err: await decryptVia(kind, key, split(bad, 50_000), { maxInFlight: 4 * MiB }, (c) => got.push(c)).then(
+            () => undefined,
+            (e: unknown) => e,
+          ),
+          log,
+        }),
       );
       expect(err).toBeInstanceOf(T.TesseraError);
       expect((err as InstanceType<typeof T.TesseraError>).code).toBe('ERR_AUTH');
@@ -247,7 +273,10 @@ describe('tampering and truncation never release unverified or later plaintext',
     test(`${kind}: a truncated stream fails and never releases the final run it held back`, async () => {
       for (const cut of [1, 16, CHUNK_CT, CHUNK_CT + 100]) {
         const got: Uint8Array[] = [];
-        const err = await decryptVia(kind, key, split(ct.subarray(0, ct.length - cut), 70_000), {}, (c) => got.push(c)).then(() => undefined, (e: unknown) => e);
+        const err = await decryptVia(kind, key, split(ct.subarray(0, ct.length - cut), 70_000), {}, (c) => got.push(c)).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
         expect((err as { code?: string })?.code, `cut ${cut}`).toMatch(/^ERR_(TRUNCATED|AUTH)$/);
         const out = Buffer.concat(got);
         // Only whole batches followed by more input were opened as non-final;
@@ -303,11 +332,20 @@ const memoryScript = `
   })().catch((e) => { console.error(e); process.exit(1); });
 `;
 
-function child(mode: string, total: number, forceGc: boolean): Promise<{ growth: number; base: number; samples: number; ms: number; sha: string; backend: string }> {
+function child(
+  mode: string,
+  total: number,
+  forceGc: boolean,
+): Promise<{ growth: number; base: number; samples: number; ms: number; sha: string; backend: string }> {
   return new Promise((resolve, reject) => {
     const env = { ...process.env, FORCE_GC: forceGc ? '1' : '' };
-    const c = spawn(process.execPath, [...TEST_BUILD_ARGS, '--expose-gc', '-e', memoryScript, '--', mode, String(total)], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '', err = '';
+    const c = spawn(process.execPath, [...TEST_BUILD_ARGS, '--expose-gc', '-e', memoryScript, '--', mode, String(total)], {
+      cwd: root,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '',
+      err = '';
     c.stdout.on('data', (d) => (out += d));
     c.stderr.on('data', (d) => (err += d));
     c.on('close', (status) => {
@@ -328,39 +366,49 @@ describe('memory', () => {
   // V8 frees dead ArrayBuffers on its own schedule, letting external memory
   // grow by tens of MiB between collections; the check is on what the
   // streams keep, so every mode (the baseline too) collects every 64 MiB.
-  onlyOn('native')('native: 1 GiB encrypted and decrypted through Node streams and through Web streams adds < 64 MiB of RSS growth to generating + hashing it (child processes)', async () => {
-    const total = 1024 * MiB;
-    const plain = await child('plain', total, true);
-    const lines: string[] = [`plain: growth ${(plain.growth / MiB).toFixed(1)} MiB, ${plain.ms} ms`];
-    for (const mode of ['node', 'web']) {
-      const m = await child(mode, total, true);
-      lines.push(`${mode}: encrypt+decrypt 1 GiB in ${m.ms} ms, RSS base ${(m.base / MiB).toFixed(1)} MiB, growth ${(m.growth / MiB).toFixed(1)} MiB over ${m.samples} samples`);
-      expect(m.backend).toBe(BACKEND);
-      expect(m.sha, mode).toBe(plain.sha);
-      expect(m.samples).toBeGreaterThan(0);
-      expect((m.growth - Math.max(0, plain.growth)) / MiB, mode).toBeLessThan(64);
-    }
-    const free = await child('node', 256 * MiB, false);
-    lines.push(`node, 256 MiB, no forced collections: growth ${(free.growth / MiB).toFixed(1)} MiB`);
-    console.log(`${BACKEND} on Node ${process.version}, pool ${T.workerPool().size}: ${lines.join('; ')}`);
-  }, 300_000);
+  onlyOn('native')(
+    'native: 1 GiB encrypted and decrypted through Node streams and through Web streams adds < 64 MiB of RSS growth to generating + hashing it (child processes)',
+    async () => {
+      const total = 1024 * MiB;
+      const plain = await child('plain', total, true);
+      const lines: string[] = [`plain: growth ${(plain.growth / MiB).toFixed(1)} MiB, ${plain.ms} ms`];
+      for (const mode of ['node', 'web']) {
+        const m = await child(mode, total, true);
+        lines.push(
+          `${mode}: encrypt+decrypt 1 GiB in ${m.ms} ms, RSS base ${(m.base / MiB).toFixed(1)} MiB, growth ${(m.growth / MiB).toFixed(1)} MiB over ${m.samples} samples`,
+        );
+        expect(m.backend).toBe(BACKEND);
+        expect(m.sha, mode).toBe(plain.sha);
+        expect(m.samples).toBeGreaterThan(0);
+        expect((m.growth - Math.max(0, plain.growth)) / MiB, mode).toBeLessThan(64);
+      }
+      const free = await child('node', 256 * MiB, false);
+      lines.push(`node, 256 MiB, no forced collections: growth ${(free.growth / MiB).toFixed(1)} MiB`);
+      console.log(`${BACKEND} on Node ${process.version}, pool ${T.workerPool().size}: ${lines.join('; ')}`);
+    },
+    300_000,
+  );
 
   // On wasm the pool's workers hold the task buffers they received until
   // their own collections: encrypt + decrypt in one pipeline measured
   // ~120-130 MiB over the baseline at 256 MiB, 1 GiB and 2 GiB alike (native:
   // ~20-30). Not yet under 64 MiB (docs/ARCHITECTURE.md "Not built yet");
   // this checks that it is bounded: 4x the data, no more growth.
-  onlyOn('wasm')('wasm: RSS growth of encrypt + decrypt streams does not grow with the data (256 MiB vs 1 GiB, Node and Web streams)', async () => {
-    const lines: string[] = [];
-    for (const mode of ['node', 'web']) {
-      const small = await child(mode, 256 * MiB, true);
-      const large = await child(mode, 1024 * MiB, true);
-      lines.push(`${mode}: growth ${(small.growth / MiB).toFixed(1)} MiB at 256 MiB, ${(large.growth / MiB).toFixed(1)} MiB at 1 GiB (${large.ms} ms)`);
-      expect(large.backend).toBe(BACKEND);
-      expect((large.growth - small.growth) / MiB, mode).toBeLessThan(32);
-    }
-    console.log(`${BACKEND} on Node ${process.version}, pool ${T.workerPool().size}: ${lines.join('; ')}`);
-  }, 300_000);
+  onlyOn('wasm')(
+    'wasm: RSS growth of encrypt + decrypt streams does not grow with the data (256 MiB vs 1 GiB, Node and Web streams)',
+    async () => {
+      const lines: string[] = [];
+      for (const mode of ['node', 'web']) {
+        const small = await child(mode, 256 * MiB, true);
+        const large = await child(mode, 1024 * MiB, true);
+        lines.push(`${mode}: growth ${(small.growth / MiB).toFixed(1)} MiB at 256 MiB, ${(large.growth / MiB).toFixed(1)} MiB at 1 GiB (${large.ms} ms)`);
+        expect(large.backend).toBe(BACKEND);
+        expect((large.growth - small.growth) / MiB, mode).toBeLessThan(32);
+      }
+      console.log(`${BACKEND} on Node ${process.version}, pool ${T.workerPool().size}: ${lines.join('; ')}`);
+    },
+    300_000,
+  );
 });
 
 describe('scheduling', () => {
@@ -368,7 +416,8 @@ describe('scheduling', () => {
     const before = T.workerPool().size;
     T.workerPool({ size: 1 });
     try {
-      const key = crypto.randomBytes(32), pt = crypto.randomBytes(4 * MiB + 3);
+      const key = crypto.randomBytes(32),
+        pt = crypto.randomBytes(4 * MiB + 3);
       const runs = Array.from({ length: 4 }, () => T.encryptChunkedAsync(key, pt, { context: CTX }));
       const cts = await Promise.race([Promise.all(runs), new Promise<never>((_, rej) => setTimeout(() => rej(new Error('a run never settled')), 30_000))]);
       for (const ct of cts) expect(Buffer.from(T.decryptChunked(key, ct, { context: CTX })).equals(pt)).toBe(true);
@@ -382,8 +431,10 @@ describe('scheduling', () => {
     T.workerPool({ size: 1 });
     try {
       expect(T.workerPool().queued).toBe(0);
-      const key = crypto.randomBytes(32), pt = crypto.randomBytes(32 * MiB);
-      let settled = false, max = 0;
+      const key = crypto.randomBytes(32),
+        pt = crypto.randomBytes(32 * MiB);
+      let settled = false,
+        max = 0;
       const runs = Promise.all(Array.from({ length: 4 }, () => T.encryptChunkedAsync(key, pt, { context: CTX }))).finally(() => (settled = true));
       // Sample in 2 ms bursts between event-loop turns: on a loaded machine this thread may be
       // scheduled rarely while the pool works, so one read per turn could miss the queue.
@@ -407,5 +458,3 @@ describe('scheduling', () => {
     expect(process.env.TESSERA_THREADS ? true : p.size === p.cpus).toBe(true);
   });
 });
-
-

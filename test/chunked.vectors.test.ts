@@ -101,8 +101,19 @@ const sha512 = (...parts: Uint8Array[]) => {
 /** The TesseraError codes an invalid vector may fail with. */
 function expectedCodes(t: Vector): string[] {
   const f = new Set(t.flags);
-  const known = ['ChunkReordering', 'HeaderFailure', 'InvalidKeySize', 'ModifiedCiphertext', 'PartialPlaintext', 'TrailingData',
-    'Truncation', 'ValidFinalChunk', 'WrongContext', 'WrongKey', 'CounterRollover'];
+  const known = [
+    'ChunkReordering',
+    'HeaderFailure',
+    'InvalidKeySize',
+    'ModifiedCiphertext',
+    'PartialPlaintext',
+    'TrailingData',
+    'Truncation',
+    'ValidFinalChunk',
+    'WrongContext',
+    'WrongKey',
+    'CounterRollover',
+  ];
   for (const x of f) if (!known.includes(x)) throw new Error(`tcId ${t.tcId}: unknown flag ${x}; review the expected error codes`);
   if (f.has('InvalidKeySize')) return ['ERR_KEY_LENGTH'];
   if (f.has('HeaderFailure')) return f.has('Truncation') ? ['ERR_TRUNCATED'] : ['ERR_COMMITMENT'];
@@ -248,7 +259,8 @@ describe('c2sp chunked-encryption vectors (Cobblestone-256)', () => {
     for (const c of cases) {
       cov.add(c);
       if (c.valid && (c.t.msgLength === undefined || !c.t.msgSha512)) problems.push(`${c.id}: valid without msgLength/msgSha512`);
-      if (c.flags.has('PartialPlaintext') && (c.t.msgLength === undefined || !c.t.msgSha512)) problems.push(`${c.id}: PartialPlaintext without msgLength/msgSha512`);
+      if (c.flags.has('PartialPlaintext') && (c.t.msgLength === undefined || !c.t.msgSha512))
+        problems.push(`${c.id}: PartialPlaintext without msgLength/msgSha512`);
       if (!c.flags.has('HeaderFailure') && (!c.t.aeadKey || !c.t.baseNonce)) problems.push(`${c.id}: no aeadKey/baseNonce for raw mode`);
       if (c.valid && T.encryptedLength(c.t.msgLength!) !== c.ct.length) problems.push(`${c.id}: ct length ${c.ct.length} != encryptedLength(msgLength)`);
     }
@@ -622,8 +634,7 @@ async function randomAccessRun(c: Case, src: Uint8Array | fs.promises.FileHandle
     return badError(c, e);
   }
   try {
-    if (!c.valid && !c.flags.has('ValidFinalChunk'))
-      return `openChunked succeeded (size ${reader.size}) on an invalid vector without ValidFinalChunk`;
+    if (!c.valid && !c.flags.has('ValidFinalChunk')) return `openChunked succeeded (size ${reader.size}) on an invalid vector without ValidFinalChunk`;
     if (c.valid) {
       if (reader.size !== c.t.msgLength) return `size ${reader.size}, expected ${c.t.msgLength}`;
       const whole = Buffer.from(await reader.read(0, reader.size));

@@ -97,7 +97,7 @@ describe('tessera db rotate', () => {
     await ring.close();
   });
 
-  test('usage errors exit 2 with the usage text; a wrong KEK or another keyring\'s database exits 3 with one line', async () => {
+  test("usage errors exit 2 with the usage text; a wrong KEK or another keyring's database exits 3 with one line", async () => {
     const { mk, store, database } = await setup();
     for (const args of [
       ['db'],

@@ -135,7 +135,9 @@ describe('tessera keyring with a passphrase from the environment', () => {
     const ring = await openLib(f);
     await ring.close();
     expect(await fails(2, ['keyring', 'init', path.join(path.dirname(f), 'x.json'), '--kdf', 'md5', ...PE], { env: PENV })).toMatch(/--kdf must be one of/);
-    expect(await fails(2, ['keyring', 'init', path.join(path.dirname(f), 'y.json'), '--kdf', 'scrypt', '--key-env', 'K'], { env: PENV })).toMatch(/passphrase KEK only/);
+    expect(await fails(2, ['keyring', 'init', path.join(path.dirname(f), 'y.json'), '--kdf', 'scrypt', '--key-env', 'K'], { env: PENV })).toMatch(
+      /passphrase KEK only/,
+    );
     expect(fs.existsSync(path.join(path.dirname(f), 'x.json'))).toBe(false);
   });
 
@@ -227,7 +229,14 @@ describe('tessera keyring with a passphrase from the environment', () => {
     expect(e).toMatch(/no public part/);
     await fails(5, ['keyring', 'status', path.join(dir, 'missing.json'), ...PE], { env: PENV });
     expect(fs.existsSync(path.join(dir, 'missing.json'))).toBe(false);
-    for (const args of [['keyring'], ['keyring', 'frob', ks], ['keyring', 'status'], ['keyring', 'rotate', ks], ['keyring', 'status', ks, '--bogus'], ['keyring', 'status', ks, '--key-env', 'A', ...PE]]) {
+    for (const args of [
+      ['keyring'],
+      ['keyring', 'frob', ks],
+      ['keyring', 'status'],
+      ['keyring', 'rotate', ks],
+      ['keyring', 'status', ks, '--bogus'],
+      ['keyring', 'status', ks, '--key-env', 'A', ...PE],
+    ]) {
       const r = await run(args, { env: PENV });
       expect(r.code, `${args.join(' ')}: ${why(r)}`).toBe(2);
       expect(r.stderr).toContain('usage:');

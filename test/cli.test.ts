@@ -874,7 +874,10 @@ describe('I/O errors (exit 5)', () => {
     const [, kf] = await encryptedFixture(dir, pt);
     const before = Buffer.from('precious existing content\n');
     fs.writeFileSync(path.join(dir, 'out'), before);
-    for (const [mode, input] of [['encrypt', 'p'], ['decrypt', 'c.tsrf']]) {
+    for (const [mode, input] of [
+      ['encrypt', 'p'],
+      ['decrypt', 'c.tsrf'],
+    ]) {
       const r = await run([mode!, input!, 'out', '--key-file', kf], { cwd: dir });
       expect(r.code, `${mode}: ${why(r)}`).toBe(5);
       expect(r.stderr).toMatch(/exists/);
@@ -900,7 +903,10 @@ describe('I/O errors (exit 5)', () => {
   test('output in a missing directory: exit 5', async () => {
     const dir = fresh();
     const [, kf] = await encryptedFixture(dir, data[1]!);
-    for (const [mode, input] of [['encrypt', 'p'], ['decrypt', 'c.tsrf']]) {
+    for (const [mode, input] of [
+      ['encrypt', 'p'],
+      ['decrypt', 'c.tsrf'],
+    ]) {
       const r = await run([mode!, input!, path.join('no-such-dir', 'out'), '--key-file', kf], { cwd: dir });
       expect(r.code, `${mode}: ${why(r)}`).toBe(5);
     }

@@ -48,7 +48,10 @@ async function expectRejects(p: () => Promise<unknown>, code: string) {
   let settled: unknown = 'resolved';
   const promise = p(); // must not throw synchronously
   expect(promise).toBeInstanceOf(Promise);
-  await promise.then(() => undefined, (e) => (settled = e));
+  await promise.then(
+    () => undefined,
+    (e) => (settled = e),
+  );
   expect(settled).toBeInstanceOf(T.TesseraError);
   expect((settled as { code: string }).code).toBe(code);
 }
@@ -93,7 +96,12 @@ describe('raw API argument errors', () => {
     test(`${alg}: bad key / nonce / input / aad / out types -> ERR_ARGUMENT naming the argument`, () => {
       let checks = 0;
       for (const [what, make, re] of BAD_BYTES) {
-        for (const [pos, name] of [[1, 'key'], [2, 'nonce'], [3, 'plaintext'], [4, 'aad']] as const) {
+        for (const [pos, name] of [
+          [1, 'key'],
+          [2, 'nonce'],
+          [3, 'plaintext'],
+          [4, 'aad'],
+        ] as const) {
           if (pos === 4 && (what === 'null' || what === 'undefined')) continue; // aad is optional
           const sealArgs: unknown[] = [alg, key, nonce, pt, aad];
           sealArgs[pos] = make();
@@ -141,16 +149,30 @@ describe('raw API argument errors', () => {
     });
 
     test(`${alg}: out too small, partial overlap, overlap with aad`, () => {
-      expectErr(() => T.aead.sealInto(new Uint8Array(pt.length + 15), alg, key, nonce, pt), 'ERR_ARGUMENT', new RegExp(`${pt.length + 16}`), new RegExp(`${pt.length + 15}`));
+      expectErr(
+        () => T.aead.sealInto(new Uint8Array(pt.length + 15), alg, key, nonce, pt),
+        'ERR_ARGUMENT',
+        new RegExp(`${pt.length + 16}`),
+        new RegExp(`${pt.length + 15}`),
+      );
       expectErr(() => T.aead.sealInto(new Uint8Array(0), alg, key, nonce, new Uint8Array(0)), 'ERR_ARGUMENT', /16/);
       expectErr(() => T.aead.openInto(new Uint8Array(pt.length - 1), alg, key, nonce, sealed), 'ERR_ARGUMENT', new RegExp(`${pt.length}`));
       const buf = new Uint8Array(100);
       for (const d of [1, 2, 9, -1, -7]) {
-        const inStart = 40, outStart = 40 + d;
+        const inStart = 40,
+          outStart = 40 + d;
         buf.set(pt, inStart);
-        expectErr(() => T.aead.sealInto(buf.subarray(outStart, outStart + 26), alg, key, nonce, buf.subarray(inStart, inStart + 10)), 'ERR_ARGUMENT', /overlap/);
+        expectErr(
+          () => T.aead.sealInto(buf.subarray(outStart, outStart + 26), alg, key, nonce, buf.subarray(inStart, inStart + 10)),
+          'ERR_ARGUMENT',
+          /overlap/,
+        );
         buf.set(sealed, inStart);
-        expectErr(() => T.aead.openInto(buf.subarray(outStart, outStart + 26), alg, key, nonce, buf.subarray(inStart, inStart + 26)), 'ERR_ARGUMENT', /overlap/);
+        expectErr(
+          () => T.aead.openInto(buf.subarray(outStart, outStart + 26), alg, key, nonce, buf.subarray(inStart, inStart + 26)),
+          'ERR_ARGUMENT',
+          /overlap/,
+        );
       }
       const b2 = new Uint8Array(100);
       expectErr(() => T.aead.sealInto(b2.subarray(0, 26), alg, key, nonce, pt, b2.subarray(20, 30)), 'ERR_ARGUMENT', /overlap/);
@@ -160,7 +182,9 @@ describe('raw API argument errors', () => {
   }
 
   test('unknown algorithms -> ERR_ALGORITHM listing the known ones', () => {
-    const k = new Uint8Array(32), n = new Uint8Array(12), p = new Uint8Array(1);
+    const k = new Uint8Array(32),
+      n = new Uint8Array(12),
+      p = new Uint8Array(1);
     for (const alg of ['AES-256-GCM', 'aes-128-gcm', 'aes256gcm', '', ' aes-256-gcm', '__proto__', 'toString', 'constructor', 'hasOwnProperty']) {
       expectErr(() => T.aead.seal(alg as Alg, k, n, p), 'ERR_ALGORITHM', /aes-256-gcm, chacha20-poly1305/);
       expectErr(() => T.AeadKey.generate(alg as Alg), 'ERR_ALGORITHM');
@@ -185,7 +209,8 @@ describe('AeadKey argument errors', () => {
       if (what !== 'null' && what !== 'undefined') expect(e.message, what).toMatch(re);
     }
     for (const opts of ['x', 5, null, true]) expectErr(() => T.AeadKey.generate('aes-256-gcm', opts as never), 'ERR_ARGUMENT');
-    for (const nonceLimit of [-1, -1n, 1.5, NaN, Infinity, 2n ** 64n, '3']) expectErr(() => T.AeadKey.generate('aes-256-gcm', { nonceLimit: nonceLimit as never }), 'ERR_ARGUMENT', /nonceLimit/);
+    for (const nonceLimit of [-1, -1n, 1.5, NaN, Infinity, 2n ** 64n, '3'])
+      expectErr(() => T.AeadKey.generate('aes-256-gcm', { nonceLimit: nonceLimit as never }), 'ERR_ARGUMENT', /nonceLimit/);
     for (const keyId of [-1, 2 ** 32, 1.5, NaN, '1']) expectErr(() => T.AeadKey.generate('aes-256-gcm', { keyId: keyId as never }), 'ERR_ARGUMENT', /keyId/);
   });
 
@@ -234,7 +259,8 @@ describe('AeadKey argument errors', () => {
       expect(key.messagesSealed).toBe(before);
       // Format errors of the message itself and of the text form.
       for (let n = 0; n < hl + 16; n++) expectErr(() => key.open(msg.subarray(0, n)), 'ERR_FORMAT');
-      for (const text of ['', 'tsr1', 'tsr2.AAAA', 'tsr1.A', 'tsr1.AA==', 'tsr1.A+/B', 'tsr1. AAAA', 'tsr1.AAB']) expectErr(() => key.openString(text), 'ERR_FORMAT');
+      for (const text of ['', 'tsr1', 'tsr2.AAAA', 'tsr1.A', 'tsr1.AA==', 'tsr1.A+/B', 'tsr1. AAAA', 'tsr1.AAB'])
+        expectErr(() => key.openString(text), 'ERR_FORMAT');
       for (const text of [5, null, undefined, new Uint8Array(4)]) expectErr(() => key.openString(text as never), 'ERR_ARGUMENT');
     });
   }
@@ -293,7 +319,12 @@ describe('dispose', () => {
 
 describe('nonce limit', () => {
   test('defaults: 2^32 for 96-bit nonces, 2^64 - 1 for 192-bit nonces', () => {
-    const want: Record<Alg, bigint> = { 'aes-256-gcm': 2n ** 32n, 'chacha20-poly1305': 2n ** 32n, 'xchacha20-poly1305': 2n ** 64n - 1n, 'xaes-256-gcm': 2n ** 64n - 1n };
+    const want: Record<Alg, bigint> = {
+      'aes-256-gcm': 2n ** 32n,
+      'chacha20-poly1305': 2n ** 32n,
+      'xchacha20-poly1305': 2n ** 64n - 1n,
+      'xaes-256-gcm': 2n ** 64n - 1n,
+    };
     for (const alg of ALGS) {
       using k = T.AeadKey.generate(alg);
       expect(k.nonceLimit, alg).toBe(want[alg]);
@@ -338,8 +369,23 @@ describe('error messages carry no key bytes or plaintext', () => {
     const keyBytes = Buffer.from('K3Y-M4TER1AL-do-not-leak-0123456'); // 32 ASCII bytes
     const PLAINTEXT = 'PLAINTEXT-SECRET-do-not-leak-in-errors';
     const pt = Buffer.from(PLAINTEXT);
-    const forbidden = (k: Buffer) => [k.toString('hex'), k.toString('base64'), k.toString('base64url'), k.toString('latin1'), k.subarray(0, 12).toString('hex'), k.subarray(0, 12).toString('latin1'), [...k.subarray(0, 12)].join(',')];
-    const banned = [...forbidden(keyBytes), ...forbidden(keyBytes.subarray(0, 16)), PLAINTEXT, PLAINTEXT.slice(0, 16), pt.toString('hex').slice(0, 24), pt.toString('base64').slice(0, 16)];
+    const forbidden = (k: Buffer) => [
+      k.toString('hex'),
+      k.toString('base64'),
+      k.toString('base64url'),
+      k.toString('latin1'),
+      k.subarray(0, 12).toString('hex'),
+      k.subarray(0, 12).toString('latin1'),
+      [...k.subarray(0, 12)].join(','),
+    ];
+    const banned = [
+      ...forbidden(keyBytes),
+      ...forbidden(keyBytes.subarray(0, 16)),
+      PLAINTEXT,
+      PLAINTEXT.slice(0, 16),
+      pt.toString('hex').slice(0, 24),
+      pt.toString('base64').slice(0, 16),
+    ];
     const errors: InstanceType<typeof T.TesseraError>[] = [];
     const add = (fn: () => unknown) => errors.push(caught(fn));
     for (const alg of ALGS) {

@@ -39,7 +39,11 @@ afterEach(() => vi.restoreAllMocks());
 
 const open = ringOpener(fresh);
 
-const encrypted = (ring: Ring, purpose: string) => ring.status().filter((s) => s.purpose === purpose).reduce((a, s) => a + s.encrypted, 0);
+const encrypted = (ring: Ring, purpose: string) =>
+  ring
+    .status()
+    .filter((s) => s.purpose === purpose)
+    .reduce((a, s) => a + s.encrypted, 0);
 
 /** Flips one bit in the ciphertext body of a tsr1. string. */
 function tamper(text: string): string {
@@ -71,12 +75,31 @@ describe('encryptFields / decryptFields', () => {
       untouched: { deep: [1, 2] },
     };
     const snapshot = { ...structuredClone(rec), buf: Buffer.from('buffer') }; // structuredClone turns a Buffer into a Uint8Array
-    const fields = ['email', 'name', 'empty', 'blob', 'buf', 'n', 'neg', 'big', 'yes', 'no', 'nothing', 'address.street', 'address.geo.lat', 'phones[]', 'contacts[].email', 'missing', 'address.missing.x'];
+    const fields = [
+      'email',
+      'name',
+      'empty',
+      'blob',
+      'buf',
+      'n',
+      'neg',
+      'big',
+      'yes',
+      'no',
+      'nothing',
+      'address.street',
+      'address.geo.lat',
+      'phones[]',
+      'contacts[].email',
+      'missing',
+      'address.missing.x',
+    ];
     const enc = await F.encryptFields(rec, fields, ring, 'user-data');
     expect(rec).toEqual(snapshot); // not mutated (deep)
     expect(rec.address.street).toBe('1 Main St');
     expect(enc).not.toBe(rec);
-    for (const f of ['email', 'name', 'empty', 'blob', 'buf', 'n', 'neg', 'big', 'yes', 'no', 'nothing']) expect(String(enc[f])).toMatch(/^tsr1\.[A-Za-z0-9_-]+$/);
+    for (const f of ['email', 'name', 'empty', 'blob', 'buf', 'n', 'neg', 'big', 'yes', 'no', 'nothing'])
+      expect(String(enc[f])).toMatch(/^tsr1\.[A-Za-z0-9_-]+$/);
     const a = enc.address as { street: string; city: string; geo: { lat: string } };
     expect(a.street.startsWith('tsr1.')).toBe(true);
     expect(a.geo.lat.startsWith('tsr1.')).toBe(true);
@@ -157,7 +180,11 @@ describe('encryptFields / decryptFields', () => {
 
   test('10 000 records: one sealBatch per field, message count +10 000 per field; decrypt with one openBatch per key', async () => {
     const { ring } = await open({ countFlushEvery: 1_000_000 });
-    const records = Array.from({ length: 10_000 }, (_, i) => ({ id: i, email: `user${i}@example.com`, profile: { phone: `+1 415 555 ${String(i).padStart(4, '0')}`, age: i % 90 } }));
+    const records = Array.from({ length: 10_000 }, (_, i) => ({
+      id: i,
+      email: `user${i}@example.com`,
+      profile: { phone: `+1 415 555 ${String(i).padStart(4, '0')}`, age: i % 90 },
+    }));
     await ring.createPurpose('users');
     const seal = vi.spyOn(T.AeadKey.prototype, 'sealBatch');
     const sealOne = vi.spyOn(T.AeadKey.prototype, 'seal');
@@ -223,7 +250,9 @@ describe('blindIndex', () => {
     expect(await ring.prf('users').blindIndex(new TextEncoder().encode('alice@example.com'))).toBe(i1);
     expect(await ring.prf('users').blindIndex('bob@example.com')).not.toBe(i1);
     expect(await ring.prf('users').blindIndex('Alice@example.com')).not.toBe(i1); // exact bytes by default
-    expect(await ring.prf('users').blindIndex('  ALICE@Example.com ', { normalize: true })).toBe(await ring.prf('users').blindIndex('alice@example.com', { normalize: true }));
+    expect(await ring.prf('users').blindIndex('  ALICE@Example.com ', { normalize: true })).toBe(
+      await ring.prf('users').blindIndex('alice@example.com', { normalize: true }),
+    );
     expect(await ring.prf('other').blindIndex('alice@example.com')).not.toBe(i1);
     for (const b of [8, 12, 16, 24, 32]) {
       const raw = await ring.prf('users').blindIndex('alice@example.com', { bytes: b, output: 'bytes' });

@@ -269,17 +269,26 @@ describe('PKCS#11 bridge (SoftHSM2)', () => {
   test('CKR_GENERAL_ERROR is ERR_PKCS11_DEVICE from every call; only explicit failure codes are ERR_AUTH (unwrap, decrypt)', async () => {
     const util = require(path.join(root, 'dist/cjs/hsm/util.js')) as typeof import('../dist/cjs/hsm/util');
     const general = hsmErrors.pkcs11Error(new Error('C_Encrypt failed: CKR_GENERAL_ERROR'), 'encrypt');
-    expect([general.code, general.message, (general as { ckr?: string }).ckr]).toEqual(['ERR_PKCS11_DEVICE', 'encrypt: the token reported a general error (CKR_GENERAL_ERROR)', 'CKR_GENERAL_ERROR']);
+    expect([general.code, general.message, (general as { ckr?: string }).ckr]).toEqual([
+      'ERR_PKCS11_DEVICE',
+      'encrypt: the token reported a general error (CKR_GENERAL_ERROR)',
+      'CKR_GENERAL_ERROR',
+    ]);
     expect(hsmErrors.pkcs11Error(new Error('CKR_FUNCTION_FAILED'), 'sign').code).toBe('ERR_PKCS11');
     expect(T.ErrorCodes).toContain('ERR_PKCS11_DEVICE');
     // What unwrap and decrypt turn into ERR_AUTH: explicit answers only.
-    for (const ckr of ['CKR_ENCRYPTED_DATA_INVALID', 'CKR_WRAPPED_KEY_INVALID', 'CKR_ENCRYPTED_DATA_LEN_RANGE', 'CKR_WRAPPED_KEY_LEN_RANGE']) expect(util.AUTH_FAILED.has(ckr), ckr).toBe(true);
+    for (const ckr of ['CKR_ENCRYPTED_DATA_INVALID', 'CKR_WRAPPED_KEY_INVALID', 'CKR_ENCRYPTED_DATA_LEN_RANGE', 'CKR_WRAPPED_KEY_LEN_RANGE'])
+      expect(util.AUTH_FAILED.has(ckr), ckr).toBe(true);
     for (const ckr of ['CKR_GENERAL_ERROR', 'CKR_FUNCTION_FAILED', 'CKR_DEVICE_ERROR']) expect(util.AUTH_FAILED.has(ckr), ckr).toBe(false);
     // Through a provider (the escape hatch normalizes like every call), and
     // by number once pkcs11js is loaded (CKR_GENERAL_ERROR = 5).
     const p = await provider();
     expect(hsmErrors.pkcs11Error(Object.assign(new Error('native error'), { code: 5 }), 'sign').code).toBe('ERR_PKCS11_DEVICE');
-    const e = await rejects(p.withSession(() => { throw new Error('C_Foo failed: CKR_GENERAL_ERROR'); }));
+    const e = await rejects(
+      p.withSession(() => {
+        throw new Error('C_Foo failed: CKR_GENERAL_ERROR');
+      }),
+    );
     expect([e.code, e.message]).toEqual(['ERR_PKCS11_DEVICE', 'withSession: the token reported a general error (CKR_GENERAL_ERROR)']);
   });
 
@@ -308,7 +317,9 @@ describe('PKCS#11 bridge (SoftHSM2)', () => {
     expect(w.code).toBe('ERR_PKCS11');
     expect(w.message).toMatch(/CKR_KEY_FUNCTION_NOT_PERMITTED/);
     // Raw pkcs11js errors through the escape hatch are normalized too.
-    const raw = await rejects(p.withSession(({ pkcs11, module: mo, session }) => pkcs11.C_GetAttributeValue(session, Buffer.alloc(8), [{ type: mo.CKA_LABEL }])));
+    const raw = await rejects(
+      p.withSession(({ pkcs11, module: mo, session }) => pkcs11.C_GetAttributeValue(session, Buffer.alloc(8), [{ type: mo.CKA_LABEL }])),
+    );
     expect(raw.code).toBe('ERR_PKCS11');
     expect(raw.message).toMatch(/CKR_OBJECT_HANDLE_INVALID/);
   });

@@ -38,20 +38,14 @@ const utf8 = (s: string) => new Uint8Array(Buffer.from(s, 'utf8'));
 describe('known answers (RFC 7914)', () => {
   test('PBKDF2-HMAC-SHA256, section 11: c = 1 and c = 80000', async () => {
     const a = await kdf.deriveKey(utf8('passwd'), { kdf: 'pbkdf2-sha256', salt: utf8('salt'), iterations: 1 }, 64);
-    expect(hex(a)).toBe(
-      '55ac046e56e3089fec1691c22544b605f94185216dde0465e68b9d57c20dacbc49ca9cccf179b645991664b39d77ef317c71b845b1e30bd509112041d3a19783',
-    );
+    expect(hex(a)).toBe('55ac046e56e3089fec1691c22544b605f94185216dde0465e68b9d57c20dacbc49ca9cccf179b645991664b39d77ef317c71b845b1e30bd509112041d3a19783');
     const b = await kdf.deriveKey(utf8('Password'), { kdf: 'pbkdf2-sha256', salt: utf8('NaCl'), iterations: 80000 }, 64);
-    expect(hex(b)).toBe(
-      '4ddcd8f60b98be21830cee5ef22701f9641a4418d04c0414aeff08876b34ab56a1d425a1225833549adb841b51c9b3176a272bdebba1d078478f62b397f33c8d',
-    );
+    expect(hex(b)).toBe('4ddcd8f60b98be21830cee5ef22701f9641a4418d04c0414aeff08876b34ab56a1d425a1225833549adb841b51c9b3176a272bdebba1d078478f62b397f33c8d');
   });
 
   test('scrypt, section 12: N = 1024, r = 8, p = 16', async () => {
     const k = await kdf.deriveKey(utf8('password'), { kdf: 'scrypt', salt: utf8('NaCl'), N: 1024, r: 8, p: 16 }, 64);
-    expect(hex(k)).toBe(
-      'fdbabe1c9d3472007856e7190d01e9fe7c6ad7cbc8237830e77376634b3731622eaf30d92e22a3886ff109279d9830dac727afb94a83ee6d8360cbdfa2cc0640',
-    );
+    expect(hex(k)).toBe('fdbabe1c9d3472007856e7190d01e9fe7c6ad7cbc8237830e77376634b3731622eaf30d92e22a3886ff109279d9830dac727afb94a83ee6d8360cbdfa2cc0640');
   });
 });
 
@@ -143,29 +137,32 @@ const KDFS: [string, object][] = [
 ];
 
 describe('a keyring reopens with its passphrase alone', () => {
-  test.each(KDFS)('%s: created with fromPassphrase(pw, options), reopened with fromPassphrase(pw); a wrong passphrase is ERR_KEK and leaves the store untouched', async (_name, options) => {
-    const file = fresh();
-    const created = await T.Keyring.open(new T.FileKeyStore(file), { kek: await T.kek.fromPassphrase(PASS, options) });
-    await created.createPurpose('p');
-    const msg = await created.encrypt('p', utf8('hello'));
-    await created.close();
-    const before = fs.readFileSync(file);
-    const rec = JSON.parse(before.toString('utf8')).kekParams;
-    expect(rec.alg).toBe((options as { kdf?: string }).kdf ?? 'scrypt');
-    expect(JSON.stringify(rec)).not.toContain(PASS);
+  test.each(KDFS)(
+    '%s: created with fromPassphrase(pw, options), reopened with fromPassphrase(pw); a wrong passphrase is ERR_KEK and leaves the store untouched',
+    async (_name, options) => {
+      const file = fresh();
+      const created = await T.Keyring.open(new T.FileKeyStore(file), { kek: await T.kek.fromPassphrase(PASS, options) });
+      await created.createPurpose('p');
+      const msg = await created.encrypt('p', utf8('hello'));
+      await created.close();
+      const before = fs.readFileSync(file);
+      const rec = JSON.parse(before.toString('utf8')).kekParams;
+      expect(rec.alg).toBe((options as { kdf?: string }).kdf ?? 'scrypt');
+      expect(JSON.stringify(rec)).not.toContain(PASS);
 
-    // A new provider has fresh parameters of its own (a different salt): the
-    // keyring derives the passphrase again under the store's.
-    const again = await T.kek.fromPassphrase(PASS);
-    expect(hex(again.salt)).not.toBe(Buffer.from(rec.salt, 'base64').toString('hex'));
-    const reopened = await T.Keyring.open(new T.FileKeyStore(file), { kek: again });
-    expect(Buffer.from(await reopened.decrypt(msg)).toString()).toBe('hello');
-    await reopened.close();
+      // A new provider has fresh parameters of its own (a different salt): the
+      // keyring derives the passphrase again under the store's.
+      const again = await T.kek.fromPassphrase(PASS);
+      expect(hex(again.salt)).not.toBe(Buffer.from(rec.salt, 'base64').toString('hex'));
+      const reopened = await T.Keyring.open(new T.FileKeyStore(file), { kek: again });
+      expect(Buffer.from(await reopened.decrypt(msg)).toString()).toBe('hello');
+      await reopened.close();
 
-    const after = fs.readFileSync(file); // the reopened ring persisted its use counts
-    expect(await code(T.Keyring.open(new T.FileKeyStore(file), { kek: await T.kek.fromPassphrase(`${PASS}?`) }))).toBe('ERR_KEK');
-    expect(fs.readFileSync(file).equals(after)).toBe(true);
-  });
+      const after = fs.readFileSync(file); // the reopened ring persisted its use counts
+      expect(await code(T.Keyring.open(new T.FileKeyStore(file), { kek: await T.kek.fromPassphrase(`${PASS}?`) }))).toBe('ERR_KEK');
+      expect(fs.readFileSync(file).equals(after)).toBe(true);
+    },
+  );
 
   test('a provider given explicit parameters is not re-derived: other parameters than the store records are ERR_KEK', async () => {
     const file = fresh();

@@ -194,12 +194,16 @@ describe('kek.azureKeyVault (official CryptographyClient, Key Vault REST over HT
 
     // Versionless: Key Vault would use the newest version for every call.
     const bare = `${kv.url}/keys/rotating`;
-    expect(() => T.kek.azureKeyVault({ client: clientOf(kv, bare) })).toThrow(expect.objectContaining({ code: 'ERR_ARGUMENT', message: expect.stringContaining('version') }));
+    expect(() => T.kek.azureKeyVault({ client: clientOf(kv, bare) })).toThrow(
+      expect.objectContaining({ code: 'ERR_ARGUMENT', message: expect.stringContaining('version') }),
+    );
     // Once such a client has read the key its keyID carries a version, but its calls still go to the newest one.
     const used = clientOf(kv, bare);
     await used.wrapKey('RSA-OAEP-256', randomBytes(32));
     expect(used.keyID).toBe(v2);
-    expect(() => T.kek.azureKeyVault({ client: used })).toThrow(expect.objectContaining({ code: 'ERR_ARGUMENT', message: expect.stringContaining('versionless') }));
+    expect(() => T.kek.azureKeyVault({ client: used })).toThrow(
+      expect.objectContaining({ code: 'ERR_ARGUMENT', message: expect.stringContaining('versionless') }),
+    );
   });
 
   test('no token and a wrong token are ERR_KEK, never retried, and no token appears in a message', async () => {
@@ -224,7 +228,12 @@ describe('kek.azureKeyVault (official CryptographyClient, Key Vault REST over HT
     }
     for (const m of [m1, ...results.map(([, x]) => x)]) expect(m).toContain(`azure-kv://${new URL(kv.url).host}/keys/tessera/`);
     // Per call: the challenge, then the wrong token once; no wrapkey / unwrapkey reached the vault with it.
-    expect(kv.log.slice(before).filter((r) => !r.authorized).map((r) => [r.method, r.status])).toEqual([
+    expect(
+      kv.log
+        .slice(before)
+        .filter((r) => !r.authorized)
+        .map((r) => [r.method, r.status]),
+    ).toEqual([
       ['GET', 401],
       ['GET', 401],
       ['GET', 401],
@@ -289,7 +298,10 @@ describe('kek.azureKeyVault (official CryptographyClient, Key Vault REST over HT
       { client: good, context: { '': 'x' } },
       { client: good, resilience: { retries: -1 } },
     ];
-    for (const o of bad) expect(() => T.kek.azureKeyVault(o as never), JSON.stringify(o)?.slice(0, 80)).toThrow(expect.objectContaining({ code: 'ERR_ARGUMENT' }));
-    expect(T.kek.azureKeyVault({ client: good, algorithm: 'RSA-OAEP-256', context: { a: 'b' } }).id).toMatch(/^azure-kv:\/\/127\.0\.0\.1:\d+\/keys\/tessera\/[0-9a-f]{32}$/);
+    for (const o of bad)
+      expect(() => T.kek.azureKeyVault(o as never), JSON.stringify(o)?.slice(0, 80)).toThrow(expect.objectContaining({ code: 'ERR_ARGUMENT' }));
+    expect(T.kek.azureKeyVault({ client: good, algorithm: 'RSA-OAEP-256', context: { a: 'b' } }).id).toMatch(
+      /^azure-kv:\/\/127\.0\.0\.1:\d+\/keys\/tessera\/[0-9a-f]{32}$/,
+    );
   });
 });

@@ -74,7 +74,8 @@ const aadOf = (r: { body?: Record<string, unknown> }) => Buffer.from(String(r.bo
 
 function fixture(auth: Auth): KekFixture {
   return {
-    kek: (o = {}) => kekOf({ ...(o.context !== undefined ? { context: { purpose: o.context } } : {}), resilience: (o.resilience ?? fast) as Opts['resilience'] }, auth),
+    kek: (o = {}) =>
+      kekOf({ ...(o.context !== undefined ? { context: { purpose: o.context } } : {}), resilience: (o.resilience ?? fast) as Opts['resilience'] }, auth),
     otherKey: () => kekOf({ keyName: kms.keyName('other') }, auth),
     disable: (on) => kms.disable('tessera', on),
     failNext: (n) => kms.faults.push(...Array.from({ length: n }, (_, i) => (i % 2 ? 503 : 429) as 429 | 503)),

@@ -34,13 +34,16 @@ function switchable(inner: Provider, failWith = 'ERR_IO') {
   return { p, state };
 }
 
-const mkA = randomBytes(32), mkB = randomBytes(32);
+const mkA = randomBytes(32),
+  mkB = randomBytes(32);
 const rsaPair = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const pem = rsaPair.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
 
 describe('kek.multi', () => {
-  test('wrap under every member; each entry is that member\'s own wrap; unwrap round-trips', async () => {
-    const a = T.kek.fromKey(mkA), b = T.kek.fromKey(mkB), r = T.kek.rsa({ privateKey: pem });
+  test("wrap under every member; each entry is that member's own wrap; unwrap round-trips", async () => {
+    const a = T.kek.fromKey(mkA),
+      b = T.kek.fromKey(mkB),
+      r = T.kek.rsa({ privateKey: pem });
     const m = T.kek.multi([a, b, r]);
     expect(m.id).toMatch(/^multi:[0-9a-f]{16}$/);
     expect(m.members).toEqual([a.id, b.id, r.id]);
@@ -55,7 +58,8 @@ describe('kek.multi', () => {
   });
 
   test('unwrap tries members in the order given and stops at the first that answers', async () => {
-    const A = switchable(T.kek.fromKey(mkA)), B = switchable(T.kek.fromKey(mkB));
+    const A = switchable(T.kek.fromKey(mkA)),
+      B = switchable(T.kek.fromKey(mkB));
     const w = await T.kek.multi([A.p, B.p]).wrap(randomBytes(32));
     await T.kek.multi([A.p, B.p]).unwrap(w);
     expect([A.state.unwraps, B.state.unwraps]).toEqual([1, 0]);
@@ -67,7 +71,8 @@ describe('kek.multi', () => {
   });
 
   test('the id ignores order; a wrap fails if any member fails; all members failing names each code, never key bytes', async () => {
-    const A = switchable(T.kek.fromKey(mkA)), B = switchable(T.kek.fromKey(mkB), 'ERR_KEK');
+    const A = switchable(T.kek.fromKey(mkA)),
+      B = switchable(T.kek.fromKey(mkB), 'ERR_KEK');
     expect(T.kek.multi([A.p, B.p]).id).toBe(T.kek.multi([B.p, A.p]).id);
     expect(T.kek.multi([A.p]).id).not.toBe(T.kek.multi([A.p, B.p]).id);
     const m = T.kek.multi([A.p, B.p]);
@@ -84,7 +89,8 @@ describe('kek.multi', () => {
   });
 
   test('an entry altered under every member is ERR_AUTH; wrapped under none of the members is ERR_KEK', async () => {
-    const a = T.kek.fromKey(mkA), b = T.kek.fromKey(mkB);
+    const a = T.kek.fromKey(mkA),
+      b = T.kek.fromKey(mkB);
     const w = await T.kek.multi([a, b]).wrap(randomBytes(32));
     const bad = Uint8Array.from(w);
     bad[bad.length - 1]! ^= 1; // b's entry
@@ -122,7 +128,8 @@ describe('kek.multi', () => {
 
   test('a keyring made with multi([A, B]) reopens with multi([B, A]), and with A down; not with A alone', async () => {
     const file = fresh();
-    const A = switchable(T.kek.fromKey(mkA)), B = switchable(T.kek.rsa({ privateKey: pem }));
+    const A = switchable(T.kek.fromKey(mkA)),
+      B = switchable(T.kek.rsa({ privateKey: pem }));
     const ring = await T.Keyring.open(new T.FileKeyStore(file), { kek: T.kek.multi([A.p, B.p]) });
     await ring.createPurpose('p');
     const msg = await ring.encrypt('p', Buffer.from('two regions'));

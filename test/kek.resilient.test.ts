@@ -133,8 +133,27 @@ describe('kek.resilient', () => {
   });
 
   test('default classification of SDK error shapes', () => {
-    const retry = [RESET, THROTTLE, { statusCode: 500 }, { status: 502 }, { $metadata: { httpStatusCode: 429 } }, { code: 14 }, { code: 8 }, { name: 'KMSInternalException' }, { code: 'ETIMEDOUT' }];
-    const final = [DENIED, { statusCode: 404 }, { $metadata: { httpStatusCode: 400 } }, { code: 7 }, { name: 'InvalidCiphertextException' }, new T.TesseraError('ERR_AUTH', 'x'), 'text', null];
+    const retry = [
+      RESET,
+      THROTTLE,
+      { statusCode: 500 },
+      { status: 502 },
+      { $metadata: { httpStatusCode: 429 } },
+      { code: 14 },
+      { code: 8 },
+      { name: 'KMSInternalException' },
+      { code: 'ETIMEDOUT' },
+    ];
+    const final = [
+      DENIED,
+      { statusCode: 404 },
+      { $metadata: { httpStatusCode: 400 } },
+      { code: 7 },
+      { name: 'InvalidCiphertextException' },
+      new T.TesseraError('ERR_AUTH', 'x'),
+      'text',
+      null,
+    ];
     for (const e of retry) expect(R.transientFailure(e), JSON.stringify(e)).toBe('retry');
     for (const e of final) expect(R.transientFailure(e), JSON.stringify(e)).toBe('final');
   });

@@ -45,7 +45,8 @@ function secret(n = 32): Uint8Array {
 }
 
 function record(e: unknown, code: string, ...patterns: RegExp[]): TErr {
-  if (!(e instanceof T.TesseraError)) throw new Error(`expected a TesseraError ${code}, got ${e instanceof Error ? `${e.constructor.name}: ${e.message}` : String(e)}`);
+  if (!(e instanceof T.TesseraError))
+    throw new Error(`expected a TesseraError ${code}, got ${e instanceof Error ? `${e.constructor.name}: ${e.message}` : String(e)}`);
   errors.push(e);
   expect(e.code).toBe(code);
   for (const p of patterns) expect(e.message).toMatch(p);
@@ -66,7 +67,10 @@ async function rejects(fn: () => Promise<unknown>, code: string, ...patterns: Re
   const p = fn();
   expect(p).toBeInstanceOf(Promise);
   let err: unknown;
-  await p.then(() => (err = new Error(`expected ${code}, the promise resolved`)), (e) => (err = e));
+  await p.then(
+    () => (err = new Error(`expected ${code}, the promise resolved`)),
+    (e) => (err = e),
+  );
   return record(err, code, ...patterns);
 }
 
@@ -318,11 +322,7 @@ describe('kek.fromPassphrase', () => {
   });
 
   test('a random 16-byte salt when none is given; another salt or another N gives another KEK (ERR_KEK on unwrap)', async () => {
-    const [a, b, c] = await Promise.all([
-      T.kek.fromPassphrase(PASS),
-      T.kek.fromPassphrase(PASS),
-      T.kek.fromPassphrase(PASS, { N: 2 ** 18 }),
-    ]);
+    const [a, b, c] = await Promise.all([T.kek.fromPassphrase(PASS), T.kek.fromPassphrase(PASS), T.kek.fromPassphrase(PASS, { N: 2 ** 18 })]);
     expect(a.salt.length).toBe(16);
     expect(hex(a.salt)).not.toBe(hex(b.salt));
     expect(a.id).not.toBe(b.id);
@@ -398,7 +398,11 @@ describe('kek.rsa', () => {
   let k2048: { publicKey: KeyObject; privateKey: KeyObject };
   let k3072: { publicKey: KeyObject; privateKey: KeyObject };
   const pem = (k: KeyObject) => k.export({ type: k.type === 'public' ? 'spki' : 'pkcs8', format: 'pem' }).toString();
-  const spkiId = (k: KeyObject) => `rsa-oaep:${createHash('sha256').update(k.export({ type: 'spki', format: 'der' })).digest('hex').slice(0, 32)}`;
+  const spkiId = (k: KeyObject) =>
+    `rsa-oaep:${createHash('sha256')
+      .update(k.export({ type: 'spki', format: 'der' }))
+      .digest('hex')
+      .slice(0, 32)}`;
 
   beforeAll(() => {
     k2048 = pair(2048);
@@ -410,7 +414,10 @@ describe('kek.rsa', () => {
   });
 
   test('round trips at 2048 and 3072 bits, with PEM strings and KeyObjects; ids from the SPKI SHA-256', async () => {
-    for (const [bits, k] of [[2048, k2048], [3072, k3072]] as const) {
+    for (const [bits, k] of [
+      [2048, k2048],
+      [3072, k3072],
+    ] as const) {
       const a = T.kek.rsa({ publicKey: k.publicKey, privateKey: k.privateKey });
       const b = T.kek.rsa({ publicKey: pem(k.publicKey), privateKey: pem(k.privateKey) });
       const c = T.kek.rsa({ privateKey: k.privateKey }); // public half derived
@@ -479,7 +486,9 @@ describe('kek.rsa', () => {
     const w = new Uint8Array(await webcrypto.subtle.encrypt({ name: 'RSA-OAEP' }, pubC, dk));
     expect(hex(await p.unwrap(w))).toBe(hex(dk));
     // SHA-1 OAEP (the old default) is not accepted.
-    const sha1 = await webcrypto.subtle.importKey('spki', k2048.publicKey.export({ type: 'spki', format: 'der' }), { name: 'RSA-OAEP', hash: 'SHA-1' }, false, ['encrypt']);
+    const sha1 = await webcrypto.subtle.importKey('spki', k2048.publicKey.export({ type: 'spki', format: 'der' }), { name: 'RSA-OAEP', hash: 'SHA-1' }, false, [
+      'encrypt',
+    ]);
     await rejects(async () => p.unwrap(new Uint8Array(await webcrypto.subtle.encrypt({ name: 'RSA-OAEP' }, sha1, dk))), 'ERR_AUTH');
   });
 

@@ -50,7 +50,9 @@ describe('kek.fromUri', () => {
     expect(() => T.kek.fromUri('aws-kms://alias/x', {})).toThrow(expect.objectContaining({ message: expect.stringContaining('options.client') }));
     expect(() => T.kek.fromUri('gcp-kms://projects/p/locations/l/keyRings/r/cryptoKeys/k', {})).toThrow(arg);
     expect(() => T.kek.fromUri('azure-kv://v.vault.azure.net/keys/k', {})).toThrow(arg);
-    expect(() => T.kek.fromUri('hcvault://vault.example/transit/keys/app', {})).toThrow(expect.objectContaining({ message: expect.stringContaining('options.token') }));
+    expect(() => T.kek.fromUri('hcvault://vault.example/transit/keys/app', {})).toThrow(
+      expect.objectContaining({ message: expect.stringContaining('options.token') }),
+    );
     expect(() => T.kek.fromUri('hcvault://vault.example/transit/keys/app', { token: 't', endpoint: 'https://other.example' })).toThrow(arg);
     expect(() => T.kek.fromUri('hcvault://vault.example/app', { token: 't' })).toThrow(arg);
     expect(() => T.kek.fromUri('pkcs11:object=k', {})).toThrow(expect.objectContaining({ message: expect.stringContaining('options.hsm') }));

@@ -98,7 +98,13 @@ describe('kek.vaultTransit', () => {
   });
 
   test('options are checked', () => {
-    for (const o of [{}, { endpoint: 'ftp://x', token: 't', key: 'k' }, { endpoint: v.url, token: '', key: 'k' }, { endpoint: v.url, token: 't', key: '../k' }, { endpoint: 'nope', token: 't', key: 'k' }])
+    for (const o of [
+      {},
+      { endpoint: 'ftp://x', token: 't', key: 'k' },
+      { endpoint: v.url, token: '', key: 'k' },
+      { endpoint: v.url, token: 't', key: '../k' },
+      { endpoint: 'nope', token: 't', key: 'k' },
+    ])
       expect(() => T.kek.vaultTransit(o as Parameters<typeof T.kek.vaultTransit>[0])).toThrow(expect.objectContaining({ code: 'ERR_ARGUMENT' }));
   });
 });

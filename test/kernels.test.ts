@@ -13,7 +13,17 @@ import { describe, expect, test } from 'vitest';
 
 import { BACKEND, codeOf, makeBackend, root, T, TEST_BUILD_ARGS, TIER } from './tessera';
 
-const cpuFlags = new Set((fs.readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('flags')) ?? '').split(':')[1]?.trim().split(/\s+/));
+const cpuFlags = new Set(
+  (
+    fs
+      .readFileSync('/proc/cpuinfo', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('flags')) ?? ''
+  )
+    .split(':')[1]
+    ?.trim()
+    .split(/\s+/),
+);
 const has = (...f: string[]) => f.every((x) => cpuFlags.has(x));
 /** The tiers this CPU runs, best first (what tsr_kernel_resolve computes from CPUID). */
 const supported = [
@@ -41,7 +51,8 @@ describe.runIf(BACKEND === 'native')('native kernels', () => {
   });
 
   test('every tier this CPU runs gives identical bytes, and keys keep the tier they were made with', () => {
-    const key = crypto.randomBytes(32), aad = crypto.randomBytes(33);
+    const key = crypto.randomBytes(32),
+      aad = crypto.randomBytes(33);
     for (const alg of T.ALGORITHMS) {
       const nonce = crypto.randomBytes(alg.startsWith('x') ? 24 : 12);
       for (const len of [0, 1, 15, 16, 17, 255, 4096 + 7, 70_000, 300_000]) {
@@ -120,7 +131,11 @@ describe.runIf(BACKEND === 'native')('native kernels', () => {
       expect(out.auto, c.tier).toEqual(kernels);
       expect(out.trip).toBe('ok');
       // TESSERA_NATIVE_KERNEL=auto: the process default is the next tier down.
-      const a = node(`const t = require('./dist/cjs/index.js'); console.log(JSON.stringify(t.nativeKernels()));`, { TESSERA_NATIVE_KERNEL: 'auto', TSR_TEST_CPU_MASK: c.mask }, true);
+      const a = node(
+        `const t = require('./dist/cjs/index.js'); console.log(JSON.stringify(t.nativeKernels()));`,
+        { TESSERA_NATIVE_KERNEL: 'auto', TSR_TEST_CPU_MASK: c.mask },
+        true,
+      );
       expect(a.status, a.stderr).toBe(0);
       expect(JSON.parse(a.stdout.trim().split('\n').pop()!), c.tier).toEqual(kernels);
     }

@@ -112,12 +112,14 @@ describe('ring.aead(purpose)', () => {
     expect((await rejects(ring.aead('a').decryptBatch([ma]))).code).toBe('ERR_KEY_RETIRED');
     await ring.destroy(ka);
     expect((await rejects(ring.aead('a').decrypt(ma))).code).toBe('ERR_KEY_DESTROYED');
-    expect((await rejects(ring.aead('a').decryptString(T.AeadKey.generate('xaes-256-gcm', { keyId: 7 }).sealToString(enc('x'))))).code).toBe('ERR_KEY_MISMATCH');
+    expect((await rejects(ring.aead('a').decryptString(T.AeadKey.generate('xaes-256-gcm', { keyId: 7 }).sealToString(enc('x'))))).code).toBe(
+      'ERR_KEY_MISMATCH',
+    );
     expect((await rejects(ring.aead('a').decrypt(enc('junk')))).code).toBe('ERR_FORMAT');
     await ring.close();
   });
 
-  test('reencrypt moves into the primitive\'s purpose; without one, within the message\'s own purpose', async () => {
+  test("reencrypt moves into the primitive's purpose; without one, within the message's own purpose", async () => {
     const { ring } = await open();
     const aad = enc('ctx');
     const ma = await ring.aead('a').encrypt(enc('payload'), { aad });

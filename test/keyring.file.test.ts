@@ -340,7 +340,12 @@ describe('data-key cache', () => {
     const made: import('../dist/cjs/index').SecureBuffer[] = [];
     const SB = T.SecureBuffer as unknown as Record<'alloc' | 'from', (...a: unknown[]) => import('../dist/cjs/index').SecureBuffer>;
     const orig = { alloc: SB.alloc, from: SB.from };
-    for (const m of ['alloc', 'from'] as const) SB[m] = (...a) => { const b = orig[m].apply(T.SecureBuffer, a); made.push(b); return b; };
+    for (const m of ['alloc', 'from'] as const)
+      SB[m] = (...a) => {
+        const b = orig[m].apply(T.SecureBuffer, a);
+        made.push(b);
+        return b;
+      };
     const alive = () => made.filter((b) => !b.disposed).length;
     const encs = [p('a'), p('b'), p('c')];
     try {

@@ -97,13 +97,22 @@ describe('monitoring wraps primitives', () => {
     const batch = await aead.encryptBatch([enc('a'), enc('b'), enc('c')]);
     await aead.decryptBatch(batch);
     await aead.decryptString(await aead.encryptToString(enc('s')));
-    expect(uses).toEqual([[42, 'encrypt', 1], [42, 'decrypt', 1], [42, 'encrypt', 3], [42, 'decrypt', 3], [42, 'encrypt', 1], [42, 'decrypt', 1]]);
+    expect(uses).toEqual([
+      [42, 'encrypt', 1],
+      [42, 'decrypt', 1],
+      [42, 'encrypt', 3],
+      [42, 'decrypt', 3],
+      [42, 'encrypt', 1],
+      [42, 'decrypt', 1],
+    ]);
     expect(events).toEqual([]);
 
     const bad = flip(m2);
     const e = await rejects(aead.decrypt(bad));
     expect(e.code).toBe('ERR_AUTH');
-    expect(events).toEqual([{ op: 'decrypt', keyId: 42, purpose: 'p', bytes: bad.length, outcome: 'failure', code: 'ERR_AUTH', time: new Date(T0).toISOString() }]);
+    expect(events).toEqual([
+      { op: 'decrypt', keyId: 42, purpose: 'p', bytes: bad.length, outcome: 'failure', code: 'ERR_AUTH', time: new Date(T0).toISOString() },
+    ]);
     expect(uses).toHaveLength(6); // a failed open is not a use
     // reencrypt -> decrypt: one failure, one event.
     expect((await rejects(aead.reencrypt(bad))).code).toBe('ERR_AUTH');
@@ -128,7 +137,10 @@ describe('monitoring wraps primitives', () => {
     const { m } = monitor();
     const aead = m.audit(new A.KeyringAead('p', m.counting(resolver)), A.AEAD_AUDITED);
     const pending = [aead.encrypt(enc('1')), aead.encrypt(enc('2'))];
-    expect(uses).toEqual([[42, 'encrypt', 1], [42, 'encrypt', 1]]); // no await yet
+    expect(uses).toEqual([
+      [42, 'encrypt', 1],
+      [42, 'encrypt', 1],
+    ]); // no await yet
     const opened = aead.decrypt(await pending[0]!);
     expect(uses.at(-1)).toEqual([42, 'decrypt', 1]);
     await opened;
@@ -153,7 +165,9 @@ describe('monitoring wraps primitives', () => {
     expect(seen).toEqual([1, 2]);
     expect(events).toEqual([]);
     await expect(prim.twice()).rejects.toMatchObject({ code: 'ERR_AUTH' });
-    expect(events).toEqual([{ op: 'decrypt', keyId: null, purpose: null, bytes: 0, outcome: 'failure', code: 'ERR_AUTH', time: new Date(T0).toISOString(), detail: 'stream' }]);
+    expect(events).toEqual([
+      { op: 'decrypt', keyId: null, purpose: null, bytes: 0, outcome: 'failure', code: 'ERR_AUTH', time: new Date(T0).toISOString(), detail: 'stream' },
+    ]);
   });
 });
 
@@ -180,7 +194,11 @@ describe('monitoring in a keyring', () => {
     expect((await rejects(ring.rotate('nope'))).code).toBe('ERR_ARGUMENT');
     expect(events.at(-1)).toMatchObject({ op: 'rotate', outcome: 'failure', purpose: 'nope', code: 'ERR_ARGUMENT' });
     await ring.close();
-    const lines = fs.readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Ev);
+    const lines = fs
+      .readFileSync(log, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Ev);
     expect(lines.map((l) => `${l.op}:${l.outcome}`)).toEqual(events.map((e) => `${e.op}:${e.outcome}`));
     expect(await T.verifyAuditLog(log)).toMatchObject({ ok: true, lines: events.length });
   });

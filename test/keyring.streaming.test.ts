@@ -142,7 +142,15 @@ describe('ring.streamingAead(purpose)', () => {
     expect(await code(throughNode(dec(), []))).toBe('ERR_FORMAT');
     expect(await code(throughWeb(ring.streamingAead().decryptWebStream(), [chunk]))).toBe('ERR_AUTH');
     const streamEvents = events.filter((e) => e.detail === 'stream');
-    expect(streamEvents.map((e) => e.code)).toEqual(['ERR_AUTH', 'ERR_COMMITMENT', expect.stringMatching(/ERR_TRUNCATED|ERR_AUTH/), 'ERR_FORMAT', 'ERR_FORMAT', 'ERR_FORMAT', 'ERR_AUTH']);
+    expect(streamEvents.map((e) => e.code)).toEqual([
+      'ERR_AUTH',
+      'ERR_COMMITMENT',
+      expect.stringMatching(/ERR_TRUNCATED|ERR_AUTH/),
+      'ERR_FORMAT',
+      'ERR_FORMAT',
+      'ERR_FORMAT',
+      'ERR_AUTH',
+    ]);
     for (const e of streamEvents) expect(e).toMatchObject({ op: 'decrypt', outcome: 'failure', keyId: null, purpose: null, bytes: 0 });
     // Only verified plaintext comes out of a tampered stream: nothing past the bad batch, and never all of it.
     const got: Buffer[] = [];
@@ -189,7 +197,9 @@ describe('ring.streamingAead(purpose)', () => {
     const edge = T.streamingAead(T.kek.rsa({ publicKey: publicKey.export({ type: 'spki', format: 'pem' }) as string }), 'uploads');
     const data = new Uint8Array(randomBytes(70_000));
     const ct = await throughNode(edge.encryptStream({ metadata: { from: 'edge-1' } }), pieces(data));
-    expect(await code(throughNode(T.streamingAead(T.kek.rsa({ publicKey: publicKey.export({ type: 'spki', format: 'pem' }) as string })).decryptStream(), [ct]))).toBe('ERR_KEK');
+    expect(
+      await code(throughNode(T.streamingAead(T.kek.rsa({ publicKey: publicKey.export({ type: 'spki', format: 'pem' }) as string })).decryptStream(), [ct])),
+    ).toBe('ERR_KEK');
     expect((await throughNode(owner.streamingAead().decryptStream(), [ct])).equals(Buffer.from(data))).toBe(true);
     const kek = T.kek.fromKey(randomBytes(32));
     const bare = T.streamingAead(kek, 'p');

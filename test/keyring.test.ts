@@ -249,7 +249,8 @@ describe('Keyring', () => {
     const secret = 'hunter2-very-secret-plaintext';
     const m = await ring.aead('p').encrypt(enc(secret));
     const msgs: string[] = [];
-    for (const p of [ring.aead().decrypt(m, { aad: enc('x') }), ring.aead().decrypt(m.subarray(0, 20)), ring.aead().decryptString(secret)]) msgs.push((await rejects(p)).message);
+    for (const p of [ring.aead().decrypt(m, { aad: enc('x') }), ring.aead().decrypt(m.subarray(0, 20)), ring.aead().decryptString(secret)])
+      msgs.push((await rejects(p)).message);
     for (const s of msgs) {
       expect(s).not.toContain(secret);
       expect(s).not.toContain(Buffer.from(secret).toString('hex'));
@@ -276,7 +277,9 @@ describe('Keyring', () => {
     expect(dec(await ring.aead('dep').decrypt(moved, { aad }))).toBe('one');
     const idx = await ring.blindIndex('dep', 'alice');
     expect(idx).toBe(await ring.prf('dep').blindIndex('alice'));
-    expect(await ring.blindIndex('dep', 'alice', { output: 'bytes', bytes: 8 })).toEqual(await ring.prf('dep').blindIndex('alice', { output: 'bytes', bytes: 8 }));
+    expect(await ring.blindIndex('dep', 'alice', { output: 'bytes', bytes: 8 })).toEqual(
+      await ring.prf('dep').blindIndex('alice', { output: 'bytes', bytes: 8 }),
+    );
     const src = path.join(dir, `dep-${n++}.txt`);
     fs.writeFileSync(src, 'file body');
     const tsr = `${src}.tsr`;
@@ -295,7 +298,13 @@ describe('Keyring', () => {
     await T.decryptEnvelopeFile(kek, `${src}.k2.tsr`, `${src}.k2.out`);
     expect(fs.readFileSync(`${src}.k2.out`, 'utf8')).toBe('file body');
     await ring.close();
-    for (const p of [ring.encrypt('dep', enc('x')), ring.decrypt(m), ring.blindIndex('dep', 'x'), ring.encryptFile('dep', src, `${src}.x`), ring.decryptFile(tsr, `${src}.x`)])
+    for (const p of [
+      ring.encrypt('dep', enc('x')),
+      ring.decrypt(m),
+      ring.blindIndex('dep', 'x'),
+      ring.encryptFile('dep', src, `${src}.x`),
+      ring.decryptFile(tsr, `${src}.x`),
+    ])
       expect((await rejects(p)).code).toBe('ERR_DISPOSED');
   });
 });

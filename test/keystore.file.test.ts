@@ -287,7 +287,10 @@ describe('FileKeyStore crash safety', () => {
     expect(ring.status().find((s) => s.id === last)?.primary).toBe(true);
     await ring.close();
     const base = path.basename(file);
-    expect(fs.readdirSync(dir).filter((f) => f.endsWith('.tessera-tmp') && f.includes(base)), JSON.stringify(fs.readdirSync(dir))).toEqual([]);
+    expect(
+      fs.readdirSync(dir).filter((f) => f.endsWith('.tessera-tmp') && f.includes(base)),
+      JSON.stringify(fs.readdirSync(dir)),
+    ).toEqual([]);
     expect(new Set(killedAt).size).toBeGreaterThan(1);
   });
 });

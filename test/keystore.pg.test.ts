@@ -123,7 +123,14 @@ describe('PostgresKeyStore: package and schema', () => {
 
   test('bad options are ERR_ARGUMENT', () => {
     const mk = (o: unknown) => () => new PostgresKeyStore(o as never);
-    for (const o of [undefined, {}, { connectionString: '' }, { connectionString: srv.url(), table: 'a; drop table x' }, { connectionString: srv.url(), table: 'a.b.c' }, { connectionString: srv.url(), table: '"x"' }]) {
+    for (const o of [
+      undefined,
+      {},
+      { connectionString: '' },
+      { connectionString: srv.url(), table: 'a; drop table x' },
+      { connectionString: srv.url(), table: 'a.b.c' },
+      { connectionString: srv.url(), table: '"x"' },
+    ]) {
       let code = 'no error';
       try {
         mk(o)();
@@ -145,7 +152,9 @@ describe('PostgresKeyStore: package and schema', () => {
     expect(await reg(`${t}_schema`)).toBe(`${t}_schema`);
     const ver = async () => (await admin.query(`SELECT version FROM "${t}_schema"`)).rows;
     expect(await ver()).toEqual([{ version: 1 }]);
-    const cols = (await admin.query('SELECT column_name FROM information_schema.columns WHERE table_name = $1 ORDER BY column_name', [t])).rows.map((r) => r.column_name);
+    const cols = (await admin.query('SELECT column_name FROM information_schema.columns WHERE table_name = $1 ORDER BY column_name', [t])).rows.map(
+      (r) => r.column_name,
+    );
     expect(cols).toEqual(['doc', 'generation', 'name', 'previous', 'previous_generation', 'updated_at']);
 
     // A keyring written, then opened again through new store objects: nothing recreated or lost.
@@ -460,7 +469,11 @@ describe('PostgresKeyStore with a keyring', () => {
     const st = ring.status();
     const ids = new Set(st.map((k) => k.id));
     for (const id of acknowledged) expect(ids.has(id)).toBe(true);
-    for (const p of ['p', 'q']) expect(st.filter((k) => k.purpose === p && k.state === 'active'), p).toHaveLength(1);
+    for (const p of ['p', 'q'])
+      expect(
+        st.filter((k) => k.purpose === p && k.state === 'active'),
+        p,
+      ).toHaveLength(1);
     // Every key that exists was either the initial one or an acknowledged rotation: none lost, none extra.
     expect(st).toHaveLength(2 + procs * rotations);
     const r = (await row(t))!;

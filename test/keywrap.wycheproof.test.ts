@@ -18,11 +18,23 @@ import { describe, expect, test } from 'vitest';
 
 import { codeOf, T, vectorsDir } from './tessera';
 
-interface V { tcId: number; comment: string; flags: string[]; key: string; msg: string; ct: string; result: 'valid' | 'invalid' | 'acceptable' }
-const load = (f: string) => JSON.parse(fs.readFileSync(path.join(vectorsDir, 'wycheproof', f), 'utf8')) as { numberOfTests: number; testGroups: { keySize: number; tests: V[] }[] };
+interface V {
+  tcId: number;
+  comment: string;
+  flags: string[];
+  key: string;
+  msg: string;
+  ct: string;
+  result: 'valid' | 'invalid' | 'acceptable';
+}
+const load = (f: string) =>
+  JSON.parse(fs.readFileSync(path.join(vectorsDir, 'wycheproof', f), 'utf8')) as { numberOfTests: number; testGroups: { keySize: number; tests: V[] }[] };
 const hex = (s: string) => Buffer.from(s, 'hex');
 
-for (const [file, pad] of [['aes_wrap_test.json', false], ['aes_kwp_test.json', true]] as const) {
+for (const [file, pad] of [
+  ['aes_wrap_test.json', false],
+  ['aes_kwp_test.json', true],
+] as const) {
   describe(file, () => {
     const data = load(file);
     const wrap = pad ? T.keywrap.wrapPad : T.keywrap.wrap;
@@ -34,7 +46,9 @@ for (const [file, pad] of [['aes_wrap_test.json', false], ['aes_kwp_test.json', 
       for (const g of data.testGroups) {
         for (const t of g.tests) {
           count[t.result]++;
-          const key = hex(t.key), msg = hex(t.msg), ct = hex(t.ct);
+          const key = hex(t.key),
+            msg = hex(t.msg),
+            ct = hex(t.ct);
           const id = `tcId ${t.tcId} (${t.comment || t.flags.join(',')})`;
           if (t.result === 'valid') {
             const w = Buffer.from(wrap(key, msg));

@@ -83,7 +83,12 @@ describe('legacy.decryptAesCbc', () => {
       } catch (e) {
         err = e;
       }
-      expect(codeOf(() => { throw err; }), block.toString('hex')).toBe('ERR_AUTH');
+      expect(
+        codeOf(() => {
+          throw err;
+        }),
+        block.toString('hex'),
+      ).toBe('ERR_AUTH');
       messages.add((err as Error).message);
     };
     check(Buffer.alloc(16, 0)); // pad byte 0
@@ -112,7 +117,11 @@ describe('legacy.decryptAesCbc', () => {
         const out = Buffer.from(T.legacy.decryptAesCbc(randomBytes(32), data));
         expect(out.equals(pt)).toBe(false);
       } catch (e) {
-        expect(codeOf(() => { throw e; })).toBe('ERR_AUTH');
+        expect(
+          codeOf(() => {
+            throw e;
+          }),
+        ).toBe('ERR_AUTH');
         auth++;
       }
     }

@@ -75,7 +75,14 @@ function checkHistogram(s: Map<string, number>, name: string) {
     expect(buckets.at(-1)![0]).toBe(Infinity);
     for (let i = 1; i < buckets.length; i++) expect(buckets[i]![1]).toBeGreaterThanOrEqual(buckets[i - 1]![1]);
     expect(buckets.length).toBeGreaterThan(5);
-    const count = [...s].find(([k]) => k.startsWith(`${name}_count`) && k.replace(/^[^{]*\{|\}$/g, '').split(',').every((p) => key.replace(/,$/, '').includes(p)))?.[1];
+    const count = [...s].find(
+      ([k]) =>
+        k.startsWith(`${name}_count`) &&
+        k
+          .replace(/^[^{]*\{|\}$/g, '')
+          .split(',')
+          .every((p) => key.replace(/,$/, '').includes(p)),
+    )?.[1];
     expect(count).toBe(buckets.at(-1)![1]);
   }
 }
@@ -119,7 +126,12 @@ describe('metrics events (node:diagnostics_channel)', () => {
       expect(e).toMatchObject({ algorithm: 'xaes-256-gcm', purpose: 'orders' });
       expect(['native', 'wasm']).toContain(e.backend);
     }
-    expect(keysets).toEqual(expect.arrayContaining([{ op: 'create', purpose: 'orders' }, { op: 'rotate', purpose: 'orders' }]));
+    expect(keysets).toEqual(
+      expect.arrayContaining([
+        { op: 'create', purpose: 'orders' },
+        { op: 'rotate', purpose: 'orders' },
+      ]),
+    );
     // Two new data keys wrapped (the purpose made on first use, then the rotation): local AES-KWP wraps; never the KEK's id.
     expect(keks).toEqual([0, 1].map(() => expect.objectContaining({ provider: 'aes-kwp', op: 'wrap', result: 'ok', seconds: expect.any(Number) })));
     const ids = ring.status().map((k) => String(k.id));
@@ -267,7 +279,9 @@ describe.each([
       const enc = (s: Map<string, number>) => sum(s, 'tessera_operations_total', { op: 'encrypt', result: 'ok' });
       expect(enc(second)).toBeGreaterThan(enc(first));
       expect(sum(second, 'tessera_operations_total', { op: 'decrypt', result: 'error' })).toBeGreaterThan(0);
-      expect(sum(second, 'tessera_auth_failures_total', { purpose: 'orders' })).toBe(sum(second, 'tessera_operations_total', { op: 'decrypt', result: 'error' }));
+      expect(sum(second, 'tessera_auth_failures_total', { purpose: 'orders' })).toBe(
+        sum(second, 'tessera_operations_total', { op: 'decrypt', result: 'error' }),
+      );
       expect(sum(second, 'tessera_operation_bytes_total', { op: 'encrypt' })).toBeGreaterThanOrEqual(64 * enc(second));
       checkHistogram(second, names.duration);
       expect(sum(second, names.locked)).toBeGreaterThan(0);

@@ -19,7 +19,6 @@ import { T } from './tessera';
 
 const native = T.backend() === 'native';
 
-
 const PRELUDE = `
 const T = require('./dist/cjs/index.js');
 const crypto = require('node:crypto');
@@ -37,7 +36,8 @@ describe('outputMemory()', () => {
     } else {
       expect(s).toEqual({ limit: 0, cached: 0, lent: 0, reused: 0, mapped: 0, unmapped: 0, minBytes: 0 });
     }
-    for (const bad of [-1, 1.5, Number.NaN, '1', 2 ** 60]) expect(() => T.outputMemory({ limit: bad as any })).toThrow(expect.objectContaining({ code: 'ERR_ARGUMENT' }));
+    for (const bad of [-1, 1.5, Number.NaN, '1', 2 ** 60])
+      expect(() => T.outputMemory({ limit: bad as any })).toThrow(expect.objectContaining({ code: 'ERR_ARGUMENT' }));
     expect(() => T.outputMemory(5 as any)).toThrow(expect.objectContaining({ code: 'ERR_ARGUMENT' }));
   });
 });
@@ -106,7 +106,8 @@ describe.runIf(native)('output blocks', () => {
     // Bound: the pool's default limit (256 MiB cached) plus the outputs V8
     // keeps alive between collections (it collects on its external-memory
     // schedule, here every call or two) plus the input; measured ~400 MiB.
-    const res = gcChild(`${PRELUDE}
+    const res = gcChild(
+      `${PRELUDE}
 (async () => {
   const key = crypto.randomBytes(32);
   const pt = crypto.randomBytes(64 << 20);
@@ -121,7 +122,9 @@ describe.runIf(native)('output blocks', () => {
   const ok = T.decryptChunked(key, last, { context: 'm' }).equals(pt);
   console.log(JSON.stringify({ growthMiB: Math.round((peak - r0) / 2 ** 20), mapped: s1.mapped - s0.mapped, reused: s1.reused - s0.reused, ok }));
 })();
-`, 300_000);
+`,
+      300_000,
+    );
     expect(res.ok).toBe(true);
     expect(res.reused).toBeGreaterThan(150);
     expect(res.mapped).toBeLessThan(50);

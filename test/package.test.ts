@@ -150,7 +150,12 @@ describe('package.json and the built addon', () => {
     expect(bin.startsWith('#!/usr/bin/env node')).toBe(true);
     // The ESM entry's runtime exports are exactly the CommonJS ones (one implementation behind both).
     const esm = fs.readFileSync(path.join(root, dot.import.default), 'utf8');
-    const names = /export const \{([^}]*)\}/.exec(esm)?.[1]?.split(',').map((n) => n.trim()).filter(Boolean).sort();
+    const names = /export const \{([^}]*)\}/
+      .exec(esm)?.[1]
+      ?.split(',')
+      .map((n) => n.trim())
+      .filter(Boolean)
+      .sort();
     expect(names).toEqual(Object.keys(T).sort());
   });
 
@@ -190,14 +195,17 @@ describe('test hooks stay out of the shipped addon', () => {
 
   test('build/Release/tessera.node: no hook in `nm -D --defined-only`, in `strings`, or anywhere in its bytes; the test build has them all', () => {
     expect(fs.existsSync(plain)).toBe(true);
-    const nm = nmDefined(plain), str = stringsOf(plain), bytes = fs.readFileSync(plain);
+    const nm = nmDefined(plain),
+      str = stringsOf(plain),
+      bytes = fs.readFileSync(plain);
     for (const h of HOOKS) {
       expect([h, new RegExp(`\\b${h}\\b`).test(nm)]).toEqual([h, false]);
       expect([h, str.includes(h)]).toEqual([h, false]);
       expect([h, bytes.includes(h)]).toEqual([h, false]);
     }
     // Control: the same checks find every hook in the test build.
-    const tnm = nmDefined(TEST_ADDON_FILE), tstr = stringsOf(TEST_ADDON_FILE);
+    const tnm = nmDefined(TEST_ADDON_FILE),
+      tstr = stringsOf(TEST_ADDON_FILE);
     expect(tnm).toMatch(/\btsr_secmem_test_guard_after\b/);
     for (const h of HOOKS) expect([h, tstr.includes(h)]).toEqual([h, true]);
   });

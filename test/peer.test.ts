@@ -62,5 +62,8 @@ test('a package that loads but lacks what the feature uses: ERR_BACKEND saying w
     const orig = Module._load;
     Module._load = function (r, ...a) { return r === 'prom-client' ? {} : orig.call(this, r, ...a); };
     await grab('prom-client', () => metrics.bindPrometheus());`);
-  expect(out['prom-client']).toEqual({ code: 'ERR_BACKEND', message: 'bindPrometheus: the installed `prom-client` package has no Gauge (npm install prom-client)' });
+  expect(out['prom-client']).toEqual({
+    code: 'ERR_BACKEND',
+    message: 'bindPrometheus: the installed `prom-client` package has no Gauge (npm install prom-client)',
+  });
 });

@@ -79,7 +79,10 @@ describe('README.md code blocks', () => {
     expect(blocks.length).toBeGreaterThan(1);
     const [top] = blocks as [Block, ...Block[]];
     expect({ lang: top.lang, code: top.code.trimEnd() }).toEqual({ lang: 'sh', code: TOP_COMMANDS });
-    const others = blocks.slice(1).filter((b) => b.lang !== 'js').map((b) => `line ${b.line}: \`\`\`${b.lang}`);
+    const others = blocks
+      .slice(1)
+      .filter((b) => b.lang !== 'js')
+      .map((b) => `line ${b.line}: \`\`\`${b.lang}`);
     expect(others, 'blocks other than the top commands must be ```js (runnable ES modules)').toEqual([]);
     expect(jsBlocks.map((b) => `line ${b.line}`)).toHaveLength(EXPECTED.length);
   });

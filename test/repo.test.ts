@@ -13,8 +13,7 @@ import { describe, expect, test } from 'vitest';
 
 import { root, vectorsDir } from './tessera';
 
-const tracked = (): string[] =>
-  execFileSync('git', ['ls-files', '-z'], { cwd: root, encoding: 'utf8' }).split('\0').filter(Boolean);
+const tracked = (): string[] => execFileSync('git', ['ls-files', '-z'], { cwd: root, encoding: 'utf8' }).split('\0').filter(Boolean);
 
 describe('self-contained repository', () => {
   test('no tracked file refers to a path outside the checkout (the shared directory beside it)', () => {
@@ -63,7 +62,9 @@ describe('self-contained repository', () => {
   });
 
   test('no generated or stray file is tracked', () => {
-    const stray = tracked().filter((f) => /(^|\/)isolate-.*\.log$|\.heapsnapshot$|\.cpuprofile$|^bench\/results\/(?!latest\.json$|report\.md$|[\w-]+\.svg$)/.test(f));
+    const stray = tracked().filter((f) =>
+      /(^|\/)isolate-.*\.log$|\.heapsnapshot$|\.cpuprofile$|^bench\/results\/(?!latest\.json$|report\.md$|[\w-]+\.svg$)/.test(f),
+    );
     expect(stray).toEqual([]);
   });
 });

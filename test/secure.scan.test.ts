@@ -80,7 +80,15 @@ function runChild(tier: string): { out: Scan; ms: number } {
 const RK = Array.from({ length: 13 }, (_, i) => `rk${i + 2}`);
 const KEY = ['key', 'key[0:16]', 'key[16:32]'];
 const AES_STATE = [...KEY, ...RK, 'H~twisted'];
-const AES_GROUPS = ['AeadKey aes-256-gcm', 'aead.seal aes-256-gcm', 'AeadKey xaes-256-gcm', 'aead.seal xaes-256-gcm', 'AeadKey xaes-256-gcm Kx', 'aead.seal xaes-256-gcm Kx', 'encryptChunked (AeadKey)'];
+const AES_GROUPS = [
+  'AeadKey aes-256-gcm',
+  'aead.seal aes-256-gcm',
+  'AeadKey xaes-256-gcm',
+  'aead.seal xaes-256-gcm',
+  'AeadKey xaes-256-gcm Kx',
+  'aead.seal xaes-256-gcm Kx',
+  'encryptChunked (AeadKey)',
+];
 const CHACHA_GROUPS = ['AeadKey chacha20-poly1305', 'aead.seal chacha20-poly1305', 'AeadKey xchacha20-poly1305', 'aead.seal xchacha20-poly1305'];
 const CONTROLS = ['control (Buffer pool)', 'control (V8 heap)'];
 
@@ -123,7 +131,9 @@ describe('the JS AES that builds the needles', () => {
     const w = aes.expandKey256([...Buffer.from('603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4', 'hex')]);
     expect([w[8], w[9], w[59]]).toEqual([0x9ba35411, 0x8e6925af, 0x706c631e]);
     expect(Buffer.from(aes.roundKey(w, 1)).toString('hex')).toBe('1f352c073b6108d72d9810a30914dff4');
-    const c3 = aes.encryptBlock(aes.expandKey256([...Buffer.from('000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f', 'hex')]), [...Buffer.from('00112233445566778899aabbccddeeff', 'hex')]);
+    const c3 = aes.encryptBlock(aes.expandKey256([...Buffer.from('000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f', 'hex')]), [
+      ...Buffer.from('00112233445566778899aabbccddeeff', 'hex'),
+    ]);
     expect(Buffer.from(c3).toString('hex')).toBe('8ea2b7ca516745bfeafc49904b496089');
     for (let i = 0; i < 20; i++) {
       const key = randomBytes(32);

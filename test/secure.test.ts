@@ -172,7 +172,8 @@ describe('zeroization', () => {
 describe('the key never enters the JS heap', () => {
   test('key bytes (hex, base64, latin1) are absent from a V8 heap snapshot while the key is alive; a live hex string is found', async () => {
     let bytes: Uint8Array;
-    do bytes = new Uint8Array(randomBytes(32)); while (bytes.includes(0)); // NUL would be rewritten in snapshot names
+    do bytes = new Uint8Array(randomBytes(32));
+    while (bytes.includes(0)); // NUL would be rewritten in snapshot names
     const copy = Buffer.alloc(32); // off-heap copy to build the needles from *after* the snapshot
     copy.set(bytes);
     const key = T.AeadKey.import('aes-256-gcm', bytes);

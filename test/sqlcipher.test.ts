@@ -31,7 +31,10 @@ const require_ = createRequire(import.meta.url);
 const S = require_('../dist/cjs/sqlcipher/index.js') as typeof import('../dist/cjs/sqlcipher/index');
 const Driver = require_('better-sqlite3-multiple-ciphers') as new (p: string) => import('../dist/cjs/sqlcipher/index').SqliteDatabase;
 const journeyapps = require_('@journeyapps/sqlcipher') as {
-  Database: new (p: string, cb?: (e: Error | null) => void) => {
+  Database: new (
+    p: string,
+    cb?: (e: Error | null) => void,
+  ) => {
     serialize(fn: () => void): void;
     run(sql: string, ...a: unknown[]): void;
     get(sql: string, cb: (e: Error | null, row: Record<string, unknown>) => void): void;
@@ -53,7 +56,8 @@ async function ring(file = fresh('.json'), mk = randomBytes(32)) {
   return { ring: r, file, mk };
 }
 
-const hexOf = (r: Awaited<ReturnType<typeof T.Keyring.open>>, purpose: string, id: number) => r.databaseKeys(purpose).withKey(id, (raw: Uint8Array) => Buffer.from(raw).toString('hex'));
+const hexOf = (r: Awaited<ReturnType<typeof T.Keyring.open>>, purpose: string, id: number) =>
+  r.databaseKeys(purpose).withKey(id, (raw: Uint8Array) => Buffer.from(raw).toString('hex'));
 
 /** Opens path with the driver directly and a raw hex key; the row count of t, or the error code. */
 function probe(p: string, hex: string): number | string {
@@ -124,7 +128,7 @@ describe('openDatabase', () => {
     await other.ring.close();
   });
 
-  test('the key is the raw 256-bit key (x\'..\' form): the driver opens the file with it directly, and with nothing derived from it', async () => {
+  test("the key is the raw 256-bit key (x'..' form): the driver opens the file with it directly, and with nothing derived from it", async () => {
     const { ring: r } = await ring();
     const p = fresh();
     const db = await S.openDatabase(p, r, 'raw');
@@ -211,7 +215,12 @@ describe('rotateDatabaseKey', () => {
     expect(probe(p, hexOf(r, 'orders', k0))).toBe('SQLITE_NOTADB');
     expect(probe(p, hexOf(r, 'orders', res.to))).toBe(2000);
     const st = r.status().filter((k) => k.purpose === 'orders');
-    expect(st.map((k) => [k.id, k.state]).sort()).toEqual([[k0, 'decrypt-only'], [res.to, 'active']].sort());
+    expect(st.map((k) => [k.id, k.state]).sort()).toEqual(
+      [
+        [k0, 'decrypt-only'],
+        [res.to, 'active'],
+      ].sort(),
+    );
     expect(keys.pending()).toBeUndefined();
     expect(events.filter((e) => e.op === 'rotate')).toEqual([expect.objectContaining({ keyId: res.to, detail: `previous ${k0} (database rekeyed)` })]);
     expect(fs.readdirSync(dir).filter((f) => f.startsWith(path.basename(p) + '.tessera-rotate'))).toEqual([]);
@@ -255,7 +264,12 @@ describe('rotateDatabaseKey', () => {
     expect(['ERR_DATABASE', 'ERR_AUTH']).toContain(e.code);
     expect(fs.readFileSync(p).equals(buf)).toBe(true);
     expect(r.databaseKeys('bad').pending()).toBeUndefined();
-    expect(r.status().filter((k) => k.purpose === 'bad').map((k) => k.id)).toEqual([k0]);
+    expect(
+      r
+        .status()
+        .filter((k) => k.purpose === 'bad')
+        .map((k) => k.id),
+    ).toEqual([k0]);
     await r.close();
   });
 
@@ -272,8 +286,18 @@ describe('rotateDatabaseKey', () => {
     expect(r.status().find((k) => k.id === k1)?.state).toBe('destroyed');
     const k2 = await keys.createPending();
     await keys.activate(k2);
-    expect(r.status().filter((k) => k.purpose === 'p').map((k) => [k.id, k.state]).sort()).toEqual(
-      [[k0, 'decrypt-only'], [k1, 'destroyed'], [k2, 'active']].sort(),
+    expect(
+      r
+        .status()
+        .filter((k) => k.purpose === 'p')
+        .map((k) => [k.id, k.state])
+        .sort(),
+    ).toEqual(
+      [
+        [k0, 'decrypt-only'],
+        [k1, 'destroyed'],
+        [k2, 'active'],
+      ].sort(),
     );
     expect(() => keys.withKey(k1, () => 0)).toThrow(expect.objectContaining({ code: 'ERR_KEY_MISMATCH' }));
     await r.close();
@@ -329,7 +353,10 @@ describe('rotateDatabaseKey survives SIGKILL', () => {
 
     const { ring: r } = await ring(file, mk);
     const keys = r.databaseKeys('crash');
-    const ids = r.status().filter((k) => k.purpose === 'crash' && k.state !== 'destroyed').map((k) => k.id);
+    const ids = r
+      .status()
+      .filter((k) => k.purpose === 'crash' && k.state !== 'destroyed')
+      .map((k) => k.id);
     const opens = ids.filter((id) => probe(p, hexOf(r, 'crash', id)) === 3000);
     expect(opens).toHaveLength(1);
     const db2 = await S.openDatabase(p, r, 'crash'); // what an application does after the crash
@@ -342,7 +369,17 @@ describe('rotateDatabaseKey survives SIGKILL', () => {
     expect(probe(p, hexOf(r, 'crash', primary))).toBe(3000);
     expect(res.to).toBe(primary);
     expect(primary).not.toBe(k0);
-    const expected = { lock: 'rotated', backup: 'rotated', 'verify-backup': 'rotated', pending: 'rotated', rekey: 'resumed', verify: 'resumed', activate: 'resumed', cleanup: 'cleaned', done: 'rotated' } as const;
+    const expected = {
+      lock: 'rotated',
+      backup: 'rotated',
+      'verify-backup': 'rotated',
+      pending: 'rotated',
+      rekey: 'resumed',
+      verify: 'resumed',
+      activate: 'resumed',
+      cleanup: 'cleaned',
+      done: 'rotated',
+    } as const;
     expect(res.outcome).toBe(expected[stopAt as keyof typeof expected]);
     expect(fs.readdirSync(dir).filter((f) => f.startsWith(path.basename(p) + '.'))).toEqual([]);
     await r.close();
@@ -357,7 +394,10 @@ describe('rotateDatabaseKey survives SIGKILL', () => {
     await r0.close();
     // The child prints 'rekey' and goes on (STOP_AT is another step); the parent kills it shortly after.
     const code = rotateChild(file, mk, p, 'mid');
-    const child = spawn(process.execPath, [...TEST_BUILD_ARGS, '-e', code], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, STOP_AT: 'never' } });
+    const child = spawn(process.execPath, [...TEST_BUILD_ARGS, '-e', code], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, STOP_AT: 'never' },
+    });
     let finished = false;
     await new Promise<void>((resolve) => {
       child.stdout!.setEncoding('utf8');

@@ -21,8 +21,7 @@ const root = path.join(__dirname, '..');
 const file = path.join(root, 'build', 'Release', 'tessera_test.node');
 if (!fs.existsSync(file))
   throw new Error(
-    `${file} is missing: the test suites need the test build of the addon. ` +
-      '`npm test` builds it; by hand: npx node-gyp rebuild --tessera_test_hooks=true',
+    `${file} is missing: the test suites need the test build of the addon. ` + '`npm test` builds it; by hand: npx node-gyp rebuild --tessera_test_hooks=true',
   );
 require(path.join(root, 'dist', 'cjs', 'backend', 'native.js')).useAddonFile(file);
 

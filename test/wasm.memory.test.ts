@@ -22,7 +22,8 @@ const b = getBackend() as Wasm;
 /** Offsets in the key region where `needle` occurs. */
 function find(needle: Uint8Array): number[] {
   const x = b.engine.x;
-  const base = x.tsr_wasm_key_region(), size = x.tsr_wasm_key_region_size();
+  const base = x.tsr_wasm_key_region(),
+    size = x.tsr_wasm_key_region_size();
   const hay = b.engine.u8.subarray(base, base + size);
   const hits: number[] = [];
   for (let i = hay.indexOf(needle[0]!); i >= 0 && i <= hay.length - needle.length; i = hay.indexOf(needle[0]!, i + 1)) {
@@ -58,7 +59,8 @@ describe('WASM key region', () => {
       const u8 = b.engine.u8;
       const scratch = b.engine.x.tsr_wasm_scratch(0);
       let inScratch = false;
-      for (let i = scratch; i + 32 <= scratch + 4096 && !inScratch; i++) inScratch = u8[i] === bytes[0] && u8.subarray(i, i + 32).every((v, j) => v === bytes[j]);
+      for (let i = scratch; i + 32 <= scratch + 4096 && !inScratch; i++)
+        inScratch = u8[i] === bytes[0] && u8.subarray(i, i + 32).every((v, j) => v === bytes[j]);
       expect(inScratch, alg).toBe(false);
       expect(T.secureMemoryStats().allocations).toBe(before + 1);
       key.open(key.seal(new Uint8Array(100)));
@@ -104,7 +106,8 @@ describe('WASM key region', () => {
       return Buffer.from(all.buffer, all.byteOffset, all.byteLength).indexOf(Buffer.from(marker)) >= 0;
     };
     const key = T.AeadKey.generate('aes-256-gcm');
-    const raw = pattern(5), nonce = new Uint8Array(12);
+    const raw = pattern(5),
+      nonce = new Uint8Array(12);
     const steps: [string, () => unknown][] = [];
     let msg!: Uint8Array, sealed!: Uint8Array, ct!: Uint8Array;
     steps.push(['AeadKey.seal', () => (msg = key.seal(pt))]);

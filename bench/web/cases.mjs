@@ -10,14 +10,21 @@
 // 'noble', 'webcrypto'. fn's result goes to `sink` so no call is dead code.
 // Only lengths and equality are ever checked, never printed.
 
-export const KiB = 1024, MiB = 1024 * KiB;
-export const AES = 'aes-256-gcm', CHACHA = 'chacha20-poly1305', XCHACHA = 'xchacha20-poly1305', XAES = 'xaes-256-gcm';
+export const KiB = 1024,
+  MiB = 1024 * KiB;
+export const AES = 'aes-256-gcm',
+  CHACHA = 'chacha20-poly1305',
+  XCHACHA = 'xchacha20-poly1305',
+  XAES = 'xaes-256-gcm';
 export const SUITE = 'cobblestone-256';
 export const CONTEXT = 'tessera bench wasm';
 export const CHUNKED_SIZE = 16 * MiB;
 
 let sink;
-export const consume = (v) => { sink = v; return sink; };
+export const consume = (v) => {
+  sink = v;
+  return sink;
+};
 
 /** Random bytes (getRandomValues takes at most 64 KiB per call). */
 export function rand(n) {
@@ -44,7 +51,14 @@ function check(ok, what) {
  */
 export function aeadPlan(matrix = false) {
   if (matrix) return [64, KiB, 16 * KiB, MiB].flatMap((size) => [AES, CHACHA, XCHACHA, XAES].map((alg) => /** @type {[string, number]} */ ([alg, size])));
-  return [[CHACHA, 16 * KiB], [CHACHA, MiB], [AES, 16 * KiB], [AES, MiB], [XCHACHA, 16 * KiB], [XAES, 16 * KiB]];
+  return [
+    [CHACHA, 16 * KiB],
+    [CHACHA, MiB],
+    [AES, 16 * KiB],
+    [AES, MiB],
+    [XCHACHA, 16 * KiB],
+    [XAES, 16 * KiB],
+  ];
 }
 
 const SODIUM_FN = {
@@ -64,8 +78,12 @@ const NONCE = { [AES]: 12, [CHACHA]: 12, [XCHACHA]: 24, [XAES]: 24 };
  * @param {{ T: any, sodium: any, noble: any, nodeSeal?: [seal: Function, open: Function], alg: string, size: number, label: string }} libs
  */
 export function aeadCases({ T, sodium, noble, nodeSeal, alg, size, label }) {
-  const key = rand(32), nonce = rand(NONCE[alg]), aad = rand(16), pt = rand(size);
-  const cases = [], notes = [];
+  const key = rand(32),
+    nonce = rand(NONCE[alg]),
+    aad = rand(16),
+    pt = rand(size);
+  const cases = [],
+    notes = [];
   const add = (role, op, impl, api, fn, extra = {}) => cases.push({ alg, size, op, impl, api, role, fn, ...extra });
 
   // --- tessera raw: aead.seal(alg, key, nonce, pt, aad) ---
@@ -87,8 +105,12 @@ export function aeadCases({ T, sodium, noble, nodeSeal, alg, size, label }) {
     const [enc, dec] = sf.map((n) => sodium[n].bind(sodium));
     const s = enc(pt, aad, null, nonce, key);
     check(equal(s, sealed), `${alg} libsodium-wrappers vs tessera bytes`);
-    add('sodium', 'seal', 'libsodium-wrappers', `${sf[0].replace('crypto_aead_', '')}(pt, aad, null, nonce, key)`, () => consume(enc(pt, aad, null, nonce, key)));
-    add('sodium', 'open', 'libsodium-wrappers', `${sf[1].replace('crypto_aead_', '')}(null, sealed, aad, nonce, key)`, () => consume(dec(null, s, aad, nonce, key)));
+    add('sodium', 'seal', 'libsodium-wrappers', `${sf[0].replace('crypto_aead_', '')}(pt, aad, null, nonce, key)`, () =>
+      consume(enc(pt, aad, null, nonce, key)),
+    );
+    add('sodium', 'open', 'libsodium-wrappers', `${sf[1].replace('crypto_aead_', '')}(null, sealed, aad, nonce, key)`, () =>
+      consume(dec(null, s, aad, nonce, key)),
+    );
   } else {
     notes.push(`libsodium-wrappers has no ${alg} (${sf ? `${sf[0]} is missing` : 'no such construction in libsodium'})`);
   }
@@ -114,7 +136,10 @@ export function aeadCases({ T, sodium, noble, nodeSeal, alg, size, label }) {
   } else {
     notes.push(`@noble/ciphers has no ${alg}`);
   }
-  const dispose = () => { k.dispose(); key.fill(0); };
+  const dispose = () => {
+    k.dispose();
+    key.fill(0);
+  };
   return { cases, notes, inputs: { key, nonce, aad, pt, sealed }, dispose };
 }
 
@@ -130,8 +155,10 @@ export async function chunkedCases({ T, key, pt, sync = true }) {
   check(equal(T.decryptChunked(key, ct, { context: CONTEXT }), pt), 'Cobblestone sync open of async output');
   const cases = [];
   const add = (op, api, fn, extra) => cases.push({ alg: SUITE, size: pt.length, op, impl: 'tessera', api, fn, async: true, ...extra });
-  for (const threads of [1, 2]) add('encrypt', `encryptChunkedAsync({ threads: ${threads} })`, async () => consume(await T.encryptChunkedAsync(key, pt, opts(threads))), { threads });
-  for (const threads of [1, 2]) add('decrypt', `decryptChunkedAsync({ threads: ${threads} })`, async () => consume(await T.decryptChunkedAsync(key, ct, opts(threads))), { threads });
+  for (const threads of [1, 2])
+    add('encrypt', `encryptChunkedAsync({ threads: ${threads} })`, async () => consume(await T.encryptChunkedAsync(key, pt, opts(threads))), { threads });
+  for (const threads of [1, 2])
+    add('decrypt', `decryptChunkedAsync({ threads: ${threads} })`, async () => consume(await T.decryptChunkedAsync(key, ct, opts(threads))), { threads });
   if (sync) {
     add('encrypt', 'encryptChunked (sync, calling thread)', () => consume(T.encryptChunked(key, pt, { context: CONTEXT })), { async: false, reference: true });
     add('decrypt', 'decryptChunked (sync, calling thread)', () => consume(T.decryptChunked(key, ct, { context: CONTEXT })), { async: false, reference: true });
@@ -169,8 +196,18 @@ export async function interleave(cases, { reps, warmup = 0, calls = () => 1, bet
     const ms = times.get(c);
     const med = median(ms);
     return {
-      alg: c.alg, size: c.size, op: c.op, impl: c.impl, api: c.api, role: c.role, threads: c.threads, reference: c.reference,
-      opsPerSec: 1000 / med, MBps: c.size / 1e6 / (med / 1000), samples: ms.length, callsPerSample: calls(c),
+      alg: c.alg,
+      size: c.size,
+      op: c.op,
+      impl: c.impl,
+      api: c.api,
+      role: c.role,
+      threads: c.threads,
+      reference: c.reference,
+      opsPerSec: 1000 / med,
+      MBps: c.size / 1e6 / (med / 1000),
+      samples: ms.length,
+      callsPerSample: calls(c),
       msPerCall: { median: med, min: Math.min(...ms), max: Math.max(...ms) },
       method: `median of ${reps} interleaved samples${warmup ? ` (+${warmup} warm-up)` : ''}`,
     };
@@ -181,7 +218,8 @@ export async function interleave(cases, { reps, warmup = 0, calls = () => 1, bet
 export async function calibrate(c, sampleMs, now = () => performance.now()) {
   const once = async () => (c.async ? await c.fn() : c.fn());
   for (let i = 0; i < 3; i++) await once();
-  let n = 1, ms;
+  let n = 1,
+    ms;
   for (;;) {
     const t0 = now();
     for (let i = 0; i < n; i++) await once();
@@ -197,7 +235,10 @@ export function addRatios(rows) {
   const find = (r, role) => rows.find((b) => b.role === role && b.alg === r.alg && b.size === r.size && b.op === r.op && b.opsPerSec);
   for (const r of rows) {
     if (r.role !== 'raw' && r.role !== 'key') continue;
-    const s = find(r, 'sodium'), n = find(r, 'noble'), w = find(r, 'webcrypto'), o = find(r, 'node');
+    const s = find(r, 'sodium'),
+      n = find(r, 'noble'),
+      w = find(r, 'webcrypto'),
+      o = find(r, 'node');
     if (o) r.vsNode = r.opsPerSec / o.opsPerSec;
     if (s) r.vsSodium = r.opsPerSec / s.opsPerSec;
     if (n) r.vsNoble = r.opsPerSec / n.opsPerSec;

@@ -36,9 +36,15 @@ async function init({ simd, webCrypto }) {
   label = `wasm ${st.flavor}`;
   const entry = await (await fetch('/dist/browser/browser/index.js')).text();
   return {
-    backend: T.backend(), flavor: st.flavor, pool: T.workerPool(), hardwareConcurrency: navigator.hardwareConcurrency,
-    webCryptoOption: /\bwebCrypto\b/.test(entry), webCrypto: webCrypto ?? 'default',
-    userAgent: navigator.userAgent, crossOriginIsolated: globalThis.crossOriginIsolated, sodiumVersion: sodium.SODIUM_VERSION_STRING,
+    backend: T.backend(),
+    flavor: st.flavor,
+    pool: T.workerPool(),
+    hardwareConcurrency: navigator.hardwareConcurrency,
+    webCryptoOption: /\bwebCrypto\b/.test(entry),
+    webCrypto: webCrypto ?? 'default',
+    userAgent: navigator.userAgent,
+    crossOriginIsolated: globalThis.crossOriginIsolated,
+    sodiumVersion: sodium.SODIUM_VERSION_STRING,
   };
 }
 
@@ -53,8 +59,18 @@ async function webCryptoAeadCases(alg, size, inputs, tesseraSealed) {
   if (!C.equal(new Uint8Array(await subtle.decrypt(p, ck, s)), pt)) throw new Error('self-check failed: WebCrypto AES-GCM round trip');
   const base = { alg, size, impl: 'WebCrypto', role: 'webcrypto', async: true };
   return [
-    { ...base, op: 'seal', api: "await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData }, key, pt)", fn: async () => C.consume(await subtle.encrypt(p, ck, pt)) },
-    { ...base, op: 'open', api: "await crypto.subtle.decrypt({ name: 'AES-GCM', iv, additionalData }, key, sealed)", fn: async () => C.consume(await subtle.decrypt(p, ck, s)) },
+    {
+      ...base,
+      op: 'seal',
+      api: "await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData }, key, pt)",
+      fn: async () => C.consume(await subtle.encrypt(p, ck, pt)),
+    },
+    {
+      ...base,
+      op: 'open',
+      api: "await crypto.subtle.decrypt({ name: 'AES-GCM', iv, additionalData }, key, sealed)",
+      fn: async () => C.consume(await subtle.decrypt(p, ck, s)),
+    },
   ];
 }
 
@@ -75,7 +91,11 @@ async function aead(alg, size, settings) {
 // ---------------------------------------------------------------------------
 // Cobblestone-256 on WebCrypto (c2sp.org/chunked-encryption, as bench/chunked.mjs's JS loop).
 
-const CHUNK = 16384, TAG = 16, SALT = 24, COMMIT = 32, HEADER = SALT + COMMIT;
+const CHUNK = 16384,
+  TAG = 16,
+  SALT = 24,
+  COMMIT = 32,
+  HEADER = SALT + COMMIT;
 const INFO_PREFIX = new TextEncoder().encode('c2sp.org/chunked-encryption@v1+AEAD_AES_256_GCM\0');
 const CONTEXT = new TextEncoder().encode(C.CONTEXT);
 
@@ -113,14 +133,17 @@ function chunkNonce(base, k) {
 async function wcEncrypt(key, pt) {
   const salt = C.rand(SALT);
   const d = await derive(key, salt);
-  const n = pt.length, chunks = Math.floor(n / CHUNK) + 1;
+  const n = pt.length,
+    chunks = Math.floor(n / CHUNK) + 1;
   const out = new Uint8Array(HEADER + n + chunks * TAG);
   out.set(salt, 0);
   out.set(d.commitment, SALT);
-  await Promise.all(Array.from({ length: chunks }, async (_, k) => {
-    const ct = await subtle.encrypt({ name: 'AES-GCM', iv: chunkNonce(d.base, k) }, d.chunkKey, pt.subarray(k * CHUNK, Math.min(n, (k + 1) * CHUNK)));
-    out.set(new Uint8Array(ct), HEADER + k * (CHUNK + TAG));
-  }));
+  await Promise.all(
+    Array.from({ length: chunks }, async (_, k) => {
+      const ct = await subtle.encrypt({ name: 'AES-GCM', iv: chunkNonce(d.base, k) }, d.chunkKey, pt.subarray(k * CHUNK, Math.min(n, (k + 1) * CHUNK)));
+      out.set(new Uint8Array(ct), HEADER + k * (CHUNK + TAG));
+    }),
+  );
   return out;
 }
 
@@ -128,32 +151,47 @@ async function wcDecrypt(key, ct) {
   const d = await derive(key, ct.subarray(0, SALT));
   if (!C.equal(d.commitment, ct.subarray(SALT, HEADER))) throw new Error('commitment mismatch');
   const body = ct.length - HEADER;
-  const full = Math.floor(body / (CHUNK + TAG)), rest = body % (CHUNK + TAG);
+  const full = Math.floor(body / (CHUNK + TAG)),
+    rest = body % (CHUNK + TAG);
   if (rest < TAG) throw new Error('truncated');
   const out = new Uint8Array(full * CHUNK + rest - TAG);
-  await Promise.all(Array.from({ length: full + 1 }, async (_, k) => {
-    const at = HEADER + k * (CHUNK + TAG);
-    const pt = await subtle.decrypt({ name: 'AES-GCM', iv: chunkNonce(d.base, k) }, d.chunkKey, ct.subarray(at, Math.min(ct.length, at + CHUNK + TAG)));
-    out.set(new Uint8Array(pt), k * CHUNK);
-  }));
+  await Promise.all(
+    Array.from({ length: full + 1 }, async (_, k) => {
+      const at = HEADER + k * (CHUNK + TAG);
+      const pt = await subtle.decrypt({ name: 'AES-GCM', iv: chunkNonce(d.base, k) }, d.chunkKey, ct.subarray(at, Math.min(ct.length, at + CHUNK + TAG)));
+      out.set(new Uint8Array(pt), k * CHUNK);
+    }),
+  );
   return out;
 }
 
 async function chunked(settings, { sync = true } = {}) {
-  const key = C.rand(32), pt = C.rand(C.CHUNKED_SIZE);
+  const key = C.rand(32),
+    pt = C.rand(C.CHUNKED_SIZE);
   try {
     const { cases, ct } = await C.chunkedCases({ T, key, pt, sync });
     // Interop both ways (also a check that the WebCrypto loop is the real Cobblestone-256).
     for (const n of [0, 100, CHUNK, 3 * CHUNK + 777]) {
       const small = C.rand(n);
-      if (!C.equal(T.decryptChunked(key, await wcEncrypt(key, small), { context: C.CONTEXT }), small)) throw new Error(`self-check failed: tessera opens WebCrypto Cobblestone (${n} B)`);
+      if (!C.equal(T.decryptChunked(key, await wcEncrypt(key, small), { context: C.CONTEXT }), small))
+        throw new Error(`self-check failed: tessera opens WebCrypto Cobblestone (${n} B)`);
     }
     if (!C.equal(await wcDecrypt(key, ct), pt)) throw new Error('self-check failed: WebCrypto Cobblestone opens tessera');
     const wct = await wcEncrypt(key, pt);
     const base = { alg: C.SUITE, size: pt.length, impl: 'WebCrypto', role: 'webcrypto', async: true };
     cases.push(
-      { ...base, op: 'encrypt', api: 'crypto.subtle Cobblestone: HKDF-Expand (HMAC) + Promise.all(encrypt per 16 KiB chunk)', fn: async () => C.consume(await wcEncrypt(key, pt)) },
-      { ...base, op: 'decrypt', api: 'crypto.subtle Cobblestone: HKDF-Expand (HMAC) + Promise.all(decrypt per 16 KiB chunk)', fn: async () => C.consume(await wcDecrypt(key, wct)) },
+      {
+        ...base,
+        op: 'encrypt',
+        api: 'crypto.subtle Cobblestone: HKDF-Expand (HMAC) + Promise.all(encrypt per 16 KiB chunk)',
+        fn: async () => C.consume(await wcEncrypt(key, pt)),
+      },
+      {
+        ...base,
+        op: 'decrypt',
+        api: 'crypto.subtle Cobblestone: HKDF-Expand (HMAC) + Promise.all(decrypt per 16 KiB chunk)',
+        fn: async () => C.consume(await wcDecrypt(key, wct)),
+      },
     );
     const before = T.__poolStats();
     const rows = await C.interleave(cases, { ...settings, between: () => sleep(5) });

@@ -68,9 +68,12 @@ registerDefault((): Backend => {
   try {
     return createNativeBackend();
   } catch (e) {
-    process.emitWarning(`tessera: the native addon did not load (${(e as Error).message}); using the WebAssembly backend. Set TESSERA_BACKEND=native to make this an error.`, {
-      code: 'TESSERA_BACKEND',
-    });
+    process.emitWarning(
+      `tessera: the native addon did not load (${(e as Error).message}); using the WebAssembly backend. Set TESSERA_BACKEND=native to make this an error.`,
+      {
+        code: 'TESSERA_BACKEND',
+      },
+    );
     return createWasmBackendNode();
   }
 });

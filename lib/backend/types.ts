@@ -80,8 +80,16 @@ export interface ChunkedHandle {
    * reject ERR_ABORTED before its next 4 MiB batch. lib/chunked/file.ts uses
    * it when present and falls back to its JS loop otherwise.
    */
-  fileAsync?(seal: boolean, inFd: number, inOffset: number, inLength: number, outFd: number, outOffset: number, threads: number,
-             onProgress?: (inputBytes: number) => void): Promise<number>;
+  fileAsync?(
+    seal: boolean,
+    inFd: number,
+    inOffset: number,
+    inLength: number,
+    outFd: number,
+    outOffset: number,
+    threads: number,
+    onProgress?: (inputBytes: number) => void,
+  ): Promise<number>;
   /** Stops a running fileAsync (no-op otherwise). */
   cancel?(): void;
   dispose(): void;

@@ -57,7 +57,9 @@ export class WasmChunked implements ChunkedHandle {
     const c = bytes(context, 'context', true);
     const e = b.engine;
     const p = e.scratch(32 + 24 + c.length);
-    const kp = p, sp = p + 32, cp = p + 56;
+    const kp = p,
+      sp = p + 32,
+      cp = p + 56;
     const u8 = e.u8;
     if (k) u8.set(k, kp);
     u8.set(s, sp);
@@ -124,7 +126,9 @@ export class WasmChunked implements ChunkedHandle {
     const e = this.#b.engine;
     const unit = r.seal ? CHUNK_PT : CHUNK_CT;
     const piece = PIECE_CHUNKS * unit;
-    let ip = 0, op = 0, counter = r.counter;
+    let ip = 0,
+      op = 0,
+      counter = r.counter;
     try {
       for (;;) {
         const rest = r.input.length - ip;
@@ -135,9 +139,12 @@ export class WasmChunked implements ChunkedHandle {
         const sealLen = r.seal ? e.runShape(true, take, fin).outlen : 0;
         const room = r.seal ? sealLen : take;
         const base = e.scratch(4 + take + room);
-        const lp = base, inp = base + 4, outp = inp + take;
+        const lp = base,
+          inp = base + 4,
+          outp = inp + take;
         e.u8.set(r.input.subarray(ip, ip + take), inp);
-        const hi = Math.floor(counter / 2 ** 32), lo = counter % 2 ** 32;
+        const hi = Math.floor(counter / 2 ** 32),
+          lo = counter % 2 ** 32;
         const st = r.seal
           ? e.x.tsr_wasm_chunked_seal(this.#h, lo, hi, inp, take, fin ? 1 : 0, outp)
           : e.x.tsr_wasm_chunked_open(this.#h, lo, hi, inp, take, fin ? 1 : 0, outp, lp);
@@ -173,7 +180,8 @@ export class WasmChunked implements ChunkedHandle {
     this.#busy = true;
     let job: Promise<number>;
     const e = this.#b.engine;
-    const kp = e.x.tsr_wasm_chunked_key(this.#h), np = e.x.tsr_wasm_chunked_base_nonce(this.#h);
+    const kp = e.x.tsr_wasm_chunked_key(this.#h),
+      np = e.x.tsr_wasm_chunked_base_nonce(this.#h);
     const derivedKey = () => e.u8.slice(kp, kp + (this.#suite === 2 ? 16 : 32));
     if (r.counter + r.chunks > MAX_CHUNKS) {
       job = Promise.reject(chunkedError(STATUS.LENGTH, r.seal));

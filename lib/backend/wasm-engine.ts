@@ -19,7 +19,17 @@ export interface WasmExports {
   tsr_wasm_aead_free(ctx: number): void;
   tsr_wasm_aead_key(ctx: number): number;
   tsr_wasm_aead_seal(ctx: number, out: number, nonce: number, pt: number, ptlen: number, aad1: number, aad1len: number, aad2: number, aad2len: number): number;
-  tsr_wasm_aead_open(ctx: number, out: number, nonce: number, sealed: number, len: number, aad1: number, aad1len: number, aad2: number, aad2len: number): number;
+  tsr_wasm_aead_open(
+    ctx: number,
+    out: number,
+    nonce: number,
+    sealed: number,
+    len: number,
+    aad1: number,
+    aad1len: number,
+    aad2: number,
+    aad2len: number,
+  ): number;
   tsr_wasm_chunked_new(suite: number, key: number, salt: number, context: number, contextLen: number, mode: number): number;
   tsr_wasm_chunked_free(h: number): void;
   tsr_wasm_chunked_key(h: number): number;
@@ -43,10 +53,35 @@ export const WASM_FILES: Record<WasmFlavor, string> = { simd: 'tessera-simd.wasm
 // A minimal module whose one function uses a v128 instruction (i32.const 0;
 // i8x16.splat): it validates exactly where simd128 is supported.
 const SIMD_PROBE = new Uint8Array([
-  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version 1
-  0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, // type section: () -> v128
-  0x03, 0x02, 0x01, 0x00, // function section: one function of type 0
-  0x0a, 0x08, 0x01, 0x06, 0x00, 0x41, 0x00, 0xfd, 0x0f, 0x0b, // code: i32.const 0, i8x16.splat, end
+  0x00,
+  0x61,
+  0x73,
+  0x6d,
+  0x01,
+  0x00,
+  0x00,
+  0x00, // magic, version 1
+  0x01,
+  0x05,
+  0x01,
+  0x60,
+  0x00,
+  0x01,
+  0x7b, // type section: () -> v128
+  0x03,
+  0x02,
+  0x01,
+  0x00, // function section: one function of type 0
+  0x0a,
+  0x08,
+  0x01,
+  0x06,
+  0x00,
+  0x41,
+  0x00,
+  0xfd,
+  0x0f,
+  0x0b, // code: i32.const 0, i8x16.splat, end
 ]);
 
 /** 'simd' where the host validates simd128, else 'scalar'. */
@@ -119,14 +154,22 @@ export const STATUS = {
 /** The TesseraError for a tsr_status, worded as native/node/addon.cc's StatusError. */
 export function statusError(st: number, what: string): TesseraError {
   switch (st) {
-    case STATUS.AUTH: return new TesseraError('ERR_AUTH', `${what}: authentication failed (wrong key, nonce, associated data, or tampered data)`);
-    case STATUS.ALGORITHM: return new TesseraError('ERR_ALGORITHM', `${what}: unknown algorithm id`);
-    case STATUS.FORMAT: return new TesseraError('ERR_FORMAT', `${what}: malformed message`);
-    case STATUS.LENGTH: return new TesseraError('ERR_ARGUMENT', `${what}: input longer than the algorithm allows`);
-    case STATUS.TRUNCATED: return new TesseraError('ERR_TRUNCATED', `${what}: ciphertext truncated or extended (the final chunk is missing or has an impossible length)`);
-    case STATUS.COMMITMENT: return new TesseraError('ERR_COMMITMENT', `${what}: key commitment mismatch (wrong key, wrong context, or a tampered header)`);
-    case STATUS.NOMEM: return new TesseraError('ERR_SECURE_MEMORY', `${what}: the WebAssembly key region is full (see secureMemoryStats())`);
-    default: return new TesseraError('ERR_INTERNAL', `${what}: the crypto core reported an error`);
+    case STATUS.AUTH:
+      return new TesseraError('ERR_AUTH', `${what}: authentication failed (wrong key, nonce, associated data, or tampered data)`);
+    case STATUS.ALGORITHM:
+      return new TesseraError('ERR_ALGORITHM', `${what}: unknown algorithm id`);
+    case STATUS.FORMAT:
+      return new TesseraError('ERR_FORMAT', `${what}: malformed message`);
+    case STATUS.LENGTH:
+      return new TesseraError('ERR_ARGUMENT', `${what}: input longer than the algorithm allows`);
+    case STATUS.TRUNCATED:
+      return new TesseraError('ERR_TRUNCATED', `${what}: ciphertext truncated or extended (the final chunk is missing or has an impossible length)`);
+    case STATUS.COMMITMENT:
+      return new TesseraError('ERR_COMMITMENT', `${what}: key commitment mismatch (wrong key, wrong context, or a tampered header)`);
+    case STATUS.NOMEM:
+      return new TesseraError('ERR_SECURE_MEMORY', `${what}: the WebAssembly key region is full (see secureMemoryStats())`);
+    default:
+      return new TesseraError('ERR_INTERNAL', `${what}: the crypto core reported an error`);
   }
 }
 

@@ -30,7 +30,8 @@ export class WasmKey implements KeyHandle {
     this.#b = b;
     this.#alg = alg;
     const k = bytes(key, 'key', true);
-    if (typeof keyId !== 'number' || !Number.isInteger(keyId) || keyId < 0 || keyId > 0xffffffff) throw new TesseraError('ERR_ARGUMENT', 'keyId must be a uint32');
+    if (typeof keyId !== 'number' || !Number.isInteger(keyId) || keyId < 0 || keyId > 0xffffffff)
+      throw new TesseraError('ERR_ARGUMENT', 'keyId must be a uint32');
     if (typeof nonceLimit !== 'bigint' || nonceLimit < 0n || nonceLimit > (1n << 64n) - 1n)
       throw new TesseraError('ERR_ARGUMENT', 'nonceLimit must be a bigint between 0 and 2^64 - 1');
     this.#keyId = keyId;
@@ -70,7 +71,8 @@ export class WasmKey implements KeyHandle {
     const alg = this.#alg;
     if (msg.length >= 1 && msg[0] !== 1) throw new TesseraError('ERR_FORMAT', `unknown message format version ${msg[0]} (expected 1)`);
     if (msg.length >= 2 && !(msg[1]! >= 1 && msg[1]! <= 4)) throw new TesseraError('ERR_ALGORITHM', `message names an unknown algorithm id ${msg[1]}`);
-    if (msg.length >= 2 && msg[1] !== alg) throw new TesseraError('ERR_ALGORITHM', `message was sealed with ${ALG_NAMES[msg[1]!]}, this key is ${ALG_NAMES[alg]}`);
+    if (msg.length >= 2 && msg[1] !== alg)
+      throw new TesseraError('ERR_ALGORITHM', `message was sealed with ${ALG_NAMES[msg[1]!]}, this key is ${ALG_NAMES[alg]}`);
     const h = this.#headerLen;
     if (msg.length < h + TAG) throw new TesseraError('ERR_FORMAT', `message too short: ${msg.length} bytes (at least ${h + TAG})`);
     const id = ((msg[2]! << 24) | (msg[3]! << 16) | (msg[4]! << 8) | msg[5]!) >>> 0;
@@ -101,7 +103,9 @@ export class WasmKey implements KeyHandle {
     const h = this.#headerLen;
     const n = h + pt.length + TAG;
     const p = e.scratch(aad.length + pt.length + n);
-    const ap = p, ip = p + aad.length, op = ip + pt.length;
+    const ap = p,
+      ip = p + aad.length,
+      op = ip + pt.length;
     let u8 = e.u8;
     u8.set(aad, ap);
     u8.set(pt, ip);
@@ -125,7 +129,9 @@ export class WasmKey implements KeyHandle {
     const e = this.#b.engine;
     const n = p.sealedLen - TAG;
     const base = e.scratch(aad.length + msg.length + n);
-    const ap = base, mp = base + aad.length, op = mp + msg.length;
+    const ap = base,
+      mp = base + aad.length,
+      op = mp + msg.length;
     let u8 = e.u8;
     u8.set(aad, ap);
     u8.set(msg, mp);

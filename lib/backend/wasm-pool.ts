@@ -143,7 +143,11 @@ export class WasmPool {
     const count = Math.max(1, Math.ceil(job.input.length / span));
     const width = Math.min(job.width, this.#size, count);
     return new Promise<number>((resolve, reject) => {
-      let next = 0, done = 0, firstBad = Infinity, badStatus = 0, total = 0;
+      let next = 0,
+        done = 0,
+        firstBad = Infinity,
+        badStatus = 0,
+        total = 0;
       const finish = () => {
         this.#queued -= count - next; // never posted (after a failure)
         this.#runs.splice(this.#runs.indexOf(fill), 1);
@@ -167,11 +171,18 @@ export class WasmPool {
           const id = this.#nextId++;
           const key = job.key.slice().buffer; // each task's copy is wiped by the worker
           const msg: TaskMessage = {
-            id, suite: job.suite, key, nonce: job.nonce.slice().buffer, seal: job.seal,
-            lo: counter % 2 ** 32, hi: Math.floor(counter / 2 ** 32), final: job.final && t === count - 1,
+            id,
+            suite: job.suite,
+            key,
+            nonce: job.nonce.slice().buffer,
+            seal: job.seal,
+            lo: counter % 2 ** 32,
+            hi: Math.floor(counter / 2 ** 32),
+            final: job.final && t === count - 1,
             // A copy of just this task's bytes in a pooled buffer (the
             // transfer detaches what it sends, never the caller's memory).
-            buf: this.#buffer(), n: b - a,
+            buf: this.#buffer(),
+            n: b - a,
           };
           new Uint8Array(msg.buf).set(job.input.subarray(a, b));
           slot.handlers.set(id, (r) => {

@@ -11,7 +11,8 @@ import { CHUNK_CT, CHUNK_PT, MAX_CHUNKS, STATUS } from './wasm-engine';
 /** Chunk nonce of c2sp.org/chunked-encryption "AEAD usage": base nonce XOR the counter as a 96-bit big-endian integer. */
 function chunkNonce(base: Uint8Array<ArrayBuffer>, counter: number): Uint8Array<ArrayBuffer> {
   const n = base.slice();
-  const hi = Math.floor(counter / 2 ** 32), lo = counter >>> 0;
+  const hi = Math.floor(counter / 2 ** 32),
+    lo = counter >>> 0;
   const v = new DataView(n.buffer);
   v.setUint32(4, v.getUint32(4) ^ hi);
   v.setUint32(8, v.getUint32(8) ^ lo);
@@ -52,7 +53,11 @@ export async function subtleRun(
   const op = seal ? 'encrypt' : 'decrypt';
   let outs: ArrayBuffer[];
   try {
-    outs = await Promise.all(pieces.map((p, i) => globalThis.crypto.subtle[op]({ name: 'AES-GCM', iv: chunkNonce(base, counter + i), tagLength: 128 }, key, p as Uint8Array<ArrayBuffer>)));
+    outs = await Promise.all(
+      pieces.map((p, i) =>
+        globalThis.crypto.subtle[op]({ name: 'AES-GCM', iv: chunkNonce(base, counter + i), tagLength: 128 }, key, p as Uint8Array<ArrayBuffer>),
+      ),
+    );
   } catch {
     return { st: seal ? STATUS.INTERNAL : STATUS.AUTH }; // OperationError: a tag did not verify
   }
@@ -65,4 +70,3 @@ export async function subtleRun(
   }
   return { st: STATUS.OK, out };
 }
-

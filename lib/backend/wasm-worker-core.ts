@@ -15,7 +15,11 @@ export function taskRunner(module: WebAssembly.Module, flavor: WasmFlavor): (m: 
     // Before the layout below: runShape uses the scratch area too.
     const sealLen = m.seal ? e.runShape(true, n, m.final).outlen : 0;
     const base = e.scratch(32 + 12 + 4 + n + (m.seal ? sealLen : n));
-    const kp = base, np = base + 32, lp = np + 12, ip = lp + 4, op = ip + n;
+    const kp = base,
+      np = base + 32,
+      lp = np + 12,
+      ip = lp + 4,
+      op = ip + n;
     let u8 = e.u8;
     u8.set(key, kp);
     key.fill(0);

@@ -79,7 +79,11 @@ export class WasmBackend implements Backend {
     if (out) checkOut(out, n, input, aad);
     const e = this.engine;
     const p = e.scratch(32 + 24 + aad.length + input.length + n);
-    const kp = p, np = p + 32, ap = np + 24, ip = ap + aad.length, op = ip + input.length;
+    const kp = p,
+      np = p + 32,
+      ap = np + 24,
+      ip = ap + aad.length,
+      op = ip + input.length;
     let u8 = e.u8;
     u8.set(key, kp);
     u8.set(nonce, np);
@@ -111,8 +115,10 @@ export class WasmBackend implements Backend {
     return out ? n : result;
   }
 
-  rawSeal = (alg: AlgId, key: Uint8Array, nonce: Uint8Array, pt: Uint8Array, aad?: Uint8Array) => this.#rawCall(true, undefined, alg, key, nonce, pt, aad) as Uint8Array;
-  rawOpen = (alg: AlgId, key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad?: Uint8Array) => this.#rawCall(false, undefined, alg, key, nonce, sealed, aad) as Uint8Array;
+  rawSeal = (alg: AlgId, key: Uint8Array, nonce: Uint8Array, pt: Uint8Array, aad?: Uint8Array) =>
+    this.#rawCall(true, undefined, alg, key, nonce, pt, aad) as Uint8Array;
+  rawOpen = (alg: AlgId, key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad?: Uint8Array) =>
+    this.#rawCall(false, undefined, alg, key, nonce, sealed, aad) as Uint8Array;
   rawSealInto = (out: Uint8Array, alg: AlgId, key: Uint8Array, nonce: Uint8Array, pt: Uint8Array, aad?: Uint8Array) =>
     this.#rawCall(true, bytes(out, 'out'), alg, key, nonce, pt, aad) as number;
   rawOpenInto = (out: Uint8Array, alg: AlgId, key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad?: Uint8Array) =>
@@ -197,4 +203,3 @@ export class WasmBackend implements Backend {
     return v.getUint32(0, true) + v.getUint32(4, true) * 2 ** 32;
   }
 }
-

@@ -21,7 +21,8 @@ export type EnvelopeHeader = Record<string, unknown>;
 
 export function encodeEnvelope(header: EnvelopeHeader): Uint8Array {
   const json = new TextEncoder().encode(JSON.stringify(header));
-  if (json.length > ENVELOPE_MAX_HEADER) throw new TesseraError('ERR_ARGUMENT', `envelope header too large: ${json.length} bytes (at most ${ENVELOPE_MAX_HEADER})`);
+  if (json.length > ENVELOPE_MAX_HEADER)
+    throw new TesseraError('ERR_ARGUMENT', `envelope header too large: ${json.length} bytes (at most ${ENVELOPE_MAX_HEADER})`);
   const out = new Uint8Array(ENVELOPE_FIXED + json.length);
   out.set(new TextEncoder().encode(ENVELOPE_MAGIC));
   out[4] = ENVELOPE_VERSION;

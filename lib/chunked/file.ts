@@ -60,15 +60,15 @@ export interface EnvelopeOptions {
 function checkFileOpts(src: unknown, dst: unknown, opts: FileOptions | undefined): void {
   if (typeof src !== 'string' || typeof dst !== 'string')
     throw new TesseraError('ERR_ARGUMENT', `src and dst must be paths (got ${describe(src)}, ${describe(dst)})`);
-  if (opts?.onProgress !== undefined && typeof opts.onProgress !== 'function')
-    throw new TesseraError('ERR_ARGUMENT', 'options.onProgress must be a function');
-  if (opts?.signal !== undefined && !(opts.signal instanceof AbortSignal))
-    throw new TesseraError('ERR_ARGUMENT', 'options.signal must be an AbortSignal');
+  if (opts?.onProgress !== undefined && typeof opts.onProgress !== 'function') throw new TesseraError('ERR_ARGUMENT', 'options.onProgress must be a function');
+  if (opts?.signal !== undefined && !(opts.signal instanceof AbortSignal)) throw new TesseraError('ERR_ARGUMENT', 'options.signal must be an AbortSignal');
 }
 
 /** @internal the input handle and, for a regular file, its size. */
 export async function openInput(src: string): Promise<[fs.FileHandle, number | undefined]> {
-  const fh = await fs.open(src, 'r').catch((e: unknown) => { throw ioError(e, 'open input'); });
+  const fh = await fs.open(src, 'r').catch((e: unknown) => {
+    throw ioError(e, 'open input');
+  });
   const st = await fh.stat();
   return [fh, st.isFile() ? st.size : undefined];
 }
@@ -95,8 +95,20 @@ function sysError(errno: number, syscall: string): NodeJS.ErrnoException {
  * what the reported counts start from (decryption: envelope + header).
  * An abort sets the job's cancel flag, which it reads before each batch step.
  */
-async function runNative(c: ChunkedHandle, seal: boolean, inFd: number, inOff: number, inLen: number, out: fs.FileHandle, outOff: number,
-                         r: Resolved, opts: RunOptions, total: number | undefined, base: number, what: string): Promise<void> {
+async function runNative(
+  c: ChunkedHandle,
+  seal: boolean,
+  inFd: number,
+  inOff: number,
+  inLen: number,
+  out: fs.FileHandle,
+  outOff: number,
+  r: Resolved,
+  opts: RunOptions,
+  total: number | undefined,
+  base: number,
+  what: string,
+): Promise<void> {
   let thrown: { e: unknown } | undefined; // by onProgress: cancels the job, then surfaces as today
   let reported = -1;
   const report = (bytes: number): void => {
@@ -135,9 +147,17 @@ async function runNative(c: ChunkedHandle, seal: boolean, inFd: number, inOff: n
  * The overlapped loop (pipes and the WASM backend). next(buf) reads one batch and says whether it is the
  * last; work(input, out, last) seals or opens it into out.
  */
-async function pump(out: fs.FileHandle, inSize: number, outSize: number, opts: RunOptions, total: number | undefined, what: string,
-                    bytes: number, next: (buf: Uint8Array) => Promise<[number, boolean]>,
-                    work: (input: Uint8Array, out: Uint8Array, last: boolean) => Promise<number>): Promise<void> {
+async function pump(
+  out: fs.FileHandle,
+  inSize: number,
+  outSize: number,
+  opts: RunOptions,
+  total: number | undefined,
+  what: string,
+  bytes: number,
+  next: (buf: Uint8Array) => Promise<[number, boolean]>,
+  work: (input: Uint8Array, out: Uint8Array, last: boolean) => Promise<number>,
+): Promise<void> {
   let inputs = [Buffer.allocUnsafeSlow(inSize), Buffer.allocUnsafeSlow(inSize)];
   let outputs = [Buffer.allocUnsafeSlow(outSize), Buffer.allocUnsafeSlow(outSize)];
   // A read or write in flight may fail while this loop awaits something
@@ -178,8 +198,14 @@ export async function sealFile(src: string, dst: string, r: Resolved, opts: RunO
 }
 
 /** @internal sealFile on an open input (closed when done). */
-export async function sealHandle(input: Input, total: number | undefined, dst: string, r: Resolved, opts: RunOptions,
-                                 env: EnvelopeOptions = {}): Promise<void> {
+export async function sealHandle(
+  input: Input,
+  total: number | undefined,
+  dst: string,
+  r: Resolved,
+  opts: RunOptions,
+  env: EnvelopeOptions = {},
+): Promise<void> {
   const what = 'encryptFile';
   let c: ChunkedHandle | undefined;
   try {
@@ -197,9 +223,18 @@ export async function sealHandle(input: Input, total: number | undefined, dst: s
       let pos = 0;
       let counter = 0;
       const seekable = total !== undefined;
-      await pump(out, batch, FILE_BATCH * CHUNK_CT + CHUNK_CT, opts, total, what, 0,
+      await pump(
+        out,
+        batch,
+        FILE_BATCH * CHUNK_CT + CHUNK_CT,
+        opts,
+        total,
+        what,
+        0,
         async (buf) => {
-          const n = await readFull(input, buf, seekable ? pos : null).catch((e: unknown) => { throw ioError(e, 'read input'); });
+          const n = await readFull(input, buf, seekable ? pos : null).catch((e: unknown) => {
+            throw ioError(e, 'read input');
+          });
           pos += n;
           return [n, n < buf.length];
         },
@@ -207,7 +242,8 @@ export async function sealHandle(input: Input, total: number | undefined, dst: s
           const at = counter;
           counter += pt.length / CHUNK_SIZE;
           return c!.sealAsync(at, pt, ct, last, r.threads);
-        });
+        },
+      );
     });
   } finally {
     c?.dispose();
@@ -226,8 +262,7 @@ export async function openFile(src: string, dst: string, r: Resolved, opts: RunO
  * @internal openFile on an open input (closed when done). size undefined: a
  * pipe, read from its current position, with env.skip bytes already consumed.
  */
-export async function openHandle(input: Input, size: number | undefined, dst: string, r: Resolved, opts: RunOptions,
-                                 env: EnvelopeOptions = {}): Promise<void> {
+export async function openHandle(input: Input, size: number | undefined, dst: string, r: Resolved, opts: RunOptions, env: EnvelopeOptions = {}): Promise<void> {
   const what = 'decryptFile';
   const skip = env.skip ?? 0;
   try {
@@ -250,11 +285,20 @@ export async function openHandle(input: Input, size: number | undefined, dst: st
         let readAt = 0; // first chunk of the next batch to read
         let openAt = 0; // ... and to open (work runs in order, behind the reads)
         // Progress counts input bytes, the envelope and header included, so it ends at `size`.
-        await pump(out, batch + CHUNK_CT, FILE_BATCH * CHUNK_SIZE + CHUNK_SIZE, opts, size, what, skip + HEADER_SIZE,
+        await pump(
+          out,
+          batch + CHUNK_CT,
+          FILE_BATCH * CHUNK_SIZE + CHUNK_SIZE,
+          opts,
+          size,
+          what,
+          skip + HEADER_SIZE,
           async (buf) => {
             const last = readAt + FILE_BATCH > lastChunk;
             const want = last ? size - pos : batch; // the last run: < FILE_BATCH + 1 chunks
-            const n = await readFull(input, buf.subarray(0, want), pos).catch((e: unknown) => { throw ioError(e, 'read input'); });
+            const n = await readFull(input, buf.subarray(0, want), pos).catch((e: unknown) => {
+              throw ioError(e, 'read input');
+            });
             if (n < want) throw new TesseraError('ERR_TRUNCATED', 'chunked file shrank while it was being read');
             pos += n;
             readAt += FILE_BATCH;
@@ -264,7 +308,8 @@ export async function openHandle(input: Input, size: number | undefined, dst: st
             const at = openAt;
             openAt += FILE_BATCH;
             return c.openAsync(at, ct, pt, last, r.threads);
-          });
+          },
+        );
       });
     } finally {
       c.dispose();

@@ -110,8 +110,13 @@ export async function sweepStaleTemps(dir: string): Promise<void> {
  * over dst and fsyncs the directory. Any failure or abort removes the temp
  * file: dst is either untouched or the complete, authenticated output.
  */
-export async function atomicOutput(dst: string, mode: number, signal: AbortSignal | undefined, what: string,
-                                   fill: (fh: fs.FileHandle) => Promise<void>): Promise<void> {
+export async function atomicOutput(
+  dst: string,
+  mode: number,
+  signal: AbortSignal | undefined,
+  what: string,
+  fill: (fh: fs.FileHandle) => Promise<void>,
+): Promise<void> {
   const abs = path.resolve(dst);
   const dir = path.dirname(abs);
   await sweepStaleTemps(dir);

@@ -101,8 +101,7 @@ export function encryptedLength(n: number): number {
 /** Plaintext length of a Cobblestone ciphertext of n bytes; ERR_TRUNCATED if no message has that length. */
 export function decryptedLength(n: number, backend: Backend = getBackend()): number {
   if (!Number.isSafeInteger(n) || n < 0) throw new TesseraError('ERR_ARGUMENT', `length must be a non-negative safe integer (got ${describe(n)})`);
-  if (n < HEADER_SIZE + TAG_SIZE)
-    throw new TesseraError('ERR_TRUNCATED', `chunked ciphertext too short: ${n} bytes (at least ${HEADER_SIZE + TAG_SIZE})`);
+  if (n < HEADER_SIZE + TAG_SIZE) throw new TesseraError('ERR_TRUNCATED', `chunked ciphertext too short: ${n} bytes (at least ${HEADER_SIZE + TAG_SIZE})`);
   return backend.chunkedOpenedLength(n - HEADER_SIZE);
 }
 

@@ -5,14 +5,7 @@
  * (lib/browser/index.ts) exports this.
  */
 export { decryptChunked, decryptChunkedAsync, encryptChunked, encryptChunkedAsync } from './buffer';
-export {
-  chunkedOpenedLength,
-  chunkedSealedLength,
-  decryptChunkedInto,
-  decryptChunkedIntoAsync,
-  encryptChunkedInto,
-  encryptChunkedIntoAsync,
-} from './into';
+export { chunkedOpenedLength, chunkedSealedLength, decryptChunkedInto, decryptChunkedIntoAsync, encryptChunkedInto, encryptChunkedIntoAsync } from './into';
 export {
   CHUNK_SIZE,
   type ChunkedKey,

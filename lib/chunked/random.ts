@@ -12,17 +12,7 @@ import type { ChunkedHandle } from '../backend/types';
 import { TesseraError } from '../errors';
 import { describe } from '../format';
 import { ioError } from './io';
-import {
-  CHUNK_CT,
-  CHUNK_SIZE,
-  type ChunkedKey,
-  type ChunkedOptions,
-  cipher,
-  decryptedLength,
-  HEADER_SIZE,
-  resolve,
-  SALT_SIZE,
-} from './options';
+import { CHUNK_CT, CHUNK_SIZE, type ChunkedKey, type ChunkedOptions, cipher, decryptedLength, HEADER_SIZE, resolve, SALT_SIZE } from './options';
 
 /** Reads at most this much ciphertext on the calling thread; more goes to the pool. */
 const SYNC_MAX = 256 * 1024;
@@ -47,16 +37,19 @@ function isFileHandle(v: unknown): v is FileHandle {
 
 async function sourceOf(source: Uint8Array | FileHandle): Promise<Source> {
   if (source instanceof Uint8Array) return { length: source.length, readAt: async (pos, len) => source.subarray(pos, pos + len) };
-  if (!isFileHandle(source))
-    throw new TesseraError('ERR_ARGUMENT', `source must be a Uint8Array or a fs.promises FileHandle (got ${describe(source)})`);
-  const st = await source.stat().catch((e: unknown) => { throw ioError(e, 'stat'); });
+  if (!isFileHandle(source)) throw new TesseraError('ERR_ARGUMENT', `source must be a Uint8Array or a fs.promises FileHandle (got ${describe(source)})`);
+  const st = await source.stat().catch((e: unknown) => {
+    throw ioError(e, 'stat');
+  });
   return {
     length: st.size,
     async readAt(pos, len) {
       const buf = Buffer.allocUnsafeSlow(len);
       let got = 0;
       while (got < len) {
-        const { bytesRead } = await source.read(buf, got, len - got, pos + got).catch((e: unknown) => { throw ioError(e, 'read'); });
+        const { bytesRead } = await source.read(buf, got, len - got, pos + got).catch((e: unknown) => {
+          throw ioError(e, 'read');
+        });
         if (bytesRead === 0) throw new TesseraError('ERR_TRUNCATED', 'chunked file shrank while it was being read');
         got += bytesRead;
       }
@@ -104,8 +97,12 @@ class Reader implements ChunkedReader {
   read(offset: number, length: number): Promise<Uint8Array> {
     const ok = (v: number) => Number.isSafeInteger(v) && v >= 0;
     if (!ok(offset) || !ok(length) || offset + length > this.size)
-      return Promise.reject(new TesseraError('ERR_ARGUMENT',
-        `read(${ok(offset) ? offset : describe(offset)}, ${ok(length) ? length : describe(length)}) is outside the ${this.size}-byte plaintext`));
+      return Promise.reject(
+        new TesseraError(
+          'ERR_ARGUMENT',
+          `read(${ok(offset) ? offset : describe(offset)}, ${ok(length) ? length : describe(length)}) is outside the ${this.size}-byte plaintext`,
+        ),
+      );
     const p = this.#queue.then(() => this.#read(offset, length));
     this.#queue = p.catch(() => undefined);
     return p;

@@ -25,17 +25,7 @@
 import type { ChunkedHandle } from '../backend/types';
 import { TesseraError } from '../errors';
 import { describe } from '../format';
-import {
-  CHUNK_CT,
-  CHUNK_SIZE,
-  type ChunkedOptions,
-  cipher,
-  HEADER_SIZE,
-  randomSalt,
-  type Resolved,
-  SALT_SIZE,
-  TAG_SIZE,
-} from './options';
+import { CHUNK_CT, CHUNK_SIZE, type ChunkedOptions, cipher, HEADER_SIZE, randomSalt, type Resolved, SALT_SIZE, TAG_SIZE } from './options';
 
 /** Chunks per pool job in a stream: 64 x 16 KiB = 1 MiB (docs/API.md "Chunked encryption": 1 MiB batches). */
 export const STREAM_BATCH = 64;
@@ -226,7 +216,11 @@ abstract class Engine {
       return;
     }
     if (p instanceof Uint8Array) settle(p);
-    else p.then((out) => settle(out), (e: unknown) => settle(undefined, e));
+    else
+      p.then(
+        (out) => settle(out),
+        (e: unknown) => settle(undefined, e),
+      );
   }
 
   #handle(): ChunkedHandle {
@@ -396,8 +390,7 @@ export class ChunkDecryptor extends Engine {
   }
 
   protected async last(): Promise<void> {
-    if (!this.salt)
-      throw new TesseraError('ERR_TRUNCATED', `chunked ciphertext too short: ${this.#headFill} bytes (at least ${HEADER_SIZE + TAG_SIZE})`);
+    if (!this.salt) throw new TesseraError('ERR_TRUNCATED', `chunked ciphertext too short: ${this.#headFill} bytes (at least ${HEADER_SIZE + TAG_SIZE})`);
     // What is left must end in a valid final chunk (ERR_TRUNCATED otherwise).
     const rest = this.#cur ? this.#cur.subarray(0, this.#fill) : new Uint8Array(0);
     await this.room(rest.length);

@@ -118,8 +118,12 @@ export async function crypt(a: CryptArgs, signal: AbortSignal): Promise<void> {
       const r = resolve(key, { context: prefix, suite: a.suite, threads: a.threads });
       if (!toStdout) return await sealHandle(input, size, a.output, r, opts, { prefix });
       process.stdout.write(prefix);
-      await pipeline(Readable.from(readChunks(input, size === undefined ? null : 0)), createEncryptStream(key, { context: prefix, suite: a.suite, threads: a.threads }),
-        stdoutSink(), { signal });
+      await pipeline(
+        Readable.from(readChunks(input, size === undefined ? null : 0)),
+        createEncryptStream(key, { context: prefix, suite: a.suite, threads: a.threads }),
+        stdoutSink(),
+        { signal },
+      );
       return;
     }
     // Decrypt: the envelope first (sequential reads work for pipes and files).
@@ -134,8 +138,7 @@ export async function crypt(a: CryptArgs, signal: AbortSignal): Promise<void> {
     const r = resolve(key, { context: prefix, suite, threads: a.threads });
     if (!toStdout) return await openHandle(input, size, a.output, r, opts, { skip: prefix.length });
     const from = size === undefined ? null : prefix.length; // streams continue where the envelope ended
-    await pipeline(Readable.from(readChunks(input, from)), createDecryptStream(key, { context: prefix, suite, threads: a.threads }),
-      stdoutSink(), { signal });
+    await pipeline(Readable.from(readChunks(input, from)), createDecryptStream(key, { context: prefix, suite, threads: a.threads }), stdoutSink(), { signal });
   } finally {
     key?.fill(0);
     await input.close().catch(() => undefined);

@@ -91,8 +91,7 @@ export function parseKeyring(args: string[]): KeyringArgs {
       const k = value();
       if (!KDFS.includes(k as KdfName)) bad(`--kdf must be one of ${KDFS.join(', ')} (got ${k})`);
       a.kdf = k as KdfName;
-    }
-    else if (o === '--json' && a.cmd === 'status') a.json = true;
+    } else if (o === '--json' && a.cmd === 'status') a.json = true;
     else if (o === '--in' && a.cmd === 'reencrypt') a.input = value();
     else if (o === '--out' && a.cmd === 'reencrypt') a.output = value();
     else if ((o === '--force' || o === '-f') && a.cmd === 'reencrypt') a.force = true;
@@ -104,7 +103,8 @@ export function parseKeyring(args: string[]): KeyringArgs {
   if (a.cmd === 'rotate') a.purpose = pos[1]!;
   if (keks.length > 1) bad(ONE_KEK);
   a.kek = keks[0];
-  if (a.kdf !== undefined && a.kek !== undefined && a.kek.kind !== 'passphrase' && a.kek.kind !== 'passphrase-env') bad('--kdf applies to a passphrase KEK only');
+  if (a.kdf !== undefined && a.kek !== undefined && a.kek.kind !== 'passphrase' && a.kek.kind !== 'passphrase-env')
+    bad('--kdf applies to a passphrase KEK only');
   return a;
 }
 
@@ -161,7 +161,8 @@ function rawKek(src: KekSource): KekProvider {
       } catch (e) {
         throw new CliError(EXIT.key, `cannot read RSA key file ${src.path}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
       }
-      if (!pem.includes('PRIVATE KEY')) throw new CliError(EXIT.key, `RSA key file ${src.path}: expected an RSA private key PEM (the keyring must unwrap its keys)`);
+      if (!pem.includes('PRIVATE KEY'))
+        throw new CliError(EXIT.key, `RSA key file ${src.path}: expected an RSA private key PEM (the keyring must unwrap its keys)`);
       return kekFactory.rsa({ privateKey: pem });
     }
   } catch (e) {
@@ -201,7 +202,16 @@ const fmtAge = (days: number) => (days < 1 ? `${Math.round(days * 24)}h` : `${da
 
 function table(rows: string[][]): string {
   const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(w[i]!)).join('  ').trimEnd()).join('\n') + '\n';
+  return (
+    rows
+      .map((r) =>
+        r
+          .map((c, i) => c.padEnd(w[i]!))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
 }
 
 async function init(store: KeyStore, a: KeyringArgs): Promise<void> {
@@ -281,7 +291,8 @@ function messageError(e: unknown, where: string): CliError {
   const m = line(e instanceof Error ? e.message : String(e));
   if (code === 'ERR_KEY_MISMATCH' || code === 'ERR_KEY_DESTROYED' || code === 'ERR_KEY_RETIRED') return new CliError(EXIT.key, `${where}: ${m}`);
   if (code === 'ERR_AUTH') return new CliError(EXIT.input, `${where}: message failed authentication (tampered, or made with other associated data)`);
-  if (code === 'ERR_FORMAT' || code === 'ERR_TRUNCATED' || code === 'ERR_ALGORITHM') return new CliError(EXIT.input, `${where}: not a valid tessera message: ${m}`);
+  if (code === 'ERR_FORMAT' || code === 'ERR_TRUNCATED' || code === 'ERR_ALGORITHM')
+    return new CliError(EXIT.input, `${where}: not a valid tessera message: ${m}`);
   return new CliError(1, `${where}: ${code ? `${code}: ` : ''}${m}`);
 }
 

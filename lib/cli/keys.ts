@@ -10,7 +10,10 @@ import * as tty from 'node:tty';
 import { decodeKeyText } from '../keys/kek';
 
 export class CliError extends Error {
-  constructor(readonly exitCode: number, message: string) {
+  constructor(
+    readonly exitCode: number,
+    message: string,
+  ) {
     super(message);
   }
 }

@@ -30,7 +30,12 @@ let loader: (() => unknown) | undefined;
 
 export function loadPkcs11(): Pkcs11Module {
   if (cached) return cached;
-  const mod = requirePeer<Pkcs11Module>('pkcs11js', 'the PKCS#11 bridge', (m) => (typeof m.PKCS11 !== 'function' || typeof m.CKR_OK !== 'number' ? 'no PKCS11 class or constants' : undefined), loader);
+  const mod = requirePeer<Pkcs11Module>(
+    'pkcs11js',
+    'the PKCS#11 bridge',
+    (m) => (typeof m.PKCS11 !== 'function' || typeof m.CKR_OK !== 'number' ? 'no PKCS11 class or constants' : undefined),
+    loader,
+  );
   if (!loader) cached = mod;
   return mod;
 }

@@ -126,13 +126,15 @@ export class Pkcs11Provider {
     if (!opts || typeof opts !== 'object') throw new TesseraError('ERR_ARGUMENT', 'Pkcs11Provider.open needs { module, slot | tokenLabel, pin }');
     const { module: path, slot, tokenLabel, pin } = opts;
     const pool = opts.pool ?? 4;
-    if (typeof path !== 'string' || path.length === 0) throw new TesseraError('ERR_ARGUMENT', `module must be the path of a PKCS#11 library (got ${describe(path)})`);
+    if (typeof path !== 'string' || path.length === 0)
+      throw new TesseraError('ERR_ARGUMENT', `module must be the path of a PKCS#11 library (got ${describe(path)})`);
     if (typeof pin !== 'string' || pin.length === 0) throw new TesseraError('ERR_ARGUMENT', 'pin must be a non-empty string');
     if (!Number.isInteger(pool) || pool < 1 || pool > 256) throw new TesseraError('ERR_ARGUMENT', `pool must be an integer from 1 to 256 (got ${pool})`);
     if ((slot === undefined) === (tokenLabel === undefined)) throw new TesseraError('ERR_ARGUMENT', 'give exactly one of slot and tokenLabel');
     if (slot !== undefined && !((typeof slot === 'number' && Number.isInteger(slot) && slot >= 0) || typeof slot === 'bigint'))
       throw new TesseraError('ERR_ARGUMENT', `slot must be a non-negative integer (got ${describe(slot)})`);
-    if (tokenLabel !== undefined && (typeof tokenLabel !== 'string' || tokenLabel.length === 0)) throw new TesseraError('ERR_ARGUMENT', 'tokenLabel must be a non-empty string');
+    if (tokenLabel !== undefined && (typeof tokenLabel !== 'string' || tokenLabel.length === 0))
+      throw new TesseraError('ERR_ARGUMENT', 'tokenLabel must be a non-empty string');
     const mod = loadPkcs11();
     const st = acquireModule(mod, path);
     let provider: Pkcs11Provider | undefined;
@@ -162,7 +164,12 @@ export class Pkcs11Provider {
       }
       if (!found) {
         const want = tokenLabel !== undefined ? `token labelled '${tokenLabel}'` : `slot ${slot}`;
-        throw new Pkcs11Failure('ERR_PKCS11', 'CKR_TOKEN_NOT_PRESENT', `no ${want} in ${path} (CKR_TOKEN_NOT_PRESENT; tokens: ${seen.join(', ') || 'none'})`, undefined);
+        throw new Pkcs11Failure(
+          'ERR_PKCS11',
+          'CKR_TOKEN_NOT_PRESENT',
+          `no ${want} in ${path} (CKR_TOKEN_NOT_PRESENT; tokens: ${seen.join(', ') || 'none'})`,
+          undefined,
+        );
       }
       provider = new Pkcs11Provider(mod, st, found.slot, found.info, pin, pool);
       // One session now, so that a wrong PIN fails open() itself.
@@ -266,7 +273,8 @@ export class Pkcs11Provider {
     // Serialized per provider, so that kek({ create: true }) racing itself makes one key.
     const run = this.#genLock.then(() =>
       this.#run(what, async (s) => {
-        if (this.#lookup(s, label, true)) throw new TesseraError('ERR_ARGUMENT', `${what}: token '${this.tokenLabel}' already holds a secret key labelled '${label}'`);
+        if (this.#lookup(s, label, true))
+          throw new TesseraError('ERR_ARGUMENT', `${what}: token '${this.tokenLabel}' already holds a secret key labelled '${label}'`);
         const t = [...template, { type: m.CKA_CLASS, value: m.CKO_SECRET_KEY }, { type: m.CKA_LABEL, value: label }];
         if (id) t.push({ type: m.CKA_ID, value: Buffer.from(id) });
         const h: Handle = await this.#lib.C_GenerateKeyAsync(s, { mechanism }, t);
@@ -339,7 +347,8 @@ export class Pkcs11Provider {
       }
       type = await keyType();
     }
-    if (type === undefined) throw new TesseraError('ERR_ARGUMENT', `kek: no secret key labelled '${label}' in token '${this.tokenLabel}' (pass create: true to generate one)`);
+    if (type === undefined)
+      throw new TesseraError('ERR_ARGUMENT', `kek: no secret key labelled '${label}' in token '${this.tokenLabel}' (pass create: true to generate one)`);
     if (type !== m.CKK_AES) throw new TesseraError('ERR_ARGUMENT', `kek: the key labelled '${label}' is not an AES key (CKA_KEY_TYPE ${type})`);
     return Object.freeze({
       // RFC 7512 (kek.fromUri reads it back); earlier versions recorded 'pkcs11:<serial>:<label>'.
@@ -417,7 +426,8 @@ export class Pkcs11Provider {
         ]);
       } catch (e) {
         const ckr = ckrOf(e);
-        if (ckr && AUTH_FAILED.has(ckr)) throw new TesseraError('ERR_AUTH', `unwrap: AES-KWP integrity check failed (${ckr}): wrong KEK or altered data`, { cause: e });
+        if (ckr && AUTH_FAILED.has(ckr))
+          throw new TesseraError('ERR_AUTH', `unwrap: AES-KWP integrity check failed (${ckr}): wrong KEK or altered data`, { cause: e });
         if (ckr === 'CKR_GENERAL_ERROR') throw deviceError('unwrap', 'AES-KWP integrity', e);
         throw e;
       }
@@ -447,7 +457,10 @@ export class Pkcs11Provider {
       lib.C_EncryptInit(s, this.#gcm(iv, aad), key);
       const ct: Buffer = await lib.C_EncryptAsync(s, Buffer.from(plaintext), Buffer.alloc(plaintext.length + GCM_TAG + 16));
       if (ct.length !== plaintext.length + GCM_TAG)
-        throw new TesseraError('ERR_PKCS11', `encrypt: the token returned ${ct.length} bytes for ${plaintext.length} bytes of AES-GCM input (expected a 16-byte tag)`);
+        throw new TesseraError(
+          'ERR_PKCS11',
+          `encrypt: the token returned ${ct.length} bytes for ${plaintext.length} bytes of AES-GCM input (expected a 16-byte tag)`,
+        );
       const out = new Uint8Array(GCM_IV + ct.length);
       out.set(iv, 0);
       out.set(ct, GCM_IV);
@@ -476,13 +489,17 @@ export class Pkcs11Provider {
         pt = await lib.C_DecryptAsync(s, body, Buffer.alloc(body.length));
       } catch (e) {
         const ckr = ckrOf(e);
-        if (ckr && AUTH_FAILED.has(ckr)) throw new TesseraError('ERR_AUTH', `decrypt: AES-GCM authentication failed (${ckr}): wrong key or AAD, or altered data`, { cause: e });
+        if (ckr && AUTH_FAILED.has(ckr))
+          throw new TesseraError('ERR_AUTH', `decrypt: AES-GCM authentication failed (${ckr}): wrong key or AAD, or altered data`, { cause: e });
         if (ckr === 'CKR_GENERAL_ERROR') throw deviceError('decrypt', 'AES-GCM tag', e);
         throw e;
       }
       if (pt.length !== body.length - GCM_TAG) {
         pt.fill(0);
-        throw new TesseraError('ERR_AUTH', `decrypt: the token returned ${pt.length} bytes for ${body.length} bytes of AES-GCM input (expected a 16-byte tag checked)`);
+        throw new TesseraError(
+          'ERR_AUTH',
+          `decrypt: the token returned ${pt.length} bytes for ${body.length} bytes of AES-GCM input (expected a 16-byte tag checked)`,
+        );
       }
       return new Uint8Array(pt);
     });

@@ -102,7 +102,6 @@ export class SessionPool {
     return this.#all.size;
   }
 
-
   #openSession(): Handle {
     const m = this.#mod;
     let s: Handle;
@@ -131,7 +130,12 @@ export class SessionPool {
         // in first. A different PIN must not ride on its login.
         const prev = this.#st.logins.get(slot);
         if (prev !== undefined && prev !== digest)
-          throw fail(new TesseraError('ERR_PKCS11_PIN', 'C_Login: the token refused the PIN (CKR_PIN_INCORRECT: the token is logged in by this process with another PIN)'));
+          throw fail(
+            new TesseraError(
+              'ERR_PKCS11_PIN',
+              'C_Login: the token refused the PIN (CKR_PIN_INCORRECT: the token is logged in by this process with another PIN)',
+            ),
+          );
       }
       this.#loggedIn = true;
     }

@@ -6,8 +6,14 @@ import type { Handle } from './errors';
 /** A key in the token: its label (a string is a label) or its CKA_ID. */
 export type Pkcs11KeyRef = string | { label: string } | { id: Uint8Array };
 
-
-export const SESSION_GONE = new Set(['CKR_SESSION_HANDLE_INVALID', 'CKR_SESSION_CLOSED', 'CKR_OPERATION_ACTIVE', 'CKR_CRYPTOKI_NOT_INITIALIZED', 'CKR_DEVICE_REMOVED', 'CKR_TOKEN_NOT_PRESENT']);
+export const SESSION_GONE = new Set([
+  'CKR_SESSION_HANDLE_INVALID',
+  'CKR_SESSION_CLOSED',
+  'CKR_OPERATION_ACTIVE',
+  'CKR_CRYPTOKI_NOT_INITIALIZED',
+  'CKR_DEVICE_REMOVED',
+  'CKR_TOKEN_NOT_PRESENT',
+]);
 export const HANDLE_GONE = new Set(['CKR_OBJECT_HANDLE_INVALID', 'CKR_KEY_HANDLE_INVALID']);
 /**
  * The explicit answers to a failed AES-KWP integrity check or GCM tag check
@@ -49,4 +55,3 @@ export function ulong(v: Buffer): number {
 export function kwpLength(n: number): number {
   return n <= 8 ? 16 : 8 + Math.ceil(n / 8) * 8;
 }
-

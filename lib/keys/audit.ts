@@ -75,7 +75,8 @@ export class AuditLog {
       } catch {
         throw new TesseraError('ERR_FORMAT', `audit log ${p}: the last line is not JSON`);
       }
-      if (!Number.isSafeInteger(rec.seq) || typeof rec.hash !== 'string') throw new TesseraError('ERR_FORMAT', `audit log ${p}: the last line is not an audit record`);
+      if (!Number.isSafeInteger(rec.seq) || typeof rec.hash !== 'string')
+        throw new TesseraError('ERR_FORMAT', `audit log ${p}: the last line is not an audit record`);
       log.#seq = rec.seq as number;
       log.#prev = rec.hash;
     }
@@ -155,9 +156,7 @@ export class AuditSink {
   }
 }
 
-export type AuditVerifyResult =
-  | { ok: true; lines: number; head: string }
-  | { ok: false; lines: number; badLine: number; reason: string };
+export type AuditVerifyResult = { ok: true; lines: number; head: string } | { ok: false; lines: number; badLine: number; reason: string };
 
 /**
  * Checks the whole chain. ok: the number of lines and the last hash (keep

@@ -56,7 +56,8 @@ export function normalizeIndexValue(s: string): string {
 export function blindIndexArgs(value: unknown, opts: BlindIndexOptions | undefined): BlindIndexArgs {
   if (opts !== undefined && (opts === null || typeof opts !== 'object')) throw new TesseraError('ERR_ARGUMENT', 'blindIndex options must be an object');
   const bytes = opts?.bytes ?? 16;
-  if (!Number.isInteger(bytes) || bytes < 8 || bytes > 32) throw new TesseraError('ERR_ARGUMENT', `bytes must be an integer from 8 to 32 (got ${describe(bytes)})`);
+  if (!Number.isInteger(bytes) || bytes < 8 || bytes > 32)
+    throw new TesseraError('ERR_ARGUMENT', `bytes must be an integer from 8 to 32 (got ${describe(bytes)})`);
   const output = opts?.output ?? 'base64url';
   if (output !== 'base64url' && output !== 'bytes') throw new TesseraError('ERR_ARGUMENT', `output must be 'base64url' or 'bytes' (got ${describe(output)})`);
   const normalize = opts?.normalize ?? false;

@@ -114,7 +114,8 @@ const keyLength = (suite: Suite) => (suite === 'cobblestone-128' ? 16 : 32);
 
 function positive(v: unknown, name: string, dflt: number): number {
   if (v === undefined) return dflt;
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) throw new TesseraError('ERR_ARGUMENT', `cache.${name} must be a positive integer (got ${describe(v)})`);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1)
+    throw new TesseraError('ERR_ARGUMENT', `cache.${name} must be a positive integer (got ${describe(v)})`);
   return v;
 }
 
@@ -132,12 +133,14 @@ export function checkCacheOptions(c: unknown): Required<DataKeyCacheOptions> | u
 
 function checkKek(kek: unknown): KekProvider {
   const k = kek as KekProvider;
-  if (!k || typeof k.id !== 'string' || typeof k.wrap !== 'function' || typeof k.unwrap !== 'function') throw new TesseraError('ERR_ARGUMENT', 'a KekProvider is required');
+  if (!k || typeof k.id !== 'string' || typeof k.wrap !== 'function' || typeof k.unwrap !== 'function')
+    throw new TesseraError('ERR_ARGUMENT', 'a KekProvider is required');
   return k;
 }
 
 function checkPaths(src: unknown, dst: unknown, opts: unknown): void {
-  if (typeof src !== 'string' || typeof dst !== 'string') throw new TesseraError('ERR_ARGUMENT', `src and dst must be paths (got ${describe(src)}, ${describe(dst)})`);
+  if (typeof src !== 'string' || typeof dst !== 'string')
+    throw new TesseraError('ERR_ARGUMENT', `src and dst must be paths (got ${describe(src)}, ${describe(dst)})`);
   if (opts !== undefined && (opts === null || typeof opts !== 'object')) throw new TesseraError('ERR_ARGUMENT', 'options must be an object');
   const o = (opts ?? {}) as FileOptions;
   if (o.onProgress !== undefined && typeof o.onProgress !== 'function') throw new TesseraError('ERR_ARGUMENT', 'options.onProgress must be a function');
@@ -256,7 +259,8 @@ export class EnvelopeFiles {
     const name = `d:${createHash('sha256').update(this.#kek.id).update('\0').update(wrapped).digest('hex')}`;
     const hit = this.#lookup(name, undefined);
     if (hit) {
-      if (hit.key.bytes.length !== len) throw new TesseraError('ERR_FORMAT', `TSRF header: the data key is ${hit.key.bytes.length} bytes, the suite takes ${len}`);
+      if (hit.key.bytes.length !== len)
+        throw new TesseraError('ERR_FORMAT', `TSRF header: the data key is ${hit.key.bytes.length} bytes, the suite takes ${len}`);
       this.#hits++;
       if (cacheChannel.hasSubscribers) cacheChannel.publish({ result: 'hit' });
       hit.refs++;
@@ -298,7 +302,11 @@ export class EnvelopeFiles {
     const { suite, metadata } = sealOptions(opts);
     const [entry, uncached] = await this.#encryptKey(purpose, suite, size ?? Infinity);
     const header: EnvelopeHeader = {
-      suite, key: 'kek', kek: { id: this.#kek.id, wrapped: b64(entry.wrapped) }, purpose, created: new Date(this.#now()).toISOString(),
+      suite,
+      key: 'kek',
+      kek: { id: this.#kek.id, wrapped: b64(entry.wrapped) },
+      purpose,
+      created: new Date(this.#now()).toISOString(),
       ...(metadata !== undefined ? { metadata } : {}),
     };
     entry.messages++;
@@ -311,7 +319,8 @@ export class EnvelopeFiles {
     this.#checkOpen();
     const header = decodeEnvelope(prefix);
     const { suite, kekId, wrapped } = keyringFields(header);
-    if (!answersTo(this.#kek, kekId)) throw new TesseraError('ERR_KEK', `this file's data key is wrapped by KEK ${kekId}, not by this keyring's KEK ${this.#kek.id}`);
+    if (!answersTo(this.#kek, kekId))
+      throw new TesseraError('ERR_KEK', `this file's data key is wrapped by KEK ${kekId}, not by this keyring's KEK ${this.#kek.id}`);
     const [entry, uncached] = await this.#decryptKey(wrapped, keyLength(suite));
     return { header, suite, key: entry.key, release: () => this.#release(entry, uncached) };
   }

@@ -44,7 +44,8 @@ export function sealOptions(opts: { suite?: Suite; metadata?: Record<string, unk
 }
 function checkMetadata(m: unknown): Record<string, unknown> | undefined {
   if (m === undefined) return undefined;
-  if (m === null || typeof m !== 'object' || Array.isArray(m)) throw new TesseraError('ERR_ARGUMENT', `options.metadata must be a plain JSON object (got ${describe(m)})`);
+  if (m === null || typeof m !== 'object' || Array.isArray(m))
+    throw new TesseraError('ERR_ARGUMENT', `options.metadata must be a plain JSON object (got ${describe(m)})`);
   let json: string;
   try {
     json = JSON.stringify(m);
@@ -61,7 +62,8 @@ export async function readPrefix(input: Input): Promise<Uint8Array> {
   if ((await readFull(input, fixed, null)) < ENVELOPE_FIXED) throw new TesseraError('ERR_FORMAT', 'not a tessera file (too short)');
   const prefix = Buffer.alloc(envelopeLength(fixed));
   fixed.copy(prefix);
-  if ((await readFull(input, prefix.subarray(ENVELOPE_FIXED), null)) < prefix.length - ENVELOPE_FIXED) throw new TesseraError('ERR_FORMAT', 'TSRF envelope cut short');
+  if ((await readFull(input, prefix.subarray(ENVELOPE_FIXED), null)) < prefix.length - ENVELOPE_FIXED)
+    throw new TesseraError('ERR_FORMAT', 'TSRF envelope cut short');
   return prefix;
 }
 
@@ -77,7 +79,8 @@ export function keyringFields(h: EnvelopeHeader): { suite: Suite; kekId: string;
   if (!SUITES.includes(suite)) bad('unknown suite');
   const k = h.kek as Record<string, unknown> | null;
   if (k === null || typeof k !== 'object' || typeof k.id !== 'string' || typeof k.wrapped !== 'string') bad('no KEK id and wrapped key');
-  if (k.wrapped.length > (MAX_WRAPPED * 4) / 3 + 4 || !/^[A-Za-z0-9+/]*={0,2}$/.test(k.wrapped) || k.wrapped.length % 4 !== 0) bad('the wrapped key is not base64');
+  if (k.wrapped.length > (MAX_WRAPPED * 4) / 3 + 4 || !/^[A-Za-z0-9+/]*={0,2}$/.test(k.wrapped) || k.wrapped.length % 4 !== 0)
+    bad('the wrapped key is not base64');
   const w = Buffer.from(k.wrapped, 'base64');
   if (w.length === 0) bad('empty wrapped key');
   return { suite, kekId: k.id, wrapped: new Uint8Array(w.buffer, w.byteOffset, w.length) };
@@ -88,8 +91,16 @@ export function infoOf(h: EnvelopeHeader, headerLength: number): EnvelopeInfo {
   const kek = h.kek !== null && typeof h.kek === 'object' ? (h.kek as Record<string, unknown>) : undefined;
   const meta = h.metadata !== null && typeof h.metadata === 'object' && !Array.isArray(h.metadata) ? (h.metadata as Record<string, unknown>) : undefined;
   const kind = h.key === 'kek' ? 'kek' : h.key === 'raw' ? 'raw' : h.kdf !== undefined ? 'scrypt' : 'unknown';
-  return { version: ENVELOPE_VERSION, headerLength, kind, suite: str(h.suite), kekId: str(kek?.id), purpose: str(h.purpose),
-    createdAt: str(h.created), metadata: meta };
+  return {
+    version: ENVELOPE_VERSION,
+    headerLength,
+    kind,
+    suite: str(h.suite),
+    kekId: str(kek?.id),
+    purpose: str(h.purpose),
+    createdAt: str(h.created),
+    metadata: meta,
+  };
 }
 
 /** Reads a TSRF file's header without any key (keyring and CLI files). Nothing in it is authenticated until the file decrypts. */

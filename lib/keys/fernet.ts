@@ -82,10 +82,12 @@ export const fernet = {
     if (t[0] !== VERSION) throw new TesseraError('ERR_FORMAT', `unknown Fernet version 0x${t[0]!.toString(16)} (expected 0x80)`);
     const body = t.subarray(0, t.length - MAC);
     const want = crypto.createHmac('sha256', k.sign).update(body).digest();
-    if (!crypto.timingSafeEqual(want, t.subarray(t.length - MAC))) throw new TesseraError('ERR_AUTH', 'Fernet token failed authentication (wrong key or tampered token)');
+    if (!crypto.timingSafeEqual(want, t.subarray(t.length - MAC)))
+      throw new TesseraError('ERR_AUTH', 'Fernet token failed authentication (wrong key or tampered token)');
     const issued = Number(t.readBigUInt64BE(1));
     if (ttlSeconds !== undefined) {
-      if (issued + ttlSeconds < now) throw new TesseraError('ERR_EXPIRED', `Fernet token expired: issued ${Math.floor(now - issued)} s ago, ttl ${ttlSeconds} s`);
+      if (issued + ttlSeconds < now)
+        throw new TesseraError('ERR_EXPIRED', `Fernet token expired: issued ${Math.floor(now - issued)} s ago, ttl ${ttlSeconds} s`);
       if (issued > now + MAX_CLOCK_SKEW) throw new TesseraError('ERR_EXPIRED', `Fernet token issued ${Math.floor(issued - now)} s in the future`);
     }
     const d = crypto.createDecipheriv('aes-128-cbc', k.enc, t.subarray(9, 25));

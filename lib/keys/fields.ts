@@ -113,7 +113,12 @@ function parsePaths(fields: unknown): Path[] {
     for (const b of paths) {
       if (a === b || a.segs.length > b.segs.length) continue;
       if (a.segs.every((s, i) => s.key === b.segs[i]!.key)) {
-        throw new TesseraError('ERR_ARGUMENT', a.segs.length === b.segs.length ? `field path ${JSON.stringify(a.text)} given twice` : `field path ${JSON.stringify(a.text)} contains ${JSON.stringify(b.text)}`);
+        throw new TesseraError(
+          'ERR_ARGUMENT',
+          a.segs.length === b.segs.length
+            ? `field path ${JSON.stringify(a.text)} given twice`
+            : `field path ${JSON.stringify(a.text)} contains ${JSON.stringify(b.text)}`,
+        );
       }
     }
   }
@@ -198,7 +203,10 @@ function encodeValue(v: unknown, path: string): Uint8Array {
     tag = TAG_JSON;
     body = utf8.encode(JSON.stringify(v));
   } else {
-    throw new TesseraError('ERR_ARGUMENT', `field ${JSON.stringify(path)}: cannot encrypt ${typeof v === 'number' ? String(v) : describe(v)} (strings, Uint8Array, finite numbers, booleans and null only)`);
+    throw new TesseraError(
+      'ERR_ARGUMENT',
+      `field ${JSON.stringify(path)}: cannot encrypt ${typeof v === 'number' ? String(v) : describe(v)} (strings, Uint8Array, finite numbers, booleans and null only)`,
+    );
   }
   const out = new Uint8Array(body.length + 1);
   out[0] = tag;
@@ -231,7 +239,12 @@ function decodeValue(pt: Uint8Array, path: string): unknown {
  * Encrypts `fields` of every record: one sealBatch per path across all
  * records. Returns new objects; the records are not modified.
  */
-export async function encryptFieldsBatch(records: readonly object[], fields: readonly string[], ring: Keyring, purpose: string): Promise<Record<string, unknown>[]> {
+export async function encryptFieldsBatch(
+  records: readonly object[],
+  fields: readonly string[],
+  ring: Keyring,
+  purpose: string,
+): Promise<Record<string, unknown>[]> {
   const aead = checkRing(ring).aead(purpose);
   const { out, paths, slots } = gather(records, fields);
   const plains = paths.map((p, i) => slots[i]!.map((s) => encodeValue(s.value, p.text)));
@@ -253,7 +266,12 @@ export async function encryptFieldsBatch(records: readonly object[], fields: rea
  * Decrypts `fields` of every record: per path, the messages are grouped
  * by key id and opened with one openBatch per key. All or nothing.
  */
-export async function decryptFieldsBatch(records: readonly object[], fields: readonly string[], ring: Keyring, opts?: DecryptFieldsOptions): Promise<Record<string, unknown>[]> {
+export async function decryptFieldsBatch(
+  records: readonly object[],
+  fields: readonly string[],
+  ring: Keyring,
+  opts?: DecryptFieldsOptions,
+): Promise<Record<string, unknown>[]> {
   const aead = checkRing(ring).aead();
   if (opts !== undefined && (opts === null || typeof opts !== 'object')) throw new TesseraError('ERR_ARGUMENT', 'options must be an object');
   const allowPlain = opts?.allowPlaintext ?? false;
@@ -267,7 +285,10 @@ export async function decryptFieldsBatch(records: readonly object[], fields: rea
         return true;
       }
       if (allowPlain) return false;
-      throw new TesseraError('ERR_FORMAT', `field ${JSON.stringify(p.text)}: ${describe(s.value)} is not a tsr1. string (pass allowPlaintext to leave such values as they are)`);
+      throw new TesseraError(
+        'ERR_FORMAT',
+        `field ${JSON.stringify(p.text)}: ${describe(s.value)} is not a tsr1. string (pass allowPlaintext to leave such values as they are)`,
+      );
     });
     return ms;
   });

@@ -7,10 +7,27 @@
  */
 export { keywrap } from './keywrap';
 export { fernet, type FernetDecryptOptions } from './fernet';
-export { kek, type KekProvider, type MultiKekProvider, type PassphraseKekProvider, type KdfParams, type ScryptParams, type RsaKekProvider, type RsaKekOptions, type RsaKeyInput } from './kek';
+export {
+  kek,
+  type KekProvider,
+  type MultiKekProvider,
+  type PassphraseKekProvider,
+  type KdfParams,
+  type ScryptParams,
+  type RsaKekProvider,
+  type RsaKekOptions,
+  type RsaKeyInput,
+} from './kek';
 export { Keyring, type KeyringOptions, type KeyStatus, type ExportedKey } from './keyring';
 export type { KeyringAead } from './keyring-aead';
-export { type KeyringStreamingAead, streamingAead, type EncryptStreamOptions, type DecryptStreamOptions, type StreamSource, type WebTransform } from './keyring-streaming';
+export {
+  type KeyringStreamingAead,
+  streamingAead,
+  type EncryptStreamOptions,
+  type DecryptStreamOptions,
+  type StreamSource,
+  type WebTransform,
+} from './keyring-streaming';
 export type { KeyringPrf } from './keyring-prf';
 export type { KeyringDatabaseKeys } from './keyring-database';
 export { FileKeyStore, type FileKeyStoreOptions } from './file-store';
@@ -20,6 +37,14 @@ export { encryptFields, decryptFields, encryptFieldsBatch, decryptFieldsBatch, t
 export { mask } from './mask';
 export type { BlindIndexOptions } from './blind';
 export {
-  EnvelopeFiles, inspectEnvelope, encryptEnvelopeFile, decryptEnvelopeFile,
-  type CacheStats, type DataKeyCacheOptions, type EncryptFileOptions, type DecryptFileOptions, type EnvelopeInfo, type KeyringFileOptions,
+  EnvelopeFiles,
+  inspectEnvelope,
+  encryptEnvelopeFile,
+  decryptEnvelopeFile,
+  type CacheStats,
+  type DataKeyCacheOptions,
+  type EncryptFileOptions,
+  type DecryptFileOptions,
+  type EnvelopeInfo,
+  type KeyringFileOptions,
 } from './envelope-file';

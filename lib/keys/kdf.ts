@@ -76,7 +76,8 @@ function bad(message: string): never {
 }
 
 function int(v: unknown, name: string, min: number, max: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) bad(`${name} must be an integer from ${min} to ${max} (got ${typeof v === 'number' ? v : describe(v)})`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
+    bad(`${name} must be an integer from ${min} to ${max} (got ${typeof v === 'number' ? v : describe(v)})`);
   return v;
 }
 
@@ -117,7 +118,12 @@ export function kdfParams(options: unknown, stored = false): KdfParams {
     if (!hasArgon2()) throw new TesseraError('ERR_UNSUPPORTED', `Argon2id needs crypto.argon2 (Node 24.7 or later); this is Node ${process.version}`);
     const parallelism = int(o.parallelism ?? ARGON2ID_DEFAULTS.parallelism, 'Argon2id parallelism', 1, 16);
     // RFC 9106 section 3.1: m >= 8 * p KiB.
-    const memory = int(o.memory ?? ARGON2ID_DEFAULTS.memory, 'Argon2id memory (KiB)', stored ? 8 * parallelism : Math.max(19 * 1024, 8 * parallelism), MAX_MEMORY / 1024);
+    const memory = int(
+      o.memory ?? ARGON2ID_DEFAULTS.memory,
+      'Argon2id memory (KiB)',
+      stored ? 8 * parallelism : Math.max(19 * 1024, 8 * parallelism),
+      MAX_MEMORY / 1024,
+    );
     const passes = int(o.passes ?? ARGON2ID_DEFAULTS.passes, 'Argon2id passes', stored ? 1 : 2, 16);
     return { kdf, salt: saltOf(o.salt), memory, passes, parallelism };
   }
@@ -141,7 +147,11 @@ export function deriveKey(pass: Uint8Array, params: KdfParams, len: number): Pro
     if (params.kdf === 'pbkdf2-sha256') nodeCrypto.pbkdf2(pass, params.salt, params.iterations, len, 'sha256', done);
     else if (params.kdf === 'argon2id') {
       const argon2 = (nodeCrypto as unknown as { argon2: Argon2 }).argon2;
-      argon2('argon2id', { message: pass, nonce: params.salt, parallelism: params.parallelism, tagLength: len, memory: params.memory, passes: params.passes }, done);
+      argon2(
+        'argon2id',
+        { message: pass, nonce: params.salt, parallelism: params.parallelism, tagLength: len, memory: params.memory, passes: params.passes },
+        done,
+      );
     } else {
       const { N, r, p } = params;
       nodeCrypto.scrypt(pass, params.salt, len, { N, r, p, maxmem: scryptMemory(N, r, p) + (1 << 20) }, done);

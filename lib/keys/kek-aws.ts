@@ -47,9 +47,11 @@ const AUTH = new Set(['InvalidCiphertextException', 'IncorrectKeyException']);
 
 export function awsKms(opts: AwsKmsOptions): KekProvider {
   if (opts === null || typeof opts !== 'object') throw new TesseraError('ERR_ARGUMENT', `kek.awsKms needs options (got ${describe(opts)})`);
-  if (!opts.client || typeof opts.client.send !== 'function') throw new TesseraError('ERR_ARGUMENT', 'kek.awsKms: client must be a KMSClient (an object with send())');
+  if (!opts.client || typeof opts.client.send !== 'function')
+    throw new TesseraError('ERR_ARGUMENT', 'kek.awsKms: client must be a KMSClient (an object with send())');
   const keyId = opts.keyId;
-  if (typeof keyId !== 'string' || keyId.length === 0 || keyId.length > 2048) throw new TesseraError('ERR_ARGUMENT', `kek.awsKms: keyId must be a key id, ARN or alias (got ${describe(keyId)})`);
+  if (typeof keyId !== 'string' || keyId.length === 0 || keyId.length > 2048)
+    throw new TesseraError('ERR_ARGUMENT', `kek.awsKms: keyId must be a key id, ARN or alias (got ${describe(keyId)})`);
   const context = { ...(opts.context ?? { purpose: 'tessera-kek-v1' }) };
   for (const [k, v] of Object.entries(context))
     if (typeof v !== 'string' || k.length === 0) throw new TesseraError('ERR_ARGUMENT', 'kek.awsKms: context must map non-empty names to strings');
@@ -63,23 +65,27 @@ export function awsKms(opts: AwsKmsOptions): KekProvider {
     } catch (e) {
       if (transientFailure(e) === 'retry') throw e; // kek.resilient decides
       const name = typeof (e as { name?: unknown })?.name === 'string' ? (e as { name: string }).name.slice(0, 80) : 'error';
-      if (AUTH.has(name)) throw new TesseraError('ERR_AUTH', `${what}: AWS KMS ${id} refused the wrapped key (${name}: altered, another key, or another context)`);
+      if (AUTH.has(name))
+        throw new TesseraError('ERR_AUTH', `${what}: AWS KMS ${id} refused the wrapped key (${name}: altered, another key, or another context)`);
       throw new TesseraError('ERR_KEK', `${what}: AWS KMS ${id}: ${name}`);
     }
   }
 
   const blobOf = (what: string, r: Record<string, unknown>): Uint8Array => {
-    if (!(r.CiphertextBlob instanceof Uint8Array) || r.CiphertextBlob.length === 0) throw new TesseraError('ERR_KEK', `${what}: AWS KMS ${id} answered without a CiphertextBlob`);
+    if (!(r.CiphertextBlob instanceof Uint8Array) || r.CiphertextBlob.length === 0)
+      throw new TesseraError('ERR_KEK', `${what}: AWS KMS ${id} answered without a CiphertextBlob`);
     return Uint8Array.from(r.CiphertextBlob);
   };
   const checkWrapped = (what: string, wrapped: Uint8Array) => {
-    if (!(wrapped instanceof Uint8Array) || wrapped.length === 0 || wrapped.length > 6144) throw new TesseraError('ERR_FORMAT', `${what}: not an AWS KMS ciphertext blob (1 to 6144 bytes)`);
+    if (!(wrapped instanceof Uint8Array) || wrapped.length === 0 || wrapped.length > 6144)
+      throw new TesseraError('ERR_FORMAT', `${what}: not an AWS KMS ciphertext blob (1 to 6144 bytes)`);
   };
 
   const raw: KekProvider = {
     id,
     async wrap(dataKey: Uint8Array) {
-      if (!(dataKey instanceof Uint8Array) || dataKey.length === 0 || dataKey.length > 4096) throw new TesseraError('ERR_ARGUMENT', 'wrap: the data key must be 1 to 4096 bytes');
+      if (!(dataKey instanceof Uint8Array) || dataKey.length === 0 || dataKey.length > 4096)
+        throw new TesseraError('ERR_ARGUMENT', 'wrap: the data key must be 1 to 4096 bytes');
       return blobOf('wrap', await send('wrap', new EncryptCommand({ KeyId: keyId, Plaintext: dataKey, EncryptionContext: context })));
     },
     async unwrap(wrapped: Uint8Array) {
@@ -93,10 +99,12 @@ export function awsKms(opts: AwsKmsOptions): KekProvider {
     },
     /** KMS GenerateDataKey: a data key drawn by KMS, returned with its wrapped form (one call). */
     async generateDataKey(length: number) {
-      if (!Number.isInteger(length) || length < 1 || length > 1024) throw new TesseraError('ERR_ARGUMENT', `generateDataKey: length must be 1 to 1024 bytes (got ${describe(length)})`);
+      if (!Number.isInteger(length) || length < 1 || length > 1024)
+        throw new TesseraError('ERR_ARGUMENT', `generateDataKey: length must be 1 to 1024 bytes (got ${describe(length)})`);
       const r = await send('generateDataKey', new GenerateDataKeyCommand({ KeyId: keyId, NumberOfBytes: length, EncryptionContext: context }));
       const wrapped = blobOf('generateDataKey', r);
-      if (!(r.Plaintext instanceof Uint8Array) || r.Plaintext.length !== length) throw new TesseraError('ERR_KEK', `generateDataKey: AWS KMS ${id} answered without a ${length}-byte Plaintext`);
+      if (!(r.Plaintext instanceof Uint8Array) || r.Plaintext.length !== length)
+        throw new TesseraError('ERR_KEK', `generateDataKey: AWS KMS ${id} answered without a ${length}-byte Plaintext`);
       const dataKey = Uint8Array.from(r.Plaintext);
       r.Plaintext.fill(0);
       return { dataKey, wrapped };
@@ -104,7 +112,13 @@ export function awsKms(opts: AwsKmsOptions): KekProvider {
     /** KMS ReEncrypt to the key's current backing key: the data key never leaves KMS. */
     async rewrap(wrapped: Uint8Array) {
       checkWrapped('rewrap', wrapped);
-      const cmd = new ReEncryptCommand({ CiphertextBlob: wrapped, SourceKeyId: keyId, SourceEncryptionContext: context, DestinationKeyId: keyId, DestinationEncryptionContext: context });
+      const cmd = new ReEncryptCommand({
+        CiphertextBlob: wrapped,
+        SourceKeyId: keyId,
+        SourceEncryptionContext: context,
+        DestinationKeyId: keyId,
+        DestinationEncryptionContext: context,
+      });
       return blobOf('rewrap', await send('rewrap', cmd));
     },
   };

@@ -114,7 +114,9 @@ function u32(n: number): Buffer {
 
 /** B of the envelope: the label, the algorithm and the context's pairs sorted by name, each length-prefixed. */
 function binding(alg: number, context: Record<string, string>): Buffer {
-  const h = createHash('sha256').update(LABEL).update(Buffer.from([alg]));
+  const h = createHash('sha256')
+    .update(LABEL)
+    .update(Buffer.from([alg]));
   const pairs = Object.entries(context).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   h.update(u32(pairs.length));
   for (const [k, v] of pairs) {
@@ -155,17 +157,22 @@ export function azureKeyVault(opts: AzureKeyVaultOptions): KekProvider {
   const client = opts.client;
   if (!client || typeof client.wrapKey !== 'function' || typeof client.unwrapKey !== 'function')
     throw new TesseraError('ERR_ARGUMENT', 'kek.azureKeyVault: client must be a CryptographyClient of @azure/keyvault-keys (wrapKey, unwrapKey, keyID)');
-  if (client.vaultUrl === '') throw new TesseraError('ERR_ARGUMENT', 'kek.azureKeyVault: client holds a local JsonWebKey; it must be for a key in a vault or Managed HSM');
+  if (client.vaultUrl === '')
+    throw new TesseraError('ERR_ARGUMENT', 'kek.azureKeyVault: client holds a local JsonWebKey; it must be for a key in a vault or Managed HSM');
   const { host, name, version } = parseKeyId(client.keyID);
   // A client made for a versionless id reports a versioned keyID once it has
   // read the key, yet still sends every operation to the newest version:
   // refuse it where the SDK shows it (RemoteCryptographyProvider.version).
   if ((client as { remoteProvider?: { version?: unknown } }).remoteProvider?.version === '')
-    throw new TesseraError('ERR_ARGUMENT', `kek.azureKeyVault: this CryptographyClient was made for the versionless id of ${host}/keys/${name}; make it for ${name}/${version}`);
+    throw new TesseraError(
+      'ERR_ARGUMENT',
+      `kek.azureKeyVault: this CryptographyClient was made for the versionless id of ${host}/keys/${name}; make it for ${name}/${version}`,
+    );
   const given = opts.algorithm === undefined ? undefined : ALGS.indexOf(opts.algorithm) + 1;
   if (given === 0) throw new TesseraError('ERR_ARGUMENT', `kek.azureKeyVault: algorithm must be ${ALGS.join(' or ')} (got ${describe(opts.algorithm)})`);
   const c = opts.context;
-  if (c !== undefined && (c === null || typeof c !== 'object' || Array.isArray(c))) throw new TesseraError('ERR_ARGUMENT', 'kek.azureKeyVault: context must be an object of strings');
+  if (c !== undefined && (c === null || typeof c !== 'object' || Array.isArray(c)))
+    throw new TesseraError('ERR_ARGUMENT', 'kek.azureKeyVault: context must be an object of strings');
   const context = { ...(c ?? { purpose: 'tessera-kek-v1' }) };
   for (const [k, v] of Object.entries(context))
     if (typeof v !== 'string' || k.length === 0) throw new TesseraError('ERR_ARGUMENT', 'kek.azureKeyVault: context must map non-empty names to strings');
@@ -224,9 +231,11 @@ export function azureKeyVault(opts: AzureKeyVaultOptions): KekProvider {
           'ERR_AUTH',
           `unwrap: this key was wrapped by key version ${wrappedVersion}, not by ${id} (another key, or another version: unwrap with a client for that version)`,
         );
-      if (given !== undefined && alg !== given) throw new TesseraError('ERR_AUTH', `unwrap: this key was wrapped with ${ALGS[alg - 1]}, not ${ALGS[given - 1]}`);
+      if (given !== undefined && alg !== given)
+        throw new TesseraError('ERR_AUTH', `unwrap: this key was wrapped with ${ALGS[alg - 1]}, not ${ALGS[given - 1]}`);
       const body = Uint8Array.from(wrapped.subarray(3 + n));
-      if (alg === 2 && (body.length < 24 || body.length % 8 !== 0)) throw new TesseraError('ERR_FORMAT', 'unwrap: an A256KW wrap is 24 bytes or more in multiples of 8');
+      if (alg === 2 && (body.length < 24 || body.length % 8 !== 0))
+        throw new TesseraError('ERR_FORMAT', 'unwrap: an A256KW wrap is 24 bytes or more in multiples of 8');
       const r = await call('unwrap', () => client.unwrapKey(ALGS[alg - 1]!, body));
       const out = r?.result;
       if (!(out instanceof Uint8Array)) throw new TesseraError('ERR_KEK', `unwrap: Azure Key Vault ${id} answered without a key`);

@@ -65,9 +65,39 @@ const KEY_NAME = /^projects\/[a-z0-9][a-z0-9.:-]{0,127}\/locations\/[a-z0-9-]{1,
 const MAX_AAD = 65536;
 const MAX_WRAPPED = 65536;
 
-const RPC = ['OK', 'CANCELLED', 'UNKNOWN', 'INVALID_ARGUMENT', 'DEADLINE_EXCEEDED', 'NOT_FOUND', 'ALREADY_EXISTS', 'PERMISSION_DENIED', 'RESOURCE_EXHAUSTED', 'FAILED_PRECONDITION', 'ABORTED', 'OUT_OF_RANGE', 'UNIMPLEMENTED', 'INTERNAL', 'UNAVAILABLE', 'DATA_LOSS', 'UNAUTHENTICATED'];
+const RPC = [
+  'OK',
+  'CANCELLED',
+  'UNKNOWN',
+  'INVALID_ARGUMENT',
+  'DEADLINE_EXCEEDED',
+  'NOT_FOUND',
+  'ALREADY_EXISTS',
+  'PERMISSION_DENIED',
+  'RESOURCE_EXHAUSTED',
+  'FAILED_PRECONDITION',
+  'ABORTED',
+  'OUT_OF_RANGE',
+  'UNIMPLEMENTED',
+  'INTERNAL',
+  'UNAVAILABLE',
+  'DATA_LOSS',
+  'UNAUTHENTICATED',
+];
 /** google.rpc.Code's HTTP mapping (google/rpc/code.proto), for a body that names no status. */
-const FROM_HTTP: Record<number, string> = { 400: 'INVALID_ARGUMENT', 401: 'UNAUTHENTICATED', 403: 'PERMISSION_DENIED', 404: 'NOT_FOUND', 409: 'ABORTED', 429: 'RESOURCE_EXHAUSTED', 499: 'CANCELLED', 500: 'INTERNAL', 501: 'UNIMPLEMENTED', 503: 'UNAVAILABLE', 504: 'DEADLINE_EXCEEDED' };
+const FROM_HTTP: Record<number, string> = {
+  400: 'INVALID_ARGUMENT',
+  401: 'UNAUTHENTICATED',
+  403: 'PERMISSION_DENIED',
+  404: 'NOT_FOUND',
+  409: 'ABORTED',
+  429: 'RESOURCE_EXHAUSTED',
+  499: 'CANCELLED',
+  500: 'INTERNAL',
+  501: 'UNIMPLEMENTED',
+  503: 'UNAVAILABLE',
+  504: 'DEADLINE_EXCEEDED',
+};
 /** Worth another attempt, with the HTTP status kek-resilient.ts retries on. */
 const TRANSIENT: Record<string, number> = { RESOURCE_EXHAUSTED: 429, UNAVAILABLE: 503, DEADLINE_EXCEEDED: 504 };
 const NETWORK = /^(ECONNRESET|ECONNREFUSED|ETIMEDOUT|EAI_AGAIN|EPIPE|ENOTFOUND|ENETUNREACH|EHOSTUNREACH|UND_ERR_SOCKET|UND_ERR_CONNECT_TIMEOUT)$/;
@@ -80,7 +110,11 @@ const HINT: Record<string, string> = {
 
 /** A transient failure, reduced to what kek.resilient needs (status or network code): no request, no credentials. */
 class Transient extends Error {
-  constructor(name: string, readonly status: number | undefined, readonly code: string | undefined) {
+  constructor(
+    name: string,
+    readonly status: number | undefined,
+    readonly code: string | undefined,
+  ) {
     super(name);
     this.name = name;
   }
@@ -188,12 +222,14 @@ export function gcpKms(opts: GcpKmsOptions): KekProvider {
     return r as Record<string, unknown>;
   }
 
-  const corrupt = (what: string, why: string) => new TesseraError('ERR_KEK', `${what}: ${where}: integrity check failed (${why}): the response was corrupted in transit; nothing was used`);
+  const corrupt = (what: string, why: string) =>
+    new TesseraError('ERR_KEK', `${what}: ${where}: integrity check failed (${why}): the response was corrupted in transit; nothing was used`);
 
   const raw: KekProvider = {
     id,
     async wrap(dataKey: Uint8Array) {
-      if (!(dataKey instanceof Uint8Array) || dataKey.length === 0 || dataKey.length > 4096) throw new TesseraError('ERR_ARGUMENT', 'wrap: the data key must be 1 to 4096 bytes');
+      if (!(dataKey instanceof Uint8Array) || dataKey.length === 0 || dataKey.length > 4096)
+        throw new TesseraError('ERR_ARGUMENT', 'wrap: the data key must be 1 to 4096 bytes');
       const r = await call('encrypt', {
         name: keyName,
         plaintext: view(dataKey),
@@ -201,9 +237,13 @@ export function gcpKms(opts: GcpKmsOptions): KekProvider {
         plaintextCrc32c: { value: crc32c(dataKey) },
         additionalAuthenticatedDataCrc32c: aadCrc,
       });
-      if (r.verifiedPlaintextCrc32c !== true || r.verifiedAdditionalAuthenticatedDataCrc32c !== true) throw corrupt('wrap', 'KMS did not confirm the request checksums');
+      if (r.verifiedPlaintextCrc32c !== true || r.verifiedAdditionalAuthenticatedDataCrc32c !== true)
+        throw corrupt('wrap', 'KMS did not confirm the request checksums');
       const name = r.name;
-      if (typeof name !== 'string' || (name !== keyName && !/^\/cryptoKeyVersions\/[0-9]{1,20}$/.test(name.startsWith(keyName) ? name.slice(keyName.length) : '')))
+      if (
+        typeof name !== 'string' ||
+        (name !== keyName && !/^\/cryptoKeyVersions\/[0-9]{1,20}$/.test(name.startsWith(keyName) ? name.slice(keyName.length) : ''))
+      )
         throw corrupt('wrap', 'the response names another key');
       const ct = r.ciphertext;
       if (!(ct instanceof Uint8Array) || ct.length === 0) throw new TesseraError('ERR_KEK', `wrap: ${where} answered without a ciphertext`);
@@ -211,7 +251,8 @@ export function gcpKms(opts: GcpKmsOptions): KekProvider {
       return Uint8Array.from(ct);
     },
     async unwrap(wrapped: Uint8Array) {
-      if (!(wrapped instanceof Uint8Array) || wrapped.length === 0 || wrapped.length > MAX_WRAPPED) throw new TesseraError('ERR_FORMAT', `unwrap: not a Cloud KMS ciphertext (1 to ${MAX_WRAPPED} bytes)`);
+      if (!(wrapped instanceof Uint8Array) || wrapped.length === 0 || wrapped.length > MAX_WRAPPED)
+        throw new TesseraError('ERR_FORMAT', `unwrap: not a Cloud KMS ciphertext (1 to ${MAX_WRAPPED} bytes)`);
       const r = await call('decrypt', {
         name: keyName,
         ciphertext: view(wrapped),

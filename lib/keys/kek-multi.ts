@@ -113,7 +113,8 @@ export function multi(members: readonly KekProvider[]): MultiKekProvider {
   const ids = list.map((m) => m.id);
   if (new Set(ids).size !== ids.length) throw new TesseraError('ERR_ARGUMENT', 'kek.multi: the same KEK is given twice');
   for (const id of ids)
-    if (id.length === 0 || new TextEncoder().encode(id).length > MAX_ID) throw new TesseraError('ERR_ARGUMENT', `kek.multi: member id ${JSON.stringify(id.slice(0, 40))} is empty or too long`);
+    if (id.length === 0 || new TextEncoder().encode(id).length > MAX_ID)
+      throw new TesseraError('ERR_ARGUMENT', `kek.multi: member id ${JSON.stringify(id.slice(0, 40))} is empty or too long`);
   const id = multiId(ids);
   // A member that had another id before (an HSM key's pre-RFC 7512 form) made another multi id.
   const former = list.map((m) => m.formerIds?.[0] ?? m.id);
@@ -125,7 +126,8 @@ export function multi(members: readonly KekProvider[]): MultiKekProvider {
     async wrap(dataKey: Uint8Array): Promise<Uint8Array> {
       const wrapped = await Promise.all(list.map((m) => m.wrap(dataKey)));
       for (const w of wrapped)
-        if (!(w instanceof Uint8Array) || w.length < 1 || w.length > MAX_WRAPPED) throw new TesseraError('ERR_INTERNAL', 'kek.multi: a member returned an unusable wrapped key');
+        if (!(w instanceof Uint8Array) || w.length < 1 || w.length > MAX_WRAPPED)
+          throw new TesseraError('ERR_INTERNAL', 'kek.multi: a member returned an unusable wrapped key');
       return encode(list.map((m, i) => [m.id, wrapped[i]!]));
     },
     async unwrap(wrapped: Uint8Array): Promise<Uint8Array> {
@@ -141,7 +143,10 @@ export function multi(members: readonly KekProvider[]): MultiKekProvider {
         }
       }
       if (failures.length === 0)
-        throw new TesseraError('ERR_KEK', `kek.multi: the data key is wrapped under ${[...entries.keys()].join(', ')}; none of them is a member (${ids.join(', ')})`);
+        throw new TesseraError(
+          'ERR_KEK',
+          `kek.multi: the data key is wrapped under ${[...entries.keys()].join(', ')}; none of them is a member (${ids.join(', ')})`,
+        );
       const codes = new Set(failures.map(([, c]) => c));
       const one = failures[0]![1];
       const code = codes.size === 1 && one !== 'error' ? (one as ErrorCode) : 'ERR_KEK';

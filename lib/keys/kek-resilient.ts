@@ -43,14 +43,25 @@ export interface ResilienceOptions {
   random?: () => number;
 }
 
-const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EAI_AGAIN', 'EPIPE', 'ENOTFOUND', 'ENETUNREACH', 'EHOSTUNREACH', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'REQUEST_SEND_ERROR']);
+const NETWORK_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EAI_AGAIN',
+  'EPIPE',
+  'ENOTFOUND',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'REQUEST_SEND_ERROR',
+]);
 const THROTTLE_NAMES = /Throttl|TooManyRequests|RequestLimitExceeded|ServiceUnavailable|InternalFailure|InternalError|KMSInternal|DependencyTimeout/;
 
 /** The HTTP status a client error carries, whatever the SDK (AWS $metadata, Azure statusCode, fetch-style status). */
 function statusOf(e: Record<string, unknown>): number | undefined {
   const meta = e.$metadata as { httpStatusCode?: unknown } | undefined;
-  for (const v of [meta?.httpStatusCode, e.statusCode, e.status])
-    if (typeof v === 'number' && Number.isInteger(v) && v >= 100 && v < 600) return v;
+  for (const v of [meta?.httpStatusCode, e.statusCode, e.status]) if (typeof v === 'number' && Number.isInteger(v) && v >= 100 && v < 600) return v;
   return undefined;
 }
 
@@ -129,8 +140,7 @@ export function resilient(inner: KekProvider, opts: ResilienceOptions = {}): Kek
       );
     });
 
-  const unavailable = (what: string, why: string) =>
-    new TesseraError('ERR_KEK_UNAVAILABLE', `${what}: KEK ${inner.id} is unavailable (${why})`);
+  const unavailable = (what: string, why: string) => new TesseraError('ERR_KEK_UNAVAILABLE', `${what}: KEK ${inner.id} is unavailable (${why})`);
 
   async function call<R>(what: string, fn: () => Promise<R>): Promise<R> {
     const t = now();

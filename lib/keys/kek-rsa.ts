@@ -91,7 +91,8 @@ function view(b: Buffer): Uint8Array {
 export function rsa(options: RsaKekOptions): RsaKekProvider {
   if (options === null || typeof options !== 'object') throw new TesseraError('ERR_ARGUMENT', `kek.rsa: options must be an object (got ${describe(options)})`);
   const { publicKey: pubIn, privateKey: privIn } = options;
-  if (pubIn === undefined && privIn === undefined) throw new TesseraError('ERR_ARGUMENT', 'kek.rsa needs a publicKey (to wrap) and optionally a privateKey (to unwrap)');
+  if (pubIn === undefined && privIn === undefined)
+    throw new TesseraError('ERR_ARGUMENT', 'kek.rsa needs a publicKey (to wrap) and optionally a privateKey (to unwrap)');
   const priv = privIn === undefined ? undefined : privateKeyOf(privIn);
   if (priv) checkRsa(priv, 'privateKey');
   const pub = pubIn === undefined ? createPublicKey(priv!) : publicKeyOf(pubIn, 'publicKey');
@@ -120,8 +121,7 @@ export function rsa(options: RsaKekOptions): RsaKekProvider {
       }
     },
     async unwrap(wrapped: Uint8Array): Promise<Uint8Array> {
-      if (priv === undefined)
-        throw new TesseraError('ERR_KEK', `unwrap: the RSA KEK ${id} is public-only (no privateKey): it can wrap but not unwrap`);
+      if (priv === undefined) throw new TesseraError('ERR_KEK', `unwrap: the RSA KEK ${id} is public-only (no privateKey): it can wrap but not unwrap`);
       if (!(wrapped instanceof Uint8Array)) throw new TesseraError('ERR_ARGUMENT', `wrapped must be a Uint8Array (got ${describe(wrapped)})`);
       if (wrapped.length !== k) throw new TesseraError('ERR_FORMAT', `an RSA-OAEP wrapped key under a ${bits}-bit key is ${k} bytes (got ${wrapped.length})`);
       try {

@@ -122,8 +122,7 @@ export function fromUri(uri: string, opts: FromUriOptions = {}): KekProvider {
       const k = azureKeyVault({ client: client as never, context, resilience, ...(opts.algorithm && { algorithm: opts.algorithm }) });
       // The client is bound to one key: it must be the key the URI names.
       const want = `azure-kv://${rest}`;
-      if (k.id !== want)
-        throw bad(`the CryptographyClient is for ${k.id}, not for ${want}`);
+      if (k.id !== want) throw bad(`the CryptographyClient is for ${k.id}, not for ${want}`);
       return k;
     }
     case 'hcvault': {
@@ -155,4 +154,3 @@ export function fromUri(uri: string, opts: FromUriOptions = {}): KekProvider {
       throw bad(`unknown KEK URI scheme '${scheme.slice(0, 20)}' (aws-kms, azure-kv, gcp-kms, hcvault, pkcs11)`);
   }
 }
-

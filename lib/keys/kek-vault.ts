@@ -42,7 +42,10 @@ export interface VaultTransitOptions {
 
 /** A failure worth another attempt: carries only the HTTP status or network code (kek-resilient.ts classifies it). */
 class Transient extends Error {
-  constructor(readonly status: number | undefined, readonly code: string | undefined) {
+  constructor(
+    readonly status: number | undefined,
+    readonly code: string | undefined,
+  ) {
     super(status !== undefined ? `HTTP ${status}` : (code ?? 'network error'));
     this.name = 'VaultTransient';
   }
@@ -51,7 +54,8 @@ class Transient extends Error {
 const NAME = /^[A-Za-z0-9_.-]{1,128}$/;
 
 function str(v: unknown, name: string): string {
-  if (typeof v !== 'string' || v.length === 0) throw new TesseraError('ERR_ARGUMENT', `kek.vaultTransit: ${name} must be a non-empty string (got ${describe(v)})`);
+  if (typeof v !== 'string' || v.length === 0)
+    throw new TesseraError('ERR_ARGUMENT', `kek.vaultTransit: ${name} must be a non-empty string (got ${describe(v)})`);
   return v;
 }
 

@@ -223,7 +223,8 @@ function errnoOf(e: unknown): string {
 }
 
 function fromKeyFile(path: string): KekProvider {
-  if (typeof path !== 'string' || path.length === 0) throw new TesseraError('ERR_ARGUMENT', `fromKeyFile: path must be a non-empty string (got ${describe(path)})`);
+  if (typeof path !== 'string' || path.length === 0)
+    throw new TesseraError('ERR_ARGUMENT', `fromKeyFile: path must be a non-empty string (got ${describe(path)})`);
   let fd: number;
   try {
     // O_NONBLOCK: a FIFO at the path must not hang the open (no effect on regular files).

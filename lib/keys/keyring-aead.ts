@@ -142,7 +142,10 @@ export class KeyringAead {
       for (const [id, idx] of groups) {
         keyId = id;
         bytes = idx.reduce((a, i) => a + messages[i]!.length, 0);
-        const pts = this.#keys.byId(id).openBatch(idx.map((i) => messages[i]!), opts);
+        const pts = this.#keys.byId(id).openBatch(
+          idx.map((i) => messages[i]!),
+          opts,
+        );
         for (let j = 0; j < idx.length; j++) out[idx[j]!] = pts[j]!;
       }
     } catch (e) {

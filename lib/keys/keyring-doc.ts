@@ -62,7 +62,8 @@ export const DAY_MS = 86_400_000;
 export const PURPOSE = /^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}$/;
 
 export function checkPurpose(p: unknown): string {
-  if (typeof p !== 'string' || !PURPOSE.test(p)) throw new TesseraError('ERR_ARGUMENT', `purpose must be 1-128 characters [A-Za-z0-9_.:/-] (got ${describe(p)})`);
+  if (typeof p !== 'string' || !PURPOSE.test(p))
+    throw new TesseraError('ERR_ARGUMENT', `purpose must be 1-128 characters [A-Za-z0-9_.:/-] (got ${describe(p)})`);
   return p;
 }
 
@@ -71,7 +72,8 @@ export function checkPolicy(p: RotationPolicy | undefined): RotationPolicy {
   if (p === null || typeof p !== 'object') throw new TesseraError('ERR_ARGUMENT', 'policy must be an object');
   const out: RotationPolicy = {};
   if (p.maxAgeDays !== undefined) {
-    if (typeof p.maxAgeDays !== 'number' || !(p.maxAgeDays > 0) || !Number.isFinite(p.maxAgeDays)) throw new TesseraError('ERR_ARGUMENT', 'maxAgeDays must be a positive number');
+    if (typeof p.maxAgeDays !== 'number' || !(p.maxAgeDays > 0) || !Number.isFinite(p.maxAgeDays))
+      throw new TesseraError('ERR_ARGUMENT', 'maxAgeDays must be a positive number');
     out.maxAgeDays = p.maxAgeDays;
   }
   if (p.maxMessages !== undefined) {
@@ -177,7 +179,8 @@ export function applyState(doc: KeyringDoc, id: number, state: KeyState, t: numb
   if (!['active', 'decrypt-only', 'retired'].includes(state)) throw new TesseraError('ERR_ARGUMENT', `unknown key state ${describe(state)}`);
   if (rec.state === state) return false;
   if (rec.state === 'pending' && state !== 'active') throw new TesseraError('ERR_ARGUMENT', `key ${id} is pending: activate or destroy it`);
-  if (rec.state === 'active') throw new TesseraError('ERR_ARGUMENT', `key ${id} is the primary of ${describe(rec.purpose)}: rotate or activate another key first`);
+  if (rec.state === 'active')
+    throw new TesseraError('ERR_ARGUMENT', `key ${id} is the primary of ${describe(rec.purpose)}: rotate or activate another key first`);
   if (state === 'active') demotePrimary(doc, rec.purpose, t, events);
   events.push({ op: 'state', keyId: id, purpose: rec.purpose, bytes: 0, detail: `${rec.state} -> ${state}` });
   rec.state = state;
@@ -219,7 +222,8 @@ export function checkOptions(store: KeyStore, opts: KeyringOptions): KekProvider
   if (!store || typeof store.load !== 'function' || typeof store.commit !== 'function') throw new TesseraError('ERR_ARGUMENT', 'Keyring.open needs a KeyStore');
   if (!opts || typeof opts !== 'object') throw new TesseraError('ERR_ARGUMENT', 'Keyring.open needs options with a kek');
   const kek = opts.kek;
-  if (!kek || typeof kek.id !== 'string' || typeof kek.wrap !== 'function' || typeof kek.unwrap !== 'function') throw new TesseraError('ERR_ARGUMENT', 'options.kek must be a KekProvider');
+  if (!kek || typeof kek.id !== 'string' || typeof kek.wrap !== 'function' || typeof kek.unwrap !== 'function')
+    throw new TesseraError('ERR_ARGUMENT', 'options.kek must be a KekProvider');
   if (opts.algorithm !== undefined) algorithmId(opts.algorithm);
   const fe = opts.countFlushEvery;
   if (fe !== undefined && (!Number.isSafeInteger(fe) || fe < 1)) throw new TesseraError('ERR_ARGUMENT', 'countFlushEvery must be a positive integer');
@@ -230,7 +234,16 @@ export function checkOptions(store: KeyStore, opts: KeyringOptions): KekProvider
 /** Generation 1 of a new keyring: no purposes, a fresh random MAC key wrapped by kek. Wipe raw after use. */
 export async function initialDoc(kek: KekProvider): Promise<{ doc: KeyringDoc; raw: Uint8Array }> {
   const raw = randomBytes(32);
-  const doc: KeyringDoc = { format: 'tessera-keyring', version: 1, generation: 1, kekId: kek.id, macKey: b64(await kek.wrap(raw)), purposes: {}, keys: [], mac: '' };
+  const doc: KeyringDoc = {
+    format: 'tessera-keyring',
+    version: 1,
+    generation: 1,
+    kekId: kek.id,
+    macKey: b64(await kek.wrap(raw)),
+    purposes: {},
+    keys: [],
+    mac: '',
+  };
   // A passphrase KEK (kek.fromPassphrase) exposes its KDF parameters:
   // keep them in the (MAC-covered) document so the KEK can be derived again.
   const params = (kek as Partial<PassphraseKekProvider>).params;
@@ -241,7 +254,8 @@ export async function initialDoc(kek: KekProvider): Promise<{ doc: KeyringDoc; r
 
 /** Unwraps the document's MAC key (ERR_KEK) and verifies the document with it (ERR_FORMAT). */
 export async function macKeyOf(kek: KekProvider, doc: KeyringDoc): Promise<SecureBuffer> {
-  if (!answersTo(kek, doc.kekId)) throw new TesseraError('ERR_KEK', `the keyring is wrapped by KEK ${kekName(doc.kekId)}, not by the given KEK ${kekName(kek.id)}`);
+  if (!answersTo(kek, doc.kekId))
+    throw new TesseraError('ERR_KEK', `the keyring is wrapped by KEK ${kekName(doc.kekId)}, not by the given KEK ${kekName(kek.id)}`);
   const raw = await unwrapWith(kek, doc.macKey, 'keyring MAC key');
   try {
     verifyMac(raw, doc, 'key store');

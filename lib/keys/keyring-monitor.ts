@@ -110,7 +110,9 @@ function algorithmOf(k: unknown): string {
 }
 
 function isAsyncIterator(v: unknown): v is AsyncGenerator<unknown> {
-  return v !== null && typeof v === 'object' && typeof (v as AsyncGenerator)[Symbol.asyncIterator] === 'function' && typeof (v as AsyncGenerator).next === 'function';
+  return (
+    v !== null && typeof v === 'object' && typeof (v as AsyncGenerator)[Symbol.asyncIterator] === 'function' && typeof (v as AsyncGenerator).next === 'function'
+  );
 }
 
 /** The audit events of one keyring: to its hooks and log (sink), time-stamped by its clock. */
@@ -136,7 +138,15 @@ export class KeyringMonitor {
 
   #failed(ctx: FailureContext, e: unknown): Promise<void> {
     const { op, keyId, purpose, bytes, detail } = ctx;
-    const ev: AuditEvent = { op, keyId, purpose: purpose !== null && PURPOSE.test(purpose) ? purpose : null, bytes, outcome: 'failure', code: codeOf(e), time: '' };
+    const ev: AuditEvent = {
+      op,
+      keyId,
+      purpose: purpose !== null && PURPOSE.test(purpose) ? purpose : null,
+      bytes,
+      outcome: 'failure',
+      code: codeOf(e),
+      time: '',
+    };
     if (detail !== undefined) ev.detail = detail;
     if (op === 'decrypt' && opChannel.hasSubscribers) {
       let algorithm = 'unknown';

@@ -46,13 +46,35 @@ import { type Algorithm, describe } from '../format';
 import { SecureBuffer } from '../secure';
 import type { AuditEvent } from './audit';
 import type { BlindIndexOptions } from './blind';
-import { type CacheStats, checkCacheOptions, type DecryptFileOptions, type EncryptFileOptions, EnvelopeFiles, type EnvelopeInfo, type KeyringFileOptions } from './envelope-file';
+import {
+  type CacheStats,
+  checkCacheOptions,
+  type DecryptFileOptions,
+  type EncryptFileOptions,
+  EnvelopeFiles,
+  type EnvelopeInfo,
+  type KeyringFileOptions,
+} from './envelope-file';
 import type { KekProvider } from './kek';
 import { AEAD_AUDITED, KeyringAead } from './keyring-aead';
 import { UseCounts } from './keyring-counts';
 import {
-  applyDestroy, applyState, checkOptions, checkPolicy, checkPurpose, dueBefore, type ExportedKey, findLive,
-  type KeyringOptions, type KeyStatus, newIndexKey, PURPOSE, purposeRecord, statusOf, unwrapIndexKey, usableKey,
+  applyDestroy,
+  applyState,
+  checkOptions,
+  checkPolicy,
+  checkPurpose,
+  dueBefore,
+  type ExportedKey,
+  findLive,
+  type KeyringOptions,
+  type KeyStatus,
+  newIndexKey,
+  PURPOSE,
+  purposeRecord,
+  statusOf,
+  unwrapIndexKey,
+  usableKey,
 } from './keyring-doc';
 import type { Key, KeyResolver, KeySource } from './keyring-keys';
 import { monitoredKek } from './kek-monitor';
@@ -134,7 +156,9 @@ export class Keyring {
 
   /** The streaming AEAD primitive of purpose: files and streams (keyring-streaming.ts); without a purpose it only decrypts. */
   streamingAead(purpose?: string): KeyringStreamingAead {
-    return this.#streams.get(purpose) ?? this.#cache(this.#streams, purpose, this.#monitor.audit(new KeyringStreamingAead(purpose, this.#source), STREAMING_AUDITED));
+    return (
+      this.#streams.get(purpose) ?? this.#cache(this.#streams, purpose, this.#monitor.audit(new KeyringStreamingAead(purpose, this.#source), STREAMING_AUDITED))
+    );
   }
 
   /** The PRF primitive of purpose: blind indexes (keyring-prf.ts). */
@@ -295,7 +319,9 @@ export class Keyring {
     if (!this.#uses.add(id, slot, n) || this.#bgFlush || this.#closed) return;
     this.#bgFlush = this.flush()
       .catch((e) => {
-        process.emitWarning(`tessera: persisting keyring use counts failed (will retry): ${e instanceof Error ? e.message : String(e)}`, { code: 'TESSERA_KEYRING' });
+        process.emitWarning(`tessera: persisting keyring use counts failed (will retry): ${e instanceof Error ? e.message : String(e)}`, {
+          code: 'TESSERA_KEYRING',
+        });
       })
       .finally(() => {
         this.#bgFlush = undefined;
@@ -311,7 +337,8 @@ export class Keyring {
   /** KeySource.indexKey: unwraps (creating it first when missing) purpose's blind-index key. */
   async #indexKey(purpose: string): Promise<SecureBuffer> {
     if (purposeRecord(this.#state.doc, purpose)?.indexKey === undefined) {
-      if (!purposeRecord(this.#state.doc, purpose) && !this.#autoCreate) throw new TesseraError('ERR_ARGUMENT', `unknown purpose ${describe(purpose)} (autoCreate is off: call createPurpose)`);
+      if (!purposeRecord(this.#state.doc, purpose) && !this.#autoCreate)
+        throw new TesseraError('ERR_ARGUMENT', `unknown purpose ${describe(purpose)} (autoCreate is off: call createPurpose)`);
       await this.#keyOp('create', null, purpose, () =>
         this.#state.mutate(async (c) => {
           if (!purposeRecord(c.doc, purpose)) await this.#addPurpose(c, purpose, {});

@@ -110,7 +110,8 @@ export type LegacyMigrateOptions = AadOptions & {
 function decryptLegacy(legacyCiphertext: Uint8Array | string, opts: LegacyMigrateOptions): Uint8Array {
   if (!opts || typeof opts !== 'object') throw new TesseraError('ERR_ARGUMENT', 'migrateLegacy needs options with a key');
   if (typeof opts.key === 'string') {
-    if (typeof legacyCiphertext !== 'string') throw new TesseraError('ERR_ARGUMENT', `with a Fernet key the legacy ciphertext is a token string (got ${describe(legacyCiphertext)})`);
+    if (typeof legacyCiphertext !== 'string')
+      throw new TesseraError('ERR_ARGUMENT', `with a Fernet key the legacy ciphertext is a token string (got ${describe(legacyCiphertext)})`);
     const o = opts as { ttlSeconds?: number };
     return fernet.decrypt(opts.key, legacyCiphertext, o.ttlSeconds === undefined ? {} : { ttlSeconds: o.ttlSeconds });
   }
@@ -128,11 +129,22 @@ function decryptLegacy(legacyCiphertext: Uint8Array | string, opts: LegacyMigrat
  * its plaintext under purpose's primary key in ring. Legacy failures keep
  * their codes (ERR_AUTH, ERR_FORMAT, ERR_EXPIRED); nothing is sealed then.
  */
-export function migrateLegacy(ring: Keyring, purpose: string, legacyCiphertext: Uint8Array | string, opts: LegacyMigrateOptions & { output: 'string' }): Promise<string>;
+export function migrateLegacy(
+  ring: Keyring,
+  purpose: string,
+  legacyCiphertext: Uint8Array | string,
+  opts: LegacyMigrateOptions & { output: 'string' },
+): Promise<string>;
 export function migrateLegacy(ring: Keyring, purpose: string, legacyCiphertext: Uint8Array | string, opts: LegacyMigrateOptions): Promise<Uint8Array>;
-export async function migrateLegacy(ring: Keyring, purpose: string, legacyCiphertext: Uint8Array | string, opts: LegacyMigrateOptions): Promise<Uint8Array | string> {
+export async function migrateLegacy(
+  ring: Keyring,
+  purpose: string,
+  legacyCiphertext: Uint8Array | string,
+  opts: LegacyMigrateOptions,
+): Promise<Uint8Array | string> {
   if (!ring || typeof (ring as Keyring).aead !== 'function') throw new TesseraError('ERR_ARGUMENT', 'migrateLegacy needs a Keyring');
-  if (opts?.output !== undefined && opts.output !== 'bytes' && opts.output !== 'string') throw new TesseraError('ERR_ARGUMENT', "output must be 'bytes' or 'string'");
+  if (opts?.output !== undefined && opts.output !== 'bytes' && opts.output !== 'string')
+    throw new TesseraError('ERR_ARGUMENT', "output must be 'bytes' or 'string'");
   const pt = decryptLegacy(legacyCiphertext, opts);
   try {
     const msg = await ring.aead(purpose).encrypt(pt, opts.aad === undefined ? undefined : { aad: opts.aad });

@@ -192,10 +192,14 @@ export class PostgresKeyStore implements KeyStore {
     const table = opts.table ?? 'tessera_keyring';
     const parts = typeof table === 'string' ? table.split('.') : [];
     if (parts.length < 1 || parts.length > 2 || !parts.every((p) => IDENT.test(p))) {
-      throw new TesseraError('ERR_ARGUMENT', 'PostgresKeyStore: table must be an identifier or schema.identifier ([A-Za-z_][A-Za-z0-9_]*, at most 51 characters each)');
+      throw new TesseraError(
+        'ERR_ARGUMENT',
+        'PostgresKeyStore: table must be an identifier or schema.identifier ([A-Za-z_][A-Za-z0-9_]*, at most 51 characters each)',
+      );
     }
     const keyring = opts.keyring ?? 'default';
-    if (typeof keyring !== 'string' || keyring.length === 0 || keyring.length > 200) throw new TesseraError('ERR_ARGUMENT', 'PostgresKeyStore: keyring must be a non-empty string');
+    if (typeof keyring !== 'string' || keyring.length === 0 || keyring.length > 200)
+      throw new TesseraError('ERR_ARGUMENT', 'PostgresKeyStore: keyring must be a non-empty string');
     const timeout = opts.connectTimeoutMs ?? 10_000;
     if (!Number.isSafeInteger(timeout) || timeout < 1) throw new TesseraError('ERR_ARGUMENT', 'connectTimeoutMs must be a positive integer');
     const lockMs = opts.lockTimeoutMs ?? 10_000;
@@ -210,7 +214,10 @@ export class PostgresKeyStore implements KeyStore {
     const quoted = parts.map((p) => `"${p}"`);
     this.table = quoted.join('.');
     this.#schemaTable = [...quoted.slice(0, -1), `"${parts[parts.length - 1]}_schema"`].join('.');
-    this.#lockKey = createHash('sha256').update(`tessera-keystore:${parts.join('.')}`).digest().readInt32BE(0);
+    this.#lockKey = createHash('sha256')
+      .update(`tessera-keystore:${parts.join('.')}`)
+      .digest()
+      .readInt32BE(0);
     this.keyring = keyring;
     this.#cs = opts.connectionString;
     const t = describeTarget(opts.connectionString);
@@ -365,7 +372,10 @@ export class PostgresKeyStore implements KeyStore {
       const { rows } = await c.query(`SELECT version FROM ${this.#schemaTable}`);
       const have = rows.length ? Number(rows[0]!.version) : 0;
       if (have > PG_SCHEMA_VERSION) {
-        throw new TesseraError('ERR_FORMAT', `PostgreSQL key store (${this.where}): table ${this.table} has schema version ${have}, newer than this tessera supports (${PG_SCHEMA_VERSION}); upgrade tessera`);
+        throw new TesseraError(
+          'ERR_FORMAT',
+          `PostgreSQL key store (${this.where}): table ${this.table} has schema version ${have}, newer than this tessera supports (${PG_SCHEMA_VERSION}); upgrade tessera`,
+        );
       }
       if (have === PG_SCHEMA_VERSION) return;
       for (let v = have; v < PG_SCHEMA_VERSION; v++) for (const sql of MIGRATIONS[v]!(this.table)) await c.query(sql);
@@ -407,7 +417,10 @@ export class PostgresKeyStore implements KeyStore {
           throw e;
         }
       }
-      const rows = await this.#withClient('load', async (c) => (await c.query(`SELECT generation, doc FROM ${this.table} WHERE name = $1`, [this.keyring])).rows);
+      const rows = await this.#withClient(
+        'load',
+        async (c) => (await c.query(`SELECT generation, doc FROM ${this.table} WHERE name = $1`, [this.keyring])).rows,
+      );
       return rows.length ? this.#parse(rows[0]!) : undefined;
     });
   }
@@ -446,7 +459,10 @@ export class PostgresKeyStore implements KeyStore {
             this.#hold(conn, gen, rows);
             keep = true;
           }
-          throw new TesseraError('ERR_CONFLICT', `PostgreSQL key store (${this.where}): generation ${gen} was committed by another writer (expected ${expectedGeneration})`);
+          throw new TesseraError(
+            'ERR_CONFLICT',
+            `PostgreSQL key store (${this.where}): generation ${gen} was committed by another writer (expected ${expectedGeneration})`,
+          );
         }
         if (rows.length) {
           const cur = this.#parse(rows[0]!);
@@ -461,7 +477,10 @@ export class PostgresKeyStore implements KeyStore {
             await q(`INSERT INTO ${this.table} (name, generation, doc) VALUES ($1, $2, $3)`, [this.keyring, next.generation, text]);
           } catch (e) {
             if ((e as { code?: unknown }).code === '23505') {
-              throw new TesseraError('ERR_CONFLICT', `PostgreSQL key store (${this.where}): another writer initialized keyring ${JSON.stringify(this.keyring)} first`);
+              throw new TesseraError(
+                'ERR_CONFLICT',
+                `PostgreSQL key store (${this.where}): another writer initialized keyring ${JSON.stringify(this.keyring)} first`,
+              );
             }
             throw e;
           }
@@ -473,7 +492,10 @@ export class PostgresKeyStore implements KeyStore {
           await q('ROLLBACK').catch(() => undefined);
         }
         if ((e as { code?: unknown }).code === '55P03') {
-          throw new TesseraError('ERR_LOCKED', `PostgreSQL key store (${this.where}): another writer held the keyring row for more than ${this.#lockTimeoutMs} ms`);
+          throw new TesseraError(
+            'ERR_LOCKED',
+            `PostgreSQL key store (${this.where}): another writer held the keyring row for more than ${this.#lockTimeoutMs} ms`,
+          );
         }
         throw this.#ioError(e, 'commit');
       } finally {

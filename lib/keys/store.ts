@@ -122,7 +122,11 @@ function count(v: unknown): boolean {
   return Number.isSafeInteger(v) && (v as number) >= 0;
 }
 
-const KDF_FIELDS: Record<string, string[] | undefined> = { scrypt: ['N', 'r', 'p'], 'pbkdf2-sha256': ['iterations'], argon2id: ['memory', 'passes', 'parallelism'] };
+const KDF_FIELDS: Record<string, string[] | undefined> = {
+  scrypt: ['N', 'r', 'p'],
+  'pbkdf2-sha256': ['iterations'],
+  argon2id: ['memory', 'passes', 'parallelism'],
+};
 
 /** Structural check of a parsed document (not authenticity: that is the keyring's MAC). */
 export function checkDocShape(v: unknown, where: string): KeyringDoc {

@@ -43,7 +43,16 @@ export class OpTotals {
     const key = `${e.op}\0${e.algorithm}\0${e.backend}\0${e.result}`;
     let s = this.#entries.get(key);
     if (s === undefined) {
-      s = { op: e.op, algorithm: e.algorithm, backend: e.backend, result: e.result, count: 0, bytes: 0, buckets: new Array<number>(this.#bounds.length + 1).fill(0), sum: 0 };
+      s = {
+        op: e.op,
+        algorithm: e.algorithm,
+        backend: e.backend,
+        result: e.result,
+        count: 0,
+        bytes: 0,
+        buckets: new Array<number>(this.#bounds.length + 1).fill(0),
+        sum: 0,
+      };
       this.#entries.set(key, s);
       if (this.#recent.length < 16) this.#recent.push(s);
     }

@@ -23,7 +23,10 @@ type Attrs = Record<string, string>;
 interface Meter {
   createCounter(name: string, opts?: object): { add(n: number, attrs?: Attrs): void };
   createHistogram(name: string, opts?: object): { record(v: number, attrs?: Attrs): void };
-  createObservableGauge(name: string, opts?: object): {
+  createObservableGauge(
+    name: string,
+    opts?: object,
+  ): {
     addCallback(cb: (r: { observe(v: number, attrs?: Attrs): void }) => void): void;
     removeCallback(cb: (r: { observe(v: number, attrs?: Attrs): void }) => void): void;
   };
@@ -62,7 +65,11 @@ export function bindOpenTelemetry(opts: OpenTelemetryOptions = {}): OpenTelemetr
   });
   const auth = m.createCounter('tessera.auth.failures', { description: 'Messages that failed authentication, by purpose.' });
   const kek = m.createCounter('tessera.kek.requests', { description: 'Calls to the keyring KEK by provider kind, operation and result.' });
-  const kekDuration = m.createHistogram('tessera.kek.request.duration', { description: 'Duration of calls to the keyring KEK.', unit: 's', advice: { explicitBucketBoundaries: [...METRIC_BUCKETS.kek] } });
+  const kekDuration = m.createHistogram('tessera.kek.request.duration', {
+    description: 'Duration of calls to the keyring KEK.',
+    unit: 's',
+    advice: { explicitBucketBoundaries: [...METRIC_BUCKETS.kek] },
+  });
   const hits = m.createCounter('tessera.datakey_cache.hits', { description: 'Keyring file data keys found in the cache.' });
   const misses = m.createCounter('tessera.datakey_cache.misses', { description: 'Keyring file data keys unwrapped by the KEK.' });
   const rotations = m.createCounter('tessera.key.rotations', { description: 'Key rotations, by purpose.' });
@@ -73,7 +80,10 @@ export function bindOpenTelemetry(opts: OpenTelemetryOptions = {}): OpenTelemetr
   const entries = m.createObservableGauge('tessera.datakey_cache.entries', { description: 'Keyring file data keys held in the caches of this process.' });
   const observeEntries = (r: { observe(v: number): void }) => r.observe(dataKeyCacheEntries());
   entries.addCallback(observeEntries);
-  const queued = m.createObservableGauge('tessera.pool.queued', { description: 'Tasks handed to the crypto worker pool that no thread has started yet.', unit: '{task}' });
+  const queued = m.createObservableGauge('tessera.pool.queued', {
+    description: 'Tasks handed to the crypto worker pool that no thread has started yet.',
+    unit: '{task}',
+  });
   const observeQueued = (r: { observe(v: number): void }) => r.observe(workerPool().queued);
   queued.addCallback(observeQueued);
 

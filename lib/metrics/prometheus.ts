@@ -72,7 +72,8 @@ function promClient(): PromClient {
 export function bindPrometheus(opts: PrometheusOptions = {}): PrometheusBinding {
   if (opts === null || typeof opts !== 'object') throw new TesseraError('ERR_ARGUMENT', `bindPrometheus: options must be an object (got ${describe(opts)})`);
   const prefix = opts.prefix ?? 'tessera_';
-  if (typeof prefix !== 'string' || !/^[a-zA-Z_:][a-zA-Z0-9_:]{0,63}$/.test(prefix)) throw new TesseraError('ERR_ARGUMENT', `bindPrometheus: prefix must be a Prometheus metric name prefix (got ${describe(prefix)})`);
+  if (typeof prefix !== 'string' || !/^[a-zA-Z_:][a-zA-Z0-9_:]{0,63}$/.test(prefix))
+    throw new TesseraError('ERR_ARGUMENT', `bindPrometheus: prefix must be a Prometheus metric name prefix (got ${describe(prefix)})`);
   const prom = promClient();
   const registry = opts.registry ?? prom.register;
   if (!registry || typeof registry.metrics !== 'function') throw new TesseraError('ERR_ARGUMENT', 'bindPrometheus: registry must be a prom-client Registry');
@@ -99,8 +100,12 @@ export function bindPrometheus(opts: PrometheusOptions = {}): PrometheusBinding 
   };
   collector('operations_total', 'Keyring data operations by operation, algorithm, backend and result.', 'counter', () => totals.operations());
   collector('operation_bytes_total', 'Bytes processed by keyring data operations (plaintext sealed, messages opened).', 'counter', () => totals.bytes());
-  collector('operation_duration_seconds', 'Time of the cryptographic work of keyring data operations.', 'histogram', () => totals.durations(`${prefix}operation_duration_seconds`));
-  collector('auth_failures_total', 'Messages that failed authentication (tampered, truncated, or another key), by purpose.', 'counter', () => totals.authFailures());
+  collector('operation_duration_seconds', 'Time of the cryptographic work of keyring data operations.', 'histogram', () =>
+    totals.durations(`${prefix}operation_duration_seconds`),
+  );
+  collector('auth_failures_total', 'Messages that failed authentication (tampered, truncated, or another key), by purpose.', 'counter', () =>
+    totals.authFailures(),
+  );
   const kek = counter('kek_requests_total', 'Calls to the keyring KEK by provider kind, operation and result.', ['provider', 'op', 'result']);
   const kekDuration = histogram('kek_request_duration_seconds', 'Duration of calls to the keyring KEK.', ['provider', 'op'], METRIC_BUCKETS.kek);
   const hits = counter('datakey_cache_hits_total', 'Keyring file data keys found in the cache.');

@@ -34,7 +34,9 @@ export type DriverOptions = Record<string, unknown>;
 type DatabaseCtor = new (path: string, options?: DriverOptions) => SqliteDatabase;
 
 function driver(): DatabaseCtor {
-  return requirePeer<DatabaseCtor>('better-sqlite3-multiple-ciphers', 'tessera/sqlcipher', (m) => (typeof m !== 'function' ? 'no Database constructor' : undefined));
+  return requirePeer<DatabaseCtor>('better-sqlite3-multiple-ciphers', 'tessera/sqlcipher', (m) =>
+    typeof m !== 'function' ? 'no Database constructor' : undefined,
+  );
 }
 
 /** A SQLite error as a TesseraError: a wrong key is ERR_AUTH, anything else ERR_DATABASE naming the SQLite code. */
@@ -55,7 +57,10 @@ function rawKeyLiteral(raw: Uint8Array): Buffer {
   out[1] = 0x27; // '
   for (let i = 0; i < 32; i++) {
     // Constant-time nibble -> ASCII hex (no table lookup indexed by key bits).
-    for (const [j, n] of [[0, raw[i]! >> 4], [1, raw[i]! & 15]] as const) {
+    for (const [j, n] of [
+      [0, raw[i]! >> 4],
+      [1, raw[i]! & 15],
+    ] as const) {
       out[2 + 2 * i + j] = hex + n + (((9 - n) >> 8) & 39); // 0-9 -> '0'-'9', 10-15 -> 'a'-'f'
     }
   }

@@ -82,7 +82,8 @@ export interface RotationResult {
 }
 
 function checkArgs(path: unknown, ring: unknown, purpose: unknown): string {
-  if (typeof path !== 'string' || path === '' || path === ':memory:') throw new TesseraError('ERR_ARGUMENT', `a database path is required (got ${describe(path)})`);
+  if (typeof path !== 'string' || path === '' || path === ':memory:')
+    throw new TesseraError('ERR_ARGUMENT', `a database path is required (got ${describe(path)})`);
   if (!ring || typeof (ring as Keyring).databaseKeys !== 'function') throw new TesseraError('ERR_ARGUMENT', 'a Keyring is required');
   if (typeof purpose !== 'string') throw new TesseraError('ERR_ARGUMENT', `a purpose is required (got ${describe(purpose)})`);
   return resolve(path);
@@ -249,7 +250,8 @@ async function finish(
       } finally {
         bk.close();
       }
-      if (JSON.stringify(expected) !== JSON.stringify(tables)) throw new TesseraError('ERR_DATABASE', `${file}: row counts after the rekey differ from the backup's`);
+      if (JSON.stringify(expected) !== JSON.stringify(tables))
+        throw new TesseraError('ERR_DATABASE', `${file}: row counts after the rekey differ from the backup's`);
     }
   } catch (e) {
     const err = sqliteError(e, `verifying ${file} after the rekey`);

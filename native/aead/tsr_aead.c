@@ -56,7 +56,9 @@ struct tsr_aead_ctx {
   int serial;
 };
 
-static int is_gcm(tsr_aead_alg alg) { return alg == TSR_AEAD_AES256GCM || alg == TSR_AEAD_AES128GCM || alg == TSR_AEAD_XAES256GCM; }
+static int is_gcm(tsr_aead_alg alg) {
+  return alg == TSR_AEAD_AES256GCM || alg == TSR_AEAD_AES128GCM || alg == TSR_AEAD_XAES256GCM;
+}
 
 tsr_aead_ctx *tsr_aead_ctx_new_kernel(tsr_aead_alg alg, const uint8_t *key, const tsr_kernel *k, tsr_status *status) {
   if (!tsr_aead_valid(alg) && alg != TSR_AEAD_AES128GCM) {
@@ -103,7 +105,9 @@ tsr_aead_ctx *tsr_aead_ctx_new(tsr_aead_alg alg, const uint8_t *key, tsr_status 
   return tsr_aead_ctx_new_kernel(alg, key, &k, status);
 }
 
-const tsr_kernel *tsr_aead_ctx_kernel(const tsr_aead_ctx *ctx) { return &ctx->kernel; }
+const tsr_kernel *tsr_aead_ctx_kernel(const tsr_aead_ctx *ctx) {
+  return &ctx->kernel;
+}
 
 /* XAES-256-GCM steps 1-2: L = AES-256_K(0^128); K1 = dbl(L) in GF(2^128),
  * branch-free (the carry mask comes from MSB(L) arithmetically). */
@@ -124,7 +128,10 @@ static void xaes_derive(tsr_aead_ctx *ctx, const uint8_t nonce[24]) {
   uint8_t *m = s->sub;
   for (int b = 0; b < 2; b++) {
     uint8_t *mb = m + 16 * b;
-    mb[0] = 0x00; mb[1] = (uint8_t)(b + 1); mb[2] = 0x58; mb[3] = 0x00;
+    mb[0] = 0x00;
+    mb[1] = (uint8_t)(b + 1);
+    mb[2] = 0x58;
+    mb[3] = 0x00;
     memcpy(mb + 4, nonce, 12);
     for (int i = 0; i < 16; i++) mb[i] ^= s->k1[i];
   }
@@ -153,14 +160,18 @@ void tsr_aead_ctx_free(tsr_aead_ctx *ctx) {
   free(ctx);
 }
 
-tsr_aead_alg tsr_aead_ctx_alg(const tsr_aead_ctx *ctx) { return ctx->alg; }
+tsr_aead_alg tsr_aead_ctx_alg(const tsr_aead_ctx *ctx) {
+  return ctx->alg;
+}
 
 void tsr_aead_ctx_set_parallel(tsr_aead_ctx *ctx, int parallel) {
   ctx->serial = !parallel;
   if (ctx->ossl) tsr_aead_openssl_set_parallel(ctx->ossl, parallel);
 }
 
-const uint8_t *tsr_aead_ctx_key(const tsr_aead_ctx *ctx) { return ctx->uses_kernel ? ctx->ks->key : tsr_aead_openssl_key(ctx->ossl); }
+const uint8_t *tsr_aead_ctx_key(const tsr_aead_ctx *ctx) {
+  return ctx->uses_kernel ? ctx->ks->key : tsr_aead_openssl_key(ctx->ossl);
+}
 
 /* GCM caps a message at 2^36 - 32 bytes (SP 800-38D section 5.2.1.1);
  * ChaCha20-Poly1305 at 2^38 - 64 (RFC 8439 section 2.8). */
@@ -193,7 +204,9 @@ static const uint8_t *chacha_begin(tsr_aead_ctx *ctx, const uint8_t *nonce, uint
 }
 
 /* Two cores for large AES-GCM messages, unless the context is serial. */
-static int split(const tsr_aead_ctx *ctx, size_t len) { return !ctx->serial && len >= TSR_AESGCM_SPLIT_MIN; }
+static int split(const tsr_aead_ctx *ctx, size_t len) {
+  return !ctx->serial && len >= TSR_AESGCM_SPLIT_MIN;
+}
 
 tsr_status tsr_aead_seal(tsr_aead_ctx *ctx, uint8_t *out, const uint8_t *nonce, const uint8_t *pt, size_t ptlen,
                          const uint8_t *aad1, size_t aad1len, const uint8_t *aad2, size_t aad2len) {
@@ -202,12 +215,15 @@ tsr_status tsr_aead_seal(tsr_aead_ctx *ctx, uint8_t *out, const uint8_t *nonce, 
   if (is_gcm(ctx->alg)) {
     const uint8_t *iv;
     const tsr_aesgcm_key *k = gcm_begin(ctx, nonce, &iv);
-    if (split(ctx, ptlen)) tsr_aesgcm_split_seal(ctx->kernel.gcm, k, out, iv, pt, ptlen, aad1, aad1len, aad2, aad2len);
-    else tsr_aesgcm_seal(ctx->kernel.gcm, k, out, iv, pt, ptlen, aad1, aad1len, aad2, aad2len);
+    if (split(ctx, ptlen))
+      tsr_aesgcm_split_seal(ctx->kernel.gcm, k, out, iv, pt, ptlen, aad1, aad1len, aad2, aad2len);
+    else
+      tsr_aesgcm_seal(ctx->kernel.gcm, k, out, iv, pt, ptlen, aad1, aad1len, aad2, aad2len);
   } else {
     uint8_t iv[12];
     const uint8_t *key = chacha_begin(ctx, nonce, iv);
-    tsr_chachapoly_kern_seal(ctx->kernel.chacha, ctx->kernel.poly, &ctx->ks->u.ps, key, out, iv, pt, ptlen, aad1, aad1len, aad2, aad2len);
+    tsr_chachapoly_kern_seal(ctx->kernel.chacha, ctx->kernel.poly, &ctx->ks->u.ps, key, out, iv, pt, ptlen, aad1,
+                             aad1len, aad2, aad2len);
   }
   return TSR_OK;
 }
@@ -217,19 +233,22 @@ tsr_status tsr_aead_open(tsr_aead_ctx *ctx, uint8_t *out, const uint8_t *nonce, 
   if (sealedlen < TSR_AEAD_TAGBYTES) return TSR_ERR_FORMAT;
   const size_t len = sealedlen - TSR_AEAD_TAGBYTES;
   if (!length_ok(ctx->alg, len)) return TSR_ERR_LENGTH;
-  if (!ctx->uses_kernel) return tsr_aead_openssl_open(ctx->ossl, out, nonce, sealed, sealedlen, aad1, aad1len, aad2, aad2len);
+  if (!ctx->uses_kernel)
+    return tsr_aead_openssl_open(ctx->ossl, out, nonce, sealed, sealedlen, aad1, aad1len, aad2, aad2len);
   uint8_t tag[TSR_AEAD_TAGBYTES];
   memcpy(tag, sealed + len, sizeof tag); /* in-place opens overwrite sealed */
   int ok;
   if (is_gcm(ctx->alg)) {
     const uint8_t *iv;
     const tsr_aesgcm_key *k = gcm_begin(ctx, nonce, &iv);
-    ok = split(ctx, len) ? tsr_aesgcm_split_open(ctx->kernel.gcm, k, out, iv, sealed, len, tag, aad1, aad1len, aad2, aad2len)
-            : tsr_aesgcm_open(ctx->kernel.gcm, k, out, iv, sealed, len, tag, aad1, aad1len, aad2, aad2len);
+    ok = split(ctx, len)
+             ? tsr_aesgcm_split_open(ctx->kernel.gcm, k, out, iv, sealed, len, tag, aad1, aad1len, aad2, aad2len)
+             : tsr_aesgcm_open(ctx->kernel.gcm, k, out, iv, sealed, len, tag, aad1, aad1len, aad2, aad2len);
   } else {
     uint8_t iv[12];
     const uint8_t *key = chacha_begin(ctx, nonce, iv);
-    ok = tsr_chachapoly_kern_open(ctx->kernel.chacha, ctx->kernel.poly, &ctx->ks->u.ps, key, out, iv, sealed, len, tag, aad1, aad1len, aad2, aad2len);
+    ok = tsr_chachapoly_kern_open(ctx->kernel.chacha, ctx->kernel.poly, &ctx->ks->u.ps, key, out, iv, sealed, len, tag,
+                                  aad1, aad1len, aad2, aad2len);
     if (ok != 0 && len > 0) tsr_memzero(out, len); /* whatever the kernel wrote */
   }
   return ok == 0 ? TSR_OK : TSR_ERR_AUTH;

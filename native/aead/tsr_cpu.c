@@ -24,8 +24,8 @@ static unsigned detect(void) {
   if (aes && pclmul && ssse3 && sse41) f |= TSR_CPU_AESNI;
   if (!osxsave || !avx) return f;
   const uint64_t xcr0 = xgetbv0();
-  const int ymm_os = (xcr0 & 0x6) == 0x6;    /* XMM and YMM state */
-  const int zmm_os = (xcr0 & 0xe6) == 0xe6;  /* plus opmask, ZMM_Hi256, Hi16_ZMM */
+  const int ymm_os = (xcr0 & 0x6) == 0x6;   /* XMM and YMM state */
+  const int zmm_os = (xcr0 & 0xe6) == 0xe6; /* plus opmask, ZMM_Hi256, Hi16_ZMM */
   if (__get_cpuid_max(0, 0) < 7) return f;
   __cpuid_count(7, 0, a, b, c, d);
   const int avx2 = (b >> 5) & 1, bmi2 = (b >> 8) & 1, adx = (b >> 19) & 1;
@@ -65,7 +65,9 @@ static unsigned test_mask(unsigned f) {
   return f;
 }
 #else
-static unsigned test_mask(unsigned f) { return f; }
+static unsigned test_mask(unsigned f) {
+  return f;
+}
 #endif
 
 unsigned tsr_cpu_features(void) {
@@ -79,5 +81,7 @@ unsigned tsr_cpu_features(void) {
   return cached;
 }
 #else
-unsigned tsr_cpu_features(void) { return 0; }
+unsigned tsr_cpu_features(void) {
+  return 0;
+}
 #endif

@@ -17,12 +17,17 @@ tsr_tier tsr_kernel_parse(const char *name) {
   return TSR_TIER_INVALID;
 }
 
-const char *tsr_kernel_tier_name(tsr_tier t) { return (t >= 0 && t <= TSR_TIER_AUTO) ? NAMES[t] : "invalid"; }
+const char *tsr_kernel_tier_name(tsr_tier t) {
+  return (t >= 0 && t <= TSR_TIER_AUTO) ? NAMES[t] : "invalid";
+}
 
 int tsr_kernel_resolve(tsr_tier t, tsr_kernel *out, const char **missing) {
   const unsigned f = tsr_cpu_features();
   if (t == TSR_TIER_AUTO)
-    t = (f & TSR_CPU_VAES512) ? TSR_TIER_VAES512 : (f & TSR_CPU_VAES256) ? TSR_TIER_VAES256 : (f & TSR_CPU_AESNI) ? TSR_TIER_AESNI : TSR_TIER_OPENSSL;
+    t = (f & TSR_CPU_VAES512)   ? TSR_TIER_VAES512
+        : (f & TSR_CPU_VAES256) ? TSR_TIER_VAES256
+        : (f & TSR_CPU_AESNI)   ? TSR_TIER_AESNI
+                                : TSR_TIER_OPENSSL;
   memset(out, 0, sizeof *out);
   out->tier = t;
   switch (t) {

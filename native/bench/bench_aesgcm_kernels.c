@@ -29,8 +29,8 @@ static volatile int sink;
 /* op: 0 seal, 1 open. impl NULL = OpenSSL. Returns ns per message of the
  * fastest batch (64 messages, or one from 16 KiB): the machine may be
  * shared, and the fastest batch is the one no other work interrupted. */
-static double run(const tsr_aesgcm_impl *impl, const tsr_aesgcm_key *k, int op, uint8_t *buf, uint8_t *ct,
-                  size_t len, double secs) {
+static double run(const tsr_aesgcm_impl *impl, const tsr_aesgcm_key *k, int op, uint8_t *buf, uint8_t *ct, size_t len,
+                  double secs) {
   uint8_t iv[12] = {1, 2, 3}, aad[16] = {0}, tag[16];
   double t0 = now(), t, best = 1e30;
   memcpy(tag, ct + len, 16);
@@ -38,8 +38,10 @@ static double run(const tsr_aesgcm_impl *impl, const tsr_aesgcm_key *k, int op, 
     const double b0 = now();
     int r = 0;
     for (; r < 64; r++) {
-      if (impl && op == 0) tsr_aesgcm_seal(impl, k, buf, iv, buf, len, aad, 16, NULL, 0);
-      else if (impl) sink += tsr_aesgcm_open(impl, k, buf, iv, ct, len, tag, aad, 16, NULL, 0);
+      if (impl && op == 0)
+        tsr_aesgcm_seal(impl, k, buf, iv, buf, len, aad, 16, NULL, 0);
+      else if (impl)
+        sink += tsr_aesgcm_open(impl, k, buf, iv, ct, len, tag, aad, 16, NULL, 0);
       else {
         int n;
         EVP_CIPHER_CTX *x = op == 0 ? ectx : dctx;
@@ -98,8 +100,8 @@ int main(int argc, char **argv) {
   EVP_CipherInit_ex2(dctx, c, key, NULL, 0, NULL);
   double ns[4][2][NS];
   int on[4];
-  for (int i = 0; i < 4; i++) on[i] = (!impls[i] || (tsr_cpu_features() & need[i])) &&
-                                      selected(impls[i] ? impls[i]->name : "openssl");
+  for (int i = 0; i < 4; i++)
+    on[i] = (!impls[i] || (tsr_cpu_features() & need[i])) && selected(impls[i] ? impls[i]->name : "openssl");
   for (int i = 0; i < 4; i++) {
     const tsr_aesgcm_impl *im = impls[i];
     if (!on[i]) continue;
@@ -116,8 +118,7 @@ int main(int argc, char **argv) {
       }
   }
   for (int unit = 0; unit < 2; unit++) {
-    printf("AES-%zu-GCM %s (1 thread, 16 B aad, median of 3) %s", 8 * kl, unit ? "GB/s" : "ns/msg",
-           unit ? "  " : "");
+    printf("AES-%zu-GCM %s (1 thread, 16 B aad, median of 3) %s", 8 * kl, unit ? "GB/s" : "ns/msg", unit ? "  " : "");
     for (int s = 0; s < NS; s++) printf(" %9zu", sizes[s]);
     printf("\n");
     for (int i = 0; i < 4; i++) {

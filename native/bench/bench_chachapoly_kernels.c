@@ -73,8 +73,8 @@ static int run(ctx *x, int open, size_t len) {
     tsr_chachapoly_kern_seal(x->c, x->p, x->ps, key, out, nonce, buf, len, aad, sizeof aad, NULL, 0);
     return 1;
   }
-  return tsr_chachapoly_kern_open(x->c, x->p, x->ps, key, buf, nonce, out, len, out + len, aad, sizeof aad, NULL,
-                                  0) == 0;
+  return tsr_chachapoly_kern_open(x->c, x->p, x->ps, key, buf, nonce, out, len, out + len, aad, sizeof aad, NULL, 0) ==
+         0;
 }
 
 static double gbps(ctx *x, int open, size_t len) {

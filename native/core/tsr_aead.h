@@ -25,8 +25,8 @@ typedef enum {
   TSR_AEAD_AES128GCM = 0x81
 } tsr_aead_alg;
 
-#define TSR_AEAD_KEYBYTES 32u
-#define TSR_AEAD_TAGBYTES 16u
+#define TSR_AEAD_KEYBYTES       32u
+#define TSR_AEAD_TAGBYTES       16u
 #define TSR_AEAD_NONCEBYTES_MAX 24u
 
 /* Result codes shared by every C entry point; the binding maps them to
@@ -76,19 +76,15 @@ const uint8_t *tsr_aead_ctx_key(const tsr_aead_ctx *ctx);
  * concatenation aad1 || aad2 (message format v1 authenticates its header as
  * aad1 and the caller's data as aad2 without a copy). out may equal pt.
  */
-tsr_status tsr_aead_seal(tsr_aead_ctx *ctx, uint8_t *out, const uint8_t *nonce,
-                         const uint8_t *pt, size_t ptlen,
-                         const uint8_t *aad1, size_t aad1len,
-                         const uint8_t *aad2, size_t aad2len);
+tsr_status tsr_aead_seal(tsr_aead_ctx *ctx, uint8_t *out, const uint8_t *nonce, const uint8_t *pt, size_t ptlen,
+                         const uint8_t *aad1, size_t aad1len, const uint8_t *aad2, size_t aad2len);
 
 /*
  * out receives sealedlen - 16 bytes of plaintext. On any failure out is
  * zeroed (never unauthenticated plaintext). out may equal sealed.
  */
-tsr_status tsr_aead_open(tsr_aead_ctx *ctx, uint8_t *out, const uint8_t *nonce,
-                         const uint8_t *sealed, size_t sealedlen,
-                         const uint8_t *aad1, size_t aad1len,
-                         const uint8_t *aad2, size_t aad2len);
+tsr_status tsr_aead_open(tsr_aead_ctx *ctx, uint8_t *out, const uint8_t *nonce, const uint8_t *sealed, size_t sealedlen,
+                         const uint8_t *aad1, size_t aad1len, const uint8_t *aad2, size_t aad2len);
 
 /* Fills buf with bytes from the backend's CSPRNG. */
 tsr_status tsr_random_bytes(uint8_t *buf, size_t n);

@@ -46,18 +46,22 @@
 #include <wasm_simd128.h>
 
 typedef v128_t W;
-#define NB 8 /* blocks per W[8] state */
-#define WC(c) wasm_u64x2_const_splat(c)
+#define NB        8 /* blocks per W[8] state */
+#define WC(c)     wasm_u64x2_const_splat(c)
 #define SHL(x, n) wasm_i64x2_shl((x), (n))
 #define SHR(x, n) wasm_u64x2_shr((x), (n))
-AES_INLINE W rk_load(const uint64_t *p) { return wasm_v128_load64_splat(p); }
-AES_INLINE uint64_t lane0(W x) { return (uint64_t)wasm_i64x2_extract_lane(x, 0); }
+AES_INLINE W rk_load(const uint64_t *p) {
+  return wasm_v128_load64_splat(p);
+}
+AES_INLINE uint64_t lane0(W x) {
+  return (uint64_t)wasm_i64x2_extract_lane(x, 0);
+}
 
 /* Lane-local moves, kept to the shuffle forms engines lower to one or two
  * x86 / ARM instructions (pshuflw+pshufhw, pshufd, 16-bit shifts); a
  * general i8x16.shuffle costs a mask constant per use in V8. */
-#define ROT16(x) wasm_i16x8_shuffle((x), (x), 1, 2, 3, 0, 5, 6, 7, 4) /* rotr 16 per 64-bit lane */
-#define ROT32(x) wasm_i32x4_shuffle((x), (x), 1, 0, 3, 2)             /* rotr 32 per 64-bit lane */
+#define ROT16(x)     wasm_i16x8_shuffle((x), (x), 1, 2, 3, 0, 5, 6, 7, 4) /* rotr 16 per 64-bit lane */
+#define ROT32(x)     wasm_i32x4_shuffle((x), (x), 1, 0, 3, 2)             /* rotr 32 per 64-bit lane */
 /* Inside each 16-bit row: rotate by one column (4 bits) or two (a byte swap). */
 #define ROW_ROTR4(x) wasm_v128_or(wasm_u16x8_shr((x), 4), wasm_i16x8_shl((x), 12))
 #define ROW_ROTL4(x) wasm_v128_or(wasm_i16x8_shl((x), 4), wasm_u16x8_shr((x), 12))
@@ -65,13 +69,19 @@ AES_INLINE uint64_t lane0(W x) { return (uint64_t)wasm_i64x2_extract_lane(x, 0);
 /* rot1_k(x) at (r, c) = x at (r + 1, c + k); rot2_k at (r, c) = x at (r + 2, c + 2k). */
 AES_INLINE W rot1(W x, int k) {
   switch (k) {
-    case 0: return ROT16(x);
-    case 1: return ROW_ROTR4(ROT16(x));
-    case 2: return ROW_SWAP8(ROT16(x));
-    default: return ROW_ROTL4(ROT16(x));
+    case 0:
+      return ROT16(x);
+    case 1:
+      return ROW_ROTR4(ROT16(x));
+    case 2:
+      return ROW_SWAP8(ROT16(x));
+    default:
+      return ROW_ROTL4(ROT16(x));
   }
 }
-AES_INLINE W rot2(W x, int k) { return (k & 1) ? ROW_SWAP8(ROT32(x)) : ROT32(x); }
+AES_INLINE W rot2(W x, int k) {
+  return (k & 1) ? ROW_SWAP8(ROT32(x)) : ROT32(x);
+}
 /* ShiftRows^2: rows 1 and 3 move by two columns (a byte swap), row 2 by four. */
 AES_INLINE W shift_rows2(W x) {
   return wasm_v128_bitselect(ROW_SWAP8(x), x, wasm_i16x8_const(0, -1, 0, -1, 0, -1, 0, -1));
@@ -93,8 +103,7 @@ static void store_blocks(uint8_t *out, W *q) {
   ortho(q);
   for (int b = 0; b < 4; b++) {
     W x = q[b], y = q[b + 4];
-    wasm_v128_store(out + 16 * b,
-                    wasm_i8x16_shuffle(x, y, 0, 2, 4, 6, 16, 18, 20, 22, 1, 3, 5, 7, 17, 19, 21, 23));
+    wasm_v128_store(out + 16 * b, wasm_i8x16_shuffle(x, y, 0, 2, 4, 6, 16, 18, 20, 22, 1, 3, 5, 7, 17, 19, 21, 23));
     wasm_v128_store(out + 16 * (b + 4),
                     wasm_i8x16_shuffle(x, y, 8, 10, 12, 14, 24, 26, 28, 30, 9, 11, 13, 15, 25, 27, 29, 31));
   }
@@ -103,21 +112,31 @@ static void store_blocks(uint8_t *out, W *q) {
 #else /* portable 64-bit */
 
 typedef uint64_t W;
-#define NB 4
-static inline uint64_t rotr64(uint64_t x, unsigned n) { return (x >> n) | (x << (64 - n)); }
-#define WC(c) ((uint64_t)(c))
+#define NB        4
+static inline uint64_t rotr64(uint64_t x, unsigned n) {
+  return (x >> n) | (x << (64 - n));
+}
+#define WC(c)     ((uint64_t)(c))
 #define SHL(x, n) ((x) << (n))
 #define SHR(x, n) ((x) >> (n))
-AES_INLINE W rk_load(const uint64_t *p) { return *p; }
-AES_INLINE uint64_t lane0(W x) { return x; }
+AES_INLINE W rk_load(const uint64_t *p) {
+  return *p;
+}
+AES_INLINE uint64_t lane0(W x) {
+  return x;
+}
 
 /* Same maps as the simd128 shuffles, as rotations and masks. */
 AES_INLINE W rot1(W x, int k) {
   switch (k) {
-    case 0: return rotr64(x, 16);
-    case 1: return (rotr64(x, 20) & 0x0FFF0FFF0FFF0FFFull) | (rotr64(x, 4) & 0xF000F000F000F000ull);
-    case 2: return (rotr64(x, 24) & 0x00FF00FF00FF00FFull) | (rotr64(x, 8) & 0xFF00FF00FF00FF00ull);
-    default: return (rotr64(x, 28) & 0x000F000F000F000Full) | (rotr64(x, 12) & 0xFFF0FFF0FFF0FFF0ull);
+    case 0:
+      return rotr64(x, 16);
+    case 1:
+      return (rotr64(x, 20) & 0x0FFF0FFF0FFF0FFFull) | (rotr64(x, 4) & 0xF000F000F000F000ull);
+    case 2:
+      return (rotr64(x, 24) & 0x00FF00FF00FF00FFull) | (rotr64(x, 8) & 0xFF00FF00FF00FF00ull);
+    default:
+      return (rotr64(x, 28) & 0x000F000F000F000Full) | (rotr64(x, 12) & 0xFFF0FFF0FFF0FFF0ull);
   }
 }
 AES_INLINE W rot2(W x, int k) {
@@ -142,13 +161,13 @@ static inline uint64_t unspread(uint64_t x) {
   t = ((x >> 16) ^ x) & 0x00000000FFFF0000ull;
   return x ^ t ^ (t << 16);
 }
-#define EVEN8 0x00FF00FF00FF00FFull
+#define EVEN8     0x00FF00FF00FF00FFull
 static void ortho(W *q);
 static void load_blocks(W *q, const uint8_t *in) {
   for (int b = 0; b < 4; b++) {
     uint64_t x = spread(tsr_load64_le(in + 16 * b)), y = spread(tsr_load64_le(in + 16 * b + 8));
-    q[b] = (x & EVEN8) | ((y & EVEN8) << 8);         /* columns 0, 2 */
-    q[b + 4] = ((x >> 8) & EVEN8) | (y & ~EVEN8);    /* columns 1, 3 */
+    q[b] = (x & EVEN8) | ((y & EVEN8) << 8);      /* columns 0, 2 */
+    q[b + 4] = ((x >> 8) & EVEN8) | (y & ~EVEN8); /* columns 1, 3 */
   }
   ortho(q);
 }
@@ -167,11 +186,11 @@ static void store_blocks(uint8_t *out, W *q) {
 
 /* 8x8 bit transposition in every byte position: afterwards bit 8k + j of
  * word i is bit i of byte k of input word j (and back: an involution). */
-#define SWAPMOVE(a, b, n, m)                    \
-  do {                                          \
-    W t_ = (SHR((a), (n)) ^ (b)) & WC(m);       \
-    (b) ^= t_;                                  \
-    (a) ^= SHL(t_, (n));                        \
+#define SWAPMOVE(a, b, n, m)              \
+  do {                                    \
+    W t_ = (SHR((a), (n)) ^ (b)) & WC(m); \
+    (b) ^= t_;                            \
+    (a) ^= SHL(t_, (n));                  \
   } while (0)
 static void ortho(W *q) {
   for (int j = 0; j < 8; j += 2) SWAPMOVE(q[j], q[j + 1], 1, 0x5555555555555555ull);
@@ -317,7 +336,10 @@ void tsr_aes_init(tsr_aes_key *k, const uint8_t *key, size_t keylen) {
     if (i % nk == 0 || (nk > 6 && i % nk == 4)) {
       __builtin_memset(buf, 0, sizeof buf);
       if (i % nk == 0) { /* RotWord */
-        buf[0] = t[1]; buf[1] = t[2]; buf[2] = t[3]; buf[3] = t[0];
+        buf[0] = t[1];
+        buf[1] = t[2];
+        buf[2] = t[3];
+        buf[3] = t[0];
       } else {
         __builtin_memcpy(buf, t, 4);
       }

@@ -23,25 +23,33 @@
 #define ROTL32(v, n) (((v) << (n)) | ((v) >> (32 - (n))))
 
 /* RFC 8439 section 2.1, with the rotation as a parameter (scalar or vector). */
-#define CHACHA_QR(a, b, c, d, ROTL)        \
-  do {                                     \
-    a += b; d ^= a; d = ROTL(d, 16);       \
-    c += d; b ^= c; b = ROTL(b, 12);       \
-    a += b; d ^= a; d = ROTL(d, 8);        \
-    c += d; b ^= c; b = ROTL(b, 7);        \
+#define CHACHA_QR(a, b, c, d, ROTL) \
+  do {                              \
+    a += b;                         \
+    d ^= a;                         \
+    d = ROTL(d, 16);                \
+    c += d;                         \
+    b ^= c;                         \
+    b = ROTL(b, 12);                \
+    a += b;                         \
+    d ^= a;                         \
+    d = ROTL(d, 8);                 \
+    c += d;                         \
+    b ^= c;                         \
+    b = ROTL(b, 7);                 \
   } while (0)
 
 /* One double round (section 2.3): column rounds then diagonal rounds. */
-#define CHACHA_DOUBLE_ROUND(x, ROTL)                \
-  do {                                              \
-    CHACHA_QR(x[0], x[4], x[8], x[12], ROTL);       \
-    CHACHA_QR(x[1], x[5], x[9], x[13], ROTL);       \
-    CHACHA_QR(x[2], x[6], x[10], x[14], ROTL);      \
-    CHACHA_QR(x[3], x[7], x[11], x[15], ROTL);      \
-    CHACHA_QR(x[0], x[5], x[10], x[15], ROTL);      \
-    CHACHA_QR(x[1], x[6], x[11], x[12], ROTL);      \
-    CHACHA_QR(x[2], x[7], x[8], x[13], ROTL);       \
-    CHACHA_QR(x[3], x[4], x[9], x[14], ROTL);       \
+#define CHACHA_DOUBLE_ROUND(x, ROTL)           \
+  do {                                         \
+    CHACHA_QR(x[0], x[4], x[8], x[12], ROTL);  \
+    CHACHA_QR(x[1], x[5], x[9], x[13], ROTL);  \
+    CHACHA_QR(x[2], x[6], x[10], x[14], ROTL); \
+    CHACHA_QR(x[3], x[7], x[11], x[15], ROTL); \
+    CHACHA_QR(x[0], x[5], x[10], x[15], ROTL); \
+    CHACHA_QR(x[1], x[6], x[11], x[12], ROTL); \
+    CHACHA_QR(x[2], x[7], x[8], x[13], ROTL);  \
+    CHACHA_QR(x[3], x[4], x[9], x[14], ROTL);  \
   } while (0)
 
 /* 20 rounds = 10 double rounds. */
@@ -52,7 +60,10 @@ static void chacha20_rounds(uint32_t x[16]) {
 /* The initial state of section 2.3: constants, key, counter, nonce. */
 static void chacha20_init_state(uint32_t st[16], const uint8_t key[32], const uint8_t nonce[12], uint32_t counter) {
   /* "expand 32-byte k" */
-  st[0] = 0x61707865u; st[1] = 0x3320646eu; st[2] = 0x79622d32u; st[3] = 0x6b206574u;
+  st[0] = 0x61707865u;
+  st[1] = 0x3320646eu;
+  st[2] = 0x79622d32u;
+  st[3] = 0x6b206574u;
   for (int i = 0; i < 8; i++) st[4 + i] = tsr_load32_le(key + 4 * i);
   st[12] = counter;
   for (int i = 0; i < 3; i++) st[13 + i] = tsr_load32_le(nonce + 4 * i);
@@ -141,7 +152,10 @@ void tsr_chacha20_xor(uint8_t *out, const uint8_t *in, size_t len, const uint8_t
 void tsr_hchacha20(uint8_t out[32], const uint8_t key[32], const uint8_t nonce16[16]) {
   uint32_t x[16];
   /* Same initial state as ChaCha20, with the 16 nonce bytes in words 12..15. */
-  x[0] = 0x61707865u; x[1] = 0x3320646eu; x[2] = 0x79622d32u; x[3] = 0x6b206574u;
+  x[0] = 0x61707865u;
+  x[1] = 0x3320646eu;
+  x[2] = 0x79622d32u;
+  x[3] = 0x6b206574u;
   for (int i = 0; i < 8; i++) x[4 + i] = tsr_load32_le(key + 4 * i);
   for (int i = 0; i < 4; i++) x[12 + i] = tsr_load32_le(nonce16 + 4 * i);
   chacha20_rounds(x);

@@ -42,8 +42,8 @@ static void mac_end(tsr_poly1305_state *ps, uint64_t aadlen, uint64_t ctlen, uin
   tsr_poly1305_final(ps, tag); /* wipes ps */
 }
 
-void tsr_chachapoly_seal(const uint8_t key[32], uint8_t *out, const uint8_t nonce[12], const uint8_t *pt,
-                         size_t ptlen, const uint8_t *aad1, size_t aad1len, const uint8_t *aad2, size_t aad2len) {
+void tsr_chachapoly_seal(const uint8_t key[32], uint8_t *out, const uint8_t nonce[12], const uint8_t *pt, size_t ptlen,
+                         const uint8_t *aad1, size_t aad1len, const uint8_t *aad2, size_t aad2len) {
   tsr_poly1305_state ps;
   uint8_t tag[16];
   mac_begin(&ps, key, nonce, aad1, aad1len, aad2, aad2len);
@@ -58,9 +58,9 @@ void tsr_chachapoly_seal(const uint8_t key[32], uint8_t *out, const uint8_t nonc
   tsr_memzero(tag, sizeof tag);
 }
 
-int tsr_chachapoly_open(const uint8_t key[32], uint8_t *out, const uint8_t nonce[12], const uint8_t *ct,
-                        size_t ctlen, const uint8_t tag[16], const uint8_t *aad1, size_t aad1len,
-                        const uint8_t *aad2, size_t aad2len) {
+int tsr_chachapoly_open(const uint8_t key[32], uint8_t *out, const uint8_t nonce[12], const uint8_t *ct, size_t ctlen,
+                        const uint8_t tag[16], const uint8_t *aad1, size_t aad1len, const uint8_t *aad2,
+                        size_t aad2len) {
   tsr_poly1305_state ps;
   uint8_t want[16];
   mac_begin(&ps, key, nonce, aad1, aad1len, aad2, aad2len);

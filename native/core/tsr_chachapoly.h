@@ -21,12 +21,12 @@ void tsr_chacha20_xor(uint8_t *out, const uint8_t *in, size_t len, const uint8_t
                       uint32_t counter);
 
 /* out = ct || tag (ptlen + 16 bytes); out may equal pt. */
-void tsr_chachapoly_seal(const uint8_t key[32], uint8_t *out, const uint8_t nonce[12], const uint8_t *pt,
-                         size_t ptlen, const uint8_t *aad1, size_t aad1len, const uint8_t *aad2, size_t aad2len);
+void tsr_chachapoly_seal(const uint8_t key[32], uint8_t *out, const uint8_t nonce[12], const uint8_t *pt, size_t ptlen,
+                         const uint8_t *aad1, size_t aad1len, const uint8_t *aad2, size_t aad2len);
 /* 0 on success, -1 on a tag mismatch (out untouched). out may equal ct. */
-int tsr_chachapoly_open(const uint8_t key[32], uint8_t *out, const uint8_t nonce[12], const uint8_t *ct,
-                        size_t ctlen, const uint8_t tag[16], const uint8_t *aad1, size_t aad1len,
-                        const uint8_t *aad2, size_t aad2len);
+int tsr_chachapoly_open(const uint8_t key[32], uint8_t *out, const uint8_t nonce[12], const uint8_t *ct, size_t ctlen,
+                        const uint8_t tag[16], const uint8_t *aad1, size_t aad1len, const uint8_t *aad2,
+                        size_t aad2len);
 
 #ifdef __cplusplus
 }

@@ -5,13 +5,17 @@
 #include "tsr_sha512.h"
 #include "tsr_util.h"
 
-int tsr_chunked_suite_valid(int suite) { return suite == TSR_COBBLESTONE_256 || suite == TSR_COBBLESTONE_128; }
+int tsr_chunked_suite_valid(int suite) {
+  return suite == TSR_COBBLESTONE_256 || suite == TSR_COBBLESTONE_128;
+}
 
 tsr_aead_alg tsr_chunked_aead(tsr_chunked_suite suite) {
   return suite == TSR_COBBLESTONE_128 ? TSR_AEAD_AES128GCM : TSR_AEAD_AES256GCM;
 }
 
-size_t tsr_chunked_key_len(tsr_chunked_suite suite) { return suite == TSR_COBBLESTONE_128 ? 16u : 32u; }
+size_t tsr_chunked_key_len(tsr_chunked_suite suite) {
+  return suite == TSR_COBBLESTONE_128 ? 16u : 32u;
+}
 
 /* The AEAD's name from the IANA AEAD registry, as the info string spells it. */
 static const char *aead_name(tsr_chunked_suite suite) {
@@ -51,9 +55,13 @@ void tsr_chunked_nonce(uint8_t out[TSR_CHUNKED_NONCE], const uint8_t base[TSR_CH
   for (int i = 0; i < 8; i++) out[TSR_CHUNKED_NONCE - 1 - i] ^= (uint8_t)(counter >> (8 * i));
 }
 
-uint64_t tsr_chunked_chunks(uint64_t ptlen) { return ptlen / TSR_CHUNK_PT + 1; }
+uint64_t tsr_chunked_chunks(uint64_t ptlen) {
+  return ptlen / TSR_CHUNK_PT + 1;
+}
 
-uint64_t tsr_chunked_sealed_len(uint64_t ptlen) { return ptlen + tsr_chunked_chunks(ptlen) * TSR_AEAD_TAGBYTES; }
+uint64_t tsr_chunked_sealed_len(uint64_t ptlen) {
+  return ptlen + tsr_chunked_chunks(ptlen) * TSR_AEAD_TAGBYTES;
+}
 
 tsr_status tsr_chunked_opened_len(uint64_t ctlen, uint64_t *ptlen) {
   uint64_t full = ctlen / TSR_CHUNK_CT, rest = ctlen % TSR_CHUNK_CT;

@@ -22,12 +22,12 @@
 extern "C" {
 #endif
 
-#define TSR_CHUNK_PT 16384u                          /* plaintext bytes per full chunk */
-#define TSR_CHUNK_CT (TSR_CHUNK_PT + TSR_AEAD_TAGBYTES) /* ciphertext bytes per full chunk */
-#define TSR_CHUNKED_SALT 24u
+#define TSR_CHUNK_PT           16384u                             /* plaintext bytes per full chunk */
+#define TSR_CHUNK_CT           (TSR_CHUNK_PT + TSR_AEAD_TAGBYTES) /* ciphertext bytes per full chunk */
+#define TSR_CHUNKED_SALT       24u
 #define TSR_CHUNKED_COMMITMENT 32u
-#define TSR_CHUNKED_HEADER (TSR_CHUNKED_SALT + TSR_CHUNKED_COMMITMENT)
-#define TSR_CHUNKED_NONCE 12u
+#define TSR_CHUNKED_HEADER     (TSR_CHUNKED_SALT + TSR_CHUNKED_COMMITMENT)
+#define TSR_CHUNKED_NONCE      12u
 /* "If the chunk counter reaches or exceeds 2^38 ... implementations MUST abort." */
 #define TSR_CHUNKED_MAX_CHUNKS ((uint64_t)1 << 38)
 
@@ -42,7 +42,7 @@ size_t tsr_chunked_key_len(tsr_chunked_suite suite); /* input key = AEAD key siz
 
 /* What the derivation yields; lives in secure memory in the addon. */
 typedef struct {
-  uint8_t key[32];                          /* first tsr_chunked_key_len bytes used */
+  uint8_t key[32]; /* first tsr_chunked_key_len bytes used */
   uint8_t base_nonce[TSR_CHUNKED_NONCE];
   uint8_t commitment[TSR_CHUNKED_COMMITMENT];
 } tsr_chunked_keys;

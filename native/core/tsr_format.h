@@ -21,15 +21,15 @@
 extern "C" {
 #endif
 
-#define TSR_FORMAT_V1 0x01u
+#define TSR_FORMAT_V1    0x01u
 #define TSR_FORMAT_FIXED 6u /* version + alg + key id */
 
 typedef struct {
   tsr_aead_alg alg;
   uint32_t key_id;
-  size_t header_len;  /* 6 + nonce length: the authenticated prefix */
+  size_t header_len; /* 6 + nonce length: the authenticated prefix */
   const uint8_t *nonce;
-  const uint8_t *sealed;  /* ciphertext || tag */
+  const uint8_t *sealed; /* ciphertext || tag */
   size_t sealed_len;
 } tsr_format_msg;
 

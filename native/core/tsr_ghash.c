@@ -52,7 +52,9 @@ static inline uint64_t bswap64(uint64_t x) {
   return __builtin_bswap64(x);
 #endif
 }
-static inline uint64_t rev64(uint64_t x) { return bswap64(brev8(x)); }
+static inline uint64_t rev64(uint64_t x) {
+  return bswap64(brev8(x));
+}
 
 /*
  * load_x: the six multiplier operands of a block (lo, hi, lo ^ hi and the
@@ -65,10 +67,10 @@ static inline uint64_t rev64(uint64_t x) { return bswap64(brev8(x)); }
  * 16-entry nibble lookups (i8x16.swizzle, a register operation: no memory
  * access depends on the data). Y is added in byte form, before both. */
 static inline v128_t brev8_v(v128_t v) {
-  const v128_t rev4 = wasm_i8x16_const(0x00, 0x08, 0x04, 0x0C, 0x02, 0x0A, 0x06, 0x0E, 0x01, 0x09, 0x05, 0x0D, 0x03,
-                                       0x0B, 0x07, 0x0F);
-  const v128_t rev4hi = wasm_u8x16_const(0x00, 0x80, 0x40, 0xC0, 0x20, 0xA0, 0x60, 0xE0, 0x10, 0x90, 0x50, 0xD0,
-                                         0x30, 0xB0, 0x70, 0xF0);
+  const v128_t rev4 =
+      wasm_i8x16_const(0x00, 0x08, 0x04, 0x0C, 0x02, 0x0A, 0x06, 0x0E, 0x01, 0x09, 0x05, 0x0D, 0x03, 0x0B, 0x07, 0x0F);
+  const v128_t rev4hi =
+      wasm_u8x16_const(0x00, 0x80, 0x40, 0xC0, 0x20, 0xA0, 0x60, 0xE0, 0x10, 0x90, 0x50, 0xD0, 0x30, 0xB0, 0x70, 0xF0);
   return wasm_v128_or(wasm_i8x16_swizzle(rev4hi, wasm_v128_and(v, wasm_i8x16_splat(0x0F))),
                       wasm_i8x16_swizzle(rev4, wasm_u8x16_shr(v, 4)));
 }
@@ -199,11 +201,11 @@ void tsr_ghash_init_key(tsr_ghash_key *k, const uint8_t h[16]) {
 
 /* Block j of a group of g is multiplied by H^(g-j): its operands meet the
  * key parts of power index g - 1 - j. */
-#define BMUL_GROUP(z, t, xs, k, g)                                          \
-  do {                                                                     \
-    uint64_t c_[4] = {0, 0, 0, 0};                                         \
+#define BMUL_GROUP(z, t, xs, k, g)                                                                       \
+  do {                                                                                                   \
+    uint64_t c_[4] = {0, 0, 0, 0};                                                                       \
     for (size_t j_ = 0; j_ < (g); j_++) bmul_acc(c_, xs[j_][t], (k)->h + 24 * ((g) - 1 - j_) + 4 * (t)); \
-    (z)[t] = bmul_fin(c_);                                                 \
+    (z)[t] = bmul_fin(c_);                                                                               \
   } while (0)
 
 /* Absorbs n whole blocks, four per reduction (the last group may be 1..3,
@@ -233,7 +235,9 @@ static void ghash_blocks(tsr_ghash_state *s, const tsr_ghash_key *k, const uint8
   }
 }
 
-void tsr_ghash_start(tsr_ghash_state *s) { __builtin_memset(s, 0, sizeof *s); }
+void tsr_ghash_start(tsr_ghash_state *s) {
+  __builtin_memset(s, 0, sizeof *s);
+}
 
 void tsr_ghash_update(tsr_ghash_state *s, const tsr_ghash_key *k, const uint8_t *in, size_t len) {
   if (!len) return;

@@ -18,7 +18,7 @@
 
 #include "tsr_util.h"
 
-#define M26 0x3ffffffu
+#define M26   0x3ffffffu
 #define HIBIT (1u << 24) /* the 2^128 bit appended to every full block, in limb 4 */
 
 /* A power of r with its limbs times 5 (for the folded terms). */
@@ -44,28 +44,37 @@ static inline void load_block(uint32_t m[5], const uint8_t *b, uint32_t hibit) {
 
 /* d += a * p (mod p), accumulated in 64-bit column sums. Each product is below
  * 2^27 * 5 * 2^26 < 2^56, so up to 20 of them fit in a column. */
-#define MULACC(d, a, p)                                                                                   \
-  do {                                                                                                    \
-    d[0] += (uint64_t)a[0] * p.r[0] + (uint64_t)a[1] * p.s[4] + (uint64_t)a[2] * p.s[3] +                 \
-            (uint64_t)a[3] * p.s[2] + (uint64_t)a[4] * p.s[1];                                            \
-    d[1] += (uint64_t)a[0] * p.r[1] + (uint64_t)a[1] * p.r[0] + (uint64_t)a[2] * p.s[4] +                 \
-            (uint64_t)a[3] * p.s[3] + (uint64_t)a[4] * p.s[2];                                            \
-    d[2] += (uint64_t)a[0] * p.r[2] + (uint64_t)a[1] * p.r[1] + (uint64_t)a[2] * p.r[0] +                 \
-            (uint64_t)a[3] * p.s[4] + (uint64_t)a[4] * p.s[3];                                            \
-    d[3] += (uint64_t)a[0] * p.r[3] + (uint64_t)a[1] * p.r[2] + (uint64_t)a[2] * p.r[1] +                 \
-            (uint64_t)a[3] * p.r[0] + (uint64_t)a[4] * p.s[4];                                            \
-    d[4] += (uint64_t)a[0] * p.r[4] + (uint64_t)a[1] * p.r[3] + (uint64_t)a[2] * p.r[2] +                 \
-            (uint64_t)a[3] * p.r[1] + (uint64_t)a[4] * p.r[0];                                            \
+#define MULACC(d, a, p)                                                                                             \
+  do {                                                                                                              \
+    d[0] += (uint64_t)a[0] * p.r[0] + (uint64_t)a[1] * p.s[4] + (uint64_t)a[2] * p.s[3] + (uint64_t)a[3] * p.s[2] + \
+            (uint64_t)a[4] * p.s[1];                                                                                \
+    d[1] += (uint64_t)a[0] * p.r[1] + (uint64_t)a[1] * p.r[0] + (uint64_t)a[2] * p.s[4] + (uint64_t)a[3] * p.s[3] + \
+            (uint64_t)a[4] * p.s[2];                                                                                \
+    d[2] += (uint64_t)a[0] * p.r[2] + (uint64_t)a[1] * p.r[1] + (uint64_t)a[2] * p.r[0] + (uint64_t)a[3] * p.s[4] + \
+            (uint64_t)a[4] * p.s[3];                                                                                \
+    d[3] += (uint64_t)a[0] * p.r[3] + (uint64_t)a[1] * p.r[2] + (uint64_t)a[2] * p.r[1] + (uint64_t)a[3] * p.r[0] + \
+            (uint64_t)a[4] * p.s[4];                                                                                \
+    d[4] += (uint64_t)a[0] * p.r[4] + (uint64_t)a[1] * p.r[3] + (uint64_t)a[2] * p.r[2] + (uint64_t)a[3] * p.r[1] + \
+            (uint64_t)a[4] * p.r[0];                                                                                \
   } while (0)
 
 /* Partial carry of the column sums back to limbs: h0, h2..h4 < 2^26, h1 < 2^26 + 2^13. */
 static inline void carry(uint32_t h[5], uint64_t d[5]) {
   uint64_t c;
-  c = d[0] >> 26; h[0] = (uint32_t)d[0] & M26; d[1] += c;
-  c = d[1] >> 26; h[1] = (uint32_t)d[1] & M26; d[2] += c;
-  c = d[2] >> 26; h[2] = (uint32_t)d[2] & M26; d[3] += c;
-  c = d[3] >> 26; h[3] = (uint32_t)d[3] & M26; d[4] += c;
-  c = d[4] >> 26; h[4] = (uint32_t)d[4] & M26;
+  c = d[0] >> 26;
+  h[0] = (uint32_t)d[0] & M26;
+  d[1] += c;
+  c = d[1] >> 26;
+  h[1] = (uint32_t)d[1] & M26;
+  d[2] += c;
+  c = d[2] >> 26;
+  h[2] = (uint32_t)d[2] & M26;
+  d[3] += c;
+  c = d[3] >> 26;
+  h[3] = (uint32_t)d[3] & M26;
+  d[4] += c;
+  c = d[4] >> 26;
+  h[4] = (uint32_t)d[4] & M26;
   c = (uint64_t)h[0] + c * 5; /* 2^130 = 5 (mod p) */
   h[0] = (uint32_t)c & M26;
   h[1] += (uint32_t)(c >> 26);
@@ -174,9 +183,12 @@ static void poly_blocks(tsr_poly1305_state *st, const uint8_t *in, size_t nblock
   if (nblocks >= 8) {
     poly_pow p2, p3, p4;
     uint32_t t[5];
-    mulmod(t, st->r, &p1); pow_set(&p2, t);
-    mulmod(t, t, &p1);     pow_set(&p3, t);
-    mulmod(t, t, &p1);     pow_set(&p4, t);
+    mulmod(t, st->r, &p1);
+    pow_set(&p2, t);
+    mulmod(t, t, &p1);
+    pow_set(&p3, t);
+    mulmod(t, t, &p1);
+    pow_set(&p4, t);
 #if defined(__wasm_simd128__)
     size_t ngroups = nblocks / 4;
     poly_blocks_simd(h, in, ngroups, hibit, &p1, &p2, &p3, &p4);
@@ -213,7 +225,10 @@ void tsr_poly1305_init(tsr_poly1305_state *s, const uint8_t key[32]) {
    * split into 26-bit limbs (the clamp shows up as the limb masks). */
   uint32_t t0 = tsr_load32_le(key), t1 = tsr_load32_le(key + 4), t2 = tsr_load32_le(key + 8),
            t3 = tsr_load32_le(key + 12);
-  t0 &= 0x0fffffffu; t1 &= 0x0ffffffcu; t2 &= 0x0ffffffcu; t3 &= 0x0ffffffcu;
+  t0 &= 0x0fffffffu;
+  t1 &= 0x0ffffffcu;
+  t2 &= 0x0ffffffcu;
+  t3 &= 0x0ffffffcu;
   s->r[0] = t0 & M26;
   s->r[1] = ((t0 >> 26) | (t1 << 6)) & M26;
   s->r[2] = ((t1 >> 20) | (t2 << 12)) & M26;
@@ -268,17 +283,37 @@ void tsr_poly1305_final(tsr_poly1305_state *s, uint8_t tag[16]) {
   }
   memcpy(h, s->h, sizeof h);
   /* Full carry: every limb below 2^26, h < 2^130 + small. */
-  c = h[1] >> 26; h[1] &= M26; h[2] += c;
-  c = h[2] >> 26; h[2] &= M26; h[3] += c;
-  c = h[3] >> 26; h[3] &= M26; h[4] += c;
-  c = h[4] >> 26; h[4] &= M26; h[0] += c * 5;
-  c = h[0] >> 26; h[0] &= M26; h[1] += c;
-  c = h[1] >> 26; h[1] &= M26; h[2] += c;
+  c = h[1] >> 26;
+  h[1] &= M26;
+  h[2] += c;
+  c = h[2] >> 26;
+  h[2] &= M26;
+  h[3] += c;
+  c = h[3] >> 26;
+  h[3] &= M26;
+  h[4] += c;
+  c = h[4] >> 26;
+  h[4] &= M26;
+  h[0] += c * 5;
+  c = h[0] >> 26;
+  h[0] &= M26;
+  h[1] += c;
+  c = h[1] >> 26;
+  h[1] &= M26;
+  h[2] += c;
   /* g = h + 5 - 2^130: non-negative exactly when h >= p. */
-  g[0] = h[0] + 5; c = g[0] >> 26; g[0] &= M26;
-  g[1] = h[1] + c; c = g[1] >> 26; g[1] &= M26;
-  g[2] = h[2] + c; c = g[2] >> 26; g[2] &= M26;
-  g[3] = h[3] + c; c = g[3] >> 26; g[3] &= M26;
+  g[0] = h[0] + 5;
+  c = g[0] >> 26;
+  g[0] &= M26;
+  g[1] = h[1] + c;
+  c = g[1] >> 26;
+  g[1] &= M26;
+  g[2] = h[2] + c;
+  c = g[2] >> 26;
+  g[2] &= M26;
+  g[3] = h[3] + c;
+  c = g[3] >> 26;
+  g[3] &= M26;
   g[4] = h[4] + c - (1u << 26);
   /* mask = all ones if g >= 0 (take g), zero if g < 0 (keep h). */
   mask = (g[4] >> 31) - 1u;
@@ -287,9 +322,12 @@ void tsr_poly1305_final(tsr_poly1305_state *s, uint8_t tag[16]) {
    * carries above still packs exactly), then + s mod 2^128 (section 2.5.1). */
   uint32_t w[4];
   uint64_t f = (uint64_t)h[0] + ((uint64_t)h[1] << 26);
-  w[0] = (uint32_t)f; f = (f >> 32) + ((uint64_t)h[2] << 20);
-  w[1] = (uint32_t)f; f = (f >> 32) + ((uint64_t)h[3] << 14);
-  w[2] = (uint32_t)f; f = (f >> 32) + ((uint64_t)h[4] << 8);
+  w[0] = (uint32_t)f;
+  f = (f >> 32) + ((uint64_t)h[2] << 20);
+  w[1] = (uint32_t)f;
+  f = (f >> 32) + ((uint64_t)h[3] << 14);
+  w[2] = (uint32_t)f;
+  f = (f >> 32) + ((uint64_t)h[4] << 8);
   w[3] = (uint32_t)f;
   f = 0;
   for (int i = 0; i < 4; i++) {

@@ -8,17 +8,19 @@
 /* FIPS 180-4 section 4.2.2: the first 32 bits of the fractional parts of the
  * cube roots of the first 64 primes. */
 static const uint32_t K[64] = {
-  0x428a2f98u, 0x71374491u, 0xb5c0fbcfu, 0xe9b5dba5u, 0x3956c25bu, 0x59f111f1u, 0x923f82a4u, 0xab1c5ed5u,
-  0xd807aa98u, 0x12835b01u, 0x243185beu, 0x550c7dc3u, 0x72be5d74u, 0x80deb1feu, 0x9bdc06a7u, 0xc19bf174u,
-  0xe49b69c1u, 0xefbe4786u, 0x0fc19dc6u, 0x240ca1ccu, 0x2de92c6fu, 0x4a7484aau, 0x5cb0a9dcu, 0x76f988dau,
-  0x983e5152u, 0xa831c66du, 0xb00327c8u, 0xbf597fc7u, 0xc6e00bf3u, 0xd5a79147u, 0x06ca6351u, 0x14292967u,
-  0x27b70a85u, 0x2e1b2138u, 0x4d2c6dfcu, 0x53380d13u, 0x650a7354u, 0x766a0abbu, 0x81c2c92eu, 0x92722c85u,
-  0xa2bfe8a1u, 0xa81a664bu, 0xc24b8b70u, 0xc76c51a3u, 0xd192e819u, 0xd6990624u, 0xf40e3585u, 0x106aa070u,
-  0x19a4c116u, 0x1e376c08u, 0x2748774cu, 0x34b0bcb5u, 0x391c0cb3u, 0x4ed8aa4au, 0x5b9cca4fu, 0x682e6ff3u,
-  0x748f82eeu, 0x78a5636fu, 0x84c87814u, 0x8cc70208u, 0x90befffau, 0xa4506cebu, 0xbef9a3f7u, 0xc67178f2u,
+    0x428a2f98u, 0x71374491u, 0xb5c0fbcfu, 0xe9b5dba5u, 0x3956c25bu, 0x59f111f1u, 0x923f82a4u, 0xab1c5ed5u,
+    0xd807aa98u, 0x12835b01u, 0x243185beu, 0x550c7dc3u, 0x72be5d74u, 0x80deb1feu, 0x9bdc06a7u, 0xc19bf174u,
+    0xe49b69c1u, 0xefbe4786u, 0x0fc19dc6u, 0x240ca1ccu, 0x2de92c6fu, 0x4a7484aau, 0x5cb0a9dcu, 0x76f988dau,
+    0x983e5152u, 0xa831c66du, 0xb00327c8u, 0xbf597fc7u, 0xc6e00bf3u, 0xd5a79147u, 0x06ca6351u, 0x14292967u,
+    0x27b70a85u, 0x2e1b2138u, 0x4d2c6dfcu, 0x53380d13u, 0x650a7354u, 0x766a0abbu, 0x81c2c92eu, 0x92722c85u,
+    0xa2bfe8a1u, 0xa81a664bu, 0xc24b8b70u, 0xc76c51a3u, 0xd192e819u, 0xd6990624u, 0xf40e3585u, 0x106aa070u,
+    0x19a4c116u, 0x1e376c08u, 0x2748774cu, 0x34b0bcb5u, 0x391c0cb3u, 0x4ed8aa4au, 0x5b9cca4fu, 0x682e6ff3u,
+    0x748f82eeu, 0x78a5636fu, 0x84c87814u, 0x8cc70208u, 0x90befffau, 0xa4506cebu, 0xbef9a3f7u, 0xc67178f2u,
 };
 
-static inline uint32_t rotr(uint32_t x, unsigned n) { return (x >> n) | (x << (32 - n)); }
+static inline uint32_t rotr(uint32_t x, unsigned n) {
+  return (x >> n) | (x << (32 - n));
+}
 
 /* FIPS 180-4 section 6.2.2, with the message schedule kept in a 16-word ring;
  * hv is the state's h[8] (void * to fit tsr_md_compress). */
@@ -36,17 +38,30 @@ static void compress(void *hv, const uint8_t *block) {
     }
     uint32_t t1 = hh + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + K[t] + wt;
     uint32_t t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
-    hh = g; g = f; f = e; e = d + t1;
-    d = c; c = b; b = a; a = t1 + t2;
+    hh = g;
+    g = f;
+    f = e;
+    e = d + t1;
+    d = c;
+    c = b;
+    b = a;
+    a = t1 + t2;
   }
-  h[0] += a; h[1] += b; h[2] += c; h[3] += d; h[4] += e; h[5] += f; h[6] += g; h[7] += hh;
+  h[0] += a;
+  h[1] += b;
+  h[2] += c;
+  h[3] += d;
+  h[4] += e;
+  h[5] += f;
+  h[6] += g;
+  h[7] += hh;
   tsr_memzero(w, sizeof w);
 }
 
 void tsr_sha256_init(tsr_sha256_state *s) {
   /* FIPS 180-4 section 5.3.3 */
   static const uint32_t iv[8] = {
-    0x6a09e667u, 0xbb67ae85u, 0x3c6ef372u, 0xa54ff53au, 0x510e527fu, 0x9b05688cu, 0x1f83d9abu, 0x5be0cd19u,
+      0x6a09e667u, 0xbb67ae85u, 0x3c6ef372u, 0xa54ff53au, 0x510e527fu, 0x9b05688cu, 0x1f83d9abu, 0x5be0cd19u,
   };
   memcpy(s->h, iv, sizeof iv);
   s->fill = 0;
@@ -73,8 +88,10 @@ void tsr_sha256(uint8_t out[32], const uint8_t *in, size_t len) {
 
 void tsr_hmac_sha256_init(tsr_hmac_sha256_state *s, const uint8_t *key, size_t keylen) {
   uint8_t k[TSR_SHA256_BLOCK] = {0}, pad[TSR_SHA256_BLOCK];
-  if (keylen > TSR_SHA256_BLOCK) tsr_sha256(k, key, keylen); /* RFC 2104 section 2 */
-  else if (keylen > 0) memcpy(k, key, keylen);
+  if (keylen > TSR_SHA256_BLOCK)
+    tsr_sha256(k, key, keylen); /* RFC 2104 section 2 */
+  else if (keylen > 0)
+    memcpy(k, key, keylen);
   for (size_t i = 0; i < sizeof pad; i++) pad[i] = k[i] ^ 0x36;
   tsr_sha256_init(&s->inner);
   tsr_sha256_update(&s->inner, pad, sizeof pad);
@@ -107,8 +124,7 @@ void tsr_hmac_sha256(uint8_t out[32], const uint8_t *key, size_t keylen, const u
 /* RFC 5869 section 2.2: PRK = HMAC-Hash(salt, IKM); "if not provided, [salt]
  * is set to a string of HashLen zeros", which HMAC pads to the same key as
  * the empty string. */
-void tsr_hkdf_sha256_extract(uint8_t prk[32], const uint8_t *salt, size_t saltlen, const uint8_t *ikm,
-                             size_t ikmlen) {
+void tsr_hkdf_sha256_extract(uint8_t prk[32], const uint8_t *salt, size_t saltlen, const uint8_t *ikm, size_t ikmlen) {
   static const uint8_t zeros[TSR_SHA256_BYTES] = {0};
   if (saltlen == 0) {
     salt = zeros;

@@ -43,8 +43,8 @@ void tsr_hmac_sha512_final(tsr_hmac_sha512_state *s, uint8_t out[64]); /* wipes 
  * Cobblestone info is a fixed prefix plus the caller's context, hashed
  * without a copy). outlen <= 255 * 64. Returns 0, or -1 if outlen is too big.
  */
-int tsr_hkdf_sha512_expand(uint8_t *out, size_t outlen, const uint8_t *prk, size_t prklen,
-                           const uint8_t *info1, size_t info1len, const uint8_t *info2, size_t info2len);
+int tsr_hkdf_sha512_expand(uint8_t *out, size_t outlen, const uint8_t *prk, size_t prklen, const uint8_t *info1,
+                           size_t info1len, const uint8_t *info2, size_t info2len);
 
 #ifdef __cplusplus
 }

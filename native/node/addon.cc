@@ -28,7 +28,9 @@ Instance::~Instance() {
   tsr_secmem_free(nonces);
 }
 
-Instance &GetInstance(Napi::Env env) { return *env.GetInstanceData<Instance>(); }
+Instance &GetInstance(Napi::Env env) {
+  return *env.GetInstanceData<Instance>();
+}
 
 Napi::Value MakeError(Napi::Env env, const char *code, const std::string &message) {
   Instance &inst = GetInstance(env);
@@ -43,24 +45,39 @@ void Throw(Napi::Env env, const char *code, const std::string &message) {
 Napi::Value StatusError(Napi::Env env, tsr_status st, const char *what) {
   std::string w(what);
   switch (st) {
-    case TSR_ERR_AUTH: return MakeError(env, "ERR_AUTH", w + ": authentication failed (wrong key, nonce, associated data, or tampered data)");
-    case TSR_ERR_ALGORITHM: return MakeError(env, "ERR_ALGORITHM", w + ": unknown algorithm id");
-    case TSR_ERR_FORMAT: return MakeError(env, "ERR_FORMAT", w + ": malformed message");
-    case TSR_ERR_LENGTH: return MakeError(env, "ERR_ARGUMENT", w + ": input longer than the algorithm allows");
-    case TSR_ERR_TRUNCATED: return MakeError(env, "ERR_TRUNCATED", w + ": ciphertext truncated or extended (the final chunk is missing or has an impossible length)");
-    case TSR_ERR_COMMITMENT: return MakeError(env, "ERR_COMMITMENT", w + ": key commitment mismatch (wrong key, wrong context, or a tampered header)");
-    case TSR_ERR_NOMEM: return MakeError(env, "ERR_SECURE_MEMORY", w + ": secure memory allocation failed (see secureMemoryStats(); RLIMIT_MEMLOCK?)");
+    case TSR_ERR_AUTH:
+      return MakeError(env, "ERR_AUTH",
+                       w + ": authentication failed (wrong key, nonce, associated data, or tampered data)");
+    case TSR_ERR_ALGORITHM:
+      return MakeError(env, "ERR_ALGORITHM", w + ": unknown algorithm id");
+    case TSR_ERR_FORMAT:
+      return MakeError(env, "ERR_FORMAT", w + ": malformed message");
+    case TSR_ERR_LENGTH:
+      return MakeError(env, "ERR_ARGUMENT", w + ": input longer than the algorithm allows");
+    case TSR_ERR_TRUNCATED:
+      return MakeError(
+          env, "ERR_TRUNCATED",
+          w + ": ciphertext truncated or extended (the final chunk is missing or has an impossible length)");
+    case TSR_ERR_COMMITMENT:
+      return MakeError(env, "ERR_COMMITMENT",
+                       w + ": key commitment mismatch (wrong key, wrong context, or a tampered header)");
+    case TSR_ERR_NOMEM:
+      return MakeError(env, "ERR_SECURE_MEMORY",
+                       w + ": secure memory allocation failed (see secureMemoryStats(); RLIMIT_MEMLOCK?)");
     case TSR_ERR_BACKEND: {
       tsr_kernel k;
       const char *why = "the native kernel cannot run on this CPU";
       tsr_kernel_default(&k, &why);
       return MakeError(env, "ERR_BACKEND", w + ": " + why);
     }
-    default: return MakeError(env, "ERR_INTERNAL", w + ": the crypto library reported an error");
+    default:
+      return MakeError(env, "ERR_INTERNAL", w + ": the crypto library reported an error");
   }
 }
 
-void ThrowStatus(Napi::Env env, tsr_status st, const char *what) { throw Napi::Error(env, StatusError(env, st, what)); }
+void ThrowStatus(Napi::Env env, tsr_status st, const char *what) {
+  throw Napi::Error(env, StatusError(env, st, what));
+}
 
 // N-API calls that fail may leave an exception pending; ours replaces it.
 static void ClearPending(napi_env env) {
@@ -75,15 +92,24 @@ static const char *TypeName(napi_env env, napi_value v) {
   napi_valuetype t;
   napi_typeof(env, v, &t);
   switch (t) {
-    case napi_undefined: return "undefined";
-    case napi_null: return "null";
-    case napi_boolean: return "boolean";
-    case napi_number: return "number";
-    case napi_string: return "string";
-    case napi_symbol: return "symbol";
-    case napi_function: return "function";
-    case napi_bigint: return "bigint";
-    default: break;
+    case napi_undefined:
+      return "undefined";
+    case napi_null:
+      return "null";
+    case napi_boolean:
+      return "boolean";
+    case napi_number:
+      return "number";
+    case napi_string:
+      return "string";
+    case napi_symbol:
+      return "symbol";
+    case napi_function:
+      return "function";
+    case napi_bigint:
+      return "bigint";
+    default:
+      break;
   }
   bool is;
   if (napi_is_typedarray(env, v, &is) == napi_ok && is) return "a typed array other than Uint8Array";
@@ -98,8 +124,8 @@ bool TryBytes(napi_env env, napi_value v, Bytes *out) {
   size_t offset;
   void *data;
   bool is_ab = false;
-  if (napi_get_typedarray_info(env, v, &type, &out->len, &data, &ab, &offset) != napi_ok ||
-      type != napi_uint8_array || napi_is_arraybuffer(env, ab, &is_ab) != napi_ok || !is_ab || out->len == 0) {
+  if (napi_get_typedarray_info(env, v, &type, &out->len, &data, &ab, &offset) != napi_ok || type != napi_uint8_array ||
+      napi_is_arraybuffer(env, ab, &is_ab) != napi_ok || !is_ab || out->len == 0) {
     ClearPending(env);
     return false;  // zero length too: GetBytes tells empty from detached
   }
@@ -117,8 +143,7 @@ Bytes GetBytes(Napi::Env env, napi_value v, const char *name, bool optional) {
   napi_value ab;
   size_t offset;
   void *data;
-  if (napi_get_typedarray_info(env, v, &type, &b.len, &data, &ab, &offset) != napi_ok ||
-      type != napi_uint8_array) {
+  if (napi_get_typedarray_info(env, v, &type, &b.len, &data, &ab, &offset) != napi_ok || type != napi_uint8_array) {
     ClearPending(env);
     if (optional) {
       napi_valuetype t;
@@ -148,7 +173,8 @@ tsr_aead_alg GetAlg(Napi::Env env, napi_value v) {
 
 void CheckLen(Napi::Env env, const Bytes &b, size_t want, const char *code, const char *name) {
   if (b.len != want)
-    Throw(env, code, std::string(name) + " must be " + std::to_string(want) + " bytes (got " + std::to_string(b.len) + ")");
+    Throw(env, code,
+          std::string(name) + " must be " + std::to_string(want) + " bytes (got " + std::to_string(b.len) + ")");
 }
 
 static bool Overlaps(const Bytes &a, const Bytes &b) {
@@ -157,13 +183,13 @@ static bool Overlaps(const Bytes &a, const Bytes &b) {
 
 void CheckOut(Napi::Env env, const Bytes &out, size_t need, const Bytes *in1, const Bytes *in2) {
   if (out.len < need)
-    Throw(env, "ERR_ARGUMENT", "output buffer too small: need " + std::to_string(need) + " bytes (got " + std::to_string(out.len) + ")");
+    Throw(env, "ERR_ARGUMENT",
+          "output buffer too small: need " + std::to_string(need) + " bytes (got " + std::to_string(out.len) + ")");
   // In-place is exact aliasing (out starts where the input starts); any
   // other overlap would let the cipher read bytes it already overwrote.
   if (in1 && Overlaps(out, *in1) && out.data != in1->data)
     Throw(env, "ERR_ARGUMENT", "output buffer partially overlaps the input (in-place must start at the same byte)");
-  if (in2 && Overlaps(out, *in2))
-    Throw(env, "ERR_ARGUMENT", "output buffer overlaps the associated data");
+  if (in2 && Overlaps(out, *in2)) Throw(env, "ERR_ARGUMENT", "output buffer overlaps the associated data");
 }
 
 // Output memory (docs/API.md "Output memory"). Outputs of TSR_OUTMEM_MIN bytes
@@ -196,11 +222,15 @@ uint8_t *AllocOut(size_t len, void **hint) {
 
 void FreeOut(uint8_t *p, void *hint) {
   size_t cap = reinterpret_cast<size_t>(hint);
-  if (cap == 0) std::free(p);
-  else tsr_outmem_free(p, cap);
+  if (cap == 0)
+    std::free(p);
+  else
+    tsr_outmem_free(p, cap);
 }
 
-static void FinalizeOut(napi_env, void *data, void *hint) { FreeOut(static_cast<uint8_t *>(data), hint); }
+static void FinalizeOut(napi_env, void *data, void *hint) {
+  FreeOut(static_cast<uint8_t *>(data), hint);
+}
 
 Napi::Value AdoptOut(Napi::Env env, uint8_t *p, size_t len, void *hint) {
   napi_value v;
@@ -256,7 +286,8 @@ static Napi::Value OutputMemory(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (info.Length() > 0 && !info[0].IsUndefined()) {
     double d;
-    if (napi_get_value_double(env, info[0], &d) != napi_ok || !(d >= 0 && d <= 9007199254740991.0) || d != static_cast<double>(static_cast<size_t>(d)))
+    if (napi_get_value_double(env, info[0], &d) != napi_ok || !(d >= 0 && d <= 9007199254740991.0) ||
+        d != static_cast<double>(static_cast<size_t>(d)))
       Throw(env, "ERR_ARGUMENT", "limit must be a non-negative integer number of bytes");
     tsr_outmem_set_limit(static_cast<size_t>(d));
   }
@@ -276,7 +307,8 @@ static Napi::Value OutputMemory(const Napi::CallbackInfo &info) {
 static Napi::Value AllocOutput(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   double d;
-  if (napi_get_value_double(env, info[0], &d) != napi_ok || !(d >= 0 && d <= 9007199254740991.0) || d != static_cast<double>(static_cast<size_t>(d)))
+  if (napi_get_value_double(env, info[0], &d) != napi_ok || !(d >= 0 && d <= 9007199254740991.0) ||
+      d != static_cast<double>(static_cast<size_t>(d)))
     Throw(env, "ERR_ARGUMENT", "output length must be a non-negative integer");
   uint8_t *p;
   return NewBuffer(env, static_cast<size_t>(d), &p);
@@ -311,10 +343,13 @@ static Napi::Value SetKernel(const Napi::CallbackInfo &info) {
   if (!info[0].IsString()) Throw(env, "ERR_ARGUMENT", "kernel must be a string");
   std::string name = info[0].As<Napi::String>();
   tsr_tier t = tsr_kernel_parse(name.c_str());
-  if (t == TSR_TIER_INVALID) Throw(env, "ERR_BACKEND", "unknown native kernel '" + name + "' (expected auto, vaes512, vaes256, aesni or openssl)");
+  if (t == TSR_TIER_INVALID)
+    Throw(env, "ERR_BACKEND",
+          "unknown native kernel '" + name + "' (expected auto, vaes512, vaes256, aesni or openssl)");
   tsr_kernel k;
   const char *missing;
-  if (tsr_kernel_resolve(t, &k, &missing) != 0) Throw(env, "ERR_BACKEND", "native kernel " + name + ": this CPU lacks " + missing);
+  if (tsr_kernel_resolve(t, &k, &missing) != 0)
+    Throw(env, "ERR_BACKEND", "native kernel " + name + ": this CPU lacks " + missing);
   Instance &inst = GetInstance(env);
   for (auto &c : inst.raw) {
     tsr_aead_ctx_free(c);
@@ -364,5 +399,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
 
 }  // namespace tsr
 
-static Napi::Object InitModule(Napi::Env env, Napi::Object exports) { return tsr::Init(env, exports); }
+static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
+  return tsr::Init(env, exports);
+}
 NODE_API_MODULE(tessera, InitModule)

@@ -18,11 +18,11 @@ namespace tsr {
 
 // Per-addon-instance state (one per Node environment / worker thread).
 struct Instance {
-  Napi::FunctionReference error_ctor;  // lib/errors.ts TesseraError
-  Napi::FunctionReference key_ctor;    // NativeKey, to recognise it as a key argument
+  Napi::FunctionReference error_ctor;                                    // lib/errors.ts TesseraError
+  Napi::FunctionReference key_ctor;                                      // NativeKey, to recognise it as a key argument
   tsr_aead_ctx *raw[5] = {nullptr, nullptr, nullptr, nullptr, nullptr};  // raw API, by alg id
   struct NoncePool *nonces = nullptr;
-  tsr_kernel kernel{};      // set by setKernel(); else the process default
+  tsr_kernel kernel{};  // set by setKernel(); else the process default
   bool kernel_set = false;
   ~Instance();
 };

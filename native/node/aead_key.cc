@@ -54,19 +54,25 @@ RangeResult SplitRun(KeyState &ks, size_t n, F fn) {
   };
   size_t mid = n / 2;
   Half lo{&fn, ks.ctx, 0, mid, {}}, hi{&fn, ks.helper, mid, n, {}};
-  tsr_pool_pair([](void *arg) {
-    auto *h = static_cast<Half *>(arg);
-    h->r = (*h->fn)(h->ctx, h->b, h->e);
-  }, &lo, &hi);
+  tsr_pool_pair(
+      [](void *arg) {
+        auto *h = static_cast<Half *>(arg);
+        h->r = (*h->fn)(h->ctx, h->b, h->e);
+      },
+      &lo, &hi);
   return lo.r.index != SIZE_MAX ? lo.r : hi.r;
 }
 
 const char *AlgName(tsr_aead_alg alg) {
   switch (alg) {
-    case TSR_AEAD_AES256GCM: return "aes-256-gcm";
-    case TSR_AEAD_CHACHA20POLY1305: return "chacha20-poly1305";
-    case TSR_AEAD_XCHACHA20POLY1305: return "xchacha20-poly1305";
-    default: return "xaes-256-gcm";
+    case TSR_AEAD_AES256GCM:
+      return "aes-256-gcm";
+    case TSR_AEAD_CHACHA20POLY1305:
+      return "chacha20-poly1305";
+    case TSR_AEAD_XCHACHA20POLY1305:
+      return "xchacha20-poly1305";
+    default:
+      return "xaes-256-gcm";
   }
 }
 
@@ -79,14 +85,18 @@ tsr_format_msg ParseMessage(Napi::Env env, const Bytes &in, tsr_aead_alg alg, ui
   if (in.len >= 2 && !tsr_aead_valid(in.data[1]))
     Throw(env, "ERR_ALGORITHM", "message names an unknown algorithm id " + std::to_string(in.data[1]));
   if (in.len >= 2 && in.data[1] != alg)
-    Throw(env, "ERR_ALGORITHM", std::string("message was sealed with ") + AlgName(static_cast<tsr_aead_alg>(in.data[1])) +
-                                    ", this key is " + AlgName(alg));
+    Throw(env, "ERR_ALGORITHM",
+          std::string("message was sealed with ") + AlgName(static_cast<tsr_aead_alg>(in.data[1])) + ", this key is " +
+              AlgName(alg));
   tsr_format_msg m;
   if (tsr_format_parse(in.data, in.len, &m) != TSR_OK)
-    Throw(env, "ERR_FORMAT", "message too short: " + std::to_string(in.len) + " bytes (at least " +
-                                 std::to_string(tsr_format_header_len(alg) + TSR_AEAD_TAGBYTES) + ")");
+    Throw(env, "ERR_FORMAT",
+          "message too short: " + std::to_string(in.len) + " bytes (at least " +
+              std::to_string(tsr_format_header_len(alg) + TSR_AEAD_TAGBYTES) + ")");
   if (m.key_id != key_id)
-    Throw(env, "ERR_KEY_MISMATCH", "message was sealed under key id " + std::to_string(m.key_id) + ", this key has id " + std::to_string(key_id));
+    Throw(
+        env, "ERR_KEY_MISMATCH",
+        "message was sealed under key id " + std::to_string(m.key_id) + ", this key has id " + std::to_string(key_id));
   return m;
 }
 
@@ -95,10 +105,16 @@ tsr_format_msg ParseMessage(Napi::Env env, const Bytes &in, tsr_aead_alg alg, ui
 // pointing into the input, which stays referenced until the job settles.
 class AsyncJob : public Napi::AsyncWorker {
  public:
-  AsyncJob(Napi::Env env, std::shared_ptr<KeyState> key, bool seal, const Bytes &in, const Bytes &aad,
-           uint32_t key_id, size_t out_len)
-      : Napi::AsyncWorker(env, "tessera:aead"), deferred_(Napi::Promise::Deferred::New(env)),
-        key_(std::move(key)), seal_(seal), in_(in), aad_(aad), key_id_(key_id), out_len_(out_len) {
+  AsyncJob(Napi::Env env, std::shared_ptr<KeyState> key, bool seal, const Bytes &in, const Bytes &aad, uint32_t key_id,
+           size_t out_len)
+      : Napi::AsyncWorker(env, "tessera:aead"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        key_(std::move(key)),
+        seal_(seal),
+        in_(in),
+        aad_(aad),
+        key_id_(key_id),
+        out_len_(out_len) {
     in_ref_ = Napi::Persistent(Napi::Value(env, in.value));
     if (aad.value) aad_ref_ = Napi::Persistent(Napi::Value(env, aad.value));
   }
@@ -127,15 +143,16 @@ class AsyncJob : public Napi::AsyncWorker {
     // A private context per job: the wrapper's contexts belong to the JS
     // thread. The key bytes are only read here.
     tsr_aead_alg alg = tsr_aead_ctx_alg(key_->ctx);
-    tsr_aead_ctx *ctx = tsr_aead_ctx_new_kernel(alg, tsr_aead_ctx_key(key_->ctx), tsr_aead_ctx_kernel(key_->ctx), &status_);
+    tsr_aead_ctx *ctx =
+        tsr_aead_ctx_new_kernel(alg, tsr_aead_ctx_key(key_->ctx), tsr_aead_ctx_kernel(key_->ctx), &status_);
     if (!ctx) return;
     tsr_aead_ctx_set_parallel(ctx, 0);  // one core: leave the other to the event loop
     if (seal_) {
       size_t h = tsr_format_write_header(out_, alg, key_id_, nonce_);
       status_ = tsr_aead_seal(ctx, out_ + h, nonce_, in_.data, in_.len, out_, h, aad_.data, aad_.len);
     } else {
-      status_ = tsr_aead_open(ctx, out_, msg_.nonce, msg_.sealed, msg_.sealed_len, in_.data, msg_.header_len,
-                              aad_.data, aad_.len);
+      status_ = tsr_aead_open(ctx, out_, msg_.nonce, msg_.sealed, msg_.sealed_len, in_.data, msg_.header_len, aad_.data,
+                              aad_.len);
     }
     tsr_aead_ctx_free(ctx);
   }
@@ -143,7 +160,8 @@ class AsyncJob : public Napi::AsyncWorker {
     Napi::Env env = Env();
     Napi::HandleScope scope(env);
     if (alloc_failed_) {
-      deferred_.Reject(MakeError(env, "ERR_ARGUMENT", "cannot allocate a " + std::to_string(out_len_) + "-byte output buffer"));
+      deferred_.Reject(
+          MakeError(env, "ERR_ARGUMENT", "cannot allocate a " + std::to_string(out_len_) + "-byte output buffer"));
     } else if (status_ != TSR_OK) {
       deferred_.Reject(StatusError(env, status_, seal_ ? "sealAsync" : "openAsync"));
     } else if (caller_out_) {
@@ -173,22 +191,23 @@ class AsyncJob : public Napi::AsyncWorker {
 class NativeKey : public Napi::ObjectWrap<NativeKey> {
  public:
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "NativeKey", {
-      InstanceMethod<&NativeKey::Seal>("seal"),
-      InstanceMethod<&NativeKey::SealInto>("sealInto"),
-      InstanceMethod<&NativeKey::Open>("open"),
-      InstanceMethod<&NativeKey::OpenInto>("openInto"),
-      InstanceMethod<&NativeKey::SealBatch>("sealBatch"),
-      InstanceMethod<&NativeKey::OpenBatch>("openBatch"),
-      InstanceMethod<&NativeKey::SealAsync>("sealAsync"),
-      InstanceMethod<&NativeKey::OpenAsync>("openAsync"),
-      InstanceMethod<&NativeKey::Export>("exportKey"),
-      InstanceMethod<&NativeKey::Dispose>("dispose"),
-      InstanceMethod<&NativeKey::Used>("used"),
+    return DefineClass(env, "NativeKey",
+                       {
+                           InstanceMethod<&NativeKey::Seal>("seal"),
+                           InstanceMethod<&NativeKey::SealInto>("sealInto"),
+                           InstanceMethod<&NativeKey::Open>("open"),
+                           InstanceMethod<&NativeKey::OpenInto>("openInto"),
+                           InstanceMethod<&NativeKey::SealBatch>("sealBatch"),
+                           InstanceMethod<&NativeKey::OpenBatch>("openBatch"),
+                           InstanceMethod<&NativeKey::SealAsync>("sealAsync"),
+                           InstanceMethod<&NativeKey::OpenAsync>("openAsync"),
+                           InstanceMethod<&NativeKey::Export>("exportKey"),
+                           InstanceMethod<&NativeKey::Dispose>("dispose"),
+                           InstanceMethod<&NativeKey::Used>("used"),
 #ifdef TSR_TEST_HOOKS
-      InstanceMethod<&NativeKey::TestAddress>("testAddress"),
+                           InstanceMethod<&NativeKey::TestAddress>("testAddress"),
 #endif
-    });
+                       });
   }
 
   // new NativeKey(algId, keyBytes | undefined, keyId, nonceLimit: bigint)
@@ -199,7 +218,8 @@ class NativeKey : public Napi::ObjectWrap<NativeKey> {
     // lib/aead.ts validates these; the checks here keep the raw addon from
     // misbehaving when called directly.
     double id = 0;
-    if (napi_get_value_double(env, info[2], &id) != napi_ok || !(id >= 0 && id <= 4294967295.0) || id != (double)(uint32_t)id)
+    if (napi_get_value_double(env, info[2], &id) != napi_ok || !(id >= 0 && id <= 4294967295.0) ||
+        id != (double)(uint32_t)id)
       Throw(env, "ERR_ARGUMENT", "keyId must be a uint32");
     key_id_ = static_cast<uint32_t>(id);
     bool lossless = false;
@@ -245,7 +265,8 @@ class NativeKey : public Napi::ObjectWrap<NativeKey> {
   void PrepareSplit(Napi::Env env, size_t n) {
     if (n < kSplitBatch || state_->helper) return;
     tsr_status st;
-    state_->helper = tsr_aead_ctx_new_kernel(alg_, tsr_aead_ctx_key(state_->ctx), tsr_aead_ctx_kernel(state_->ctx), &st);
+    state_->helper =
+        tsr_aead_ctx_new_kernel(alg_, tsr_aead_ctx_key(state_->ctx), tsr_aead_ctx_kernel(state_->ctx), &st);
     if (!state_->helper) ThrowStatus(env, st, "batch");
   }
 
@@ -253,8 +274,9 @@ class NativeKey : public Napi::ObjectWrap<NativeKey> {
   // section 8.3: at most 2^32 random 96-bit nonces per key).
   void Reserve(Napi::Env env, uint64_t n) {
     if (n > limit_ - used_)  // used_ <= limit_ always holds
-      Throw(env, "ERR_NONCE_LIMIT", "nonce limit reached: this key sealed " + std::to_string(used_) +
-                                        " messages (limit " + std::to_string(limit_) + "); rotate the key");
+      Throw(env, "ERR_NONCE_LIMIT",
+            "nonce limit reached: this key sealed " + std::to_string(used_) + " messages (limit " +
+                std::to_string(limit_) + "); rotate the key");
     used_ += n;
   }
 
@@ -332,7 +354,8 @@ class NativeKey : public Napi::ObjectWrap<NativeKey> {
     Bytes aad = GetBytes(env, info[2], "aad", true);
     tsr_format_msg m = ParseMessage(env, msg, alg_, key_id_);
     CheckOpenOut(env, out, msg, m, aad);
-    tsr_status st = tsr_aead_open(ctx, out.data, m.nonce, m.sealed, m.sealed_len, msg.data, m.header_len, aad.data, aad.len);
+    tsr_status st =
+        tsr_aead_open(ctx, out.data, m.nonce, m.sealed, m.sealed_len, msg.data, m.header_len, aad.data, aad.len);
     if (st != TSR_OK) ThrowStatus(env, st, "openInto");
     return Napi::Number::New(env, static_cast<double>(m.sealed_len - TSR_AEAD_TAGBYTES));
   }
@@ -384,7 +407,8 @@ class NativeKey : public Napi::ObjectWrap<NativeKey> {
       RangeResult res;
       for (size_t i = b; i < e; i++) {
         uint8_t *m = base + offs[i];
-        tsr_status st = tsr_aead_seal(c, m + h, m + TSR_FORMAT_FIXED, items[i].data, items[i].len, m, h, aad.data, aad.len);
+        tsr_status st =
+            tsr_aead_seal(c, m + h, m + TSR_FORMAT_FIXED, items[i].data, items[i].len, m, h, aad.data, aad.len);
         if (st != TSR_OK) return RangeResult{i, st};
       }
       return res;
@@ -411,7 +435,8 @@ class NativeKey : public Napi::ObjectWrap<NativeKey> {
     RangeResult r = SplitRun(*state_, n, [&](tsr_aead_ctx *c, size_t b, size_t e) {
       for (size_t i = b; i < e; i++) {
         const tsr_format_msg &m = msgs[i];
-        tsr_status st = tsr_aead_open(c, base + offs[i], m.nonce, m.sealed, m.sealed_len, items[i].data, m.header_len, aad.data, aad.len);
+        tsr_status st = tsr_aead_open(c, base + offs[i], m.nonce, m.sealed, m.sealed_len, items[i].data, m.header_len,
+                                      aad.data, aad.len);
         if (st != TSR_OK) return RangeResult{i, st};
       }
       return RangeResult{};
@@ -480,7 +505,8 @@ class NativeKey : public Napi::ObjectWrap<NativeKey> {
 #ifdef TSR_TEST_HOOKS
   // Test hook: where the key bytes live (test build only, see secure.cc).
   Napi::Value TestAddress(const Napi::CallbackInfo &info) {
-    return Napi::BigInt::New(info.Env(), static_cast<uint64_t>(reinterpret_cast<uintptr_t>(tsr_aead_ctx_key(Ctx(info.Env())))));
+    return Napi::BigInt::New(info.Env(),
+                             static_cast<uint64_t>(reinterpret_cast<uintptr_t>(tsr_aead_ctx_key(Ctx(info.Env())))));
   }
 #endif
 
@@ -496,7 +522,8 @@ class NativeKey : public Napi::ObjectWrap<NativeKey> {
 const uint8_t *NativeKeyBytes(Napi::Env env, napi_value v, size_t *len) {
   Napi::Value val(env, v);
   Instance &inst = GetInstance(env);
-  if (!val.IsObject() || inst.key_ctor.IsEmpty() || !val.As<Napi::Object>().InstanceOf(inst.key_ctor.Value())) return nullptr;
+  if (!val.IsObject() || inst.key_ctor.IsEmpty() || !val.As<Napi::Object>().InstanceOf(inst.key_ctor.Value()))
+    return nullptr;
   return NativeKey::Unwrap(val.As<Napi::Object>())->KeyBytes(env, len);
 }
 

@@ -57,8 +57,8 @@ Napi::Value Seal(const Napi::CallbackInfo &info) {
   RawArgs a = ParseRaw(info, 0, "plaintext");
   uint8_t *out;
   Napi::Value buf = NewBuffer(env, a.input.len + TSR_AEAD_TAGBYTES, &out);
-  tsr_status st = tsr_aead_seal(Keyed(env, a), out, a.nonce.data, a.input.data, a.input.len,
-                                a.aad.data, a.aad.len, nullptr, 0);
+  tsr_status st =
+      tsr_aead_seal(Keyed(env, a), out, a.nonce.data, a.input.data, a.input.len, a.aad.data, a.aad.len, nullptr, 0);
   if (st != TSR_OK) ThrowStatus(env, st, "aead.seal");
   return buf;
 }
@@ -69,8 +69,8 @@ Napi::Value Open(const Napi::CallbackInfo &info) {
   RequireSealed(env, a.input);
   uint8_t *out;
   Napi::Value buf = NewBuffer(env, a.input.len - TSR_AEAD_TAGBYTES, &out);
-  tsr_status st = tsr_aead_open(Keyed(env, a), out, a.nonce.data, a.input.data, a.input.len,
-                                a.aad.data, a.aad.len, nullptr, 0);
+  tsr_status st =
+      tsr_aead_open(Keyed(env, a), out, a.nonce.data, a.input.data, a.input.len, a.aad.data, a.aad.len, nullptr, 0);
   if (st != TSR_OK) ThrowStatus(env, st, "aead.open");
   return buf;
 }
@@ -81,8 +81,8 @@ Napi::Value SealInto(const Napi::CallbackInfo &info) {
   RawArgs a = ParseRaw(info, 1, "plaintext");
   size_t n = a.input.len + TSR_AEAD_TAGBYTES;
   CheckOut(env, out, n, &a.input, &a.aad);
-  tsr_status st = tsr_aead_seal(Keyed(env, a), out.data, a.nonce.data, a.input.data, a.input.len,
-                                a.aad.data, a.aad.len, nullptr, 0);
+  tsr_status st = tsr_aead_seal(Keyed(env, a), out.data, a.nonce.data, a.input.data, a.input.len, a.aad.data, a.aad.len,
+                                nullptr, 0);
   if (st != TSR_OK) ThrowStatus(env, st, "aead.sealInto");
   return Napi::Number::New(env, static_cast<double>(n));
 }
@@ -94,8 +94,8 @@ Napi::Value OpenInto(const Napi::CallbackInfo &info) {
   RequireSealed(env, a.input);
   size_t n = a.input.len - TSR_AEAD_TAGBYTES;
   CheckOut(env, out, n, &a.input, &a.aad);
-  tsr_status st = tsr_aead_open(Keyed(env, a), out.data, a.nonce.data, a.input.data, a.input.len,
-                                a.aad.data, a.aad.len, nullptr, 0);
+  tsr_status st = tsr_aead_open(Keyed(env, a), out.data, a.nonce.data, a.input.data, a.input.len, a.aad.data, a.aad.len,
+                                nullptr, 0);
   if (st != TSR_OK) ThrowStatus(env, st, "aead.openInto");
   return Napi::Number::New(env, static_cast<double>(n));
 }

@@ -41,14 +41,17 @@ namespace tsr {
 
 double GetNumber(Napi::Env env, napi_value v, const char *name, double max) {
   double d;
-  if (napi_get_value_double(env, v, &d) != napi_ok || !(d >= 0 && d <= max) || d != static_cast<double>(static_cast<uint64_t>(d)))
-    Throw(env, "ERR_ARGUMENT", std::string(name) + " must be an integer between 0 and " + std::to_string(static_cast<uint64_t>(max)));
+  if (napi_get_value_double(env, v, &d) != napi_ok || !(d >= 0 && d <= max) ||
+      d != static_cast<double>(static_cast<uint64_t>(d)))
+    Throw(env, "ERR_ARGUMENT",
+          std::string(name) + " must be an integer between 0 and " + std::to_string(static_cast<uint64_t>(max)));
   return d;
 }
 
 Napi::Value ChunkError(Napi::Env env, tsr_status st, bool seal) {
   if (st == TSR_ERR_AUTH)
-    return MakeError(env, "ERR_AUTH", "chunked ciphertext: a chunk failed authentication (tampered, reordered or foreign data)");
+    return MakeError(env, "ERR_AUTH",
+                     "chunked ciphertext: a chunk failed authentication (tampered, reordered or foreign data)");
   if (st == TSR_ERR_LENGTH)
     return MakeError(env, "ERR_ARGUMENT", "chunked message: past the 2^38 chunk limit of c2sp.org/chunked-encryption");
   return StatusError(env, st, seal ? "encrypt chunks" : "decrypt chunks");
@@ -61,11 +64,11 @@ namespace {
 struct Run {
   bool seal;
   uint64_t counter;
-  Bytes in, out;    // out.data is null until the worker allocates it (alloc)
+  Bytes in, out;  // out.data is null until the worker allocates it (alloc)
   bool final;
-  bool alloc;       // the job allocates out: lead + need bytes
+  bool alloc;  // the job allocates out: lead + need bytes
   size_t lead;
-  void *hint;       // FreeOut's token for an allocated out
+  void *hint;  // FreeOut's token for an allocated out
   unsigned width;
   size_t need;      // output bytes the run writes
   uint64_t chunks;  // chunks in the run
@@ -78,24 +81,28 @@ Run ParseRun(const Napi::CallbackInfo &info, bool seal, bool alloc = false) {
   Run r{};
   r.seal = seal;
   r.alloc = alloc;
-  r.counter = static_cast<uint64_t>(GetNumber(env, info[0], "counter", static_cast<double>(TSR_CHUNKED_MAX_CHUNKS - 1)));
+  r.counter =
+      static_cast<uint64_t>(GetNumber(env, info[0], "counter", static_cast<double>(TSR_CHUNKED_MAX_CHUNKS - 1)));
   r.in = GetBytes(env, info[1], seal ? "plaintext" : "ciphertext");
   unsigned a = alloc ? 2 : 3;
   if (!alloc) r.out = GetBytes(env, info[2], "output");
   r.final = info[a].ToBoolean().Value();
   unsigned t = static_cast<unsigned>(GetNumber(env, info[a + 1], "threads", TSR_POOL_MAX));
-  if (alloc && info.Length() > a + 2 && !info[a + 2].IsUndefined()) r.lead = static_cast<size_t>(GetNumber(env, info[a + 2], "lead", 4096));
+  if (alloc && info.Length() > a + 2 && !info[a + 2].IsUndefined())
+    r.lead = static_cast<size_t>(GetNumber(env, info[a + 2], "lead", 4096));
   r.width = t ? t : tsr_pool_size();
   tsr_chunked_shape shape;
   tsr_status st = tsr_chunked_run_shape(seal, r.in.len, r.final, &shape);
   if (st == TSR_ERR_FORMAT)
-    Throw(env, "ERR_ARGUMENT", seal ? "a non-final run must be whole 16 KiB chunks" : "a non-final run must be whole 16400-byte chunks");
+    Throw(env, "ERR_ARGUMENT",
+          seal ? "a non-final run must be whole 16 KiB chunks" : "a non-final run must be whole 16400-byte chunks");
   if (st != TSR_OK) ThrowStatus(env, st, "chunked ciphertext");
   r.chunks = shape.chunks;
   r.need = static_cast<size_t>(shape.outlen);
   if (alloc) return r;
   if (r.out.len < r.need)
-    Throw(env, "ERR_ARGUMENT", "output buffer too small: need " + std::to_string(r.need) + " bytes (got " + std::to_string(r.out.len) + ")");
+    Throw(env, "ERR_ARGUMENT",
+          "output buffer too small: need " + std::to_string(r.need) + " bytes (got " + std::to_string(r.out.len) + ")");
   bool overlap = r.need && r.in.len && r.out.data < r.in.data + r.in.len && r.in.data < r.out.data + r.need;
   if (overlap) Throw(env, "ERR_ARGUMENT", "output buffer overlaps the input");
   return r;
@@ -116,15 +123,21 @@ tsr_status Execute(ChunkedState &s, Run &r, bool background, size_t *written) {
   tsr_status st = s.Ensure(width);
   if (st != TSR_OK) return st;
   *written = r.need;
-  if (r.seal) return tsr_chunked_pool_seal(s.ctxs.data(), width, background, s.keys->base_nonce, r.counter, r.in.data, r.in.len, r.final, r.out.data);
-  return tsr_chunked_pool_open(s.ctxs.data(), width, background, s.keys->base_nonce, r.counter, r.in.data, r.in.len, r.final, r.out.data, written);
+  if (r.seal)
+    return tsr_chunked_pool_seal(s.ctxs.data(), width, background, s.keys->base_nonce, r.counter, r.in.data, r.in.len,
+                                 r.final, r.out.data);
+  return tsr_chunked_pool_open(s.ctxs.data(), width, background, s.keys->base_nonce, r.counter, r.in.data, r.in.len,
+                               r.final, r.out.data, written);
 }
 
 class ChunkJob : public Napi::AsyncWorker {
  public:
   ChunkJob(Napi::Env env, std::shared_ptr<ChunkedState> state, const Run &r, bool *busy, Napi::Object owner)
-      : Napi::AsyncWorker(env, "tessera:chunked"), deferred_(Napi::Promise::Deferred::New(env)),
-        state_(std::move(state)), run_(r), busy_(busy) {
+      : Napi::AsyncWorker(env, "tessera:chunked"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        state_(std::move(state)),
+        run_(r),
+        busy_(busy) {
     // Inputs, outputs and the wrapper stay referenced until the job settles.
     in_ref_ = Napi::Persistent(Napi::Value(env, r.in.value));
     if (!r.alloc) out_ref_ = Napi::Persistent(Napi::Value(env, r.out.value));
@@ -145,7 +158,7 @@ class ChunkJob : public Napi::AsyncWorker {
       deferred_.Reject(ChunkError(env, status_, run_.seal));
     } else if (run_.alloc) {
       uint8_t *p = run_.out.data - run_.lead;
-      run_.out.data = nullptr;  // JS owns it now (or AdoptOut freed it)
+      run_.out.data = nullptr;                      // JS owns it now (or AdoptOut freed it)
       if (run_.lead) std::memset(p, 0, run_.lead);  // a reused block: no earlier bytes in the header room
       deferred_.Resolve(AdoptOut(env, p, run_.lead + written_, run_.hint));
     } else {
@@ -171,19 +184,20 @@ class ChunkJob : public Napi::AsyncWorker {
 class NativeChunked : public Napi::ObjectWrap<NativeChunked> {
  public:
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "NativeChunked", {
-      InstanceMethod<&NativeChunked::Commitment>("commitment"),
-      InstanceMethod<&NativeChunked::Check>("check"),
-      InstanceMethod<&NativeChunked::Seal>("seal"),
-      InstanceMethod<&NativeChunked::Open>("open"),
-      InstanceMethod<&NativeChunked::SealAsync>("sealAsync"),
-      InstanceMethod<&NativeChunked::OpenAsync>("openAsync"),
-      InstanceMethod<&NativeChunked::SealAlloc>("sealAlloc"),
-      InstanceMethod<&NativeChunked::OpenAlloc>("openAlloc"),
-      InstanceMethod<&NativeChunked::FileAsync>("fileAsync"),
-      InstanceMethod<&NativeChunked::Cancel>("cancel"),
-      InstanceMethod<&NativeChunked::Dispose>("dispose"),
-    });
+    return DefineClass(env, "NativeChunked",
+                       {
+                           InstanceMethod<&NativeChunked::Commitment>("commitment"),
+                           InstanceMethod<&NativeChunked::Check>("check"),
+                           InstanceMethod<&NativeChunked::Seal>("seal"),
+                           InstanceMethod<&NativeChunked::Open>("open"),
+                           InstanceMethod<&NativeChunked::SealAsync>("sealAsync"),
+                           InstanceMethod<&NativeChunked::OpenAsync>("openAsync"),
+                           InstanceMethod<&NativeChunked::SealAlloc>("sealAlloc"),
+                           InstanceMethod<&NativeChunked::OpenAlloc>("openAlloc"),
+                           InstanceMethod<&NativeChunked::FileAsync>("fileAsync"),
+                           InstanceMethod<&NativeChunked::Cancel>("cancel"),
+                           InstanceMethod<&NativeChunked::Dispose>("dispose"),
+                       });
   }
 
   NativeChunked(const Napi::CallbackInfo &info) : Napi::ObjectWrap<NativeChunked>(info) {
@@ -199,8 +213,9 @@ class NativeChunked : public Napi::ObjectWrap<NativeChunked> {
       klen = k.len;
     }
     if (klen != want)
-      Throw(env, "ERR_KEY_LENGTH", std::string(suite == TSR_COBBLESTONE_128 ? "cobblestone-128" : "cobblestone-256") +
-                                       " takes a " + std::to_string(want) + "-byte key (got " + std::to_string(klen) + ")");
+      Throw(env, "ERR_KEY_LENGTH",
+            std::string(suite == TSR_COBBLESTONE_128 ? "cobblestone-128" : "cobblestone-256") + " takes a " +
+                std::to_string(want) + "-byte key (got " + std::to_string(klen) + ")");
     raw_ = info.Length() > 4 && info[4].IsString() && info[4].As<Napi::String>().Utf8Value() == "raw";
 #ifndef TSR_TEST_HOOKS
     if (raw_) Throw(env, "ERR_ARGUMENT", "raw mode is not available");

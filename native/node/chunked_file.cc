@@ -73,8 +73,12 @@ class FileJob : public Napi::AsyncWorker {
  public:
   FileJob(Napi::Env env, std::shared_ptr<ChunkedState> state, const FileArgs &a, bool *busy, Napi::Object owner,
           std::shared_ptr<Progress> progress)
-      : Napi::AsyncWorker(env, "tessera:chunked-file"), deferred_(Napi::Promise::Deferred::New(env)),
-        state_(std::move(state)), args_(a), busy_(busy), progress_(std::move(progress)) {
+      : Napi::AsyncWorker(env, "tessera:chunked-file"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        state_(std::move(state)),
+        args_(a),
+        busy_(busy),
+        progress_(std::move(progress)) {
     owner_ref_ = Napi::Persistent(owner);
   }
   ~FileJob() override {

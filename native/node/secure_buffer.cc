@@ -53,7 +53,8 @@ Napi::Value Alloc(const Napi::CallbackInfo &info) {
 Napi::Value Dispose(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   void *h = nullptr;
-  if (napi_get_value_external(env, info[1], &h) != napi_ok || !h) Throw(env, "ERR_ARGUMENT", "not a SecureBuffer handle");
+  if (napi_get_value_external(env, info[1], &h) != napi_ok || !h)
+    Throw(env, "ERR_ARGUMENT", "not a SecureBuffer handle");
   auto *b = static_cast<SecretBlock *>(h);
   if (b->freed) return env.Undefined();
   tsr_secmem_free(b->p);

@@ -38,13 +38,13 @@
 
 struct tsr_aead_openssl {
   tsr_aead_alg alg;
-  uint8_t *key;          /* secure memory: key[32], then K1[16] for XAES */
-  EVP_CIPHER_CTX *enc;   /* keyed once for AES-GCM / ChaCha20-Poly1305 */
+  uint8_t *key;        /* secure memory: key[32], then K1[16] for XAES */
+  EVP_CIPHER_CTX *enc; /* keyed once for AES-GCM / ChaCha20-Poly1305 */
   EVP_CIPHER_CTX *dec;
-  EVP_CIPHER_CTX *ecb;   /* XAES only: AES-256-ECB under the input key */
-  tsr_gcm_split *split;  /* large GCM messages on two cores, made on first use */
-  int split_keyed;       /* split holds ctx->key (AES-256-GCM only) */
-  int serial;            /* tsr_aead_ctx_set_parallel(ctx, 0) */
+  EVP_CIPHER_CTX *ecb;  /* XAES only: AES-256-ECB under the input key */
+  tsr_gcm_split *split; /* large GCM messages on two cores, made on first use */
+  int split_keyed;      /* split holds ctx->key (AES-256-GCM only) */
+  int serial;           /* tsr_aead_ctx_set_parallel(ctx, 0) */
 };
 
 static tsr_openssl_ciphers g_ciphers;
@@ -111,7 +111,10 @@ static int xaes_derive(tsr_aead_openssl *ctx, uint8_t kx[32], const uint8_t nonc
   const uint8_t *k1 = ctx->key + 32;
   for (int b = 0; b < 2; b++) {
     uint8_t *mb = m + 16 * b;
-    mb[0] = 0x00; mb[1] = (uint8_t)(b + 1); mb[2] = 0x58; mb[3] = 0x00;
+    mb[0] = 0x00;
+    mb[1] = (uint8_t)(b + 1);
+    mb[2] = 0x58;
+    mb[3] = 0x00;
     memcpy(mb + 4, nonce, 12);
     for (int i = 0; i < 16; i++) mb[i] ^= k1[i];
   }
@@ -153,10 +156,16 @@ static int feed_aad(EVP_CIPHER_CTX *c, const uint8_t *a1, size_t l1, const uint8
 tsr_aead_openssl *tsr_aead_openssl_new(tsr_aead_alg alg, const uint8_t *key, tsr_status *status) {
   tsr_openssl_fetch();
   *status = TSR_ERR_INTERNAL;
-  if (!tsr_aead_valid(alg) && alg != TSR_AEAD_AES128GCM) { *status = TSR_ERR_ALGORITHM; return NULL; }
+  if (!tsr_aead_valid(alg) && alg != TSR_AEAD_AES128GCM) {
+    *status = TSR_ERR_ALGORITHM;
+    return NULL;
+  }
   if (!g_ciphers.gcm || !g_ciphers.gcm128 || !g_ciphers.chacha || !g_ciphers.ecb) return NULL;
   tsr_aead_openssl *ctx = (tsr_aead_openssl *)calloc(1, sizeof *ctx);
-  if (!ctx) { *status = TSR_ERR_NOMEM; return NULL; }
+  if (!ctx) {
+    *status = TSR_ERR_NOMEM;
+    return NULL;
+  }
   ctx->alg = alg;
   ctx->key = (uint8_t *)tsr_secmem_alloc(48);
   ctx->enc = EVP_CIPHER_CTX_new();
@@ -168,7 +177,10 @@ tsr_aead_openssl *tsr_aead_openssl_new(tsr_aead_alg alg, const uint8_t *key, tsr
     return NULL;
   }
   *status = tsr_aead_openssl_rekey(ctx, key);
-  if (*status != TSR_OK) { tsr_aead_openssl_free(ctx); return NULL; }
+  if (*status != TSR_OK) {
+    tsr_aead_openssl_free(ctx);
+    return NULL;
+  }
   return ctx;
 }
 
@@ -196,8 +208,12 @@ void tsr_aead_openssl_free(tsr_aead_openssl *ctx) {
   free(ctx);
 }
 
-void tsr_aead_openssl_set_parallel(tsr_aead_openssl *ctx, int parallel) { ctx->serial = !parallel; }
-const uint8_t *tsr_aead_openssl_key(const tsr_aead_openssl *ctx) { return ctx->key; }
+void tsr_aead_openssl_set_parallel(tsr_aead_openssl *ctx, int parallel) {
+  ctx->serial = !parallel;
+}
+const uint8_t *tsr_aead_openssl_key(const tsr_aead_openssl *ctx) {
+  return ctx->key;
+}
 
 /* Large AES-GCM / XAES-GCM messages go to tsr_gcm_split (two cores).
  * Returns 1 if it handled the message (*st set), 0 to use the one-thread
@@ -223,18 +239,16 @@ static int try_split(tsr_aead_openssl *ctx, int enc, uint8_t *out, const uint8_t
   return 1;
 }
 
-tsr_status tsr_aead_openssl_seal(tsr_aead_openssl *ctx, uint8_t *out, const uint8_t *nonce,
-                         const uint8_t *pt, size_t ptlen,
-                         const uint8_t *aad1, size_t aad1len,
-                         const uint8_t *aad2, size_t aad2len) {
+tsr_status tsr_aead_openssl_seal(tsr_aead_openssl *ctx, uint8_t *out, const uint8_t *nonce, const uint8_t *pt,
+                                 size_t ptlen, const uint8_t *aad1, size_t aad1len, const uint8_t *aad2,
+                                 size_t aad2len) {
   uint8_t fin[32];
   int outl;
   tsr_status st;
   if (try_split(ctx, 1, out, nonce, pt, ptlen, aad1, aad1len, aad2, aad2len, out + ptlen, &st)) return st;
   EVP_CIPHER_CTX *c = ctx->enc;
   if (!begin(ctx, c, 1, nonce) || !feed_aad(c, aad1, aad1len, aad2, aad2len) ||
-      (ptlen > 0 && !tsr_openssl_update(c, out, pt, ptlen)) ||
-      EVP_EncryptFinal_ex(c, fin, &outl) != 1 ||
+      (ptlen > 0 && !tsr_openssl_update(c, out, pt, ptlen)) || EVP_EncryptFinal_ex(c, fin, &outl) != 1 ||
       EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, TSR_AEAD_TAGBYTES, out + ptlen) != 1) {
     tsr_memzero(out, ptlen + TSR_AEAD_TAGBYTES);
     return TSR_ERR_INTERNAL;
@@ -242,10 +256,9 @@ tsr_status tsr_aead_openssl_seal(tsr_aead_openssl *ctx, uint8_t *out, const uint
   return TSR_OK;
 }
 
-tsr_status tsr_aead_openssl_open(tsr_aead_openssl *ctx, uint8_t *out, const uint8_t *nonce,
-                         const uint8_t *sealed, size_t sealedlen,
-                         const uint8_t *aad1, size_t aad1len,
-                         const uint8_t *aad2, size_t aad2len) {
+tsr_status tsr_aead_openssl_open(tsr_aead_openssl *ctx, uint8_t *out, const uint8_t *nonce, const uint8_t *sealed,
+                                 size_t sealedlen, const uint8_t *aad1, size_t aad1len, const uint8_t *aad2,
+                                 size_t aad2len) {
   uint8_t tag[TSR_AEAD_TAGBYTES], fin[32];
   int outl;
   if (sealedlen < TSR_AEAD_TAGBYTES) return TSR_ERR_FORMAT;

@@ -20,7 +20,8 @@ tsr_status tsr_aead_openssl_rekey(tsr_aead_openssl *ctx, const uint8_t *key);
 void tsr_aead_openssl_set_parallel(tsr_aead_openssl *ctx, int parallel);
 const uint8_t *tsr_aead_openssl_key(const tsr_aead_openssl *ctx);
 tsr_status tsr_aead_openssl_seal(tsr_aead_openssl *ctx, uint8_t *out, const uint8_t *nonce, const uint8_t *pt,
-                                 size_t ptlen, const uint8_t *aad1, size_t aad1len, const uint8_t *aad2, size_t aad2len);
+                                 size_t ptlen, const uint8_t *aad1, size_t aad1len, const uint8_t *aad2,
+                                 size_t aad2len);
 tsr_status tsr_aead_openssl_open(tsr_aead_openssl *ctx, uint8_t *out, const uint8_t *nonce, const uint8_t *sealed,
                                  size_t sealedlen, const uint8_t *aad1, size_t aad1len, const uint8_t *aad2,
                                  size_t aad2len);

@@ -118,7 +118,8 @@ tsr_status tsr_gcm_split_run(tsr_gcm_split *s, const uint8_t key[32], int rekey,
   memcpy(blocks + 32, IVP, 12);
   blocks[47] = 1;
   if (EVP_EncryptUpdate(s->ecb, enc_blocks, &outl, blocks, 48) != 1 || outl != 48) return TSR_ERR_INTERNAL;
-  tsr_gf128 h = tsr_gf128_load(enc_blocks), ej0 = tsr_gf128_load(enc_blocks + 16), ejp = tsr_gf128_load(enc_blocks + 32);
+  tsr_gf128 h = tsr_gf128_load(enc_blocks), ej0 = tsr_gf128_load(enc_blocks + 16),
+            ejp = tsr_gf128_load(enc_blocks + 32);
 
   /* Cut at a 4 KiB boundary near the middle (a multiple of the block size,
    * so C1 needs no padding and C2 starts a fresh counter). */
@@ -161,7 +162,7 @@ tsr_status tsr_gcm_split_run(tsr_gcm_split *s, const uint8_t key[32], int rekey,
     }
     tsr_memzero(t, sizeof t);
   }
-  if (st != TSR_OK) tsr_memzero(out, len); /* never release unauthenticated plaintext */
+  if (st != TSR_OK) tsr_memzero(out, len);    /* never release unauthenticated plaintext */
   tsr_memzero(enc_blocks, sizeof enc_blocks); /* H and E(J0) */
   tsr_memzero(&h, sizeof h);
   tsr_memzero(&ej0, sizeof ej0);

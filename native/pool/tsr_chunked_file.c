@@ -13,7 +13,7 @@
 
 #define BATCH_PT ((size_t)TSR_CHUNKED_FILE_BATCH * TSR_CHUNK_PT)
 #define BATCH_CT ((size_t)TSR_CHUNKED_FILE_BATCH * TSR_CHUNK_CT)
-#define UNKNOWN UINT64_MAX
+#define UNKNOWN  UINT64_MAX
 
 typedef struct {
   uint64_t batch;
@@ -40,13 +40,17 @@ typedef struct {
   tsr_status c_status;
 } step_t;
 
-size_t tsr_chunked_file_slot_bytes(void) { return BATCH_PT + BATCH_CT; }
+size_t tsr_chunked_file_slot_bytes(void) {
+  return BATCH_PT + BATCH_CT;
+}
 
 /* The input batch first, then its output: seal 4 MiB | 4 MiB + 4 KiB, open the reverse. */
 static uint8_t *in_buf(const tsr_chunked_file_job *j, const slot *s) {
   return j->mem + (size_t)(s->batch % TSR_CHUNKED_FILE_SLOTS) * tsr_chunked_file_slot_bytes();
 }
-static uint8_t *out_buf(const tsr_chunked_file_job *j, const slot *s) { return in_buf(j, s) + (j->seal ? BATCH_PT : BATCH_CT); }
+static uint8_t *out_buf(const tsr_chunked_file_job *j, const slot *s) {
+  return in_buf(j, s) + (j->seal ? BATCH_PT : BATCH_CT);
+}
 
 /* open: the batches of a chunk stream of in_len bytes (valid: the caller
  * checked it). The last one holds the final chunk. */
@@ -93,11 +97,13 @@ static void task(void *arg, size_t t, unsigned participant) {
   if (t < st->nio) {
     if (st->w && t == 0) {
       slot *s = st->w;
-      st->w_err = write_full(j->out_fd, out_buf(j, s), s->outlen, j->out_off + s->batch * (j->seal ? BATCH_CT : BATCH_PT));
+      st->w_err =
+          write_full(j->out_fd, out_buf(j, s), s->outlen, j->out_off + s->batch * (j->seal ? BATCH_CT : BATCH_PT));
     } else {
       slot *s = st->r;
       size_t want = j->seal ? BATCH_PT : s->inlen; /* seal: read to the end; a short batch is the final one */
-      st->r_err = read_full(j->in_fd, in_buf(j, s), want, j->in_off + s->batch * (j->seal ? BATCH_PT : BATCH_CT), &st->r_got);
+      st->r_err =
+          read_full(j->in_fd, in_buf(j, s), want, j->in_off + s->batch * (j->seal ? BATCH_PT : BATCH_CT), &st->r_got);
     }
     return;
   }
@@ -110,11 +116,10 @@ static void task(void *arg, size_t t, unsigned participant) {
   size_t len = last ? s->inlen - off : (size_t)TSR_CHUNKED_BATCH * in_chunk;
   uint64_t counter = s->batch * TSR_CHUNKED_FILE_BATCH + first;
   size_t ignored;
-  tsr_status rc = j->seal
-      ? tsr_chunked_seal(j->ctxs[participant], j->base_nonce, counter, in_buf(j, s) + off, len, last && s->last,
-                         out_buf(j, s) + first * out_chunk)
-      : tsr_chunked_open(j->ctxs[participant], j->base_nonce, counter, in_buf(j, s) + off, len, last && s->last,
-                         out_buf(j, s) + first * out_chunk, &ignored);
+  tsr_status rc = j->seal ? tsr_chunked_seal(j->ctxs[participant], j->base_nonce, counter, in_buf(j, s) + off, len,
+                                             last && s->last, out_buf(j, s) + first * out_chunk)
+                          : tsr_chunked_open(j->ctxs[participant], j->base_nonce, counter, in_buf(j, s) + off, len,
+                                             last && s->last, out_buf(j, s) + first * out_chunk, &ignored);
   if (rc != TSR_OK) {
     pthread_mutex_lock(&st->lock);
     if (!st->c_failed || i < st->c_fail_task) {
@@ -126,7 +131,9 @@ static void task(void *arg, size_t t, unsigned participant) {
   }
 }
 
-static int cancelled(const tsr_chunked_file_job *j) { return j->cancel && __atomic_load_n(j->cancel, __ATOMIC_ACQUIRE); }
+static int cancelled(const tsr_chunked_file_job *j) {
+  return j->cancel && __atomic_load_n(j->cancel, __ATOMIC_ACQUIRE);
+}
 
 /* Step s: write batch s - 2, seal/open batch s - 1, read batch s (whichever
  * exist), as one fork-join job on the pool. Each step is a separate pool job,

@@ -35,35 +35,35 @@ extern "C" {
 
 typedef enum {
   TSR_CHUNKED_FILE_OK = 0,
-  TSR_CHUNKED_FILE_CRYPTO = 1,    /* job->status: TSR_ERR_AUTH, TSR_ERR_LENGTH, TSR_ERR_NOMEM ... */
-  TSR_CHUNKED_FILE_READ = 2,      /* job->err: errno of the failed pread */
-  TSR_CHUNKED_FILE_WRITE = 3,     /* job->err: errno of the failed pwrite */
-  TSR_CHUNKED_FILE_SHRANK = 4,    /* open: the input ended before in_len bytes */
-  TSR_CHUNKED_FILE_CANCELLED = 5  /* *cancel was set; stopped before the next batch */
+  TSR_CHUNKED_FILE_CRYPTO = 1,   /* job->status: TSR_ERR_AUTH, TSR_ERR_LENGTH, TSR_ERR_NOMEM ... */
+  TSR_CHUNKED_FILE_READ = 2,     /* job->err: errno of the failed pread */
+  TSR_CHUNKED_FILE_WRITE = 3,    /* job->err: errno of the failed pwrite */
+  TSR_CHUNKED_FILE_SHRANK = 4,   /* open: the input ended before in_len bytes */
+  TSR_CHUNKED_FILE_CANCELLED = 5 /* *cancel was set; stopped before the next batch */
 } tsr_chunked_file_result;
 
 typedef struct {
   /* Set by the caller. */
   int seal;
   int in_fd, out_fd;
-  uint64_t in_off;  /* first byte of the plaintext (seal) or of chunk 0 (open) in the input */
+  uint64_t in_off; /* first byte of the plaintext (seal) or of chunk 0 (open) in the input */
   /* open: the chunk stream's length from in_off (a valid Cobblestone length;
    * the caller checked it with tsr_chunked_opened_len). seal: only a size
    * hint for the ring; the input is read to its end. */
   uint64_t in_len;
-  uint64_t out_off;           /* where the output starts (after a header the caller wrote) */
-  tsr_aead_ctx *const *ctxs;  /* width + 1 contexts keyed with the derived key (width used) */
+  uint64_t out_off;          /* where the output starts (after a header the caller wrote) */
+  tsr_aead_ctx *const *ctxs; /* width + 1 contexts keyed with the derived key (width used) */
   const uint8_t *base_nonce;
-  unsigned width;             /* pool workers wanted (the caller only waits) */
-  uint8_t *mem;               /* TSR_CHUNKED_FILE_SLOTS * tsr_chunked_file_slot_bytes() bytes */
-  const int *cancel;          /* optional; read atomically before each step */
+  unsigned width;    /* pool workers wanted (the caller only waits) */
+  uint8_t *mem;      /* TSR_CHUNKED_FILE_SLOTS * tsr_chunked_file_slot_bytes() bytes */
+  const int *cancel; /* optional; read atomically before each step */
   /* Optional: input bytes consumed so far (a prefix of the input: batches
    * count once written), called on the calling thread between steps. */
   void (*progress)(void *arg, uint64_t in_bytes);
   void *progress_arg;
   /* Results. */
-  tsr_status status;  /* TSR_CHUNKED_FILE_CRYPTO */
-  int err;            /* TSR_CHUNKED_FILE_READ / _WRITE */
+  tsr_status status; /* TSR_CHUNKED_FILE_CRYPTO */
+  int err;           /* TSR_CHUNKED_FILE_READ / _WRITE */
   uint64_t in_done, out_done;
 } tsr_chunked_file_job;
 

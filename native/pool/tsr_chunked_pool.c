@@ -43,9 +43,10 @@ static void task(void *arg, size_t t, unsigned participant) {
   tsr_aead_ctx *ctx = r->ctxs[participant];
   uint8_t *out = r->out + first * out_chunk;
   size_t ignored;
-  tsr_status st = r->seal
-      ? tsr_chunked_seal(ctx, r->base_nonce, r->counter + first, r->in + off, len, last && r->final, out)
-      : tsr_chunked_open(ctx, r->base_nonce, r->counter + first, r->in + off, len, last && r->final, out, &ignored);
+  tsr_status st =
+      r->seal
+          ? tsr_chunked_seal(ctx, r->base_nonce, r->counter + first, r->in + off, len, last && r->final, out)
+          : tsr_chunked_open(ctx, r->base_nonce, r->counter + first, r->in + off, len, last && r->final, out, &ignored);
   if (st != TSR_OK) {
     pthread_mutex_lock(&r->lock);
     if (!r->failed || t < r->fail_task) {
@@ -63,8 +64,10 @@ static tsr_status go(run *r, unsigned width, int background, uint64_t chunks, si
   r->fail_status = TSR_OK;
   pthread_mutex_init(&r->lock, NULL);
   unsigned w = width < r->tasks ? width : (unsigned)r->tasks;
-  if (background) tsr_pool_run_background(task, r, r->tasks, w);
-  else tsr_pool_run(task, r, r->tasks, w);
+  if (background)
+    tsr_pool_run_background(task, r, r->tasks, w);
+  else
+    tsr_pool_run(task, r, r->tasks, w);
   pthread_mutex_destroy(&r->lock);
   if (r->failed) {
     tsr_memzero(r->out, outlen); /* never a partial plaintext (or ciphertext) */
@@ -73,23 +76,31 @@ static tsr_status go(run *r, unsigned width, int background, uint64_t chunks, si
   return TSR_OK;
 }
 
-tsr_status tsr_chunked_pool_seal(tsr_aead_ctx *const *ctxs, unsigned width, int background, const uint8_t base_nonce[12],
-                                 uint64_t counter, const uint8_t *pt, size_t ptlen, int final, uint8_t *out) {
+tsr_status tsr_chunked_pool_seal(tsr_aead_ctx *const *ctxs, unsigned width, int background,
+                                 const uint8_t base_nonce[12], uint64_t counter, const uint8_t *pt, size_t ptlen,
+                                 int final, uint8_t *out) {
   tsr_chunked_shape shape;
   tsr_status st = tsr_chunked_run_shape(1, ptlen, final, &shape);
   if (st != TSR_OK) return st;
   uint64_t chunks = shape.chunks;
-  if ((width <= 1 && !background) || chunks <= TSR_CHUNKED_BATCH) return tsr_chunked_seal(ctxs[0], base_nonce, counter, pt, ptlen, final, out);
+  if ((width <= 1 && !background) || chunks <= TSR_CHUNKED_BATCH)
+    return tsr_chunked_seal(ctxs[0], base_nonce, counter, pt, ptlen, final, out);
   run r;
   memset(&r, 0, sizeof r);
-  r.ctxs = ctxs; r.base_nonce = base_nonce; r.counter = counter; r.in = pt; r.inlen = ptlen; r.out = out;
-  r.seal = 1; r.final = final;
+  r.ctxs = ctxs;
+  r.base_nonce = base_nonce;
+  r.counter = counter;
+  r.in = pt;
+  r.inlen = ptlen;
+  r.out = out;
+  r.seal = 1;
+  r.final = final;
   return go(&r, width, background, chunks, (size_t)shape.outlen);
 }
 
-tsr_status tsr_chunked_pool_open(tsr_aead_ctx *const *ctxs, unsigned width, int background, const uint8_t base_nonce[12],
-                                 uint64_t counter, const uint8_t *ct, size_t ctlen, int final, uint8_t *out,
-                                 size_t *ptlen) {
+tsr_status tsr_chunked_pool_open(tsr_aead_ctx *const *ctxs, unsigned width, int background,
+                                 const uint8_t base_nonce[12], uint64_t counter, const uint8_t *ct, size_t ctlen,
+                                 int final, uint8_t *out, size_t *ptlen) {
   tsr_chunked_shape shape;
   tsr_status st = tsr_chunked_run_shape(0, ctlen, final, &shape);
   if (st != TSR_OK) return st;
@@ -98,7 +109,12 @@ tsr_status tsr_chunked_pool_open(tsr_aead_ctx *const *ctxs, unsigned width, int 
     return tsr_chunked_open(ctxs[0], base_nonce, counter, ct, ctlen, final, out, ptlen);
   run r;
   memset(&r, 0, sizeof r);
-  r.ctxs = ctxs; r.base_nonce = base_nonce; r.counter = counter; r.in = ct; r.inlen = ctlen; r.out = out;
+  r.ctxs = ctxs;
+  r.base_nonce = base_nonce;
+  r.counter = counter;
+  r.in = ct;
+  r.inlen = ctlen;
+  r.out = out;
   r.final = final;
   st = go(&r, width, background, chunks, (size_t)total);
   if (st == TSR_OK) *ptlen = (size_t)total;

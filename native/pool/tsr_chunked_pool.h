@@ -28,11 +28,12 @@ size_t tsr_chunked_pool_tasks(uint64_t chunks);
  * with the same derived key). On an open failure all of out is zeroed and the
  * status of the first failing chunk in stream order is returned. With
  * `background` the caller only waits (tsr_pool_run_background): async calls. */
-tsr_status tsr_chunked_pool_seal(tsr_aead_ctx *const *ctxs, unsigned width, int background, const uint8_t base_nonce[12],
-                                 uint64_t counter, const uint8_t *pt, size_t ptlen, int final, uint8_t *out);
-tsr_status tsr_chunked_pool_open(tsr_aead_ctx *const *ctxs, unsigned width, int background, const uint8_t base_nonce[12],
-                                 uint64_t counter, const uint8_t *ct, size_t ctlen, int final, uint8_t *out,
-                                 size_t *ptlen);
+tsr_status tsr_chunked_pool_seal(tsr_aead_ctx *const *ctxs, unsigned width, int background,
+                                 const uint8_t base_nonce[12], uint64_t counter, const uint8_t *pt, size_t ptlen,
+                                 int final, uint8_t *out);
+tsr_status tsr_chunked_pool_open(tsr_aead_ctx *const *ctxs, unsigned width, int background,
+                                 const uint8_t base_nonce[12], uint64_t counter, const uint8_t *ct, size_t ctlen,
+                                 int final, uint8_t *out, size_t *ptlen);
 
 #ifdef __cplusplus
 }

@@ -16,9 +16,9 @@
 #include <stdint.h>
 #include <time.h>
 
-#define CLASSES (64 * 4)
+#define CLASSES   (64 * 4)
 #define BIG_UNMAP ((size_t)32 << 20)
-#define HUGE ((size_t)2 << 20)
+#define HUGE      ((size_t)2 << 20)
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
 #endif
@@ -82,7 +82,8 @@ static void unmap_block(void *p, size_t cap) {
     free_block *b = p;
     b->freed = (time_t)cap;
     if (pthread_attr_init(&a) == 0) {
-      int ok = pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED) == 0 && pthread_create(&t, &a, unmap_thread, b) == 0;
+      int ok =
+          pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED) == 0 && pthread_create(&t, &a, unmap_thread, b) == 0;
       pthread_attr_destroy(&a);
       if (ok) return;
     }

@@ -33,7 +33,7 @@ extern "C" {
  * Node's allocator from heap memory it already has; from 64 KiB up, measured
  * on Node 24, Node's own allocation costs more than a block handed out as an
  * external buffer (docs/API.md "Output memory"). */
-#define TSR_OUTMEM_MIN ((size_t)64 << 10)
+#define TSR_OUTMEM_MIN    ((size_t)64 << 10)
 #define TSR_OUTMEM_IDLE_S 30
 
 typedef struct {

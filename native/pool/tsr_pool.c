@@ -10,11 +10,11 @@
 typedef struct tsr_job {
   void (*fn)(void *, size_t, unsigned);
   void *arg;
-  size_t ntasks, next;  /* next unclaimed task */
-  unsigned slots;       /* workers that may still join */
-  unsigned participants;/* ids handed out so far (the caller is 0) */
-  unsigned active;      /* workers inside the job */
-  struct tsr_job *link; /* queue of open jobs */
+  size_t ntasks, next;   /* next unclaimed task */
+  unsigned slots;        /* workers that may still join */
+  unsigned participants; /* ids handed out so far (the caller is 0) */
+  unsigned active;       /* workers inside the job */
+  struct tsr_job *link;  /* queue of open jobs */
 } tsr_job;
 
 /* All pool state is guarded by g_lock. Tasks are coarse (hundreds of KiB of
@@ -162,13 +162,17 @@ static void run(void (*fn)(void *, size_t, unsigned), void *arg, size_t ntasks, 
   if ((size_t)helpers > ntasks) helpers = (unsigned)ntasks;
   tsr_job job = {fn, arg, ntasks, 0, 0, background ? 0u : 1u, 0, NULL};
   pthread_mutex_lock(&g_lock);
-  if (background && start_locked(helpers) == 0 && g_threads == 0) background = 0; /* no worker at all: do it here */
-  else if (!background) start_locked(helpers);
+  if (background && start_locked(helpers) == 0 && g_threads == 0)
+    background = 0; /* no worker at all: do it here */
+  else if (!background)
+    start_locked(helpers);
   job.slots = helpers;
   job.link = g_jobs;
   g_jobs = &job;
-  if (helpers == 1) pthread_cond_signal(&g_work);
-  else pthread_cond_broadcast(&g_work);
+  if (helpers == 1)
+    pthread_cond_signal(&g_work);
+  else
+    pthread_cond_broadcast(&g_work);
   if (!background) {
     while (job.next < job.ntasks) {
       size_t t = job.next++;

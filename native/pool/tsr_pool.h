@@ -41,8 +41,7 @@ size_t tsr_pool_queued(void);
  * Returns when every task has finished. width <= 1, a single task, or a pool
  * that cannot start a thread: everything runs here.
  */
-void tsr_pool_run(void (*fn)(void *arg, size_t task, unsigned participant), void *arg, size_t ntasks,
-                  unsigned width);
+void tsr_pool_run(void (*fn)(void *arg, size_t task, unsigned participant), void *arg, size_t ntasks, unsigned width);
 
 /*
  * The same, for a caller that should not compute (a libuv thread serving an

@@ -39,10 +39,10 @@
 #endif
 #endif
 
-#define TSR_UNIT 16u
-#define TSR_HDR 16u
-#define TSR_TRAILER 16u
-#define TSR_MAX_ALLOC ((size_t)1 << 20)
+#define TSR_UNIT          16u
+#define TSR_HDR           16u
+#define TSR_TRAILER       16u
+#define TSR_MAX_ALLOC     ((size_t)1 << 20)
 #define TSR_DEFAULT_PAGES 16u
 
 typedef struct tsr_arena {
@@ -90,8 +90,10 @@ static int tsr_secmem_read_urandom(uint8_t *p, size_t n) {
   if (fd < 0) return -1;
   while (n > 0) {
     ssize_t r = read(fd, p, n);
-    if (r > 0) p += r, n -= (size_t)r;
-    else if (r == 0 || errno != EINTR) break;
+    if (r > 0)
+      p += r, n -= (size_t)r;
+    else if (r == 0 || errno != EINTR)
+      break;
   }
   close(fd);
   return n == 0 ? 0 : -1;
@@ -100,7 +102,8 @@ static int tsr_secmem_read_urandom(uint8_t *p, size_t n) {
 static void tsr_secmem_random(uint8_t *buf, size_t n) {
 #if defined(__linux__)
   ssize_t r;
-  do r = getrandom(buf, n, 0); while (r < 0 && errno == EINTR);
+  do r = getrandom(buf, n, 0);
+  while (r < 0 && errno == EINTR);
   if (r == (ssize_t)n) return; /* else ENOSYS (old kernel) or seccomp: try the device */
 #endif
   if (tsr_secmem_read_urandom(buf, n) != 0)
@@ -112,8 +115,12 @@ static void tsr_secmem_random(uint8_t *buf, size_t n) {
  * mapped but read as zero (WIPEONFORK; callers rely on that), and are no
  * longer locked (mlock is not inherited): they are re-locked on first use.
  * memfd_secret arenas are absent (DONTFORK), so they are dropped. */
-static void tsr_secmem_atfork_lock(void) { pthread_mutex_lock(&tsr_lock); }
-static void tsr_secmem_atfork_unlock(void) { pthread_mutex_unlock(&tsr_lock); }
+static void tsr_secmem_atfork_lock(void) {
+  pthread_mutex_lock(&tsr_lock);
+}
+static void tsr_secmem_atfork_unlock(void) {
+  pthread_mutex_unlock(&tsr_lock);
+}
 static void tsr_secmem_atfork_child(void) {
   tsr_arena **link = &tsr_arenas;
   while (*link != NULL) {
@@ -177,8 +184,10 @@ static int tsr_secmem_bit(const tsr_arena *a, size_t i) {
 static void tsr_secmem_mark(tsr_arena *a, size_t first, size_t count, int used) {
   for (size_t i = first; i < first + count; i++) {
     uint64_t bit = (uint64_t)1 << (i % 64);
-    if (used) a->bitmap[i / 64] |= bit;
-    else a->bitmap[i / 64] &= ~bit;
+    if (used)
+      a->bitmap[i / 64] |= bit;
+    else
+      a->bitmap[i / 64] &= ~bit;
   }
 }
 
@@ -209,7 +218,9 @@ static int tsr_secmem_map_secret(uint8_t *data, size_t len) {
   int fd = (int)syscall(TSR_NR_MEMFD_SECRET, O_CLOEXEC);
   if (fd < 0) return -1;
   int rc = ftruncate(fd, (off_t)len) == 0 &&
-           mmap(data, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0) != MAP_FAILED ? 0 : -1;
+                   mmap(data, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0) != MAP_FAILED
+               ? 0
+               : -1;
   int e = errno;
   close(fd); /* the mapping keeps the secretmem file alive */
   errno = e;
@@ -243,8 +254,7 @@ static tsr_arena *tsr_secmem_new_arena(size_t need_units) {
   /* memfd_secret: reserve the whole span PROT_NONE (that gives the guard
    * pages), then place the secretmem data area over its middle. */
   int secret = tsr_use_secret;
-  void *base = mmap(NULL, a->map_len, secret ? PROT_NONE : PROT_READ | PROT_WRITE,
-                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void *base = mmap(NULL, a->map_len, secret ? PROT_NONE : PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (base == MAP_FAILED) goto fail;
   a->base = base;
   a->data = a->base + pg;
@@ -265,9 +275,7 @@ static tsr_arena *tsr_secmem_new_arena(size_t need_units) {
     tsr_use_secret = 0;
     return tsr_secmem_new_arena(need_units);
   }
-  if (!secret && (mprotect(a->base, pg, PROT_NONE) != 0 ||
-                  mprotect(a->data + data_len, pg, PROT_NONE) != 0))
-    goto fail;
+  if (!secret && (mprotect(a->base, pg, PROT_NONE) != 0 || mprotect(a->data + data_len, pg, PROT_NONE) != 0)) goto fail;
 
   if (secret) {
     a->locked = 1; /* secretmem pages are unevictable and charged to memlock */
@@ -275,7 +283,10 @@ static tsr_arena *tsr_secmem_new_arena(size_t need_units) {
     a->locked = 1;
   } else {
     tsr_mlock_failures++;
-    if (tsr_strict) { errno = ENOMEM; goto fail; }
+    if (tsr_strict) {
+      errno = ENOMEM;
+      goto fail;
+    }
   }
 #if defined(MADV_DONTDUMP)
   a->dont_dump = madvise(a->data, data_len, MADV_DONTDUMP) == 0;
@@ -352,8 +363,10 @@ void *tsr_secmem_alloc(size_t n) {
   for (a = tsr_arenas; a != NULL; last = a, a = a->next) {
     if (a->relock) { /* once per arena, in a fork child */
       a->relock = 0;
-      if (mlock(a->data, a->data_len) == 0) a->locked = 1;
-      else tsr_mlock_failures++;
+      if (mlock(a->data, a->data_len) == 0)
+        a->locked = 1;
+      else
+        tsr_mlock_failures++;
     }
     if (tsr_strict && !a->locked) continue; /* strict: locked memory only */
     if ((first = tsr_secmem_find_run(a, units)) != SIZE_MAX) break;
@@ -367,8 +380,10 @@ void *tsr_secmem_alloc(size_t n) {
     }
     /* Append: older arenas are filled first, so newer ones tend to empty
      * and be returned to the kernel. */
-    if (last != NULL) last->next = a;
-    else tsr_arenas = a;
+    if (last != NULL)
+      last->next = a;
+    else
+      tsr_arenas = a;
     first = 0;
   }
   tsr_secmem_mark(a, first, units, 1);
@@ -409,8 +424,10 @@ void tsr_secmem_free(void *p) {
    * big allocation) is not worth keeping locked, so it always goes. */
   int only = prev == NULL && a->next == NULL;
   if (a->live == 0 && (!only || a->data_len > (size_t)TSR_DEFAULT_PAGES * tsr_page)) {
-    if (prev != NULL) prev->next = a->next;
-    else tsr_arenas = a->next;
+    if (prev != NULL)
+      prev->next = a->next;
+    else
+      tsr_arenas = a->next;
     tsr_secmem_unmap(a);
   }
   pthread_mutex_unlock(&tsr_lock);

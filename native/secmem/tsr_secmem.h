@@ -22,15 +22,15 @@ extern "C" {
 #endif
 
 typedef struct {
-  uint64_t locked_bytes;    /* bytes currently mlock'd (or secretmem) */
-  uint64_t mapped_bytes;    /* bytes currently mapped, guard pages included */
-  uint64_t allocations;     /* live allocations */
-  uint64_t arenas;          /* live arenas */
-  uint64_t mlock_failures;  /* arenas whose mlock failed (e.g. RLIMIT_MEMLOCK) */
-  uint64_t memlock_limit;   /* RLIMIT_MEMLOCK soft limit, UINT64_MAX if unlimited */
-  int memfd_secret;         /* 1 if arenas come from memfd_secret */
-  int wipe_on_fork;         /* 1 if MADV_WIPEONFORK took effect on every arena */
-  int dont_dump;            /* 1 if MADV_DONTDUMP took effect on every arena */
+  uint64_t locked_bytes;   /* bytes currently mlock'd (or secretmem) */
+  uint64_t mapped_bytes;   /* bytes currently mapped, guard pages included */
+  uint64_t allocations;    /* live allocations */
+  uint64_t arenas;         /* live arenas */
+  uint64_t mlock_failures; /* arenas whose mlock failed (e.g. RLIMIT_MEMLOCK) */
+  uint64_t memlock_limit;  /* RLIMIT_MEMLOCK soft limit, UINT64_MAX if unlimited */
+  int memfd_secret;        /* 1 if arenas come from memfd_secret */
+  int wipe_on_fork;        /* 1 if MADV_WIPEONFORK took effect on every arena */
+  int dont_dump;           /* 1 if MADV_DONTDUMP took effect on every arena */
 } tsr_secmem_stats;
 /* The three flags describe the live arenas; all are 0 while there are none.
  * One empty default-size arena is kept cached after everything is freed. */

@@ -25,14 +25,14 @@
 struct tsr_aead_ctx {
   tsr_aead_alg alg;
   uint8_t key[32];
-  tsr_gcm_key gcm;    /* AES-GCM: under key; XAES: under the message's Kx */
-  tsr_aes_key aes;    /* XAES: AES-256 under key, for the derivation */
-  uint8_t k1[16];     /* XAES: K1 = dbl(AES_K(0^128)) */
-  uint8_t sub[32];    /* XAES Kx / XChaCha20 subkey of the current message */
+  tsr_gcm_key gcm; /* AES-GCM: under key; XAES: under the message's Kx */
+  tsr_aes_key aes; /* XAES: AES-256 under key, for the derivation */
+  uint8_t k1[16];  /* XAES: K1 = dbl(AES_K(0^128)) */
+  uint8_t sub[32]; /* XAES Kx / XChaCha20 subkey of the current message */
 };
 
 /* SP 800-38D section 5.2.1.1: plaintext at most 2^39 - 256 bits. */
-#define TSR_GCM_MAX (((uint64_t)1 << 36) - 32)
+#define TSR_GCM_MAX    (((uint64_t)1 << 36) - 32)
 /* RFC 8439 section 2.8: at most (2^32 - 1) 64-byte blocks after block 0. */
 #define TSR_CHACHA_MAX ((((uint64_t)1 << 32) - 1) * 64)
 
@@ -57,7 +57,10 @@ static void xaes_derive(tsr_aead_ctx *ctx, const uint8_t nonce[24]) {
   uint8_t m[32];
   for (int j = 0; j < 2; j++) {
     uint8_t *b = m + 16 * j;
-    b[0] = 0x00; b[1] = (uint8_t)(j + 1); b[2] = 0x58; /* "X" */ b[3] = 0x00;
+    b[0] = 0x00;
+    b[1] = (uint8_t)(j + 1);
+    b[2] = 0x58; /* "X" */
+    b[3] = 0x00;
     memcpy(b + 4, nonce, 12);
     for (int i = 0; i < 16; i++) b[i] ^= ctx->k1[i];
   }
@@ -94,16 +97,25 @@ tsr_aead_ctx *tsr_aead_ctx_new(tsr_aead_alg alg, const uint8_t *key, tsr_status 
   return ctx;
 }
 
-void tsr_aead_ctx_free(tsr_aead_ctx *ctx) { tsr_secmem_free(ctx); /* zeroizes */ }
+void tsr_aead_ctx_free(tsr_aead_ctx *ctx) {
+  tsr_secmem_free(ctx); /* zeroizes */
+}
 
 tsr_status tsr_aead_ctx_rekey(tsr_aead_ctx *ctx, const uint8_t *key) {
   set_key(ctx, key);
   return TSR_OK;
 }
 
-tsr_aead_alg tsr_aead_ctx_alg(const tsr_aead_ctx *ctx) { return ctx->alg; }
-void tsr_aead_ctx_set_parallel(tsr_aead_ctx *ctx, int parallel) { (void)ctx; (void)parallel; }
-const uint8_t *tsr_aead_ctx_key(const tsr_aead_ctx *ctx) { return ctx->key; }
+tsr_aead_alg tsr_aead_ctx_alg(const tsr_aead_ctx *ctx) {
+  return ctx->alg;
+}
+void tsr_aead_ctx_set_parallel(tsr_aead_ctx *ctx, int parallel) {
+  (void)ctx;
+  (void)parallel;
+}
+const uint8_t *tsr_aead_ctx_key(const tsr_aead_ctx *ctx) {
+  return ctx->key;
+}
 
 static int too_long(tsr_aead_alg alg, size_t len) {
   return (uint64_t)len > (is_gcm(alg) ? TSR_GCM_MAX : TSR_CHACHA_MAX);
@@ -142,9 +154,8 @@ tsr_status tsr_aead_seal(tsr_aead_ctx *ctx, uint8_t *out, const uint8_t *nonce, 
   return TSR_OK;
 }
 
-tsr_status tsr_aead_open(tsr_aead_ctx *ctx, uint8_t *out, const uint8_t *nonce, const uint8_t *sealed,
-                         size_t sealedlen, const uint8_t *aad1, size_t aad1len, const uint8_t *aad2,
-                         size_t aad2len) {
+tsr_status tsr_aead_open(tsr_aead_ctx *ctx, uint8_t *out, const uint8_t *nonce, const uint8_t *sealed, size_t sealedlen,
+                         const uint8_t *aad1, size_t aad1len, const uint8_t *aad2, size_t aad2len) {
   if (sealedlen < TSR_AEAD_TAGBYTES) return TSR_ERR_FORMAT;
   size_t ctlen = sealedlen - TSR_AEAD_TAGBYTES;
   if (too_long(ctx->alg, ctlen)) return TSR_ERR_LENGTH;

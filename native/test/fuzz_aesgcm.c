@@ -14,13 +14,13 @@
 #include "../aead/aesgcm/tsr_aesgcm.h"
 #include "../aead/tsr_cpu.h"
 
-#define CHECK(c)      \
-  do {                \
+#define CHECK(c)       \
+  do {                 \
     if (!(c)) abort(); \
   } while (0)
 
-static void ref_seal(size_t kl, const uint8_t *key, const uint8_t *iv, const uint8_t *aad, size_t al,
-                     const uint8_t *pt, size_t len, uint8_t *out) {
+static void ref_seal(size_t kl, const uint8_t *key, const uint8_t *iv, const uint8_t *aad, size_t al, const uint8_t *pt,
+                     size_t len, uint8_t *out) {
   EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
   int n = 0;
   CHECK(c);
@@ -94,8 +94,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       a2[where - len - 16 - split] ^= bit;
     }
     memcpy(tag, out + ooff + len, 16);
-    CHECK(tsr_aesgcm_open(im, k, out + ooff, iv, out + ooff, len, tag, a1m ? a1m : aad, split, a2, al - split) ==
-          -1);
+    CHECK(tsr_aesgcm_open(im, k, out + ooff, iv, out + ooff, len, tag, a1m ? a1m : aad, split, a2, al - split) == -1);
     for (size_t i = 0; i < len; i++) CHECK(out[ooff + i] == 0);
     memcpy(a2, aad + split, al - split);
     free(a1m);

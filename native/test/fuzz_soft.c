@@ -24,8 +24,8 @@
 #include "../core/tsr_sha256.h"
 #include "../core/tsr_util.h"
 
-#define REQUIRE(c)          \
-  do {                      \
+#define REQUIRE(c)              \
+  do {                          \
     if (!(c)) __builtin_trap(); \
   } while (0)
 
@@ -109,8 +109,7 @@ static void evp_hchacha20(uint8_t out[32], const uint8_t key[32], const uint8_t 
   uint8_t ks[64];
   static const uint32_t sigma[4] = {0x61707865u, 0x3320646eu, 0x79622d32u, 0x6b206574u};
   EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-  int n = 0, ok = c && EVP_EncryptInit_ex(c, evp_chacha20, NULL, key, n16) &&
-                  EVP_EncryptUpdate(c, ks, &n, zero, 64);
+  int n = 0, ok = c && EVP_EncryptInit_ex(c, evp_chacha20, NULL, key, n16) && EVP_EncryptUpdate(c, ks, &n, zero, 64);
   EVP_CIPHER_CTX_free(c);
   REQUIRE(ok);
   for (int i = 0; i < 4; i++) tsr_store32_le(out + 4 * i, tsr_load32_le(ks + 4 * i) - sigma[i]);
@@ -168,12 +167,9 @@ static void fuzz_aead(int prim, const uint8_t params[4], reader *r) {
     k = subkey;
     nonce = nonce12;
   }
-  const EVP_CIPHER *cipher = prim == P_AES128GCM   ? evp_aes128gcm
-                             : prim == P_AES256GCM ? evp_aes256gcm
-                                                   : evp_chachapoly;
+  const EVP_CIPHER *cipher = prim == P_AES128GCM ? evp_aes128gcm : prim == P_AES256GCM ? evp_aes256gcm : evp_chachapoly;
 
-  uint8_t *a = malloc(ptlen + 16), *b = malloc(ptlen + 16), *back = malloc(ptlen + 16),
-          *guard = malloc(ptlen + 16);
+  uint8_t *a = malloc(ptlen + 16), *b = malloc(ptlen + 16), *back = malloc(ptlen + 16), *guard = malloc(ptlen + 16);
   REQUIRE(a && b && back && guard);
   /* Seal: identical bytes. */
   soft_seal(prim, k, nonce, aad, split, aadlen, pt, ptlen, a);
@@ -263,8 +259,8 @@ static void fuzz_hkdf(const uint8_t params[4], reader *r) {
   const uint8_t *info = take_ref(r, r->n, &infolen);
   /* Mostly 0..511 bytes; with params[3] == 0xff, lengths around the
    * 255 * 32 limit (RFC 5869 section 2.3), past which both must refuse. */
-  size_t outlen = params[3] == 0xff ? 255 * 32 - 64 + (params[2] & 127)
-                                    : (size_t)params[2] | (size_t)(params[3] & 1) << 8;
+  size_t outlen =
+      params[3] == 0xff ? 255 * 32 - 64 + (params[2] & 127) : (size_t)params[2] | (size_t)(params[3] & 1) << 8;
   uint8_t prk[32], *x = malloc(outlen + 1), *y = malloc(outlen + 1);
   REQUIRE(x && y);
   tsr_hkdf_sha256_extract(prk, salt, saltlen, ikm, ikmlen);

@@ -37,8 +37,8 @@
 #define NALG 5
 static const tsr_aead_alg ALGS[NALG] = {TSR_AEAD_AES256GCM, TSR_AEAD_AES128GCM, TSR_AEAD_CHACHA20POLY1305,
                                         TSR_AEAD_XCHACHA20POLY1305, TSR_AEAD_XAES256GCM};
-static const char *const ALG_NAMES[NALG] = {"AES-256-GCM", "AES-128-GCM", "ChaCha20-Poly1305",
-                                            "XChaCha20-Poly1305", "XAES-256-GCM"};
+static const char *const ALG_NAMES[NALG] = {"AES-256-GCM", "AES-128-GCM", "ChaCha20-Poly1305", "XChaCha20-Poly1305",
+                                            "XAES-256-GCM"};
 
 /* kern[0..ntier) the native tiers, kern[ntier] the openssl tier. */
 #define MAXCTX 4
@@ -54,7 +54,9 @@ static uint8_t keys[NALG][32];
     n_;                                        \
   })
 
-static const char *ctx_name(int c) { return tsr_kernel_tier_name(kern[c].tier); }
+static const char *ctx_name(int c) {
+  return tsr_kernel_tier_name(kern[c].tier);
+}
 
 /* ---------- OpenSSL EVP references ---------- */
 
@@ -173,7 +175,9 @@ enum { F_SEAL = 1, F_OPEN = 2, F_CROSS = 4, F_TAMPER = 8, F_GUARD = 16, F_STATUS
 static unsigned bad[MAXCTX][NALG];
 static int nprinted;
 
-static void reset_bad(void) { memset(bad, 0, sizeof bad); }
+static void reset_bad(void) {
+  memset(bad, 0, sizeof bad);
+}
 
 /* One CHECK per context x algorithm for the group just run. */
 static void report(const char *what) {
@@ -236,8 +240,7 @@ static void run_case(int a, const tcase *tc) {
     /* open on its own context, in place or into another buffer */
     uint8_t *oo = tc->inplace ? out : CRS + ((tc->ooff * 5 + 11) % 64);
     if (!tc->inplace) set_guard(oo + len);
-    if (tsr_aead_open(x, oo, nonce, out, len + 16, p1, l1, p2, l2) != TSR_OK || memcmp(oo, PTC, len) != 0)
-      m |= F_OPEN;
+    if (tsr_aead_open(x, oo, nonce, out, len + 16, p1, l1, p2, l2) != TSR_OK || memcmp(oo, PTC, len) != 0) m |= F_OPEN;
     if (!guard_ok(tc->inplace ? out + len + 16 : oo + len)) m |= F_GUARD;
 
     /* one flipped bit -> TSR_ERR_AUTH, output zeroed */
@@ -249,31 +252,38 @@ static void run_case(int a, const tcase *tc) {
     memcpy(nonce2, nonce, nl);
     const uint8_t bit = (uint8_t)(1u << tsr_test_rnd_below(8));
     size_t where = 0;
-    if (kind == 0) sc[tsr_test_rnd_below(len)] ^= bit;
-    else if (kind == 1) sc[len + tsr_test_rnd_below(16)] ^= bit;
+    if (kind == 0)
+      sc[tsr_test_rnd_below(len)] ^= bit;
+    else if (kind == 1)
+      sc[len + tsr_test_rnd_below(16)] ^= bit;
     else if (kind == 2) {
       where = tsr_test_rnd_below(al);
-      if (where < l1) AAD[where] ^= bit;
-      else a2[where - l1] ^= bit;
-    } else nonce2[tsr_test_rnd_below(nl)] ^= bit;
+      if (where < l1)
+        AAD[where] ^= bit;
+      else
+        a2[where - l1] ^= bit;
+    } else
+      nonce2[tsr_test_rnd_below(nl)] ^= bit;
     uint8_t *to = tc->inplace ? sc : CRS + ((tc->ooff * 11 + 5) % 64);
     if (!tc->inplace) memset(to, 0xa5, len);
     set_guard(to + len + (tc->inplace ? 16 : 0));
-    if (tsr_aead_open(x, to, nonce2, sc, len + 16, p1, l1, p2, l2) != TSR_ERR_AUTH || !all_zero(to, len))
-      m |= F_TAMPER;
+    if (tsr_aead_open(x, to, nonce2, sc, len + 16, p1, l1, p2, l2) != TSR_ERR_AUTH || !all_zero(to, len)) m |= F_TAMPER;
     if (!guard_ok(to + len + (tc->inplace ? 16 : 0))) m |= F_GUARD;
     if (kind == 2) {
-      if (where < l1) AAD[where] ^= bit;
-      else a2[where - l1] ^= bit;
+      if (where < l1)
+        AAD[where] ^= bit;
+      else
+        a2[where - l1] ^= bit;
     }
 
     if (m) {
       bad[c][a] |= m;
       if (nprinted++ < 20)
-        printf("# FAIL %s %s len %zu aad %zu (a1 %zu) ioff %zu ooff %zu inplace %d tamper %d parallel %d null %d "
-               "mask %u\n",
-               ctx_name(c), ALG_NAMES[a], len, al, l1, tc->ioff, tc->ooff, tc->inplace, kind, tc->parallel,
-               tc->nullempty, m);
+        printf(
+            "# FAIL %s %s len %zu aad %zu (a1 %zu) ioff %zu ooff %zu inplace %d tamper %d parallel %d null %d "
+            "mask %u\n",
+            ctx_name(c), ALG_NAMES[a], len, al, l1, tc->ioff, tc->ooff, tc->inplace, kind, tc->parallel, tc->nullempty,
+            m);
     }
   }
 }
@@ -291,8 +301,14 @@ static void test_lengths(void) {
   for (int a = 0; a < NALG; a++) {
     new_key(a);
     for (size_t len = 0; len <= 4096 + 255; len++) {
-      tcase tc = {.len = len, .al = (len * 7) % 1025, .ioff = len % 64, .ooff = (len / 64 + 1) % 64,
-                  .inplace = len % 5 == 0, .tamper = (int)(len % 4), .parallel = 1, .nullempty = len & 1};
+      tcase tc = {.len = len,
+                  .al = (len * 7) % 1025,
+                  .ioff = len % 64,
+                  .ooff = (len / 64 + 1) % 64,
+                  .inplace = len % 5 == 0,
+                  .tamper = (int)(len % 4),
+                  .parallel = 1,
+                  .nullempty = len & 1};
       tc.l1 = tc.al ? (len * 13) % (tc.al + 1) : 0;
       if (len % 97 == 0) new_key(a);
       run_case(a, &tc);
@@ -308,8 +324,14 @@ static void test_larger(void) {
     new_key(a);
     for (int b = 0; b < 3; b++)
       for (size_t len = bases[b] - 17; len <= bases[b] + 17; len++) {
-        tcase tc = {.len = len, .al = len % 300, .ioff = len % 63 + 1, .ooff = (len * 3) % 63 + 1,
-                    .inplace = len % 3 == 0, .tamper = (int)(len % 4), .parallel = 1, .nullempty = 0};
+        tcase tc = {.len = len,
+                    .al = len % 300,
+                    .ioff = len % 63 + 1,
+                    .ooff = (len * 3) % 63 + 1,
+                    .inplace = len % 3 == 0,
+                    .tamper = (int)(len % 4),
+                    .parallel = 1,
+                    .nullempty = 0};
         tc.l1 = tc.al ? len % (tc.al + 1) : 0;
         run_case(a, &tc);
       }
@@ -325,8 +347,14 @@ static void test_threshold(void) {
     new_key(a);
     for (int par = 0; par <= 1; par++)
       for (size_t len = TSR_AESGCM_SPLIT_MIN - 17; len <= TSR_AESGCM_SPLIT_MIN + 17; len++) {
-        tcase tc = {.len = len, .al = (len * 31) % 1025, .ioff = len % 63 + 1, .ooff = (len * 5) % 63 + 1,
-                    .inplace = len % 4 == 0, .tamper = (int)(len % 4), .parallel = par, .nullempty = (int)(len & 1)};
+        tcase tc = {.len = len,
+                    .al = (len * 31) % 1025,
+                    .ioff = len % 63 + 1,
+                    .ooff = (len * 5) % 63 + 1,
+                    .inplace = len % 4 == 0,
+                    .tamper = (int)(len % 4),
+                    .parallel = par,
+                    .nullempty = (int)(len & 1)};
         tc.l1 = tc.al ? (len * 3) % (tc.al + 1) : 0;
         run_case(a, &tc);
       }
@@ -342,8 +370,14 @@ static void test_big(void) {
     for (int s = 0; s < 4; s++)
       for (int par = 0; par <= 1; par++) {
         if (s == 3 && par == 0 && ALGS[a] != TSR_AEAD_AES256GCM) continue; /* 64 MiB serial: AES-256-GCM only */
-        tcase tc = {.len = sizes[s], .al = 33 + s, .l1 = 5 + s, .ioff = 1 + s + par, .ooff = 63 - s,
-                    .inplace = (s + par) & 1, .tamper = s, .parallel = par};
+        tcase tc = {.len = sizes[s],
+                    .al = 33 + s,
+                    .l1 = 5 + s,
+                    .ioff = 1 + s + par,
+                    .ooff = 63 - s,
+                    .inplace = (s + par) & 1,
+                    .tamper = s,
+                    .parallel = par};
         run_case(a, &tc);
       }
   }
@@ -357,11 +391,16 @@ static void test_random(void) {
     new_key(a);
     for (size_t i = 0; i < n; i++) {
       size_t r = tsr_test_rnd_below(1000), len;
-      if (r < 450) len = tsr_test_rnd_below(600);
-      else if (r < 850) len = tsr_test_rnd_below(4400);
-      else if (r < 970) len = tsr_test_rnd_below(20000);
-      else if (r < 997) len = tsr_test_rnd_below(70000);
-      else len = TSR_AESGCM_SPLIT_MIN - 4096 + tsr_test_rnd_below(70000);
+      if (r < 450)
+        len = tsr_test_rnd_below(600);
+      else if (r < 850)
+        len = tsr_test_rnd_below(4400);
+      else if (r < 970)
+        len = tsr_test_rnd_below(20000);
+      else if (r < 997)
+        len = tsr_test_rnd_below(70000);
+      else
+        len = TSR_AESGCM_SPLIT_MIN - 4096 + tsr_test_rnd_below(70000);
       tcase tc;
       tc.len = len;
       tc.al = tsr_test_rnd_below(100) < 30 ? 0 : tsr_test_rnd_below(1025);
@@ -376,8 +415,10 @@ static void test_random(void) {
       run_case(a, &tc);
     }
   }
-  report(NAME("%zu random cases (lengths mostly < 4400, 0.3%% around 256 KiB; aad, splits, offsets, in place, "
-              "parallel, tamper) = EVP", n));
+  report(
+      NAME("%zu random cases (lengths mostly < 4400, 0.3%% around 256 KiB; aad, splits, offsets, in place, "
+           "parallel, tamper) = EVP",
+           n));
 }
 
 /* Seal on every context, open on every context (both parallel settings). */
@@ -518,8 +559,8 @@ static void test_vectors(void) {
     tsr_aead_ctx *x = tsr_aead_ctx_new_kernel(TSR_AEAD_XCHACHA20POLY1305, key, &kern[c], &st);
     int ok = x && tsr_aead_seal(x, out, nonce, (const uint8_t *)SUNSCREEN, 114, aad, 3, aad + 3, 9) == TSR_OK &&
              memcmp(out, want, 130) == 0;
-    ok = ok && tsr_aead_open(x, back, nonce, want, 130, aad, 12, NULL, 0) == TSR_OK &&
-         memcmp(back, SUNSCREEN, 114) == 0;
+    ok =
+        ok && tsr_aead_open(x, back, nonce, want, 130, aad, 12, NULL, 0) == TSR_OK && memcmp(back, SUNSCREEN, 114) == 0;
     tsr_aead_ctx_free(x);
     CHECK(ok, NAME("%s XChaCha20-Poly1305: draft-irtf-cfrg-xchacha-03 A.3.1 seal and open", ctx_name(c)));
   }
@@ -623,10 +664,10 @@ static double now(void) {
 
 /* Runs one group and says how long it took (the default run is meant to stay
  * well under a minute under ASan on two cores). */
-#define TIMED(call)                                   \
-  do {                                                \
-    double t0_ = now();                               \
-    call;                                             \
+#define TIMED(call)                                  \
+  do {                                               \
+    double t0_ = now();                              \
+    call;                                            \
     printf("# %.60s: %.1f s\n", #call, now() - t0_); \
   } while (0)
 

@@ -24,23 +24,27 @@ static void test_xaes_kat(void) {
   tsr_aead_ctx *c = new_ctx(TSR_AEAD_XAES256GCM, key);
   tsr_test_unhex(want, "ce546ef63c9cc60765923609b33a9a1974e96e52daf2fcf7075e2271");
   CHECK(tsr_aead_seal(c, out, nonce, (const uint8_t *)"XAES-256-GCM", 12, NULL, 0, NULL, 0) == TSR_OK &&
-            memcmp(out, want, 28) == 0, "XAES-256-GCM known answer 1 (MSB(L) = 0)");
+            memcmp(out, want, 28) == 0,
+        "XAES-256-GCM known answer 1 (MSB(L) = 0)");
   memset(key, 3, 32);
   CHECK(tsr_aead_ctx_rekey(c, key) == TSR_OK, "rekey");
   tsr_test_unhex(want, "986ec1832593df5443a179437fd083bf3fdb41abd740a21f71eb769d");
   const char *aad = "c2sp.org/XAES-256-GCM";
   /* The associated data split at an arbitrary point must not matter. */
   CHECK(tsr_aead_seal(c, out, nonce, (const uint8_t *)"XAES-256-GCM", 12, (const uint8_t *)aad, 5,
-                      (const uint8_t *)aad + 5, strlen(aad) - 5) == TSR_OK && memcmp(out, want, 28) == 0,
+                      (const uint8_t *)aad + 5, strlen(aad) - 5) == TSR_OK &&
+            memcmp(out, want, 28) == 0,
         "XAES-256-GCM known answer 2 (MSB(L) = 1), aad split");
   uint8_t pt[12];
   CHECK(tsr_aead_open(c, pt, nonce, out, 28, (const uint8_t *)aad, strlen(aad), NULL, 0) == TSR_OK &&
-            memcmp(pt, "XAES-256-GCM", 12) == 0, "XAES-256-GCM open");
+            memcmp(pt, "XAES-256-GCM", 12) == 0,
+        "XAES-256-GCM open");
   tsr_aead_ctx_free(c);
 }
 
 static const char *SUNSCREEN =
-    "Ladies and Gentlemen of the class of '99: If I could offer you only one tip for the future, sunscreen would be it.";
+    "Ladies and Gentlemen of the class of '99: If I could offer you only one tip for the future, sunscreen would be "
+    "it.";
 
 static void test_chacha_tags(void) {
   uint8_t key[32], nonce[24], aad[12], out[160], tag[16];
@@ -51,14 +55,16 @@ static void test_chacha_tags(void) {
   tsr_aead_ctx *c = new_ctx(TSR_AEAD_CHACHA20POLY1305, key);
   tsr_test_unhex(tag, "1ae10b594f09e26a7e902ecbd0600691");
   CHECK(tsr_aead_seal(c, out, nonce, (const uint8_t *)SUNSCREEN, n, aad, 12, NULL, 0) == TSR_OK &&
-            memcmp(out + n, tag, 16) == 0, "ChaCha20-Poly1305 RFC 8439 2.8.2 tag");
+            memcmp(out + n, tag, 16) == 0,
+        "ChaCha20-Poly1305 RFC 8439 2.8.2 tag");
   tsr_aead_ctx_free(c);
 
   c = new_ctx(TSR_AEAD_XCHACHA20POLY1305, key);
   tsr_test_unhex(nonce, "404142434445464748494a4b4c4d4e4f5051525354555657");
   tsr_test_unhex(tag, "c0875924c1c7987947deafd8780acf49");
   CHECK(tsr_aead_seal(c, out, nonce, (const uint8_t *)SUNSCREEN, n, aad, 12, NULL, 0) == TSR_OK &&
-            memcmp(out + n, tag, 16) == 0, "XChaCha20-Poly1305 draft A.3.1 tag");
+            memcmp(out + n, tag, 16) == 0,
+        "XChaCha20-Poly1305 draft A.3.1 tag");
   tsr_aead_ctx_free(c);
 }
 
@@ -121,6 +127,7 @@ int main(void) {
   test_properties(TSR_AEAD_XAES256GCM, "XAES-256-GCM");
   tsr_status st;
   CHECK(tsr_aead_ctx_new((tsr_aead_alg)9, (const uint8_t *)"0123456789abcdef0123456789abcdef", &st) == NULL &&
-            st == TSR_ERR_ALGORITHM, "unknown algorithm refused");
+            st == TSR_ERR_ALGORITHM,
+        "unknown algorithm refused");
   return tsr_test_done();
 }

@@ -22,16 +22,16 @@
 static const tsr_aesgcm_impl *tiers[3];
 static int ntiers;
 
-#define NAME(fmt, ...)                                 \
-  ({                                                   \
-    static char n_[200];                               \
-    snprintf(n_, sizeof n_, fmt, __VA_ARGS__);         \
-    n_;                                                \
+#define NAME(fmt, ...)                         \
+  ({                                           \
+    static char n_[200];                       \
+    snprintf(n_, sizeof n_, fmt, __VA_ARGS__); \
+    n_;                                        \
   })
 
 /* OpenSSL reference: out = C || T. */
-static void ref_seal(size_t kl, const uint8_t *key, const uint8_t *iv, const uint8_t *aad, size_t al,
-                     const uint8_t *pt, size_t len, uint8_t *out) {
+static void ref_seal(size_t kl, const uint8_t *key, const uint8_t *iv, const uint8_t *aad, size_t al, const uint8_t *pt,
+                     size_t len, uint8_t *out) {
   EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
   int n = 0;
   EVP_EncryptInit_ex(c, kl == 32 ? EVP_aes_256_gcm() : EVP_aes_128_gcm(), NULL, key, iv);
@@ -88,8 +88,10 @@ static int one_case(size_t kl, size_t len, size_t al, size_t l1, size_t ioff, si
     if (inplace) memcpy(pt, ptcopy, len);
     tsr_aesgcm_seal(im, key_state, out, iv, pt, len, aad, l1, a2, al - l1);
     if (memcmp(out, big_ref, len + 16) != 0) bad |= 1;
-    if (t == 0) memcpy(first, out + len, 16);
-    else if (memcmp(first, out + len, 16) != 0) bad |= 8;
+    if (t == 0)
+      memcpy(first, out + len, 16);
+    else if (memcmp(first, out + len, 16) != 0)
+      bad |= 8;
     memcpy(tag, out + len, 16);
     if (tsr_aesgcm_open(im, key_state, out, iv, out, len, tag, aad, l1, a2, al - l1) != 0 ||
         memcmp(out, ptcopy, len) != 0)
@@ -99,9 +101,12 @@ static int one_case(size_t kl, size_t len, size_t al, size_t l1, size_t ioff, si
     int kind = tamper_kind;
     if (kind == 0 && len == 0) kind = 1;
     if (kind == 2 && al == l1) kind = 1;
-    if (kind == 0) scratch[tsr_test_rnd_below(len)] ^= (uint8_t)(1u << tsr_test_rnd_below(8));
-    else if (kind == 1) scratch[len + tsr_test_rnd_below(16)] ^= (uint8_t)(1u << tsr_test_rnd_below(8));
-    else a2[tsr_test_rnd_below(al - l1)] ^= 1;
+    if (kind == 0)
+      scratch[tsr_test_rnd_below(len)] ^= (uint8_t)(1u << tsr_test_rnd_below(8));
+    else if (kind == 1)
+      scratch[len + tsr_test_rnd_below(16)] ^= (uint8_t)(1u << tsr_test_rnd_below(8));
+    else
+      a2[tsr_test_rnd_below(al - l1)] ^= 1;
     if (tsr_aesgcm_open(im, key_state, scratch, iv, scratch, len, scratch + len, aad, l1, a2, al - l1) != -1 ||
         !all_zero(scratch, len))
       bad |= 4;
@@ -117,7 +122,8 @@ static void test_lengths(size_t kl) {
     bad |= one_case(kl, len, al, l1, len % 64, (len / 64) % 64, 0, (int)(len % 3));
   }
   CHECK(bad == 0, NAME("AES-%d-GCM every length 0..4351 (aad 0..1024, odd splits, offsets) = OpenSSL, all tiers "
-                       "(fail mask %d)", (int)(8 * kl), bad));
+                       "(fail mask %d)",
+                       (int)(8 * kl), bad));
 }
 
 /* The composed steps (tsr_aesgcm_j0 / hash_aad / enc / finish), as
@@ -189,10 +195,14 @@ static void test_random(size_t kl) {
   int bad = 0;
   for (size_t i = 0; i < n; i++) {
     size_t r = tsr_test_rnd_below(100), len;
-    if (r < 40) len = tsr_test_rnd_below(600);
-    else if (r < 85) len = tsr_test_rnd_below(4400);
-    else if (r < 97) len = tsr_test_rnd_below(20000);
-    else len = tsr_test_rnd_below(300000);
+    if (r < 40)
+      len = tsr_test_rnd_below(600);
+    else if (r < 85)
+      len = tsr_test_rnd_below(4400);
+    else if (r < 97)
+      len = tsr_test_rnd_below(20000);
+    else
+      len = tsr_test_rnd_below(300000);
     size_t al = tsr_test_rnd_below(100) < 30 ? 0 : tsr_test_rnd_below(1025);
     size_t l1 = tsr_test_rnd_below(al + 1);
     int b = one_case(kl, len, al, l1, tsr_test_rnd_below(64), tsr_test_rnd_below(64), tsr_test_rnd_below(4) == 0,
@@ -201,7 +211,8 @@ static void test_random(size_t kl) {
     bad |= b;
   }
   CHECK(bad == 0, NAME("AES-%d-GCM %zu random cases x %d tiers (lengths to 300 KB, aad, splits, unaligned, in place, "
-                       "tamper) (fail mask %d)", (int)(8 * kl), n, ntiers, bad));
+                       "tamper) (fail mask %d)",
+                       (int)(8 * kl), n, ntiers, bad));
 }
 
 static void test_big(size_t kl) {
@@ -322,8 +333,8 @@ static void test_wrap(const tsr_aesgcm_impl *im, size_t kl) {
     im->ghash(key_state, acc2, out, len);
     ok &= memcmp(acc, acc2, 16) == 0;
   }
-  CHECK(ok, NAME("%s AES-%d counter wraps mod 2^32 (starts 0xffffffb0..0x3), IV bytes untouched", im->name,
-                 (int)(8 * kl)));
+  CHECK(ok,
+        NAME("%s AES-%d counter wraps mod 2^32 (starts 0xffffffb0..0x3), IV bytes untouched", im->name, (int)(8 * kl)));
 }
 
 int main(void) {

@@ -87,8 +87,8 @@ static void test_kat(void) {
       tsr_chachapoly_kern_seal(chachas[ci], polys[pi], ps, key, out, nonce, (const uint8_t *)SUNSCREEN, 114, aad, 5,
                                aad + 5, 7);
       int ok = memcmp(out, want, 130) == 0;
-      ok &= tsr_chachapoly_kern_open(chachas[ci], polys[pi], ps, key, back, nonce, want, 114, want + 114, aad, 12,
-                                     NULL, 0) == 0 &&
+      ok &= tsr_chachapoly_kern_open(chachas[ci], polys[pi], ps, key, back, nonce, want, 114, want + 114, aad, 12, NULL,
+                                     0) == 0 &&
             memcmp(back, SUNSCREEN, 114) == 0;
       snprintf(name, sizeof name, "%s+%s: RFC 8439 section 2.8.2 seal and open", chachas[ci]->name, polys[pi]->name);
       CHECK(ok, name);
@@ -164,7 +164,8 @@ static void test_poly(void) {
         memset(key, 0xff, 32);
         memset(msg, 0xff, len);
         if (v == 1) memset(key + 16, 0, 16);
-        if (v == 2) for (size_t i = 0; i < len; i += 16) msg[i] = 0xfa;
+        if (v == 2)
+          for (size_t i = 0; i < len; i += 16) msg[i] = 0xfa;
         if (v == 3) {
           tsr_test_rnd(key, 16);
           for (size_t i = 0; i < len; i++) msg[i] = (tsr_test_rng64() & 1) ? 0xff : 0x00;
@@ -224,7 +225,7 @@ static int aead_case(const tsr_chacha20_impl *c, const tsr_poly1305_impl *p, siz
   if (tamper == 3 && aadlen == 0) tamper = 2;
   if (tamper) {
     memcpy(sealed + os, ref, len + 16);
-    uint8_t *t = tamper == 1 ? sealed + os + tsr_test_rnd_below(len)
+    uint8_t *t = tamper == 1   ? sealed + os + tsr_test_rnd_below(len)
                  : tamper == 2 ? sealed + os + len + tsr_test_rnd_below(16)
                                : aad + oa + tsr_test_rnd_below(aadlen);
     uint8_t bit = (uint8_t)(1u << tsr_test_rnd_below(8));
@@ -262,8 +263,7 @@ static void test_aead(void) {
           size_t al = tsr_test_rnd_below(50);
           ok &= aead_case(c, p, len, al, tsr_test_rnd_below(al + 1), (int)(len & 1), (int)(len % 4));
         }
-      snprintf(name, sizeof name, "%s+%s: every length 0..4351 and the tails of 4K..32K equal EVP", c->name,
-               p->name);
+      snprintf(name, sizeof name, "%s+%s: every length 0..4351 and the tails of 4K..32K equal EVP", c->name, p->name);
       CHECK(ok, name);
 
       ok = 1;

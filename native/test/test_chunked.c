@@ -61,11 +61,11 @@ static void test_hkdf(void) {
     EVP_KDF_CTX *c = EVP_KDF_CTX_new(kdf);
     int mode = EVP_KDF_HKDF_MODE_EXPAND_ONLY;
     OSSL_PARAM p[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, "SHA512", 0),
-      OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode),
-      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, prk, sizeof prk),
-      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info, sizeof info),
-      OSSL_PARAM_construct_end(),
+        OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, "SHA512", 0),
+        OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, prk, sizeof prk),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info, sizeof info),
+        OSSL_PARAM_construct_end(),
     };
     ok &= EVP_KDF_derive(c, b, outlen, p) == 1;
     /* info split in two, as Cobblestone passes prefix and context */
@@ -88,7 +88,8 @@ static void test_derive(void) {
   tsr_test_unhex(nonce, "f206a92ac0ba380c8e9e3843");
   tsr_chunked_keys k;
   tsr_chunked_derive(&k, TSR_COBBLESTONE_256, key, salt, NULL, 0);
-  CHECK(memcmp(k.key, aead_key, 32) == 0 && memcmp(k.base_nonce, nonce, 12) == 0, "derive: Wycheproof tcId 1 key and base nonce");
+  CHECK(memcmp(k.key, aead_key, 32) == 0 && memcmp(k.base_nonce, nonce, 12) == 0,
+        "derive: Wycheproof tcId 1 key and base nonce");
   CHECK(tsr_chunked_check(&k, commit) == TSR_OK, "derive: Wycheproof tcId 1 commitment");
   commit[31] ^= 1;
   CHECK(tsr_chunked_check(&k, commit) == TSR_ERR_COMMITMENT, "derive: a changed commitment is refused");
@@ -96,12 +97,14 @@ static void test_derive(void) {
   tsr_chunked_derive(&k2, TSR_COBBLESTONE_256, key, salt, (const uint8_t *)"x", 1);
   CHECK(memcmp(k.key, k2.key, 32) != 0, "derive: the context changes the key");
   tsr_chunked_derive(&k2, TSR_COBBLESTONE_128, key, salt, NULL, 0);
-  CHECK(memcmp(k.key, k2.key, 16) != 0 && k2.key[16] == 0, "derive: Cobblestone-128 names its AEAD and yields 16 key bytes");
+  CHECK(memcmp(k.key, k2.key, 16) != 0 && k2.key[16] == 0,
+        "derive: Cobblestone-128 names its AEAD and yields 16 key bytes");
 }
 
 static void test_lengths(void) {
   uint64_t pt;
-  CHECK(tsr_chunked_sealed_len(0) == 16 && tsr_chunked_sealed_len(16383) == 16399 && tsr_chunked_sealed_len(16384) == 16416,
+  CHECK(tsr_chunked_sealed_len(0) == 16 && tsr_chunked_sealed_len(16383) == 16399 &&
+            tsr_chunked_sealed_len(16384) == 16416,
         "lengths: empty, short and full+empty final chunk");
   CHECK(tsr_chunked_opened_len(16, &pt) == TSR_OK && pt == 0, "lengths: 16 bytes is the empty message");
   CHECK(tsr_chunked_opened_len(15, &pt) == TSR_ERR_TRUNCATED, "lengths: under one tag is invalid");
@@ -109,7 +112,8 @@ static void test_lengths(void) {
   CHECK(tsr_chunked_opened_len(16400 + 15, &pt) == TSR_ERR_TRUNCATED, "lengths: a final remainder under 16 is invalid");
   CHECK(tsr_chunked_opened_len(16400 + 16399, &pt) == TSR_OK && pt == 16384 + 16383, "lengths: longest final chunk");
   int ok = 1;
-  for (uint64_t n = 0; n < 100000; n += 997) ok &= tsr_chunked_opened_len(tsr_chunked_sealed_len(n), &pt) == TSR_OK && pt == n;
+  for (uint64_t n = 0; n < 100000; n += 997)
+    ok &= tsr_chunked_opened_len(tsr_chunked_sealed_len(n), &pt) == TSR_OK && pt == n;
   CHECK(ok, "lengths: opened_len inverts sealed_len");
   uint64_t max_ct = (TSR_CHUNKED_MAX_CHUNKS - 1) * TSR_CHUNK_CT + 16;
   CHECK(tsr_chunked_opened_len(max_ct, &pt) == TSR_OK, "lengths: the last chunk index 2^38 - 1 is allowed");
@@ -120,7 +124,8 @@ static void test_lengths(void) {
 }
 
 /* Chunk k of a stream equals OpenSSL AES-256-GCM of that plaintext slice. */
-static int chunk_ok(const uint8_t *key, const uint8_t *base, uint64_t k, const uint8_t *pt, size_t n, const uint8_t *ct) {
+static int chunk_ok(const uint8_t *key, const uint8_t *base, uint64_t k, const uint8_t *pt, size_t n,
+                    const uint8_t *ct) {
   uint8_t nonce[12], out[TSR_CHUNK_CT];
   int l;
   tsr_chunked_nonce(nonce, base, k);
@@ -181,25 +186,31 @@ static void test_runs(void) {
       for (unsigned w = 1; w <= 4; w += 3) {
         size_t got = 0;
         memset(back, 0xaa, n + 1);
-        tamper_ok &= tsr_chunked_pool_open(ctxs, w, w == 3, base, 7, ct, clen, 1, back, &got) == TSR_ERR_AUTH && all_zero(back, n);
+        tamper_ok &= tsr_chunked_pool_open(ctxs, w, w == 3, base, 7, ct, clen, 1, back, &got) == TSR_ERR_AUTH &&
+                     all_zero(back, n);
       }
       ct[at] ^= 0x40;
     }
     snprintf(name, sizeof name, "tamper %zu bytes: ERR_AUTH, output zeroed", n);
     CHECK(tamper_ok, name);
     size_t got;
-    CHECK(tsr_chunked_open(ctxs[0], base, 8, ct, clen, 1, back, &got) == TSR_ERR_AUTH, "open at the wrong counter fails");
+    CHECK(tsr_chunked_open(ctxs[0], base, 8, ct, clen, 1, back, &got) == TSR_ERR_AUTH,
+          "open at the wrong counter fails");
     if (n >= TSR_CHUNK_PT) {
       size_t cut = (n / TSR_CHUNK_PT) * TSR_CHUNK_CT; /* drop the final chunk */
       CHECK(tsr_chunked_pool_open(ctxs, 2, 1, base, 7, ct, cut, 1, back, &got) == TSR_ERR_TRUNCATED,
             "dropping the final chunk is ERR_TRUNCATED");
     }
-    free(pt); free(ct); free(ct2); free(back);
+    free(pt);
+    free(ct);
+    free(ct2);
+    free(back);
   }
   /* Counters near the 2^38 limit. */
   uint8_t one[16400], out[16400 + 16];
   memset(one, 1, sizeof one);
-  CHECK(tsr_chunked_seal(ctxs[0], base, TSR_CHUNKED_MAX_CHUNKS - 1, one, 10, 1, out) == TSR_OK, "counter 2^38 - 1 seals");
+  CHECK(tsr_chunked_seal(ctxs[0], base, TSR_CHUNKED_MAX_CHUNKS - 1, one, 10, 1, out) == TSR_OK,
+        "counter 2^38 - 1 seals");
   CHECK(tsr_chunked_seal(ctxs[0], base, TSR_CHUNKED_MAX_CHUNKS - 1, one, 16384, 1, out) == TSR_ERR_LENGTH,
         "a run reaching counter 2^38 is refused");
   CHECK(tsr_chunked_seal(ctxs[0], base, 0, one, 100, 0, out) == TSR_ERR_FORMAT, "non-final runs are whole chunks");
@@ -213,7 +224,8 @@ static void count_task(void *arg, size_t t, unsigned p) {
   (void)arg;
   __atomic_add_fetch(&g_hits[t], 1, __ATOMIC_RELAXED);
   unsigned cur = __atomic_load_n(&g_max_part, __ATOMIC_RELAXED);
-  while (p > cur && !__atomic_compare_exchange_n(&g_max_part, &cur, p, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {}
+  while (p > cur && !__atomic_compare_exchange_n(&g_max_part, &cur, p, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+  }
 }
 
 static void test_pool(void) {

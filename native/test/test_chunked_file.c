@@ -49,8 +49,8 @@ static int contents_are(int fd, const uint8_t *want, size_t n) {
   return ok;
 }
 
-static tsr_chunked_file_result run_at(int seal, int in, uint64_t in_off, uint64_t in_len, int out, uint64_t out_off, unsigned width,
-                                      const int *cancel, tsr_chunked_file_job *j) {
+static tsr_chunked_file_result run_at(int seal, int in, uint64_t in_off, uint64_t in_len, int out, uint64_t out_off,
+                                      unsigned width, const int *cancel, tsr_chunked_file_job *j) {
   memset(j, 0, sizeof *j);
   j->seal = seal;
   j->in_fd = in;
@@ -66,8 +66,8 @@ static tsr_chunked_file_result run_at(int seal, int in, uint64_t in_off, uint64_
   return tsr_chunked_file_run(j);
 }
 
-static tsr_chunked_file_result run(int seal, int in, uint64_t in_off, uint64_t in_len, int out, unsigned width, const int *cancel,
-                                   tsr_chunked_file_job *j) {
+static tsr_chunked_file_result run(int seal, int in, uint64_t in_off, uint64_t in_len, int out, unsigned width,
+                                   const int *cancel, tsr_chunked_file_job *j) {
   return run_at(seal, in, in_off, in_len, out, 0, width, cancel, j);
 }
 
@@ -83,7 +83,8 @@ static void test_round_trips(void) {
       tsr_chunked_file_job j;
       char name[160];
       int ok = run(1, in, 0, n, enc, width, NULL, &j) == TSR_CHUNKED_FILE_OK && j.in_done == n && j.out_done == clen;
-      snprintf(name, sizeof name, "seal %zu bytes, width %u: the file is tsr_chunked_seal's output byte for byte", n, width);
+      snprintf(name, sizeof name, "seal %zu bytes, width %u: the file is tsr_chunked_seal's output byte for byte", n,
+               width);
       CHECK(ok && contents_are(enc, ref, clen), name);
       ok = run(0, enc, 0, clen, out, width, NULL, &j) == TSR_CHUNKED_FILE_OK && j.in_done == clen && j.out_done == n;
       snprintf(name, sizeof name, "open %zu bytes, width %u: the plaintext", n, width);
@@ -123,13 +124,15 @@ static void test_failures(void) {
 
   in = file_with(ct, clen - 100); /* the file lost its last 100 bytes after its length was taken */
   out = file_with(NULL, 0);
-  CHECK(run(0, in, 0, clen, out, 2, NULL, &j) == TSR_CHUNKED_FILE_SHRANK, "open: an input shorter than in_len is SHRANK");
+  CHECK(run(0, in, 0, clen, out, 2, NULL, &j) == TSR_CHUNKED_FILE_SHRANK,
+        "open: an input shorter than in_len is SHRANK");
   close(out);
 
   int ro = dup(in); /* opened read-write by tmpfile, so: a closed fd for the read, /dev/null read-only for the write */
   close(ro);
   out = file_with(NULL, 0);
-  CHECK(run(1, ro, 0, n, out, 1, NULL, &j) == TSR_CHUNKED_FILE_READ && j.err == EBADF, "seal: a bad input fd is READ / EBADF");
+  CHECK(run(1, ro, 0, n, out, 1, NULL, &j) == TSR_CHUNKED_FILE_READ && j.err == EBADF,
+        "seal: a bad input fd is READ / EBADF");
   FILE *dn = fopen("/dev/null", "r");
   CHECK(run(1, in, 0, 0, fileno(dn), 1, NULL, &j) == TSR_CHUNKED_FILE_WRITE && j.err == EBADF,
         "seal: a read-only output fd is WRITE / EBADF");
@@ -147,7 +150,8 @@ static void test_failures(void) {
   uint8_t *want = malloc(n + 10);
   memcpy(want, "0123456789", 10);
   memcpy(want + 10, pt, n);
-  CHECK(r == TSR_CHUNKED_FILE_OK && contents_are(out, want, n + 10), "open: in_off and out_off place the stream and the output");
+  CHECK(r == TSR_CHUNKED_FILE_OK && contents_are(out, want, n + 10),
+        "open: in_off and out_off place the stream and the output");
   close(in);
   close(out);
   free(want);

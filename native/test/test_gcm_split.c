@@ -40,8 +40,8 @@ static void test_gf128(void) {
 }
 
 static void test_split(void) {
-  static const size_t sizes[] = {TSR_GCM_SPLIT_MIN, TSR_GCM_SPLIT_MIN + 1, TSR_GCM_SPLIT_MIN + 4095,
-                                 300007, (size_t)1 << 20, ((size_t)1 << 20) + 15, (size_t)3 << 20};
+  static const size_t sizes[] = {TSR_GCM_SPLIT_MIN, TSR_GCM_SPLIT_MIN + 1,  TSR_GCM_SPLIT_MIN + 4095, 300007,
+                                 (size_t)1 << 20,   ((size_t)1 << 20) + 15, (size_t)3 << 20};
   static const size_t aads[] = {0, 1, 16, 33};
   size_t max = (size_t)3 << 20;
   uint8_t *pt = malloc(max), *ref = malloc(max + 16), *got = malloc(max + 16), *back = malloc(max);

@@ -15,14 +15,15 @@
 #include "tsr_test.h"
 
 static void test_classes(void) {
-  size_t lens[] = {1, 4096, TSR_OUTMEM_MIN - 1, TSR_OUTMEM_MIN, TSR_OUTMEM_MIN + 1, 100000, 1 << 20, (1 << 20) + 1, 5 << 20, (64 << 20) + 72};
+  size_t lens[] = {1,      4096,    TSR_OUTMEM_MIN - 1, TSR_OUTMEM_MIN, TSR_OUTMEM_MIN + 1,
+                   100000, 1 << 20, (1 << 20) + 1,      5 << 20,        (64 << 20) + 72};
   int fits = 1, snug = 1, paged = 1;
   for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
     size_t cap = 0;
     uint8_t *p = tsr_outmem_alloc(lens[i], &cap, 0);
     CHECK(p != NULL, "alloc succeeds");
     if (!p) continue;
-    memset(p, 0xA5, lens[i]);  /* every byte writable */
+    memset(p, 0xA5, lens[i]); /* every byte writable */
     fits &= cap >= lens[i];
     size_t want = lens[i] < TSR_OUTMEM_MIN ? TSR_OUTMEM_MIN : lens[i];
     snug &= cap - want < cap / 4 + 1;
@@ -42,7 +43,7 @@ static void test_reuse(void) {
   CHECK(p && q && p != q, "two live blocks are distinct");
   tsr_outmem_free(q, c2);
   tsr_outmem_get_stats(&a);
-  uint8_t *r = tsr_outmem_alloc((3 << 20) - 100, &c3, 0);  /* same class */
+  uint8_t *r = tsr_outmem_alloc((3 << 20) - 100, &c3, 0); /* same class */
   tsr_outmem_get_stats(&b);
   CHECK(r == q && c3 == c2, "the most recently freed block of the class comes back first");
   CHECK(b.reused == a.reused + 1 && b.mapped == a.mapped, "reuse is counted and maps nothing");

@@ -42,7 +42,9 @@ static int all_bytes(const volatile uint8_t *p, size_t n, uint8_t v) {
   return 1;
 }
 
-static uint8_t pattern(size_t block, size_t i) { return (uint8_t)(block * 131 + i * 7 + 1); }
+static uint8_t pattern(size_t block, size_t i) {
+  return (uint8_t)(block * 131 + i * 7 + 1);
+}
 
 /* Runs fn in a forked child and returns its wait status. The child's stderr
  * goes to /dev/null so expected abort messages do not clutter the TAP stream
@@ -60,8 +62,12 @@ static int in_child(void (*fn)(void *), void *arg) {
   return status;
 }
 
-static int died_by(int status, int sig) { return status != -1 && WIFSIGNALED(status) && WTERMSIG(status) == sig; }
-static int exited(int status, int code) { return status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == code; }
+static int died_by(int status, int sig) {
+  return status != -1 && WIFSIGNALED(status) && WTERMSIG(status) == sig;
+}
+static int exited(int status, int code) {
+  return status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == code;
+}
 
 static void test_rejects(void) {
   errno = 0;
@@ -122,7 +128,10 @@ static void test_pooling_and_stats(void) {
   int good = 1;
   for (uint32_t i = 0; i < N; i++) {
     p[i] = tsr_secmem_alloc(32);
-    if (p[i] == NULL) { good = 0; break; }
+    if (p[i] == NULL) {
+      good = 0;
+      break;
+    }
     p[i][0] = i;
     p[i][7] = ~i;
   }
@@ -130,9 +139,8 @@ static void test_pooling_and_stats(void) {
   for (uint32_t i = 0; i < N && good; i++)
     if (p[i][0] != i || p[i][7] != ~i) good = 0;
   ok(good, "10000 live 32-byte blocks keep their contents");
-  printf("# 10000 x 32 bytes: %llu arenas, %llu bytes locked, %llu mapped\n",
-         (unsigned long long)live.arenas, (unsigned long long)live.locked_bytes,
-         (unsigned long long)live.mapped_bytes);
+  printf("# 10000 x 32 bytes: %llu arenas, %llu bytes locked, %llu mapped\n", (unsigned long long)live.arenas,
+         (unsigned long long)live.locked_bytes, (unsigned long long)live.mapped_bytes);
   ok(live.arenas >= 1 && live.arenas <= 20, "10000 allocations share a handful of arenas");
   ok(live.allocations == base.allocations + N, "stats count live allocations");
   ok(live.locked_bytes > base.locked_bytes && live.locked_bytes >= (uint64_t)N * 32,
@@ -140,8 +148,8 @@ static void test_pooling_and_stats(void) {
   ok(live.mapped_bytes > live.locked_bytes, "mapped_bytes includes guard pages");
   for (uint32_t i = 0; i < N; i++) tsr_secmem_free(p[i]);
   tsr_secmem_stats_get(&after);
-  ok(after.allocations == base.allocations && after.arenas == base.arenas &&
-         after.locked_bytes == base.locked_bytes && after.mapped_bytes == base.mapped_bytes,
+  ok(after.allocations == base.allocations && after.arenas == base.arenas && after.locked_bytes == base.locked_bytes &&
+         after.mapped_bytes == base.mapped_bytes,
      "stats return to baseline after free (empty arenas unmapped)");
   ok(base.locked_bytes > 0 && after.memlock_limit > 0, "locked_bytes > 0 with a live arena; memlock_limit read");
 }
@@ -165,17 +173,29 @@ static void child_corrupt(void *arg) {
   (void)tsr_secmem_alloc(16); /* keeps the arena mapped after free (double free case) */
   uint8_t *p = tsr_secmem_alloc(how == 1 ? 20 : 32);
   switch (how) {
-  case 0: p[32] ^= 1; break;                  /* one byte past n=32: trailer */
-  case 1: p[20] ^= 1; break;                  /* one byte past n=20: pad */
-  case 2: p[-16] ^= 1; break;                 /* header canary (underflow) */
-  case 3: tsr_secmem_free(p); break;          /* double free */
-  case 4: { static char x[64]; p = (uint8_t *)x + 16; break; } /* wild pointer */
-  case 5: { /* a valid block copied over another block of the same size */
-    uint8_t *q = tsr_secmem_alloc(32);
-    memcpy(q - 16, p - 16, 64);
-    p = q;
-    break;
-  }
+    case 0:
+      p[32] ^= 1;
+      break; /* one byte past n=32: trailer */
+    case 1:
+      p[20] ^= 1;
+      break; /* one byte past n=20: pad */
+    case 2:
+      p[-16] ^= 1;
+      break; /* header canary (underflow) */
+    case 3:
+      tsr_secmem_free(p);
+      break; /* double free */
+    case 4: {
+      static char x[64];
+      p = (uint8_t *)x + 16;
+      break;
+    } /* wild pointer */
+    case 5: { /* a valid block copied over another block of the same size */
+      uint8_t *q = tsr_secmem_alloc(32);
+      memcpy(q - 16, p - 16, 64);
+      p = q;
+      break;
+    }
   }
   tsr_secmem_free(p);
   _exit(0); /* not reached if free aborts */
@@ -328,9 +348,12 @@ static int strict_child_main(void) {
 }
 
 static void report_skippable(int status, const char *desc) {
-  if (exited(status, 2)) skip(desc, "cannot drop privileges (CAP_IPC_LOCK bypasses the limit)");
-  else if (exited(status, 3)) skip(desc, "mlock cannot fail here (ASan intercepts mlock)");
-  else ok(exited(status, 0), desc);
+  if (exited(status, 2))
+    skip(desc, "cannot drop privileges (CAP_IPC_LOCK bypasses the limit)");
+  else if (exited(status, 3))
+    skip(desc, "mlock cannot fail here (ASan intercepts mlock)");
+  else
+    ok(exited(status, 0), desc);
 }
 
 static void test_mlock_failure(char *self) {
@@ -351,8 +374,10 @@ int main(int argc, char **argv) {
   test_threads();
   char self[4096];
   ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
-  if (len <= 0) snprintf(self, sizeof self, "%s", argv[0]);
-  else self[len] = '\0';
+  if (len <= 0)
+    snprintf(self, sizeof self, "%s", argv[0]);
+  else
+    self[len] = '\0';
   test_mlock_failure(self);
 
   tsr_secmem_stats st;

@@ -91,18 +91,27 @@ static void test_vectors(void) {
 
   /* RFC 8439 appendix A.3 #5..#9: r and s chosen so h lands around p = 2^130 - 5. */
   static const char *a3[][3] = {
-    {"02000000000000000000000000000000" "00000000000000000000000000000000", "ffffffffffffffffffffffffffffffff",
-     "03000000000000000000000000000000"},
-    {"02000000000000000000000000000000" "ffffffffffffffffffffffffffffffff", "02000000000000000000000000000000",
-     "03000000000000000000000000000000"},
-    {"01000000000000000000000000000000" "00000000000000000000000000000000",
-     "ffffffffffffffffffffffffffffffff" "f0ffffffffffffffffffffffffffffff" "11000000000000000000000000000000",
-     "05000000000000000000000000000000"},
-    {"01000000000000000000000000000000" "00000000000000000000000000000000",
-     "ffffffffffffffffffffffffffffffff" "fbfefefefefefefefefefefefefefefe" "01010101010101010101010101010101",
-     "00000000000000000000000000000000"},
-    {"02000000000000000000000000000000" "00000000000000000000000000000000", "fdffffffffffffffffffffffffffffff",
-     "faffffffffffffffffffffffffffffff"},
+      {"02000000000000000000000000000000"
+       "00000000000000000000000000000000",
+       "ffffffffffffffffffffffffffffffff", "03000000000000000000000000000000"},
+      {"02000000000000000000000000000000"
+       "ffffffffffffffffffffffffffffffff",
+       "02000000000000000000000000000000", "03000000000000000000000000000000"},
+      {"01000000000000000000000000000000"
+       "00000000000000000000000000000000",
+       "ffffffffffffffffffffffffffffffff"
+       "f0ffffffffffffffffffffffffffffff"
+       "11000000000000000000000000000000",
+       "05000000000000000000000000000000"},
+      {"01000000000000000000000000000000"
+       "00000000000000000000000000000000",
+       "ffffffffffffffffffffffffffffffff"
+       "fbfefefefefefefefefefefefefefefe"
+       "01010101010101010101010101010101",
+       "00000000000000000000000000000000"},
+      {"02000000000000000000000000000000"
+       "00000000000000000000000000000000",
+       "fdffffffffffffffffffffffffffffff", "faffffffffffffffffffffffffffffff"},
   };
   int ok = 1;
   for (size_t i = 0; i < sizeof a3 / sizeof a3[0]; i++) {
@@ -131,8 +140,7 @@ static void test_vectors(void) {
   tsr_chachapoly_seal(key, out, nonce, (const uint8_t *)SUNSCREEN, n, aad, 5, aad + 5, 7);
   CHECK(memcmp(out, want, n + 16) == 0, "seal with the AAD split 5 + 7 gives the same bytes");
   uint8_t pt[128];
-  CHECK(tsr_chachapoly_open(key, pt, nonce, want, n, want + n, aad, 12, NULL, 0) == 0 &&
-            memcmp(pt, SUNSCREEN, n) == 0,
+  CHECK(tsr_chachapoly_open(key, pt, nonce, want, n, want + n, aad, 12, NULL, 0) == 0 && memcmp(pt, SUNSCREEN, n) == 0,
         "ChaCha20-Poly1305 open of RFC 8439 section 2.8.2");
 
   /* draft-irtf-cfrg-xchacha-03 appendix A.3.1: subkey = HChaCha20(key, nonce[0..16]),
@@ -209,8 +217,9 @@ static void test_poly1305_diff(void) {
     for (int v = 0; v < 4; v++) {
       memset(key, 0xff, 32);
       memset(msg, 0xff, len);
-      if (v == 1) memset(key + 16, 0, 16);                        /* s = 0 */
-      if (v == 2) for (size_t i = 0; i < len; i += 16) msg[i] = 0xfa; /* limbs near p */
+      if (v == 1) memset(key + 16, 0, 16); /* s = 0 */
+      if (v == 2)
+        for (size_t i = 0; i < len; i += 16) msg[i] = 0xfa; /* limbs near p */
       if (v == 3) {
         tsr_test_rnd(key, 16);
         for (size_t i = 0; i < len; i++) msg[i] = (tsr_test_rng64() & 1) ? 0xff : 0x00;
@@ -362,9 +371,9 @@ static void test_tamper(void) {
   CHECK(tsr_chachapoly_open(key, copy, nonce, copy, PT, copy + PT, aad, AAD, NULL, 0) == -1 &&
             memcmp(copy, sealed, PT) == 0,
         "in-place open with a bad tag leaves the ciphertext untouched");
-  CHECK(tsr_chachapoly_open(key, out, nonce, sealed, PT, sealed + PT, aad, AAD, NULL, 0) == 0 &&
-            memcmp(out, pt, PT) == 0,
-        "the untampered message still opens");
+  CHECK(
+      tsr_chachapoly_open(key, out, nonce, sealed, PT, sealed + PT, aad, AAD, NULL, 0) == 0 && memcmp(out, pt, PT) == 0,
+      "the untampered message still opens");
 }
 
 int main(void) {

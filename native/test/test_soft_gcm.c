@@ -15,11 +15,11 @@
 #include "tsr_test.h"
 
 /* CHECK with a name formatted from the key size. */
-#define CHECK_KL(cond, kl, fmt)                        \
-  do {                                                 \
-    char name_[128];                                   \
+#define CHECK_KL(cond, kl, fmt)                          \
+  do {                                                   \
+    char name_[128];                                     \
     snprintf(name_, sizeof name_, fmt, (int)(8 * (kl))); \
-    CHECK(cond, name_);                                \
+    CHECK(cond, name_);                                  \
   } while (0)
 
 /* ---------------------------------------------------------------- AES */
@@ -71,7 +71,9 @@ static void test_fips197(void) {
   CHECK(memcmp(pt, want, 16) == 0, "FIPS 197 appendix B example, in place");
 }
 
-static const EVP_CIPHER *ecb(size_t kl) { return kl == 32 ? EVP_aes_256_ecb() : EVP_aes_128_ecb(); }
+static const EVP_CIPHER *ecb(size_t kl) {
+  return kl == 32 ? EVP_aes_256_ecb() : EVP_aes_128_ecb();
+}
 
 static void ossl(const EVP_CIPHER *c, const uint8_t *key, const uint8_t *iv, uint8_t *out, const uint8_t *in,
                  size_t len) {
@@ -189,8 +191,10 @@ static void test_ghash(void) {
     tsr_ghash_state s;
     tsr_test_rnd(h, 16);
     if (trial == 0) memset(h, 0xFF, 16);
-    if (trial == 1) memset(data, 0xFF, sizeof data);
-    else tsr_test_rnd(data, sizeof data);
+    if (trial == 1)
+      memset(data, 0xFF, sizeof data);
+    else
+      tsr_test_rnd(data, sizeof data);
     size_t nb = (size_t)trial * 7 % 70;
     tsr_ghash_init_key(&k, h);
     for (size_t b = 0; b < nb; b++) {
@@ -250,12 +254,14 @@ static void test_gcm_kat(void) {
   tsr_gcm_key k;
   tsr_test_unhex(key, "feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308");
   tsr_test_unhex(iv, "cafebabefacedbaddecaf888");
-  tsr_test_unhex(pt, "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a72"
-                     "1c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39");
+  tsr_test_unhex(pt,
+                 "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a72"
+                 "1c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39");
   tsr_test_unhex(aad, "feedfacedeadbeeffeedfacedeadbeefabaddad2");
-  tsr_test_unhex(want, "522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa"
-                       "8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662"
-                       "76fc6ece0f4e1768cddf8853bb2d551b");
+  tsr_test_unhex(want,
+                 "522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa"
+                 "8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662"
+                 "76fc6ece0f4e1768cddf8853bb2d551b");
   tsr_gcm_init(&k, key, 32);
   tsr_gcm_seal(&k, out, iv, pt, 60, aad, 7, aad + 7, 13);
   CHECK(memcmp(out, want, 76) == 0, "GCM test case 16 (AES-256), aad split 7 + 13");
@@ -298,8 +304,8 @@ static void test_gcm(void) {
       memcpy(buf, pt, len);
       tsr_gcm_seal(&k, buf, nonce, buf, len, NULL, 0, aad, aadlen);
       inplace &= memcmp(buf, want, len + 16) == 0;
-      inplace &= tsr_gcm_open(&k, buf, nonce, buf, len, buf + len, aad, aadlen, NULL, 0) == 0 &&
-                 memcmp(buf, pt, len) == 0;
+      inplace &=
+          tsr_gcm_open(&k, buf, nonce, buf, len, buf + len, aad, aadlen, NULL, 0) == 0 && memcmp(buf, pt, len) == 0;
       /* Tampering: every tag bit (small lengths), some ciphertext and aad bits. */
       if (t < 40 || t >= 301) {
         memcpy(buf, want, len + 16);

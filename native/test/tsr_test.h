@@ -9,15 +9,15 @@
 
 static int tsr_test_n, tsr_test_failed;
 
-#define CHECK(cond, name)                                               \
-  do {                                                                  \
-    tsr_test_n++;                                                       \
-    if (cond) {                                                         \
-      printf("ok %d - %s\n", tsr_test_n, name);                         \
-    } else {                                                            \
-      tsr_test_failed++;                                                \
+#define CHECK(cond, name)                                                       \
+  do {                                                                          \
+    tsr_test_n++;                                                               \
+    if (cond) {                                                                 \
+      printf("ok %d - %s\n", tsr_test_n, name);                                 \
+    } else {                                                                    \
+      tsr_test_failed++;                                                        \
       printf("not ok %d - %s (%s:%d)\n", tsr_test_n, name, __FILE__, __LINE__); \
-    }                                                                   \
+    }                                                                           \
   } while (0)
 
 static inline int tsr_test_done(void) {
@@ -38,7 +38,9 @@ static inline void tsr_test_unhex(unsigned char *out, const char *hex) {
  * calls tsr_test_seed with its own seed at the start of main. */
 static uint64_t tsr_test_rng_state;
 
-static inline void tsr_test_seed(uint64_t seed) { tsr_test_rng_state = seed; }
+static inline void tsr_test_seed(uint64_t seed) {
+  tsr_test_rng_state = seed;
+}
 
 static inline uint64_t tsr_test_rng64(void) {
   uint64_t z = (tsr_test_rng_state += 0x9e3779b97f4a7c15ULL);
@@ -53,6 +55,8 @@ static inline void tsr_test_rnd(uint8_t *p, size_t n) {
 }
 
 /* Uniform enough in [0, n) for tests; 0 when n == 0. */
-static inline size_t tsr_test_rnd_below(size_t n) { return n ? (size_t)(tsr_test_rng64() % n) : 0; }
+static inline size_t tsr_test_rnd_below(size_t n) {
+  return n ? (size_t)(tsr_test_rng64() % n) : 0;
+}
 
 #endif

@@ -35,7 +35,9 @@ tsr_status tsr_random_bytes(uint8_t *buf, size_t n) {
 
 static tsr_status g_status;
 
-int32_t EXPORT(tsr_wasm_status)(void) { return g_status; }
+int32_t EXPORT(tsr_wasm_status)(void) {
+  return g_status;
+}
 
 /* A context under key (tsr_aead_key_len bytes at key, which this call wipes:
  * the caller copied it into scratch), or a fresh random key when key is 0,
@@ -70,9 +72,13 @@ int32_t EXPORT(tsr_wasm_aead_same_key)(const tsr_aead_ctx *ctx, const uint8_t *k
   return tsr_ct_compare(tsr_aead_ctx_key(ctx), key, tsr_aead_key_len(tsr_aead_ctx_alg(ctx)));
 }
 
-void EXPORT(tsr_wasm_aead_free)(tsr_aead_ctx *ctx) { tsr_aead_ctx_free(ctx); }
+void EXPORT(tsr_wasm_aead_free)(tsr_aead_ctx *ctx) {
+  tsr_aead_ctx_free(ctx);
+}
 
-const uint8_t *EXPORT(tsr_wasm_aead_key)(const tsr_aead_ctx *ctx) { return tsr_aead_ctx_key(ctx); }
+const uint8_t *EXPORT(tsr_wasm_aead_key)(const tsr_aead_ctx *ctx) {
+  return tsr_aead_ctx_key(ctx);
+}
 
 int32_t EXPORT(tsr_wasm_aead_seal)(tsr_aead_ctx *ctx, uint8_t *out, const uint8_t *nonce, const uint8_t *pt,
                                    uint32_t ptlen, const uint8_t *aad1, uint32_t aad1len, const uint8_t *aad2,
@@ -141,15 +147,23 @@ void EXPORT(tsr_wasm_chunked_free)(chunked *h) {
 
 /* The derived key (first tsr_chunked_key_len bytes) and base nonce, for
  * handing a message to a worker's module (mode 1 there). */
-const uint8_t *EXPORT(tsr_wasm_chunked_key)(const chunked *h) { return h->keys.key; }
-const uint8_t *EXPORT(tsr_wasm_chunked_base_nonce)(const chunked *h) { return h->keys.base_nonce; }
-const uint8_t *EXPORT(tsr_wasm_chunked_commitment)(const chunked *h) { return h->keys.commitment; }
+const uint8_t *EXPORT(tsr_wasm_chunked_key)(const chunked *h) {
+  return h->keys.key;
+}
+const uint8_t *EXPORT(tsr_wasm_chunked_base_nonce)(const chunked *h) {
+  return h->keys.base_nonce;
+}
+const uint8_t *EXPORT(tsr_wasm_chunked_commitment)(const chunked *h) {
+  return h->keys.commitment;
+}
 
 int32_t EXPORT(tsr_wasm_chunked_check)(const chunked *h, const uint8_t *commitment) {
   return tsr_chunked_check(&h->keys, commitment);
 }
 
-static uint64_t u64(uint32_t lo, uint32_t hi) { return ((uint64_t)hi << 32) | lo; }
+static uint64_t u64(uint32_t lo, uint32_t hi) {
+  return ((uint64_t)hi << 32) | lo;
+}
 
 int32_t EXPORT(tsr_wasm_chunked_seal)(chunked *h, uint32_t counter_lo, uint32_t counter_hi, const uint8_t *pt,
                                       uint32_t ptlen, int32_t final, uint8_t *out) {

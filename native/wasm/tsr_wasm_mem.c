@@ -24,7 +24,7 @@
  * key, the bitsliced AES schedule and GHASH powers of H). Full is
  * ERR_SECURE_MEMORY, never a fallback to ordinary memory. */
 #define KEY_REGION (4u << 20)
-#define UNIT 16u
+#define UNIT       16u
 
 /* Each block is a 16-byte header { size in bytes incl. header, in use,
  * requested size } followed by the caller's bytes. */
@@ -36,7 +36,9 @@ static _Alignas(16) uint8_t key_region[KEY_REGION];
 static int initialised;
 static uint32_t live_blocks;
 
-static block *at(uint32_t off) { return (block *)(key_region + off); }
+static block *at(uint32_t off) {
+  return (block *)(key_region + off);
+}
 
 static void init_region(void) {
   block *b = at(0);
@@ -97,7 +99,9 @@ void tsr_secmem_free(void *p) {
   }
 }
 
-size_t tsr_secmem_size(const void *p) { return p ? owner(p)->asked : 0; }
+size_t tsr_secmem_size(const void *p) {
+  return p ? owner(p)->asked : 0;
+}
 
 void tsr_secmem_stats_get(tsr_secmem_stats *out) {
   tsr_memzero(out, sizeof *out);
@@ -107,9 +111,15 @@ void tsr_secmem_stats_get(tsr_secmem_stats *out) {
 }
 
 /* Address of the key region (test hooks check that it is wiped). */
-__attribute__((export_name("tsr_wasm_key_region"))) uint8_t *tsr_wasm_key_region(void) { return key_region; }
-__attribute__((export_name("tsr_wasm_key_region_size"))) uint32_t tsr_wasm_key_region_size(void) { return KEY_REGION; }
-__attribute__((export_name("tsr_wasm_key_blocks"))) uint32_t tsr_wasm_key_blocks(void) { return live_blocks; }
+__attribute__((export_name("tsr_wasm_key_region"))) uint8_t *tsr_wasm_key_region(void) {
+  return key_region;
+}
+__attribute__((export_name("tsr_wasm_key_region_size"))) uint32_t tsr_wasm_key_region_size(void) {
+  return KEY_REGION;
+}
+__attribute__((export_name("tsr_wasm_key_blocks"))) uint32_t tsr_wasm_key_blocks(void) {
+  return live_blocks;
+}
 
 extern uint8_t __heap_base;
 

@@ -9,14 +9,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 
 export const CHROMIUM = '/usr/bin/chromium';
-export const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--no-first-run',
-];
+export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
 
 const INSTALL = 'apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium';
 
@@ -42,7 +35,9 @@ const isRoot = () => typeof process.getuid === 'function' && process.getuid() ==
 export function ensureChromium(exe = CHROMIUM, root = isRoot()): string {
   if (fs.existsSync(exe)) return exe;
   if (!root) {
-    throw new Error(`browser tests need ${exe} (Debian package chromium), which is missing, and this process is not root so it cannot install it. Run as root: ${INSTALL}`);
+    throw new Error(
+      `browser tests need ${exe} (Debian package chromium), which is missing, and this process is not root so it cannot install it. Run as root: ${INSTALL}`,
+    );
   }
   let r = apt(['install', '-y', 'chromium']);
   if (!r.ok) {
@@ -50,7 +45,9 @@ export function ensureChromium(exe = CHROMIUM, root = isRoot()): string {
     r = u.ok ? apt(['install', '-y', 'chromium']) : u;
   }
   if (!fs.existsSync(exe)) {
-    throw new Error(`browser tests need ${exe}; installing the Debian package chromium failed (${r.ok ? `apt-get succeeded but ${exe} is still missing` : r.detail}). Run: ${INSTALL}`);
+    throw new Error(
+      `browser tests need ${exe}; installing the Debian package chromium failed (${r.ok ? `apt-get succeeded but ${exe} is still missing` : r.detail}). Run: ${INSTALL}`,
+    );
   }
   return exe;
 }

@@ -113,7 +113,9 @@ export async function startStaticServer({ mounts: given, fixtures: fixturePrefix
     });
     if (req.method === 'HEAD') return res.end();
     if (body) return res.end(body);
-    fs.createReadStream(/** @type {string} */ (file)).on('error', () => res.destroy()).pipe(res);
+    fs.createReadStream(/** @type {string} */ (file))
+      .on('error', () => res.destroy())
+      .pipe(res);
   });
 
   await new Promise((resolve, reject) => {

@@ -50,7 +50,10 @@ function hasUtil(): boolean {
 function ensureSoftHsm(): string {
   let mod = findModule();
   if (mod && hasUtil()) return mod;
-  if (!isRoot) throw new Error(`SoftHSM2 not found (${MODULE_PATHS.join(', ')}; softhsm2-util) and not running as root: install the \`softhsm2\` package (apt-get install softhsm2)`);
+  if (!isRoot)
+    throw new Error(
+      `SoftHSM2 not found (${MODULE_PATHS.join(', ')}; softhsm2-util) and not running as root: install the \`softhsm2\` package (apt-get install softhsm2)`,
+    );
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   let r = spawnSync('apt-get', ['install', '-y', '-qq', 'softhsm2'], { env, encoding: 'utf8' });
   if (r.status !== 0) {
@@ -64,7 +67,8 @@ function ensureSoftHsm(): string {
 
 function util(env: NodeJS.ProcessEnv, args: string[]): string {
   const r = spawnSync('softhsm2-util', args, { env, encoding: 'utf8', timeout: 30_000 });
-  if (r.status !== 0) throw new Error(`softhsm2-util ${args.filter((a, i) => !/pin$/.test(args[i - 1] ?? '')).join(' ')} failed (status ${r.status}): ${r.stdout}\n${r.stderr}`);
+  if (r.status !== 0)
+    throw new Error(`softhsm2-util ${args.filter((a, i) => !/pin$/.test(args[i - 1] ?? '')).join(' ')} failed (status ${r.status}): ${r.stdout}\n${r.stderr}`);
   return r.stdout;
 }
 

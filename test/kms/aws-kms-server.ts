@@ -91,7 +91,8 @@ export async function startKms(names: string[] = ['tessera']): Promise<KmsFake> 
         const arn = blob.subarray(2, 2 + blob[1]!).toString();
         const k = keys.get(arn);
         if (!k) return void fail('InvalidCiphertextException', '');
-        if (keyId !== undefined && resolveKey(keyId) !== arn) return void fail('IncorrectKeyException', 'The key ID in the request does not identify a CMK that can perform this operation.');
+        if (keyId !== undefined && resolveKey(keyId) !== arn)
+          return void fail('IncorrectKeyException', 'The key ID in the request does not identify a CMK that can perform this operation.');
         if (!k.enabled) return void fail('DisabledException', `${arn} is disabled.`);
         const rest = blob.subarray(2 + blob[1]!);
         try {

@@ -96,10 +96,29 @@ function selfSigned(): { key: string; cert: string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-kv-tls-'));
   try {
     const [key, cert] = [path.join(dir, 'key.pem'), path.join(dir, 'cert.pem')];
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
-      '-keyout', key, '-out', cert, '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
-    ], { stdio: 'pipe' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '2',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      ],
+      { stdio: 'pipe' },
+    );
     return { key: fs.readFileSync(key, 'utf8'), cert: fs.readFileSync(cert, 'utf8') };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -152,7 +171,8 @@ export async function startKeyVault(opts: { resource?: string } = {}): Promise<K
       const [, name, versionId, op] = m as unknown as [string, string, string | undefined, string | undefined];
       if (op) {
         const fault = faults.shift();
-        if (fault === 429) return fail(429, 'Throttled', 'Request was not processed because too many requests were received.', undefined, { 'retry-after': '1' });
+        if (fault === 429)
+          return fail(429, 'Throttled', 'Request was not processed because too many requests were received.', undefined, { 'retry-after': '1' });
         if (fault !== undefined) return fail(fault, 'ServiceUnavailable', 'The service is unavailable.');
       }
       const key = keys.get(name);
@@ -161,7 +181,10 @@ export async function startKeyVault(opts: { resource?: string } = {}): Promise<K
       if (!key.enabled) return fail(403, 'Forbidden', `Operation ${op ?? 'get'} is not allowed on a disabled key.`, 'KeyDisabled');
       if (!op) {
         const jwk = { kid: v.id, kty: v.kty, key_ops: ['encrypt', 'decrypt', 'wrapKey', 'unwrapKey'], ...(v.rsa ? { n: v.rsa.n, e: v.rsa.e } : {}) };
-        return send(200, { key: jwk, attributes: { enabled: true, created: 1700000000, updated: 1700000000, recoveryLevel: 'Recoverable+Purgeable', recoverableDays: 90 } });
+        return send(200, {
+          key: jwk,
+          attributes: { enabled: true, created: 1700000000, updated: 1700000000, recoveryLevel: 'Recoverable+Purgeable', recoverableDays: 90 },
+        });
       }
       let body: { alg?: unknown; value?: unknown };
       try {
@@ -170,7 +193,8 @@ export async function startKeyVault(opts: { resource?: string } = {}): Promise<K
         return fail(400, 'BadParameter', 'The request body is not JSON.');
       }
       entry.alg = typeof body.alg === 'string' ? body.alg : undefined;
-      if (typeof body.value !== 'string' || !/^[A-Za-z0-9_-]*$/.test(body.value)) return fail(400, 'BadParameter', "Property 'value' is required and must be base64url.");
+      if (typeof body.value !== 'string' || !/^[A-Za-z0-9_-]*$/.test(body.value))
+        return fail(400, 'BadParameter', "Property 'value' is required and must be base64url.");
       const value = Buffer.from(body.value, 'base64url');
       if (op === 'wrapkey') entry.bytes = value.length;
       const supported = v.kty === 'RSA' ? 'RSA-OAEP-256' : 'A256KW';

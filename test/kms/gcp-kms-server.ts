@@ -30,7 +30,6 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import * as http from 'node:http';
 
-
 export type Corruption =
   /** Flip a bit of the plaintext (encrypt) or ciphertext (decrypt) as received, before the request checksums are checked. */
   | 'request'
@@ -83,7 +82,10 @@ const STATUS_HTTP = {
 type Status = keyof typeof STATUS_HTTP;
 
 class RpcError extends Error {
-  constructor(readonly status: Status, message: string) {
+  constructor(
+    readonly status: Status,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -122,7 +124,8 @@ function bytesField(body: Record<string, unknown>, field: string, required: bool
     if (required) throw new RpcError('INVALID_ARGUMENT', `${field} is required`);
     return Buffer.alloc(0);
   }
-  if (typeof v !== 'string' || !/^[A-Za-z0-9+/_-]*={0,2}$/.test(v)) throw new RpcError('INVALID_ARGUMENT', `Invalid value at '${field}' (TYPE_BYTES), Base64 decoding failed`);
+  if (typeof v !== 'string' || !/^[A-Za-z0-9+/_-]*={0,2}$/.test(v))
+    throw new RpcError('INVALID_ARGUMENT', `Invalid value at '${field}' (TYPE_BYTES), Base64 decoding failed`);
   return Buffer.from(v, v.includes('-') || v.includes('_') ? 'base64url' : 'base64');
 }
 
@@ -135,7 +138,8 @@ function int64Field(body: Record<string, unknown>, field: string): number | unde
 }
 
 function checkCrc(data: Buffer, crc: number | undefined, field: string, dataField: string): void {
-  if (crc !== undefined && crc !== crc32c(data)) throw new RpcError('INVALID_ARGUMENT', `The checksum in field ${field} did not match the data in field ${dataField}.`);
+  if (crc !== undefined && crc !== crc32c(data))
+    throw new RpcError('INVALID_ARGUMENT', `The checksum in field ${field} did not match the data in field ${dataField}.`);
 }
 
 export async function startGcpKms(ids: string[] = ['tessera'], project = 'tessera-test', location = 'global', ring = 'tessera-ring'): Promise<GcpKmsFake> {
@@ -246,7 +250,10 @@ export async function startGcpKms(ids: string[] = ['tessera'], project = 'tesser
       if (fault === 429) return fail('RESOURCE_EXHAUSTED', "Quota exceeded for quota metric 'Cryptographic requests' of service 'cloudkms.googleapis.com'.");
       if (fault === 503) return fail('UNAVAILABLE', 'The service is currently unavailable.');
       if (req.headers.authorization !== `Bearer ${token}`)
-        return fail('UNAUTHENTICATED', 'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.');
+        return fail(
+          'UNAUTHENTICATED',
+          'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.',
+        );
       const enc = ENCRYPT.exec(path);
       const dec = DECRYPT.exec(path);
       if (req.method !== 'POST' || (!enc && !dec)) return fail('NOT_FOUND', `The requested URL ${path} was not found on this server.`);

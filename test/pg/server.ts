@@ -40,7 +40,10 @@ const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 function findBinDir(): string | undefined {
   const base = '/usr/lib/postgresql';
   const versions = fs.existsSync(base)
-    ? fs.readdirSync(base).filter((v) => /^\d+$/.test(v) && fs.existsSync(path.join(base, v, 'bin', 'initdb'))).sort((a, b) => Number(b) - Number(a))
+    ? fs
+        .readdirSync(base)
+        .filter((v) => /^\d+$/.test(v) && fs.existsSync(path.join(base, v, 'bin', 'initdb')))
+        .sort((a, b) => Number(b) - Number(a))
     : [];
   if (versions.length) return path.join(base, versions[0]!, 'bin');
   const r = spawnSync('pg_config', ['--bindir'], { encoding: 'utf8' });
@@ -52,7 +55,10 @@ function findBinDir(): string | undefined {
 function ensureBinaries(): string {
   let bin = findBinDir();
   if (bin) return bin;
-  if (!isRoot) throw new Error('PostgreSQL server binaries (initdb, pg_ctl) not found and not running as root: install the `postgresql` package (apt-get install postgresql)');
+  if (!isRoot)
+    throw new Error(
+      'PostgreSQL server binaries (initdb, pg_ctl) not found and not running as root: install the `postgresql` package (apt-get install postgresql)',
+    );
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   let r = spawnSync('apt-get', ['install', '-y', '-qq', 'postgresql'], { env, encoding: 'utf8' });
   if (r.status !== 0) {
@@ -66,7 +72,10 @@ function ensureBinaries(): string {
 
 /** The uid/gid of the `postgres` system user. */
 function postgresUser(): { uid: number; gid: number } {
-  const line = fs.readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('postgres:'));
+  const line = fs
+    .readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('postgres:'));
   if (!line) throw new Error('running as root but there is no `postgres` system user to run the server as (the postgresql package creates it)');
   const f = line.split(':');
   return { uid: Number(f[2]), gid: Number(f[3]) };
@@ -89,7 +98,9 @@ function run(cmd: string, args: string[], timeoutMs = 60_000): void {
   }
   const r = spawnSync(file, argv, { encoding: 'utf8', timeout: timeoutMs, cwd: '/', env: { ...process.env, LC_ALL: 'C', LANG: 'C' } });
   if (r.status !== 0) {
-    throw new Error(`${path.basename(cmd)} ${args.join(' ')} failed (status ${r.status}${r.signal ? `, signal ${r.signal}` : ''}${r.error ? `, ${r.error.message}` : ''}):\n${r.stdout}\n${r.stderr}`);
+    throw new Error(
+      `${path.basename(cmd)} ${args.join(' ')} failed (status ${r.status}${r.signal ? `, signal ${r.signal}` : ''}${r.error ? `, ${r.error.message}` : ''}):\n${r.stdout}\n${r.stderr}`,
+    );
   }
 }
 
@@ -133,7 +144,20 @@ export async function startPostgres(): Promise<PgServer> {
   const onExit = () => stopSync('immediate');
   process.once('exit', onExit);
   try {
-    run(path.join(bin, 'initdb'), ['-D', data, '-U', 'postgres', `--pwfile=${pwfile}`, '--auth-host=scram-sha-256', '--auth-local=trust', '-E', 'UTF8', '--locale=C', '--no-sync', '--no-instructions']);
+    run(path.join(bin, 'initdb'), [
+      '-D',
+      data,
+      '-U',
+      'postgres',
+      `--pwfile=${pwfile}`,
+      '--auth-host=scram-sha-256',
+      '--auth-local=trust',
+      '-E',
+      'UTF8',
+      '--locale=C',
+      '--no-sync',
+      '--no-instructions',
+    ]);
     fs.rmSync(pwfile);
     let port = 0;
     for (let attempt = 0; ; attempt++) {

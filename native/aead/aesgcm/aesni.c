@@ -33,19 +33,28 @@
 typedef __m128i X;
 
 /* Clears xmm0-15 (the only vector registers this code touches). */
-#define CLEAR_XMM()                                                                                       \
-  __asm__ volatile("pxor %%xmm0,%%xmm0\n\tpxor %%xmm1,%%xmm1\n\tpxor %%xmm2,%%xmm2\n\tpxor %%xmm3,%%xmm3\n\t" \
-                   "pxor %%xmm4,%%xmm4\n\tpxor %%xmm5,%%xmm5\n\tpxor %%xmm6,%%xmm6\n\tpxor %%xmm7,%%xmm7\n\t" \
-                   "pxor %%xmm8,%%xmm8\n\tpxor %%xmm9,%%xmm9\n\tpxor %%xmm10,%%xmm10\n\t"                   \
-                   "pxor %%xmm11,%%xmm11\n\tpxor %%xmm12,%%xmm12\n\tpxor %%xmm13,%%xmm13\n\t"               \
-                   "pxor %%xmm14,%%xmm14\n\tpxor %%xmm15,%%xmm15" ::                                        \
-                       : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",     \
-                         "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15")
+#define CLEAR_XMM()                                                                                                    \
+  __asm__ volatile(                                                                                                    \
+      "pxor %%xmm0,%%xmm0\n\tpxor %%xmm1,%%xmm1\n\tpxor %%xmm2,%%xmm2\n\tpxor %%xmm3,%%xmm3\n\t"                       \
+      "pxor %%xmm4,%%xmm4\n\tpxor %%xmm5,%%xmm5\n\tpxor %%xmm6,%%xmm6\n\tpxor %%xmm7,%%xmm7\n\t"                       \
+      "pxor %%xmm8,%%xmm8\n\tpxor %%xmm9,%%xmm9\n\tpxor %%xmm10,%%xmm10\n\t"                                           \
+      "pxor %%xmm11,%%xmm11\n\tpxor %%xmm12,%%xmm12\n\tpxor %%xmm13,%%xmm13\n\t"                                       \
+      "pxor %%xmm14,%%xmm14\n\tpxor %%xmm15,%%xmm15" ::                                                                \
+          : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", \
+            "xmm13", "xmm14", "xmm15")
 
-INL X ld(const uint8_t *p) { return _mm_loadu_si128((const X *)p); }
-INL void st(uint8_t *p, X v) { _mm_storeu_si128((X *)p, v); }
-INL X bswap_mask(void) { return _mm_set_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15); }
-INL X bswap(X v) { return _mm_shuffle_epi8(v, bswap_mask()); }
+INL X ld(const uint8_t *p) {
+  return _mm_loadu_si128((const X *)p);
+}
+INL void st(uint8_t *p, X v) {
+  _mm_storeu_si128((X *)p, v);
+}
+INL X bswap_mask(void) {
+  return _mm_set_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+}
+INL X bswap(X v) {
+  return _mm_shuffle_epi8(v, bswap_mask());
+}
 
 /* ---------------------------------------------------------------- AES */
 
@@ -83,11 +92,19 @@ INL X kx_fold(X key, X t) {
 TGT static void expand128(uint8_t *rk, const uint8_t *key) {
   X k = ld(key);
   st(rk, k);
-#define K128(i, rc)                                                           \
+#define K128(i, rc)                                                          \
   k = kx_fold(k, _mm_shuffle_epi32(_mm_aeskeygenassist_si128(k, rc), 0xff)); \
   st(rk + 16 * (i), k)
-  K128(1, 0x01); K128(2, 0x02); K128(3, 0x04); K128(4, 0x08); K128(5, 0x10);
-  K128(6, 0x20); K128(7, 0x40); K128(8, 0x80); K128(9, 0x1b); K128(10, 0x36);
+  K128(1, 0x01);
+  K128(2, 0x02);
+  K128(3, 0x04);
+  K128(4, 0x08);
+  K128(5, 0x10);
+  K128(6, 0x20);
+  K128(7, 0x40);
+  K128(8, 0x80);
+  K128(9, 0x1b);
+  K128(10, 0x36);
 #undef K128
 }
 
@@ -97,12 +114,12 @@ TGT static void expand256(uint8_t *rk, const uint8_t *key) {
   st(rk + 16, b);
   /* Even words: RotWord+SubWord+Rcon of the last word (dword 3 of the
    * assist); odd words: SubWord only (dword 2), FIPS 197 section 5.2 Nk=8. */
-#define K256(i, rc)                                                                \
-  a = kx_fold(a, _mm_shuffle_epi32(_mm_aeskeygenassist_si128(b, rc), 0xff));      \
-  st(rk + 16 * (i), a);                                                           \
-  if ((i) + 1 < 15) {                                                             \
-    b = kx_fold(b, _mm_shuffle_epi32(_mm_aeskeygenassist_si128(a, 0), 0xaa));     \
-    st(rk + 16 * ((i) + 1), b);                                                   \
+#define K256(i, rc)                                                           \
+  a = kx_fold(a, _mm_shuffle_epi32(_mm_aeskeygenassist_si128(b, rc), 0xff));  \
+  st(rk + 16 * (i), a);                                                       \
+  if ((i) + 1 < 15) {                                                         \
+    b = kx_fold(b, _mm_shuffle_epi32(_mm_aeskeygenassist_si128(a, 0), 0xaa)); \
+    st(rk + 16 * ((i) + 1), b);                                               \
   }
   K256(2, 0x01) K256(4, 0x02) K256(6, 0x04) K256(8, 0x08) K256(10, 0x10) K256(12, 0x20) K256(14, 0x40)
 #undef K256
@@ -110,7 +127,9 @@ TGT static void expand256(uint8_t *rk, const uint8_t *key) {
 
 /* -------------------------------------------------------------- GHASH */
 
-INL X poly(void) { return _mm_set_epi64x((long long)0xc200000000000000ULL, 1); }
+INL X poly(void) {
+  return _mm_set_epi64x((long long)0xc200000000000000ULL, 1);
+}
 
 /* Montgomery-style reduction of the 256-bit product hi:mi:lo (mi spans the
  * middle 128 bits) modulo the reflected polynomial: two folds of 64 bits. */
@@ -125,13 +144,17 @@ INL X reduce(X lo, X mi, X hi) {
  * hk = h_lo ^ h_hi (precomputed). The middle term is mx ^ lo ^ hi, applied
  * once after summing (the map is linear). The multiplier is the scarce unit
  * on current cores: 3 multiplies per block instead of 4. */
-INL X kara(X h) { return _mm_xor_si128(h, _mm_shuffle_epi32(h, 0x4e)); }
+INL X kara(X h) {
+  return _mm_xor_si128(h, _mm_shuffle_epi32(h, 0x4e));
+}
 INL void mul_acc(X *lo, X *mx, X *hi, X a, X h, X hk) {
   *lo = _mm_xor_si128(*lo, _mm_clmulepi64_si128(a, h, 0x00));
   *hi = _mm_xor_si128(*hi, _mm_clmulepi64_si128(a, h, 0x11));
   *mx = _mm_xor_si128(*mx, _mm_clmulepi64_si128(kara(a), hk, 0x00));
 }
-INL X reduce_k(X lo, X mx, X hi) { return reduce(lo, _mm_xor_si128(mx, _mm_xor_si128(lo, hi)), hi); }
+INL X reduce_k(X lo, X mx, X hi) {
+  return reduce(lo, _mm_xor_si128(mx, _mm_xor_si128(lo, hi)), hi);
+}
 
 INL X gmul(X a, X h) {
   X lo = _mm_setzero_si128(), mx = lo, hi = lo;
@@ -181,8 +204,10 @@ INL X ghash_bytes(const uint8_t *htab, X acc, const uint8_t *p, size_t len) {
 TGT static void init(tsr_aesgcm_key *k, const uint8_t *key, size_t keylen) {
   memset(k, 0, sizeof *k);
   k->rounds = keylen == 32 ? 14 : 10;
-  if (keylen == 32) expand256(k->rk, key);
-  else expand128(k->rk, key);
+  if (keylen == 32)
+    expand256(k->rk, key);
+  else
+    expand128(k->rk, key);
   /* H = E_K(0^128) (SP 800-38D section 6.4), reflected, then times x. */
   X h = bswap(aes1(k->rk, k->rounds, _mm_setzero_si128()));
   uint64_t hi = (uint64_t)_mm_extract_epi64(h, 1), lo = (uint64_t)_mm_extract_epi64(h, 0);
@@ -257,28 +282,31 @@ static const struct {
  * and Kounavis, "Carry-Less Multiplication and Its Usage for Computing the
  * GCM Mode"). No stack traffic: round keys and powers of H are reloaded. */
 #define XM(n) "%%xmm" #n
-#define AES8(op) op " %%xmm8,%%xmm0\n\t" op " %%xmm8,%%xmm1\n\t" op " %%xmm8,%%xmm2\n\t" op " %%xmm8,%%xmm3\n\t" \
-  op " %%xmm8,%%xmm4\n\t" op " %%xmm8,%%xmm5\n\t" op " %%xmm8,%%xmm6\n\t" op " %%xmm8,%%xmm7\n\t"
+#define AES8(op)                                                                                     \
+  op " %%xmm8,%%xmm0\n\t" op " %%xmm8,%%xmm1\n\t" op " %%xmm8,%%xmm2\n\t" op " %%xmm8,%%xmm3\n\t" op \
+     " %%xmm8,%%xmm4\n\t" op " %%xmm8,%%xmm5\n\t" op " %%xmm8,%%xmm6\n\t" op " %%xmm8,%%xmm7\n\t"
 #define ROUND(i) "movdqu 16*" #i "(%[rk]),%%xmm8\n\t" AES8("aesenc")
-#define CTR(j) "movdqa %[c]," XM(j) "\n\tpaddd 16*" #j "(%[kc])," XM(j) "\n\tpshufb (%[kc])," XM(j) "\n\t"
+#define CTR(j)   "movdqa %[c]," XM(j) "\n\tpaddd 16*" #j "(%[kc])," XM(j) "\n\tpshufb (%[kc])," XM(j) "\n\t"
 /* Block j of g times H^(8-j) (k->h + 16 * (8 + j)), Karatsuba halves
  * 256 bytes further. */
-#define GH(j)                                                                                            \
-  "movdqu 16*" #j "(%[g]),%%xmm9\n\tpshufb (%[kc]),%%xmm9\n\tmovdqu 128+16*" #j "(%[h]),%%xmm11\n\t"     \
-  "movdqa %%xmm9,%%xmm10\n\tpclmulqdq $0x00,%%xmm11,%%xmm10\n\tpxor %%xmm10,%[a]\n\t"                      \
-  "pshufd $0x4e,%%xmm9,%%xmm10\n\tpxor %%xmm9,%%xmm10\n\tpclmulqdq $0x11,%%xmm11,%%xmm9\n\t"               \
-  "pxor %%xmm9,%%xmm13\n\tmovdqu 384+16*" #j "(%[h]),%%xmm11\n\tpclmulqdq $0x00,%%xmm11,%%xmm10\n\t"      \
+#define GH(j)                                                                                \
+  "movdqu 16*" #j "(%[g]),%%xmm9\n\tpshufb (%[kc]),%%xmm9\n\tmovdqu 128+16*" #j              \
+  "(%[h]),%%xmm11\n\t"                                                                       \
+  "movdqa %%xmm9,%%xmm10\n\tpclmulqdq $0x00,%%xmm11,%%xmm10\n\tpxor %%xmm10,%[a]\n\t"        \
+  "pshufd $0x4e,%%xmm9,%%xmm10\n\tpxor %%xmm9,%%xmm10\n\tpclmulqdq $0x11,%%xmm11,%%xmm9\n\t" \
+  "pxor %%xmm9,%%xmm13\n\tmovdqu 384+16*" #j                                                 \
+  "(%[h]),%%xmm11\n\tpclmulqdq $0x00,%%xmm11,%%xmm10\n\t"                                    \
   "pxor %%xmm10,%%xmm12\n\t"
-#define GH0                                                                                              \
-  "movdqu (%[g]),%%xmm9\n\tpshufb (%[kc]),%%xmm9\n\tpxor %[a],%%xmm9\n\tmovdqu 128(%[h]),%%xmm11\n\t"    \
-  "movdqa %%xmm9,%[a]\n\tpclmulqdq $0x00,%%xmm11,%[a]\n\tpshufd $0x4e,%%xmm9,%%xmm10\n\t"                 \
-  "pxor %%xmm9,%%xmm10\n\tmovdqa %%xmm9,%%xmm13\n\tpclmulqdq $0x11,%%xmm11,%%xmm13\n\t"                   \
+#define GH0                                                                                           \
+  "movdqu (%[g]),%%xmm9\n\tpshufb (%[kc]),%%xmm9\n\tpxor %[a],%%xmm9\n\tmovdqu 128(%[h]),%%xmm11\n\t" \
+  "movdqa %%xmm9,%[a]\n\tpclmulqdq $0x00,%%xmm11,%[a]\n\tpshufd $0x4e,%%xmm9,%%xmm10\n\t"             \
+  "pxor %%xmm9,%%xmm10\n\tmovdqa %%xmm9,%%xmm13\n\tpclmulqdq $0x11,%%xmm11,%%xmm13\n\t"               \
   "movdqu 384(%[h]),%%xmm11\n\tpclmulqdq $0x00,%%xmm11,%%xmm10\n\tmovdqa %%xmm10,%%xmm12\n\t"
 /* reduce_k(lo = a, mx = xmm12, hi = xmm13) into a. */
-#define RED                                                                                              \
-  "pxor %[a],%%xmm12\n\tpxor %%xmm13,%%xmm12\n\tmovdqa 144(%[kc]),%%xmm11\n\tmovdqa %[a],%%xmm10\n\t"     \
-  "pclmulqdq $0x10,%%xmm11,%%xmm10\n\tpshufd $0x4e,%[a],%[a]\n\tpxor %[a],%%xmm12\n\t"                    \
-  "pxor %%xmm10,%%xmm12\n\tmovdqa %%xmm12,%%xmm10\n\tpclmulqdq $0x10,%%xmm11,%%xmm10\n\t"                 \
+#define RED                                                                                           \
+  "pxor %[a],%%xmm12\n\tpxor %%xmm13,%%xmm12\n\tmovdqa 144(%[kc]),%%xmm11\n\tmovdqa %[a],%%xmm10\n\t" \
+  "pclmulqdq $0x10,%%xmm11,%%xmm10\n\tpshufd $0x4e,%[a],%[a]\n\tpxor %[a],%%xmm12\n\t"                \
+  "pxor %%xmm10,%%xmm12\n\tmovdqa %%xmm12,%%xmm10\n\tpclmulqdq $0x10,%%xmm11,%%xmm10\n\t"             \
   "pshufd $0x4e,%%xmm12,%[a]\n\tpxor %%xmm13,%[a]\n\tpxor %%xmm10,%[a]\n\t"
 #define XST(j) "movdqu 16*" #j "(%[in]),%%xmm9\n\tpxor %%xmm9," XM(j) "\n\tmovdqu " XM(j) ",16*" #j "(%[out])\n\t"
 
@@ -413,8 +441,10 @@ INL void aead_msg(const tsr_aesgcm_key *k, uint8_t *out, const uint8_t iv[12], c
   X c = _mm_add_epi32(bswap(j0), _mm_set_epi32(0, 0, 0, 1));
   X a = ghash_bytes(k->h, _mm_setzero_si128(), aad, alen);
   const size_t nb = len / 128;
-  if (nb && encrypt) a = seal8(k, &c, a, out, in, nb);
-  else if (nb) stitch8(k, &c, &a, out, in, in, nb);
+  if (nb && encrypt)
+    a = seal8(k, &c, a, out, in, nb);
+  else if (nb)
+    stitch8(k, &c, &a, out, in, in, nb);
   in += 128 * nb, out += 128 * nb, len %= 128;
   if (!encrypt) a = ghash_fin(k->h, a, in, len, lens); /* before out (may equal in) is written */
   if (len) ctr_tail(k, c, out, in, len);
@@ -424,8 +454,10 @@ INL void aead_msg(const tsr_aesgcm_key *k, uint8_t *out, const uint8_t iv[12], c
 
 TGT static void aead(const tsr_aesgcm_key *k, int encrypt, uint8_t *out, const uint8_t iv[12], const uint8_t *in,
                      size_t len, const uint8_t *aad, size_t alen, uint8_t tag[16]) {
-  if (encrypt) aead_msg(k, out, iv, in, len, aad, alen, tag, 1);
-  else aead_msg(k, out, iv, in, len, aad, alen, tag, 0);
+  if (encrypt)
+    aead_msg(k, out, iv, in, len, aad, alen, tag, 1);
+  else
+    aead_msg(k, out, iv, in, len, aad, alen, tag, 0);
   CLEAR_XMM();
 }
 

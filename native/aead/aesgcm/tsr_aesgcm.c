@@ -19,7 +19,7 @@
 #include "tsr_aesgcm.h"
 
 void tsr_aesgcm_hash_aad(const tsr_aesgcm_impl *impl, const tsr_aesgcm_key *k, uint8_t acc[16], const uint8_t *a1,
-                     size_t l1, const uint8_t *a2, size_t l2) {
+                         size_t l1, const uint8_t *a2, size_t l2) {
   size_t full = l1 & ~(size_t)15, r = l1 & 15;
   if (full) impl->ghash(k, acc, a1, full);
   if (r) {
@@ -37,7 +37,7 @@ void tsr_aesgcm_hash_aad(const tsr_aesgcm_impl *impl, const tsr_aesgcm_key *k, u
 
 /* tag = E_K(J0) ^ GHASH(... || lengths); j0 holds J0 on entry. */
 void tsr_aesgcm_finish(const tsr_aesgcm_impl *impl, const tsr_aesgcm_key *k, uint8_t acc[16], uint8_t j0[16],
-                   uint64_t alen, uint64_t clen, uint8_t tag[16]) {
+                       uint64_t alen, uint64_t clen, uint8_t tag[16]) {
   uint8_t lens[16];
   tsr_store64_be(lens, alen * 8);
   tsr_store64_be(lens + 8, clen * 8);
@@ -59,13 +59,16 @@ void tsr_aesgcm_j0(uint8_t j0[16], uint8_t ctr[16], const uint8_t iv[12]) {
 static int one_string(uint8_t buf[JOIN_MAX], const uint8_t *a1, size_t l1, const uint8_t *a2, size_t l2,
                       const uint8_t **aad, size_t *alen) {
   *alen = l1 + l2;
-  if (!l2) *aad = a1;
-  else if (!l1) *aad = a2;
+  if (!l2)
+    *aad = a1;
+  else if (!l1)
+    *aad = a2;
   else if (l1 <= JOIN_MAX && l2 <= JOIN_MAX - l1) {
     memcpy(buf, a1, l1);
     memcpy(buf + l1, a2, l2);
     *aad = buf;
-  } else return 0;
+  } else
+    return 0;
   return 1;
 }
 

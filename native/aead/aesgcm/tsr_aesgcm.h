@@ -28,8 +28,8 @@ extern "C" {
  * when the block is 64-byte aligned (tsr_secmem gives 16: kernels use
  * unaligned loads). */
 typedef struct {
-  uint8_t rk[15 * 16];   /* encryption round keys, FIPS 197 section 5.2 */
-  uint32_t rounds;       /* 10 (AES-128) or 14 (AES-256) */
+  uint8_t rk[15 * 16]; /* encryption round keys, FIPS 197 section 5.2 */
+  uint32_t rounds;     /* 10 (AES-128) or 14 (AES-256) */
   uint32_t pad_[3];
   uint8_t h[16 * 16 * 2]; /* tier-specific: powers of H (and any precomputed halves) */
 } tsr_aesgcm_key;

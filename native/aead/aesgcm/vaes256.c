@@ -29,24 +29,46 @@
 typedef __m256i W;
 typedef __m128i X;
 
-INL W ld(const uint8_t *p) { return _mm256_loadu_si256((const W *)p); }
-INL void st(uint8_t *p, W v) { _mm256_storeu_si256((W *)p, v); }
-INL X ld1(const uint8_t *p) { return _mm_loadu_si128((const X *)p); }
-INL W bc(const uint8_t *p) { return _mm256_broadcastsi128_si256(ld1(p)); }
-INL X rev128(void) { return _mm_set_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15); }
-INL W bs(W v) { return _mm256_shuffle_epi8(v, _mm256_broadcastsi128_si256(rev128())); }
-INL W swap64(W v) { return _mm256_shuffle_epi32(v, 0x4e); }
-INL W x3(W a, W b, W c) { return _mm256_xor_si256(a, _mm256_xor_si256(b, c)); }
-INL W zx(X a) { return _mm256_inserti128_si256(_mm256_setzero_si256(), a, 0); }
-INL W poly(void) { return _mm256_broadcastsi128_si256(_mm_set_epi64x((long long)0xc200000000000000ULL, 1)); }
-INL W step2(void) { return _mm256_broadcastsi128_si256(_mm_set_epi32(0, 0, 0, 2)); }
+INL W ld(const uint8_t *p) {
+  return _mm256_loadu_si256((const W *)p);
+}
+INL void st(uint8_t *p, W v) {
+  _mm256_storeu_si256((W *)p, v);
+}
+INL X ld1(const uint8_t *p) {
+  return _mm_loadu_si128((const X *)p);
+}
+INL W bc(const uint8_t *p) {
+  return _mm256_broadcastsi128_si256(ld1(p));
+}
+INL X rev128(void) {
+  return _mm_set_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+}
+INL W bs(W v) {
+  return _mm256_shuffle_epi8(v, _mm256_broadcastsi128_si256(rev128()));
+}
+INL W swap64(W v) {
+  return _mm256_shuffle_epi32(v, 0x4e);
+}
+INL W x3(W a, W b, W c) {
+  return _mm256_xor_si256(a, _mm256_xor_si256(b, c));
+}
+INL W zx(X a) {
+  return _mm256_inserti128_si256(_mm256_setzero_si256(), a, 0);
+}
+INL W poly(void) {
+  return _mm256_broadcastsi128_si256(_mm_set_epi64x((long long)0xc200000000000000ULL, 1));
+}
+INL W step2(void) {
+  return _mm256_broadcastsi128_si256(_mm_set_epi32(0, 0, 0, 2));
+}
 
 /* lo/hi/mx ^= g * H^i, Karatsuba (aesni.c mul_acc), 2 lanes at once. */
-#define MUL_ACC(g, hp)                                                                                  \
-  do {                                                                                                  \
-    const W g_ = (g), h_ = ld(hp);                                                                      \
-    lo = _mm256_xor_si256(lo, _mm256_clmulepi64_epi128(g_, h_, 0x00));                                   \
-    hi = _mm256_xor_si256(hi, _mm256_clmulepi64_epi128(g_, h_, 0x11));                                   \
+#define MUL_ACC(g, hp)                                                                                           \
+  do {                                                                                                           \
+    const W g_ = (g), h_ = ld(hp);                                                                               \
+    lo = _mm256_xor_si256(lo, _mm256_clmulepi64_epi128(g_, h_, 0x00));                                           \
+    hi = _mm256_xor_si256(hi, _mm256_clmulepi64_epi128(g_, h_, 0x11));                                           \
     mx = _mm256_xor_si256(mx, _mm256_clmulepi64_epi128(_mm256_xor_si256(g_, swap64(g_)), ld((hp) + 256), 0x00)); \
   } while (0)
 
@@ -109,16 +131,16 @@ INL void aes4(const uint8_t *rk, unsigned nr, W *x0, W *x1, W *x2, W *x3) {
 /* 8 counter blocks in byte order from the byte-reversed counter c, whose
  * dword 0 is the big-endian inc32 counter (wraps mod 2^32 under vpaddd,
  * SP 800-38D section 6.2). */
-#define COUNTERS8()                        \
-  do {                                     \
-    x0 = bs(c);                            \
-    c = _mm256_add_epi32(c, step2());      \
-    x1 = bs(c);                            \
-    c = _mm256_add_epi32(c, step2());      \
-    x2 = bs(c);                            \
-    c = _mm256_add_epi32(c, step2());      \
-    x3 = bs(c);                            \
-    c = _mm256_add_epi32(c, step2());      \
+#define COUNTERS8()                   \
+  do {                                \
+    x0 = bs(c);                       \
+    c = _mm256_add_epi32(c, step2()); \
+    x1 = bs(c);                       \
+    c = _mm256_add_epi32(c, step2()); \
+    x2 = bs(c);                       \
+    c = _mm256_add_epi32(c, step2()); \
+    x3 = bs(c);                       \
+    c = _mm256_add_epi32(c, step2()); \
   } while (0)
 
 /* Bytes [0, r) of p (r < 16) as a zero-padded block and back, in
@@ -129,8 +151,16 @@ INL X ld_part(const uint8_t *p, size_t r) {
   uint64_t w[2] = {0, 0}, t = 0;
   const size_t o = r & 8, q = r & 7;
   if (o) memcpy(&w[0], p, 8);
-  if (q & 4) { uint32_t v; memcpy(&v, p + o, 4); t = v; }
-  if (q & 2) { uint16_t v; memcpy(&v, p + o + (q & 4), 2); t |= (uint64_t)v << (8 * (q & 4)); }
+  if (q & 4) {
+    uint32_t v;
+    memcpy(&v, p + o, 4);
+    t = v;
+  }
+  if (q & 2) {
+    uint16_t v;
+    memcpy(&v, p + o + (q & 4), 2);
+    t |= (uint64_t)v << (8 * (q & 4));
+  }
   if (q & 1) t |= (uint64_t)p[o + (q & 6)] << (8 * (q & 6));
   w[o >> 3] = t;
   return _mm_set_epi64x((long long)w[1], (long long)w[0]);
@@ -139,8 +169,14 @@ INL void st_part(uint8_t *p, X v, size_t r) {
   const size_t o = r & 8, q = r & 7;
   const uint64_t lo = (uint64_t)_mm_cvtsi128_si64(v), hi = (uint64_t)_mm_extract_epi64(v, 1), t = o ? hi : lo;
   if (o) memcpy(p, &lo, 8);
-  if (q & 4) { uint32_t v4 = (uint32_t)t; memcpy(p + o, &v4, 4); }
-  if (q & 2) { uint16_t v2 = (uint16_t)(t >> (8 * (q & 4))); memcpy(p + o + (q & 4), &v2, 2); }
+  if (q & 4) {
+    uint32_t v4 = (uint32_t)t;
+    memcpy(p + o, &v4, 4);
+  }
+  if (q & 2) {
+    uint16_t v2 = (uint16_t)(t >> (8 * (q & 4)));
+    memcpy(p + o + (q & 4), &v2, 2);
+  }
   if (q & 1) p[o + (q & 6)] = (uint8_t)(t >> (8 * (q & 6)));
 }
 
@@ -166,9 +202,12 @@ INL X ghash_short(const uint8_t *h, X a, const uint8_t *p, size_t len, const int
   X lo = _mm_setzero_si128(), mx = lo, hi = lo;
   if (!n) return a;
   for (size_t j = 0; j < nf; j++)
-    mul_acc1(&lo, &mx, &hi, _mm_xor_si128(_mm_shuffle_epi8(ld1(p + 16 * j), rev128()), j ? _mm_setzero_si128() : a), hp + 16 * j);
-  if (r) mul_acc1(&lo, &mx, &hi, _mm_xor_si128(_mm_shuffle_epi8(ld_part(p + 16 * nf, r), rev128()), nf ? _mm_setzero_si128() : a),
-                  hp + 16 * nf);
+    mul_acc1(&lo, &mx, &hi, _mm_xor_si128(_mm_shuffle_epi8(ld1(p + 16 * j), rev128()), j ? _mm_setzero_si128() : a),
+             hp + 16 * j);
+  if (r)
+    mul_acc1(&lo, &mx, &hi,
+             _mm_xor_si128(_mm_shuffle_epi8(ld_part(p + 16 * nf, r), rev128()), nf ? _mm_setzero_si128() : a),
+             hp + 16 * nf);
   if (fin) mul_acc1(&lo, &mx, &hi, _mm_xor_si128(lens, n == 1 ? a : _mm_setzero_si128()), h + 240);
   return reduce1(lo, mx, hi);
 }
@@ -312,8 +351,10 @@ TGT static void dec(const tsr_aesgcm_key *k, uint8_t ctr[16], uint8_t acc[16], u
 
 TGT static void aead(const tsr_aesgcm_key *k, int encrypt, uint8_t *out, const uint8_t iv[12], const uint8_t *in,
                      size_t len, const uint8_t *aad, size_t alen, uint8_t tag[16]) {
-  if (encrypt) aead_msg(k, out, iv, in, len, aad, alen, tag, 1);
-  else aead_msg(k, out, iv, in, len, aad, alen, tag, 0);
+  if (encrypt)
+    aead_msg(k, out, iv, in, len, aad, alen, tag, 1);
+  else
+    aead_msg(k, out, iv, in, len, aad, alen, tag, 0);
   _mm256_zeroall();
 }
 

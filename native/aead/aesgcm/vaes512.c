@@ -30,61 +30,83 @@ typedef __m128i X;
 
 /* Clears zmm0-31: EVEX vpxord on zmm16-31 (writing xmm zeroes the whole
  * register), then vzeroall for zmm0-15. */
-#define CLEAR_ZMM()                                                                                           \
-  __asm__ volatile("vpxord %%xmm16,%%xmm16,%%xmm16\n\tvpxord %%xmm17,%%xmm17,%%xmm17\n\t"                     \
-                   "vpxord %%xmm18,%%xmm18,%%xmm18\n\tvpxord %%xmm19,%%xmm19,%%xmm19\n\t"                     \
-                   "vpxord %%xmm20,%%xmm20,%%xmm20\n\tvpxord %%xmm21,%%xmm21,%%xmm21\n\t"                     \
-                   "vpxord %%xmm22,%%xmm22,%%xmm22\n\tvpxord %%xmm23,%%xmm23,%%xmm23\n\t"                     \
-                   "vpxord %%xmm24,%%xmm24,%%xmm24\n\tvpxord %%xmm25,%%xmm25,%%xmm25\n\t"                     \
-                   "vpxord %%xmm26,%%xmm26,%%xmm26\n\tvpxord %%xmm27,%%xmm27,%%xmm27\n\t"                     \
-                   "vpxord %%xmm28,%%xmm28,%%xmm28\n\tvpxord %%xmm29,%%xmm29,%%xmm29\n\t"                     \
-                   "vpxord %%xmm30,%%xmm30,%%xmm30\n\tvpxord %%xmm31,%%xmm31,%%xmm31\n\tvzeroall" ::          \
-                       : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",         \
-                         "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18",       \
-                         "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27",       \
-                         "xmm28", "xmm29", "xmm30", "xmm31")
+#define CLEAR_ZMM()                                                                                                    \
+  __asm__ volatile(                                                                                                    \
+      "vpxord %%xmm16,%%xmm16,%%xmm16\n\tvpxord %%xmm17,%%xmm17,%%xmm17\n\t"                                           \
+      "vpxord %%xmm18,%%xmm18,%%xmm18\n\tvpxord %%xmm19,%%xmm19,%%xmm19\n\t"                                           \
+      "vpxord %%xmm20,%%xmm20,%%xmm20\n\tvpxord %%xmm21,%%xmm21,%%xmm21\n\t"                                           \
+      "vpxord %%xmm22,%%xmm22,%%xmm22\n\tvpxord %%xmm23,%%xmm23,%%xmm23\n\t"                                           \
+      "vpxord %%xmm24,%%xmm24,%%xmm24\n\tvpxord %%xmm25,%%xmm25,%%xmm25\n\t"                                           \
+      "vpxord %%xmm26,%%xmm26,%%xmm26\n\tvpxord %%xmm27,%%xmm27,%%xmm27\n\t"                                           \
+      "vpxord %%xmm28,%%xmm28,%%xmm28\n\tvpxord %%xmm29,%%xmm29,%%xmm29\n\t"                                           \
+      "vpxord %%xmm30,%%xmm30,%%xmm30\n\tvpxord %%xmm31,%%xmm31,%%xmm31\n\tvzeroall" ::                                \
+          : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", \
+            "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23",         \
+            "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31")
 
-INL V ld(const uint8_t *p) { return _mm512_loadu_si512((const void *)p); }
-INL void st(uint8_t *p, V v) { _mm512_storeu_si512((void *)p, v); }
-INL V bc(const uint8_t *p) { return _mm512_broadcast_i32x4(_mm_loadu_si128((const X *)p)); }
-INL X rev128(void) { return _mm_set_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15); }
-INL V bs(V v) { return _mm512_shuffle_epi8(v, _mm512_broadcast_i32x4(rev128())); }
-INL V xor3(V a, V b, V c) { return _mm512_ternarylogic_epi32(a, b, c, 0x96); }
-INL V swap64(V v) { return _mm512_shuffle_epi32(v, (_MM_PERM_ENUM)0x4e); }
+INL V ld(const uint8_t *p) {
+  return _mm512_loadu_si512((const void *)p);
+}
+INL void st(uint8_t *p, V v) {
+  _mm512_storeu_si512((void *)p, v);
+}
+INL V bc(const uint8_t *p) {
+  return _mm512_broadcast_i32x4(_mm_loadu_si128((const X *)p));
+}
+INL X rev128(void) {
+  return _mm_set_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+}
+INL V bs(V v) {
+  return _mm512_shuffle_epi8(v, _mm512_broadcast_i32x4(rev128()));
+}
+INL V xor3(V a, V b, V c) {
+  return _mm512_ternarylogic_epi32(a, b, c, 0x96);
+}
+INL V swap64(V v) {
+  return _mm512_shuffle_epi32(v, (_MM_PERM_ENUM)0x4e);
+}
 /* Bytes [0, min(m, 64)) of a 64-byte register (m >= 1). */
-INL __mmask64 bytemask(size_t m) { return ~0ULL >> (64 - (m < 64 ? m : 64)); }
+INL __mmask64 bytemask(size_t m) {
+  return ~0ULL >> (64 - (m < 64 ? m : 64));
+}
 
 /* Per-lane constants: counter offsets 0..3 in dword 0 of each lane, the
  * step of 4 blocks, and the reflected GCM polynomial (see aesni.c). */
-INL V lane_offsets(void) { return _mm512_set_epi32(0, 0, 0, 3, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 0); }
-INL V step4(void) { return _mm512_broadcast_i32x4(_mm_set_epi32(0, 0, 0, 4)); }
-INL V poly(void) { return _mm512_broadcast_i32x4(_mm_set_epi64x((long long)0xc200000000000000ULL, 1)); }
+INL V lane_offsets(void) {
+  return _mm512_set_epi32(0, 0, 0, 3, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 0);
+}
+INL V step4(void) {
+  return _mm512_broadcast_i32x4(_mm_set_epi32(0, 0, 0, 4));
+}
+INL V poly(void) {
+  return _mm512_broadcast_i32x4(_mm_set_epi64x((long long)0xc200000000000000ULL, 1));
+}
 
 /* Unreduced Karatsuba accumulation (see aesni.c mul_acc), 4 lanes at
  * once: lo/hi/mx (^)= g * H^i for the powers at hp (k->h) and their
  * Karatsuba operands at hp + 256; hv/kv variants take registers. */
-#define MUL_FIRSTV(g, hv, kv)                                                       \
-  do {                                                                              \
-    const V g_ = (g), h_ = (hv);                                                    \
-    lo = _mm512_clmulepi64_epi128(g_, h_, 0x00);                                    \
-    hi = _mm512_clmulepi64_epi128(g_, h_, 0x11);                                    \
-    mx = _mm512_clmulepi64_epi128(_mm512_xor_si512(g_, swap64(g_)), (kv), 0x00);    \
+#define MUL_FIRSTV(g, hv, kv)                                                    \
+  do {                                                                           \
+    const V g_ = (g), h_ = (hv);                                                 \
+    lo = _mm512_clmulepi64_epi128(g_, h_, 0x00);                                 \
+    hi = _mm512_clmulepi64_epi128(g_, h_, 0x11);                                 \
+    mx = _mm512_clmulepi64_epi128(_mm512_xor_si512(g_, swap64(g_)), (kv), 0x00); \
   } while (0)
-#define MUL_ACCV(g, hv, kv)                                                                          \
-  do {                                                                                               \
-    const V g_ = (g), h_ = (hv);                                                                     \
-    lo = _mm512_xor_si512(lo, _mm512_clmulepi64_epi128(g_, h_, 0x00));                              \
-    hi = _mm512_xor_si512(hi, _mm512_clmulepi64_epi128(g_, h_, 0x11));                               \
+#define MUL_ACCV(g, hv, kv)                                                                            \
+  do {                                                                                                 \
+    const V g_ = (g), h_ = (hv);                                                                       \
+    lo = _mm512_xor_si512(lo, _mm512_clmulepi64_epi128(g_, h_, 0x00));                                 \
+    hi = _mm512_xor_si512(hi, _mm512_clmulepi64_epi128(g_, h_, 0x11));                                 \
     mx = _mm512_xor_si512(mx, _mm512_clmulepi64_epi128(_mm512_xor_si512(g_, swap64(g_)), (kv), 0x00)); \
   } while (0)
 #define MUL_FIRST(g, hp) MUL_FIRSTV(g, ld(hp), ld((hp) + 256))
-#define MUL_ACC(g, hp) MUL_ACCV(g, ld(hp), ld((hp) + 256))
+#define MUL_ACC(g, hp)   MUL_ACCV(g, ld(hp), ld((hp) + 256))
 /* Karatsuba middle term, then the two 64-bit folds of the reduction
  * (aesni.c reduce), per lane. */
-#define RED1()                                                                     \
-  do {                                                                             \
-    mi = xor3(mx, lo, hi);                                                         \
-    mi = xor3(mi, _mm512_clmulepi64_epi128(lo, poly(), 0x10), swap64(lo));         \
+#define RED1()                                                             \
+  do {                                                                     \
+    mi = xor3(mx, lo, hi);                                                 \
+    mi = xor3(mi, _mm512_clmulepi64_epi128(lo, poly(), 0x10), swap64(lo)); \
   } while (0)
 #define RED2() hi = xor3(hi, _mm512_clmulepi64_epi128(mi, poly(), 0x10), swap64(mi))
 
@@ -100,34 +122,34 @@ INL V aes1(const uint8_t *rk, unsigned nr, V x) {
   for (unsigned i = 1; i < nr; i++) x = _mm512_aesenc_epi128(x, bc(rk + 16 * i));
   return _mm512_aesenclast_epi128(x, bc(rk + 16 * nr));
 }
-#define AESR(i)                                   \
-  do {                                            \
-    const V r_ = bc(rk + 16 * (i));               \
-    x0 = _mm512_aesenc_epi128(x0, r_);            \
-    x1 = _mm512_aesenc_epi128(x1, r_);            \
-    x2 = _mm512_aesenc_epi128(x2, r_);            \
-    x3 = _mm512_aesenc_epi128(x3, r_);            \
+#define AESR(i)                        \
+  do {                                 \
+    const V r_ = bc(rk + 16 * (i));    \
+    x0 = _mm512_aesenc_epi128(x0, r_); \
+    x1 = _mm512_aesenc_epi128(x1, r_); \
+    x2 = _mm512_aesenc_epi128(x2, r_); \
+    x3 = _mm512_aesenc_epi128(x3, r_); \
   } while (0)
-#define AESLAST()                                 \
-  do {                                            \
-    const V r_ = bc(rk + 16 * nr);                \
-    x0 = _mm512_aesenclast_epi128(x0, r_);        \
-    x1 = _mm512_aesenclast_epi128(x1, r_);        \
-    x2 = _mm512_aesenclast_epi128(x2, r_);        \
-    x3 = _mm512_aesenclast_epi128(x3, r_);        \
+#define AESLAST()                          \
+  do {                                     \
+    const V r_ = bc(rk + 16 * nr);         \
+    x0 = _mm512_aesenclast_epi128(x0, r_); \
+    x1 = _mm512_aesenclast_epi128(x1, r_); \
+    x2 = _mm512_aesenclast_epi128(x2, r_); \
+    x3 = _mm512_aesenclast_epi128(x3, r_); \
   } while (0)
 /* The next 16 counter blocks (byte order), whitened with round key 0. */
-#define COUNTERS16()                                       \
-  do {                                                     \
-    const V r_ = bc(rk);                                   \
-    x0 = _mm512_xor_si512(bs(c), r_);                      \
-    c = _mm512_add_epi32(c, step4());                      \
-    x1 = _mm512_xor_si512(bs(c), r_);                      \
-    c = _mm512_add_epi32(c, step4());                      \
-    x2 = _mm512_xor_si512(bs(c), r_);                      \
-    c = _mm512_add_epi32(c, step4());                      \
-    x3 = _mm512_xor_si512(bs(c), r_);                      \
-    c = _mm512_add_epi32(c, step4());                      \
+#define COUNTERS16()                  \
+  do {                                \
+    const V r_ = bc(rk);              \
+    x0 = _mm512_xor_si512(bs(c), r_); \
+    c = _mm512_add_epi32(c, step4()); \
+    x1 = _mm512_xor_si512(bs(c), r_); \
+    c = _mm512_add_epi32(c, step4()); \
+    x2 = _mm512_xor_si512(bs(c), r_); \
+    c = _mm512_add_epi32(c, step4()); \
+    x3 = _mm512_xor_si512(bs(c), r_); \
+    c = _mm512_add_epi32(c, step4()); \
   } while (0)
 /* Deferred reduction: the 16 products of an iteration are left unreduced
  * in (plo, pmx, phi) and reduced by the next iteration, between its own
@@ -136,11 +158,11 @@ INL V aes1(const uint8_t *rk, unsigned nr, V x) {
  * (two folds, one multiply) thus overlaps 12 independent multiplies
  * instead of idling the multiplier (Intel's white paper, aggregated
  * reduction). REDP: az = reduce(plo, pmx, phi), per lane. */
-#define REDP()                                                                     \
-  do {                                                                             \
-    V m_ = xor3(pmx, plo, phi);                                                    \
-    m_ = xor3(m_, _mm512_clmulepi64_epi128(plo, poly(), 0x10), swap64(plo));       \
-    az = xor3(phi, _mm512_clmulepi64_epi128(m_, poly(), 0x10), swap64(m_));        \
+#define REDP()                                                               \
+  do {                                                                       \
+    V m_ = xor3(pmx, plo, phi);                                              \
+    m_ = xor3(m_, _mm512_clmulepi64_epi128(plo, poly(), 0x10), swap64(plo)); \
+    az = xor3(phi, _mm512_clmulepi64_epi128(m_, poly(), 0x10), swap64(m_));  \
   } while (0)
 #define PEND() \
   do {         \
@@ -154,63 +176,63 @@ INL V aes1(const uint8_t *rk, unsigned nr, V x) {
  * leave the AES units waiting on round latency). The GHASH of g0..g3
  * (times H^16..H^1) is woven between the steps: the pending sum is
  * reduced, the new products summed with az * H^16, and left pending. */
-#define STEP2(s)                                  \
-  do {                                            \
-    const V rb_ = bc(rk + 16 * (hr + (s)));       \
-    const V rc_ = bc(rk + 16 * (s));              \
-    x0 = _mm512_aesenc_epi128(x0, rb_);           \
-    y0 = _mm512_aesenc_epi128(y0, rc_);           \
-    x1 = _mm512_aesenc_epi128(x1, rb_);           \
-    y1 = _mm512_aesenc_epi128(y1, rc_);           \
-    x2 = _mm512_aesenc_epi128(x2, rb_);           \
-    y2 = _mm512_aesenc_epi128(y2, rc_);           \
-    x3 = _mm512_aesenc_epi128(x3, rb_);           \
-    y3 = _mm512_aesenc_epi128(y3, rc_);           \
+#define STEP2(s)                            \
+  do {                                      \
+    const V rb_ = bc(rk + 16 * (hr + (s))); \
+    const V rc_ = bc(rk + 16 * (s));        \
+    x0 = _mm512_aesenc_epi128(x0, rb_);     \
+    y0 = _mm512_aesenc_epi128(y0, rc_);     \
+    x1 = _mm512_aesenc_epi128(x1, rb_);     \
+    y1 = _mm512_aesenc_epi128(y1, rc_);     \
+    x2 = _mm512_aesenc_epi128(x2, rb_);     \
+    y2 = _mm512_aesenc_epi128(y2, rc_);     \
+    x3 = _mm512_aesenc_epi128(x3, rb_);     \
+    y3 = _mm512_aesenc_epi128(y3, rc_);     \
   } while (0)
-#define PIPE_GHASH16()                            \
-  do {                                            \
-    STEP2(1);                                     \
-    REDP();                                       \
-    MUL_FIRST(g1, ht + 64);                       \
-    STEP2(2);                                     \
-    MUL_ACC(g2, ht + 128);                        \
-    MUL_ACC(g3, ht + 192);                        \
-    STEP2(3);                                     \
-    MUL_ACC(g0, ht);                              \
-    STEP2(4);                                     \
-    MUL_ACCV(az, bc(ht), bc(ht + 256));           \
-    PEND();                                       \
-    if (nr == 14) {                               \
-      STEP2(5);                                   \
-      STEP2(6);                                   \
-    }                                             \
-    const V rb_ = bc(rk + 16 * nr);               \
-    const V rc_ = bc(rk + 16 * hr);               \
-    x0 = _mm512_aesenclast_epi128(x0, rb_);       \
-    y0 = _mm512_aesenc_epi128(y0, rc_);           \
-    x1 = _mm512_aesenclast_epi128(x1, rb_);       \
-    y1 = _mm512_aesenc_epi128(y1, rc_);           \
-    x2 = _mm512_aesenclast_epi128(x2, rb_);       \
-    y2 = _mm512_aesenc_epi128(y2, rc_);           \
-    x3 = _mm512_aesenclast_epi128(x3, rb_);       \
-    y3 = _mm512_aesenc_epi128(y3, rc_);           \
+#define PIPE_GHASH16()                      \
+  do {                                      \
+    STEP2(1);                               \
+    REDP();                                 \
+    MUL_FIRST(g1, ht + 64);                 \
+    STEP2(2);                               \
+    MUL_ACC(g2, ht + 128);                  \
+    MUL_ACC(g3, ht + 192);                  \
+    STEP2(3);                               \
+    MUL_ACC(g0, ht);                        \
+    STEP2(4);                               \
+    MUL_ACCV(az, bc(ht), bc(ht + 256));     \
+    PEND();                                 \
+    if (nr == 14) {                         \
+      STEP2(5);                             \
+      STEP2(6);                             \
+    }                                       \
+    const V rb_ = bc(rk + 16 * nr);         \
+    const V rc_ = bc(rk + 16 * hr);         \
+    x0 = _mm512_aesenclast_epi128(x0, rb_); \
+    y0 = _mm512_aesenc_epi128(y0, rc_);     \
+    x1 = _mm512_aesenclast_epi128(x1, rb_); \
+    y1 = _mm512_aesenc_epi128(y1, rc_);     \
+    x2 = _mm512_aesenclast_epi128(x2, rb_); \
+    y2 = _mm512_aesenc_epi128(y2, rc_);     \
+    x3 = _mm512_aesenclast_epi128(x3, rb_); \
+    y3 = _mm512_aesenc_epi128(y3, rc_);     \
   } while (0)
 /* Batch B alone: its rounds hr+1..nr with the same GHASH woven in. */
-#define FINISH_GHASH16()                          \
-  do {                                            \
-    AESR(hr + 1);                                 \
-    REDP();                                       \
-    MUL_FIRST(g1, ht + 64);                       \
-    AESR(hr + 2);                                 \
-    MUL_ACC(g2, ht + 128);                        \
-    MUL_ACC(g3, ht + 192);                        \
-    AESR(hr + 3);                                 \
-    MUL_ACC(g0, ht);                              \
-    AESR(hr + 4);                                 \
-    MUL_ACCV(az, bc(ht), bc(ht + 256));           \
-    PEND();                                       \
+#define FINISH_GHASH16()                                \
+  do {                                                  \
+    AESR(hr + 1);                                       \
+    REDP();                                             \
+    MUL_FIRST(g1, ht + 64);                             \
+    AESR(hr + 2);                                       \
+    MUL_ACC(g2, ht + 128);                              \
+    MUL_ACC(g3, ht + 192);                              \
+    AESR(hr + 3);                                       \
+    MUL_ACC(g0, ht);                                    \
+    AESR(hr + 4);                                       \
+    MUL_ACCV(az, bc(ht), bc(ht + 256));                 \
+    PEND();                                             \
     for (unsigned i_ = hr + 5; i_ < nr; i_++) AESR(i_); \
-    AESLAST();                                    \
+    AESLAST();                                          \
   } while (0)
 #define GHASH16()                       \
   do {                                  \
@@ -224,36 +246,38 @@ INL V aes1(const uint8_t *rk, unsigned nr, V x) {
   } while (0)
 /* Store batch B (x0..x3 keystream) XOR in; g0..g3 = its ciphertext, for
  * encryption, byte-reversed with the GHASH value in lane 0. */
-#define STORE_B(ENC)                                          \
-  do {                                                        \
-    x0 = _mm512_xor_si512(x0, ld(in));                        \
-    x1 = _mm512_xor_si512(x1, ld(in + 64));                   \
-    x2 = _mm512_xor_si512(x2, ld(in + 128));                  \
-    x3 = _mm512_xor_si512(x3, ld(in + 192));                  \
-    st(out, x0);                                              \
-    st(out + 64, x1);                                         \
-    st(out + 128, x2);                                        \
-    st(out + 192, x3);                                        \
-    if (ENC) {                                                \
-      g0 = bs(x0);                                            \
-      g1 = bs(x1);                                            \
-      g2 = bs(x2);                                            \
-      g3 = bs(x3);                                            \
-    }                                                         \
-    in += 256;                                                \
-    out += 256;                                               \
-    len -= 256;                                               \
+#define STORE_B(ENC)                         \
+  do {                                       \
+    x0 = _mm512_xor_si512(x0, ld(in));       \
+    x1 = _mm512_xor_si512(x1, ld(in + 64));  \
+    x2 = _mm512_xor_si512(x2, ld(in + 128)); \
+    x3 = _mm512_xor_si512(x3, ld(in + 192)); \
+    st(out, x0);                             \
+    st(out + 64, x1);                        \
+    st(out + 128, x2);                       \
+    st(out + 192, x3);                       \
+    if (ENC) {                               \
+      g0 = bs(x0);                           \
+      g1 = bs(x1);                           \
+      g2 = bs(x2);                           \
+      g3 = bs(x3);                           \
+    }                                        \
+    in += 256;                               \
+    out += 256;                              \
+    len -= 256;                              \
   } while (0)
 /* Decryption hashes the ciphertext of batch B itself, read from in. */
-#define LOAD_G()                                                          \
-  do {                                                                    \
-    g0 = bs(ld(in));                                                      \
-    g1 = bs(ld(in + 64));                                                 \
-    g2 = bs(ld(in + 128));                                                \
-    g3 = bs(ld(in + 192));                                                \
+#define LOAD_G()           \
+  do {                     \
+    g0 = bs(ld(in));       \
+    g1 = bs(ld(in + 64));  \
+    g2 = bs(ld(in + 128)); \
+    g3 = bs(ld(in + 192)); \
   } while (0)
 
-INL V zx(X a) { return _mm512_zextsi128_si512(a); }
+INL V zx(X a) {
+  return _mm512_zextsi128_si512(a);
+}
 
 /* The message end, len (1..255) bytes at p, zero-padded: n blocks times
  * H^n..H^1, one reduction. The table loads are masked to the n entries so
@@ -286,8 +310,12 @@ INL X ghash_core(const uint8_t *h, V az, const uint8_t *p, size_t len) {
   return len ? ghash_tail(h, az, p, len) : fold(az);
 }
 
-INL X ld_rev(const uint8_t *p) { return _mm_shuffle_epi8(_mm_loadu_si128((const X *)p), rev128()); }
-INL void st_rev(uint8_t *p, X v) { _mm_storeu_si128((X *)p, _mm_shuffle_epi8(v, rev128())); }
+INL X ld_rev(const uint8_t *p) {
+  return _mm_shuffle_epi8(_mm_loadu_si128((const X *)p), rev128());
+}
+INL void st_rev(uint8_t *p, X v) {
+  _mm_storeu_si128((X *)p, _mm_shuffle_epi8(v, rev128()));
+}
 
 /* GCTR + GHASH (SP 800-38D sections 6.5, 6.4), encrypt != 0 hashing out;
  * returns the reduced GHASH value. c: the next 4 counter blocks,
@@ -448,8 +476,10 @@ TGT static void dec(const tsr_aesgcm_key *k, uint8_t ctr[16], uint8_t acc[16], u
 
 TGT static void aead(const tsr_aesgcm_key *k, int encrypt, uint8_t *out, const uint8_t iv[12], const uint8_t *in,
                      size_t len, const uint8_t *aad, size_t alen, uint8_t tag[16]) {
-  if (encrypt) aead_msg(k, out, iv, in, len, aad, alen, tag, 1);
-  else aead_msg(k, out, iv, in, len, aad, alen, tag, 0);
+  if (encrypt)
+    aead_msg(k, out, iv, in, len, aad, alen, tag, 1);
+  else
+    aead_msg(k, out, iv, in, len, aad, alen, tag, 0);
   CLEAR_ZMM();
 }
 

@@ -39,17 +39,29 @@
 
 #define TGT __attribute__((target("avx2")))
 
-#define ROT16 _mm256_setr_epi8(2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13)
-#define ROT8 _mm256_setr_epi8(3, 0, 1, 2, 7, 4, 5, 6, 11, 8, 9, 10, 15, 12, 13, 14, 3, 0, 1, 2, 7, 4, 5, 6, 11, 8, 9, 10, 15, 12, 13, 14)
+#define ROT16                                                                                                          \
+  _mm256_setr_epi8(2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, \
+                   12, 13)
+#define ROT8                                                                                                           \
+  _mm256_setr_epi8(3, 0, 1, 2, 7, 4, 5, 6, 11, 8, 9, 10, 15, 12, 13, 14, 3, 0, 1, 2, 7, 4, 5, 6, 11, 8, 9, 10, 15, 12, \
+                   13, 14)
 #define ROTL(v, n) _mm256_or_si256(_mm256_slli_epi32(v, n), _mm256_srli_epi32(v, 32 - (n)))
 
 /* RFC 8439 section 2.1 quarter round on vectors. */
-#define QR(a, b, c, d)                                                                             \
-  do {                                                                                             \
-    a = _mm256_add_epi32(a, b); d = _mm256_xor_si256(d, a); d = _mm256_shuffle_epi8(d, r16);        \
-    c = _mm256_add_epi32(c, d); b = _mm256_xor_si256(b, c); b = ROTL(b, 12);                        \
-    a = _mm256_add_epi32(a, b); d = _mm256_xor_si256(d, a); d = _mm256_shuffle_epi8(d, r8);         \
-    c = _mm256_add_epi32(c, d); b = _mm256_xor_si256(b, c); b = ROTL(b, 7);                         \
+#define QR(a, b, c, d)               \
+  do {                               \
+    a = _mm256_add_epi32(a, b);      \
+    d = _mm256_xor_si256(d, a);      \
+    d = _mm256_shuffle_epi8(d, r16); \
+    c = _mm256_add_epi32(c, d);      \
+    b = _mm256_xor_si256(b, c);      \
+    b = ROTL(b, 12);                 \
+    a = _mm256_add_epi32(a, b);      \
+    d = _mm256_xor_si256(d, a);      \
+    d = _mm256_shuffle_epi8(d, r8);  \
+    c = _mm256_add_epi32(c, d);      \
+    b = _mm256_xor_si256(b, c);      \
+    b = ROTL(b, 7);                  \
   } while (0)
 
 /* Byte-rotation masks for the 8-block rounds, read from memory by vpshufb. */
@@ -63,6 +75,7 @@ static const uint8_t rot_masks[2][32] __attribute__((aligned(32))) = {
  * w[9]), ymm10/ymm11 temporaries of the rotations by 12 and 7 (shift
  * pairs); rotations by 16 and 8 are vpshufb with the masks in memory. */
 #define Y(n) "%%ymm" #n
+// clang-format off: the asm macros and the kernel are laid out one step per line by hand
 #define VADD(a, b) "vpaddd " b ", " a ", " a "\n\t"
 #define VXOR(a, b) "vpxor " b ", " a ", " a "\n\t"
 #define VSHUF(a, m) "vpshufb " m ", " a ", " a "\n\t"
@@ -109,6 +122,7 @@ TGT static inline void rounds8(__m256i w[16], const __m256i s[16]) {
       : "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11",
         "xmm12", "xmm13", "xmm14", "xmm15");
 }
+// clang-format on
 
 /* out = in ^ ks for the 32 bytes at off, or the part of them below len (the
  * length is public); tmp is the caller's buffer, wiped by the caller. */
@@ -123,29 +137,34 @@ TGT static inline void put32(uint8_t *out, const uint8_t *in, size_t len, size_t
 
 /* Words 4g..4g+3: 32- then 64-bit unpacks leave those words of block 4L+k in
  * 128-bit lane L of o_k. */
-#define GROUP(a, b, c, d, o0, o1, o2, o3)                                         \
-  do {                                                                            \
-    __m256i t0 = _mm256_unpacklo_epi32(a, b), t1 = _mm256_unpackhi_epi32(a, b);   \
-    __m256i t2 = _mm256_unpacklo_epi32(c, d), t3 = _mm256_unpackhi_epi32(c, d);   \
-    o0 = _mm256_unpacklo_epi64(t0, t2); o1 = _mm256_unpackhi_epi64(t0, t2);       \
-    o2 = _mm256_unpacklo_epi64(t1, t3); o3 = _mm256_unpackhi_epi64(t1, t3);       \
+#define GROUP(a, b, c, d, o0, o1, o2, o3)                                       \
+  do {                                                                          \
+    __m256i t0 = _mm256_unpacklo_epi32(a, b), t1 = _mm256_unpackhi_epi32(a, b); \
+    __m256i t2 = _mm256_unpacklo_epi32(c, d), t3 = _mm256_unpackhi_epi32(c, d); \
+    o0 = _mm256_unpacklo_epi64(t0, t2);                                         \
+    o1 = _mm256_unpackhi_epi64(t0, t2);                                         \
+    o2 = _mm256_unpacklo_epi64(t1, t3);                                         \
+    o3 = _mm256_unpackhi_epi64(t1, t3);                                         \
   } while (0)
 
 /* Half h (bytes 32h..32h+31) of blocks k and 4 + k from the group outputs
  * u (words 8h..8h+3) and v (words 8h+4..8h+7) of index k. */
-#define PUTH(h, k, u, v)                                                                             \
-  do {                                                                                               \
-    put32(out, in, len, 64 * (k) + 32 * (h), _mm256_permute2x128_si256(u, v, 0x20), tmp);            \
-    put32(out, in, len, 64 * (k) + 32 * (h) + 256, _mm256_permute2x128_si256(u, v, 0x31), tmp);      \
+#define PUTH(h, k, u, v)                                                                        \
+  do {                                                                                          \
+    put32(out, in, len, 64 * (k) + 32 * (h), _mm256_permute2x128_si256(u, v, 0x20), tmp);       \
+    put32(out, in, len, 64 * (k) + 32 * (h) + 256, _mm256_permute2x128_si256(u, v, 0x31), tmp); \
   } while (0)
 
 /* Bytes 32h..32h+31 of every block from words 8h..8h+7 of the 8 blocks. */
-#define HALF(h)                                                                                         \
-  do {                                                                                                  \
-    __m256i a0, a1, a2, a3, b0, b1, b2, b3;                                                             \
-    GROUP(w[8 * (h)], w[8 * (h) + 1], w[8 * (h) + 2], w[8 * (h) + 3], a0, a1, a2, a3);                  \
-    GROUP(w[8 * (h) + 4], w[8 * (h) + 5], w[8 * (h) + 6], w[8 * (h) + 7], b0, b1, b2, b3);              \
-    PUTH(h, 0, a0, b0); PUTH(h, 1, a1, b1); PUTH(h, 2, a2, b2); PUTH(h, 3, a3, b3);                     \
+#define HALF(h)                                                                            \
+  do {                                                                                     \
+    __m256i a0, a1, a2, a3, b0, b1, b2, b3;                                                \
+    GROUP(w[8 * (h)], w[8 * (h) + 1], w[8 * (h) + 2], w[8 * (h) + 3], a0, a1, a2, a3);     \
+    GROUP(w[8 * (h) + 4], w[8 * (h) + 5], w[8 * (h) + 6], w[8 * (h) + 7], b0, b1, b2, b3); \
+    PUTH(h, 0, a0, b0);                                                                    \
+    PUTH(h, 1, a1, b1);                                                                    \
+    PUTH(h, 2, a2, b2);                                                                    \
+    PUTH(h, 3, a3, b3);                                                                    \
   } while (0)
 
 /* 8 blocks from the broadcast state s (s[12] = counters of the 8 blocks):
@@ -157,16 +176,26 @@ TGT static inline __attribute__((always_inline)) void blocks8(uint8_t *out, cons
   HALF(1);
 }
 
-#define DIAG(b, c, d) do { b = _mm256_shuffle_epi32(b, 0x39); c = _mm256_shuffle_epi32(c, 0x4e); d = _mm256_shuffle_epi32(d, 0x93); } while (0)
-#define UNDIAG(b, c, d) do { b = _mm256_shuffle_epi32(b, 0x93); c = _mm256_shuffle_epi32(c, 0x4e); d = _mm256_shuffle_epi32(d, 0x39); } while (0)
+#define DIAG(b, c, d)                  \
+  do {                                 \
+    b = _mm256_shuffle_epi32(b, 0x39); \
+    c = _mm256_shuffle_epi32(c, 0x4e); \
+    d = _mm256_shuffle_epi32(d, 0x93); \
+  } while (0)
+#define UNDIAG(b, c, d)                \
+  do {                                 \
+    b = _mm256_shuffle_epi32(b, 0x93); \
+    c = _mm256_shuffle_epi32(c, 0x4e); \
+    d = _mm256_shuffle_epi32(d, 0x39); \
+  } while (0)
 
 /* Keystream rows (block L of the set in 128-bit lane L) to two blocks. */
-#define ROWS_OUT(base, a, b, c, d)                                                                   \
-  do {                                                                                               \
-    put32(out, in, len, 64 * (base), _mm256_permute2x128_si256(a, b, 0x20), tmp);                    \
-    put32(out, in, len, 64 * (base) + 32, _mm256_permute2x128_si256(c, d, 0x20), tmp);               \
-    put32(out, in, len, 64 * (base) + 64, _mm256_permute2x128_si256(a, b, 0x31), tmp);               \
-    put32(out, in, len, 64 * (base) + 96, _mm256_permute2x128_si256(c, d, 0x31), tmp);               \
+#define ROWS_OUT(base, a, b, c, d)                                                     \
+  do {                                                                                 \
+    put32(out, in, len, 64 * (base), _mm256_permute2x128_si256(a, b, 0x20), tmp);      \
+    put32(out, in, len, 64 * (base) + 32, _mm256_permute2x128_si256(c, d, 0x20), tmp); \
+    put32(out, in, len, 64 * (base) + 64, _mm256_permute2x128_si256(a, b, 0x31), tmp); \
+    put32(out, in, len, 64 * (base) + 96, _mm256_permute2x128_si256(c, d, 0x31), tmp); \
   } while (0)
 
 /* Up to 4 blocks (len <= 256), two interleaved sets of two. */
@@ -180,33 +209,44 @@ TGT static inline void rows(uint8_t *out, const uint8_t *in, size_t len, const u
   const __m256i d0b = _mm256_add_epi32(d0, _mm256_setr_epi32(2, 0, 0, 0, 2, 0, 0, 0));
   __m256i a = a0, b = b0, c = c0, d = d0, e = a0, f = b0, g = c0, h = d0b;
   for (int i = 0; i < 10; i++) {
-    QR(a, b, c, d); QR(e, f, g, h);
-    DIAG(b, c, d); DIAG(f, g, h);
-    QR(a, b, c, d); QR(e, f, g, h);
-    UNDIAG(b, c, d); UNDIAG(f, g, h);
+    QR(a, b, c, d);
+    QR(e, f, g, h);
+    DIAG(b, c, d);
+    DIAG(f, g, h);
+    QR(a, b, c, d);
+    QR(e, f, g, h);
+    UNDIAG(b, c, d);
+    UNDIAG(f, g, h);
   }
-  a = _mm256_add_epi32(a, a0); b = _mm256_add_epi32(b, b0);
-  c = _mm256_add_epi32(c, c0); d = _mm256_add_epi32(d, d0);
+  a = _mm256_add_epi32(a, a0);
+  b = _mm256_add_epi32(b, b0);
+  c = _mm256_add_epi32(c, c0);
+  d = _mm256_add_epi32(d, d0);
   ROWS_OUT(0, a, b, c, d);
   if (len > 128) {
-    e = _mm256_add_epi32(e, a0); f = _mm256_add_epi32(f, b0);
-    g = _mm256_add_epi32(g, c0); h = _mm256_add_epi32(h, d0b);
+    e = _mm256_add_epi32(e, a0);
+    f = _mm256_add_epi32(f, b0);
+    g = _mm256_add_epi32(g, c0);
+    h = _mm256_add_epi32(h, d0b);
     ROWS_OUT(2, e, f, g, h);
   }
 }
 
 TGT __attribute__((noinline)) static void kernel(uint8_t *out, const uint8_t *in, size_t len, const uint8_t key[32],
-                                                const uint8_t nonce[12], uint32_t counter) {
+                                                 const uint8_t nonce[12], uint32_t counter) {
   uint32_t st[16];
   uint8_t tmp[32];
   /* section 2.3: "expand 32-byte k", key, block counter, nonce */
-  st[0] = 0x61707865u; st[1] = 0x3320646eu; st[2] = 0x79622d32u; st[3] = 0x6b206574u;
+  st[0] = 0x61707865u;
+  st[1] = 0x3320646eu;
+  st[2] = 0x79622d32u;
+  st[3] = 0x6b206574u;
   for (int i = 0; i < 8; i++) st[4 + i] = tsr_load32_le(key + 4 * i);
   st[12] = counter;
   for (int i = 0; i < 3; i++) st[13 + i] = tsr_load32_le(nonce + 4 * i);
   if (len > 256) {
     __m256i s[16]; /* word i of the 8 blocks; s[12] = counter + lane */
-    __m256i w[16];  /* rounds8 output, and its slots for words 8..11 */
+    __m256i w[16]; /* rounds8 output, and its slots for words 8..11 */
     for (int i = 0; i < 16; i++) s[i] = _mm256_set1_epi32((int)st[i]);
     s[12] = _mm256_add_epi32(s[12], _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
     for (; len >= 512; len -= 512, in += 512, out += 512) {

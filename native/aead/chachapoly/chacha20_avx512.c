@@ -24,12 +24,20 @@
 #define TGT __attribute__((target("avx512f,avx512bw,avx512vl")))
 
 /* RFC 8439 section 2.1 quarter round on vectors. */
-#define QR(a, b, c, d)                                                             \
-  do {                                                                             \
-    a = _mm512_add_epi32(a, b); d = _mm512_xor_si512(d, a); d = _mm512_rol_epi32(d, 16); \
-    c = _mm512_add_epi32(c, d); b = _mm512_xor_si512(b, c); b = _mm512_rol_epi32(b, 12); \
-    a = _mm512_add_epi32(a, b); d = _mm512_xor_si512(d, a); d = _mm512_rol_epi32(d, 8);  \
-    c = _mm512_add_epi32(c, d); b = _mm512_xor_si512(b, c); b = _mm512_rol_epi32(b, 7);  \
+#define QR(a, b, c, d)           \
+  do {                           \
+    a = _mm512_add_epi32(a, b);  \
+    d = _mm512_xor_si512(d, a);  \
+    d = _mm512_rol_epi32(d, 16); \
+    c = _mm512_add_epi32(c, d);  \
+    b = _mm512_xor_si512(b, c);  \
+    b = _mm512_rol_epi32(b, 12); \
+    a = _mm512_add_epi32(a, b);  \
+    d = _mm512_xor_si512(d, a);  \
+    d = _mm512_rol_epi32(d, 8);  \
+    c = _mm512_add_epi32(c, d);  \
+    b = _mm512_xor_si512(b, c);  \
+    b = _mm512_rol_epi32(b, 7);  \
   } while (0)
 
 /* Byte mask for the part of a 64-byte block below rem (public lengths). */
@@ -51,24 +59,26 @@ TGT static inline void put_block(uint8_t *out, const uint8_t *in, size_t len, un
 
 /* Blocks 4L+k (L = 0..3) from group registers u0..u3 (words 0-3, 4-7, 8-11,
  * 12-15 of block 4L+k in 128-bit lane L): a 4x4 transpose of 128-bit lanes. */
-#define PUT4(k, u0, u1, u2, u3)                                                 \
-  do {                                                                          \
+#define PUT4(k, u0, u1, u2, u3)                                                             \
+  do {                                                                                      \
     __m512i p = _mm512_shuffle_i32x4(u0, u1, 0x44), q = _mm512_shuffle_i32x4(u2, u3, 0x44); \
     __m512i r = _mm512_shuffle_i32x4(u0, u1, 0xee), s = _mm512_shuffle_i32x4(u2, u3, 0xee); \
-    put_block(out, in, len, (k), _mm512_shuffle_i32x4(p, q, 0x88), full);      \
-    put_block(out, in, len, (k) + 4, _mm512_shuffle_i32x4(p, q, 0xdd), full);  \
-    put_block(out, in, len, (k) + 8, _mm512_shuffle_i32x4(r, s, 0x88), full);  \
-    put_block(out, in, len, (k) + 12, _mm512_shuffle_i32x4(r, s, 0xdd), full); \
+    put_block(out, in, len, (k), _mm512_shuffle_i32x4(p, q, 0x88), full);                   \
+    put_block(out, in, len, (k) + 4, _mm512_shuffle_i32x4(p, q, 0xdd), full);               \
+    put_block(out, in, len, (k) + 8, _mm512_shuffle_i32x4(r, s, 0x88), full);               \
+    put_block(out, in, len, (k) + 12, _mm512_shuffle_i32x4(r, s, 0xdd), full);              \
   } while (0)
 
 /* Words 4g..4g+3 of every block: 32- then 64-bit unpacks leave words
  * 4g..4g+3 of block 4L+k in lane L of o_k. */
-#define GROUP(a, b, c, d, o0, o1, o2, o3)                                         \
-  do {                                                                            \
-    __m512i t0 = _mm512_unpacklo_epi32(a, b), t1 = _mm512_unpackhi_epi32(a, b);   \
-    __m512i t2 = _mm512_unpacklo_epi32(c, d), t3 = _mm512_unpackhi_epi32(c, d);   \
-    o0 = _mm512_unpacklo_epi64(t0, t2); o1 = _mm512_unpackhi_epi64(t0, t2);       \
-    o2 = _mm512_unpacklo_epi64(t1, t3); o3 = _mm512_unpackhi_epi64(t1, t3);       \
+#define GROUP(a, b, c, d, o0, o1, o2, o3)                                       \
+  do {                                                                          \
+    __m512i t0 = _mm512_unpacklo_epi32(a, b), t1 = _mm512_unpackhi_epi32(a, b); \
+    __m512i t2 = _mm512_unpacklo_epi32(c, d), t3 = _mm512_unpackhi_epi32(c, d); \
+    o0 = _mm512_unpacklo_epi64(t0, t2);                                         \
+    o1 = _mm512_unpackhi_epi64(t0, t2);                                         \
+    o2 = _mm512_unpacklo_epi64(t1, t3);                                         \
+    o3 = _mm512_unpackhi_epi64(t1, t3);                                         \
   } while (0)
 
 /* 16 blocks with counters st[12] + 0..15: min(len, 1024) bytes of out. */
@@ -84,15 +94,26 @@ TGT static inline void blocks16(uint8_t *out, const uint8_t *in, size_t len, con
   __m512i x13 = _mm512_set1_epi32((int)st[13]), x14 = _mm512_set1_epi32((int)st[14]);
   __m512i x15 = _mm512_set1_epi32((int)st[15]);
   for (int i = 0; i < 10; i++) { /* section 2.3: column then diagonal rounds */
-    QR(x0, x4, x8, x12); QR(x1, x5, x9, x13); QR(x2, x6, x10, x14); QR(x3, x7, x11, x15);
-    QR(x0, x5, x10, x15); QR(x1, x6, x11, x12); QR(x2, x7, x8, x13); QR(x3, x4, x9, x14);
+    QR(x0, x4, x8, x12);
+    QR(x1, x5, x9, x13);
+    QR(x2, x6, x10, x14);
+    QR(x3, x7, x11, x15);
+    QR(x0, x5, x10, x15);
+    QR(x1, x6, x11, x12);
+    QR(x2, x7, x8, x13);
+    QR(x3, x4, x9, x14);
   }
   /* section 2.3.1 feed-forward */
-  x0 = _mm512_add_epi32(x0, _mm512_set1_epi32((int)st[0])); x1 = _mm512_add_epi32(x1, _mm512_set1_epi32((int)st[1]));
-  x2 = _mm512_add_epi32(x2, _mm512_set1_epi32((int)st[2])); x3 = _mm512_add_epi32(x3, _mm512_set1_epi32((int)st[3]));
-  x4 = _mm512_add_epi32(x4, _mm512_set1_epi32((int)st[4])); x5 = _mm512_add_epi32(x5, _mm512_set1_epi32((int)st[5]));
-  x6 = _mm512_add_epi32(x6, _mm512_set1_epi32((int)st[6])); x7 = _mm512_add_epi32(x7, _mm512_set1_epi32((int)st[7]));
-  x8 = _mm512_add_epi32(x8, _mm512_set1_epi32((int)st[8])); x9 = _mm512_add_epi32(x9, _mm512_set1_epi32((int)st[9]));
+  x0 = _mm512_add_epi32(x0, _mm512_set1_epi32((int)st[0]));
+  x1 = _mm512_add_epi32(x1, _mm512_set1_epi32((int)st[1]));
+  x2 = _mm512_add_epi32(x2, _mm512_set1_epi32((int)st[2]));
+  x3 = _mm512_add_epi32(x3, _mm512_set1_epi32((int)st[3]));
+  x4 = _mm512_add_epi32(x4, _mm512_set1_epi32((int)st[4]));
+  x5 = _mm512_add_epi32(x5, _mm512_set1_epi32((int)st[5]));
+  x6 = _mm512_add_epi32(x6, _mm512_set1_epi32((int)st[6]));
+  x7 = _mm512_add_epi32(x7, _mm512_set1_epi32((int)st[7]));
+  x8 = _mm512_add_epi32(x8, _mm512_set1_epi32((int)st[8]));
+  x9 = _mm512_add_epi32(x9, _mm512_set1_epi32((int)st[9]));
   x10 = _mm512_add_epi32(x10, _mm512_set1_epi32((int)st[10]));
   x11 = _mm512_add_epi32(x11, _mm512_set1_epi32((int)st[11]));
   x12 = _mm512_add_epi32(x12, _mm512_add_epi32(_mm512_set1_epi32((int)st[12]), lanes));
@@ -113,18 +134,28 @@ TGT static inline void blocks16(uint8_t *out, const uint8_t *in, size_t len, con
 /* Row form: the quarter rounds of a double round on rows a, b, c, d, with
  * the diagonals lined up by rotating rows b, c, d (vpshufd). */
 #define ROWQR(a, b, c, d) QR(a, b, c, d)
-#define DIAG(b, c, d) do { b = _mm512_shuffle_epi32(b, 0x39); c = _mm512_shuffle_epi32(c, 0x4e); d = _mm512_shuffle_epi32(d, 0x93); } while (0)
-#define UNDIAG(b, c, d) do { b = _mm512_shuffle_epi32(b, 0x93); c = _mm512_shuffle_epi32(c, 0x4e); d = _mm512_shuffle_epi32(d, 0x39); } while (0)
+#define DIAG(b, c, d)                  \
+  do {                                 \
+    b = _mm512_shuffle_epi32(b, 0x39); \
+    c = _mm512_shuffle_epi32(c, 0x4e); \
+    d = _mm512_shuffle_epi32(d, 0x93); \
+  } while (0)
+#define UNDIAG(b, c, d)                \
+  do {                                 \
+    b = _mm512_shuffle_epi32(b, 0x93); \
+    c = _mm512_shuffle_epi32(c, 0x4e); \
+    d = _mm512_shuffle_epi32(d, 0x39); \
+  } while (0)
 
 /* Keystream rows a..d (block L of the set in 128-bit lane L) to blocks. */
-#define ROWS_OUT(base, a, b, c, d)                                             \
-  do {                                                                         \
+#define ROWS_OUT(base, a, b, c, d)                                                      \
+  do {                                                                                  \
     __m512i p = _mm512_shuffle_i32x4(a, b, 0x44), q = _mm512_shuffle_i32x4(c, d, 0x44); \
     __m512i r = _mm512_shuffle_i32x4(a, b, 0xee), s = _mm512_shuffle_i32x4(c, d, 0xee); \
-    put_block(out, in, len, (base) + 0, _mm512_shuffle_i32x4(p, q, 0x88), 0);  \
-    put_block(out, in, len, (base) + 1, _mm512_shuffle_i32x4(p, q, 0xdd), 0);  \
-    put_block(out, in, len, (base) + 2, _mm512_shuffle_i32x4(r, s, 0x88), 0);  \
-    put_block(out, in, len, (base) + 3, _mm512_shuffle_i32x4(r, s, 0xdd), 0);  \
+    put_block(out, in, len, (base) + 0, _mm512_shuffle_i32x4(p, q, 0x88), 0);           \
+    put_block(out, in, len, (base) + 1, _mm512_shuffle_i32x4(p, q, 0xdd), 0);           \
+    put_block(out, in, len, (base) + 2, _mm512_shuffle_i32x4(r, s, 0x88), 0);           \
+    put_block(out, in, len, (base) + 3, _mm512_shuffle_i32x4(r, s, 0xdd), 0);           \
   } while (0)
 
 /* Up to 4 * nsets (nsets 1 or 2) blocks, len <= 256 * nsets bytes. */
@@ -146,12 +177,16 @@ TGT static inline void rows(uint8_t *out, const uint8_t *in, size_t len, const u
     UNDIAG(b, c, d);
     if (nsets > 1) UNDIAG(f, g, h);
   }
-  a = _mm512_add_epi32(a, a0); b = _mm512_add_epi32(b, b0);
-  c = _mm512_add_epi32(c, c0); d = _mm512_add_epi32(d, d0);
+  a = _mm512_add_epi32(a, a0);
+  b = _mm512_add_epi32(b, b0);
+  c = _mm512_add_epi32(c, c0);
+  d = _mm512_add_epi32(d, d0);
   ROWS_OUT(0, a, b, c, d);
   if (nsets > 1) {
-    e = _mm512_add_epi32(e, a0); f = _mm512_add_epi32(f, b0);
-    g = _mm512_add_epi32(g, c0); h = _mm512_add_epi32(h, d0b);
+    e = _mm512_add_epi32(e, a0);
+    f = _mm512_add_epi32(f, b0);
+    g = _mm512_add_epi32(g, c0);
+    h = _mm512_add_epi32(h, d0b);
     ROWS_OUT(4, e, f, g, h);
   }
 }
@@ -168,16 +203,20 @@ TGT static inline void clear_vregs(void) {
       "vpxord %%zmm26, %%zmm26, %%zmm26\n\tvpxord %%zmm27, %%zmm27, %%zmm27\n\t"
       "vpxord %%zmm28, %%zmm28, %%zmm28\n\tvpxord %%zmm29, %%zmm29, %%zmm29\n\t"
       "vpxord %%zmm30, %%zmm30, %%zmm30\n\tvpxord %%zmm31, %%zmm31, %%zmm31\n\t"
-      "vzeroall" ::: "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10",
-      "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22",
-      "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31", "memory");
+      "vzeroall" ::
+          : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12",
+            "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24",
+            "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31", "memory");
 }
 
 TGT __attribute__((noinline)) static void kernel(uint8_t *out, const uint8_t *in, size_t len, const uint8_t key[32],
-                                                const uint8_t nonce[12], uint32_t counter) {
+                                                 const uint8_t nonce[12], uint32_t counter) {
   uint32_t st[16];
   /* section 2.3: "expand 32-byte k", key, block counter, nonce */
-  st[0] = 0x61707865u; st[1] = 0x3320646eu; st[2] = 0x79622d32u; st[3] = 0x6b206574u;
+  st[0] = 0x61707865u;
+  st[1] = 0x3320646eu;
+  st[2] = 0x79622d32u;
+  st[3] = 0x6b206574u;
   for (int i = 0; i < 8; i++) st[4 + i] = tsr_load32_le(key + 4 * i);
   st[12] = counter;
   for (int i = 0; i < 3; i++) st[13 + i] = tsr_load32_le(nonce + 4 * i);

@@ -87,14 +87,32 @@ TGT static inline void mulr(__m256i h[5], const __m256i r[5], const __m256i s[5]
   __m256i d3 = ADD(ADD(ADD(MUL(h[0], r[3]), MUL(h[1], r[2])), ADD(MUL(h[2], r[1]), MUL(h[3], r[0]))), MUL(h[4], s[4]));
   __m256i d4 = ADD(ADD(ADD(MUL(h[0], r[4]), MUL(h[1], r[3])), ADD(MUL(h[2], r[2]), MUL(h[3], r[1]))), MUL(h[4], r[0]));
   __m256i c;
-  c = _mm256_srli_epi64(d3, 26); d3 = _mm256_and_si256(d3, m26); d4 = ADD(d4, c);
-  c = _mm256_srli_epi64(d0, 26); d0 = _mm256_and_si256(d0, m26); d1 = ADD(d1, c);
-  c = _mm256_srli_epi64(d4, 26); d4 = _mm256_and_si256(d4, m26); d0 = ADD(d0, ADD(c, _mm256_slli_epi64(c, 2)));
-  c = _mm256_srli_epi64(d1, 26); d1 = _mm256_and_si256(d1, m26); d2 = ADD(d2, c);
-  c = _mm256_srli_epi64(d0, 26); d0 = _mm256_and_si256(d0, m26); d1 = ADD(d1, c);
-  c = _mm256_srli_epi64(d2, 26); d2 = _mm256_and_si256(d2, m26); d3 = ADD(d3, c);
-  c = _mm256_srli_epi64(d3, 26); d3 = _mm256_and_si256(d3, m26); d4 = ADD(d4, c);
-  h[0] = d0; h[1] = d1; h[2] = d2; h[3] = d3; h[4] = d4;
+  c = _mm256_srli_epi64(d3, 26);
+  d3 = _mm256_and_si256(d3, m26);
+  d4 = ADD(d4, c);
+  c = _mm256_srli_epi64(d0, 26);
+  d0 = _mm256_and_si256(d0, m26);
+  d1 = ADD(d1, c);
+  c = _mm256_srli_epi64(d4, 26);
+  d4 = _mm256_and_si256(d4, m26);
+  d0 = ADD(d0, ADD(c, _mm256_slli_epi64(c, 2)));
+  c = _mm256_srli_epi64(d1, 26);
+  d1 = _mm256_and_si256(d1, m26);
+  d2 = ADD(d2, c);
+  c = _mm256_srli_epi64(d0, 26);
+  d0 = _mm256_and_si256(d0, m26);
+  d1 = ADD(d1, c);
+  c = _mm256_srli_epi64(d2, 26);
+  d2 = _mm256_and_si256(d2, m26);
+  d3 = ADD(d3, c);
+  c = _mm256_srli_epi64(d3, 26);
+  d3 = _mm256_and_si256(d3, m26);
+  d4 = ADD(d4, c);
+  h[0] = d0;
+  h[1] = d1;
+  h[2] = d2;
+  h[3] = d3;
+  h[4] = d4;
 }
 
 /* Absorbs ngroups >= 1 groups of four blocks (64 bytes each) into w[PH..]. */
@@ -156,8 +174,14 @@ static void update(tsr_poly1305_kstate *s, const uint8_t *in, size_t len) {
   tsr_poly1305_vector_update(s, in, len, 64, setup, blocks);
 }
 
-static void init(tsr_poly1305_kstate *s, const uint8_t key[32]) { tsr_poly1305_scalar64.init(s, key); }
-static void pad16(tsr_poly1305_kstate *s) { tsr_poly1305_scalar64.pad16(s); }
-static void final(tsr_poly1305_kstate *s, uint8_t tag[16]) { tsr_poly1305_scalar64.final(s, tag); }
+static void init(tsr_poly1305_kstate *s, const uint8_t key[32]) {
+  tsr_poly1305_scalar64.init(s, key);
+}
+static void pad16(tsr_poly1305_kstate *s) {
+  tsr_poly1305_scalar64.pad16(s);
+}
+static void final(tsr_poly1305_kstate *s, uint8_t tag[16]) {
+  tsr_poly1305_scalar64.final(s, tag);
+}
 
 const tsr_poly1305_impl tsr_poly1305_avx2 = {"avx2", init, update, pad16, final};

@@ -95,49 +95,57 @@ TGT static inline void clear_vregs(void) {
       "vpxord %%zmm26, %%zmm26, %%zmm26\n\tvpxord %%zmm27, %%zmm27, %%zmm27\n\t"
       "vpxord %%zmm28, %%zmm28, %%zmm28\n\tvpxord %%zmm29, %%zmm29, %%zmm29\n\t"
       "vpxord %%zmm30, %%zmm30, %%zmm30\n\tvpxord %%zmm31, %%zmm31, %%zmm31\n\t"
-      "vzeroall" ::: "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10",
-      "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22",
-      "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31", "memory");
+      "vzeroall" ::
+          : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12",
+            "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24",
+            "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31", "memory");
 }
 
 /* H = H * R (mod p) lane-wise: nine lo/hi IFMA pairs (the products with H1,
  * whose carry-in is ready last, accumulated last), the high halves moved 8
  * bits up into the next limb (the top one folded back times 20), then one
  * parallel carry step. Limbs in: < 2^46; out: < 2^44 + 2^15 (2^42 + 2^13). */
-#define MULR(H0, H1, H2, R0, R1, R2, S1, S2)                                                         \
-  do {                                                                                               \
-    __m512i l0 = _mm512_madd52lo_epu64(z, H2, S1), l1 = _mm512_madd52lo_epu64(z, H2, S2);           \
-    __m512i l2 = _mm512_madd52lo_epu64(z, H2, R0), g0 = _mm512_madd52hi_epu64(z, H2, S1);           \
-    __m512i g1 = _mm512_madd52hi_epu64(z, H2, S2), g2 = _mm512_madd52hi_epu64(z, H2, R0);           \
-    l0 = _mm512_madd52lo_epu64(l0, H0, R0); l1 = _mm512_madd52lo_epu64(l1, H0, R1);                 \
-    l2 = _mm512_madd52lo_epu64(l2, H0, R2); g0 = _mm512_madd52hi_epu64(g0, H0, R0);                 \
-    g1 = _mm512_madd52hi_epu64(g1, H0, R1); g2 = _mm512_madd52hi_epu64(g2, H0, R2);                 \
-    l0 = _mm512_madd52lo_epu64(l0, H1, S2); l1 = _mm512_madd52lo_epu64(l1, H1, R0);                 \
-    l2 = _mm512_madd52lo_epu64(l2, H1, R1); g0 = _mm512_madd52hi_epu64(g0, H1, S2);                 \
-    g1 = _mm512_madd52hi_epu64(g1, H1, R0); g2 = _mm512_madd52hi_epu64(g2, H1, R1);                 \
-    l1 = _mm512_add_epi64(l1, _mm512_slli_epi64(g0, 8));                                             \
-    l2 = _mm512_add_epi64(l2, _mm512_slli_epi64(g1, 8));                                             \
-    g2 = _mm512_slli_epi64(g2, 10); /* times 2^8 * 4, then * 5: the 2^132 = 20 fold */               \
-    l0 = _mm512_add_epi64(l0, _mm512_add_epi64(g2, _mm512_slli_epi64(g2, 2)));                       \
-    __m512i c0 = _mm512_srli_epi64(l0, 44), c1 = _mm512_srli_epi64(l1, 44);                          \
-    __m512i c2 = _mm512_srli_epi64(l2, 42);                                                          \
+#define MULR(H0, H1, H2, R0, R1, R2, S1, S2)                                                          \
+  do {                                                                                                \
+    __m512i l0 = _mm512_madd52lo_epu64(z, H2, S1), l1 = _mm512_madd52lo_epu64(z, H2, S2);             \
+    __m512i l2 = _mm512_madd52lo_epu64(z, H2, R0), g0 = _mm512_madd52hi_epu64(z, H2, S1);             \
+    __m512i g1 = _mm512_madd52hi_epu64(z, H2, S2), g2 = _mm512_madd52hi_epu64(z, H2, R0);             \
+    l0 = _mm512_madd52lo_epu64(l0, H0, R0);                                                           \
+    l1 = _mm512_madd52lo_epu64(l1, H0, R1);                                                           \
+    l2 = _mm512_madd52lo_epu64(l2, H0, R2);                                                           \
+    g0 = _mm512_madd52hi_epu64(g0, H0, R0);                                                           \
+    g1 = _mm512_madd52hi_epu64(g1, H0, R1);                                                           \
+    g2 = _mm512_madd52hi_epu64(g2, H0, R2);                                                           \
+    l0 = _mm512_madd52lo_epu64(l0, H1, S2);                                                           \
+    l1 = _mm512_madd52lo_epu64(l1, H1, R0);                                                           \
+    l2 = _mm512_madd52lo_epu64(l2, H1, R1);                                                           \
+    g0 = _mm512_madd52hi_epu64(g0, H1, S2);                                                           \
+    g1 = _mm512_madd52hi_epu64(g1, H1, R0);                                                           \
+    g2 = _mm512_madd52hi_epu64(g2, H1, R1);                                                           \
+    l1 = _mm512_add_epi64(l1, _mm512_slli_epi64(g0, 8));                                              \
+    l2 = _mm512_add_epi64(l2, _mm512_slli_epi64(g1, 8));                                              \
+    g2 = _mm512_slli_epi64(g2, 10); /* times 2^8 * 4, then * 5: the 2^132 = 20 fold */                \
+    l0 = _mm512_add_epi64(l0, _mm512_add_epi64(g2, _mm512_slli_epi64(g2, 2)));                        \
+    __m512i c0 = _mm512_srli_epi64(l0, 44), c1 = _mm512_srli_epi64(l1, 44);                           \
+    __m512i c2 = _mm512_srli_epi64(l2, 42);                                                           \
     H0 = _mm512_add_epi64(_mm512_and_si512(l0, m44), _mm512_add_epi64(c2, _mm512_slli_epi64(c2, 2))); \
-    H1 = _mm512_add_epi64(_mm512_and_si512(l1, m44), c0);                                           \
-    H2 = _mm512_add_epi64(_mm512_and_si512(l2, m42), c1);                                           \
+    H1 = _mm512_add_epi64(_mm512_and_si512(l1, m44), c0);                                             \
+    H2 = _mm512_add_epi64(_mm512_and_si512(l2, m42), c1);                                             \
   } while (0)
 
 /* H += the 44-bit limbs of eight blocks (lane j: block ORDER[j], see setup). */
-#define ABSORB(H0, H1, H2, p)                                                                        \
-  do {                                                                                               \
-    __m512i a = _mm512_loadu_si512(p), b = _mm512_loadu_si512((p) + 64);                            \
-    __m512i lo = _mm512_unpacklo_epi64(a, b), hi = _mm512_unpackhi_epi64(a, b);                      \
-    H0 = _mm512_add_epi64(H0, _mm512_and_si512(lo, m44));                                            \
-    H1 = _mm512_add_epi64(H1, _mm512_and_si512(_mm512_or_si512(_mm512_srli_epi64(lo, 44), _mm512_slli_epi64(hi, 20)), m44)); \
-    H2 = _mm512_add_epi64(H2, _mm512_or_si512(_mm512_srli_epi64(hi, 24), hib));                      \
+#define ABSORB(H0, H1, H2, p)                                                                              \
+  do {                                                                                                     \
+    __m512i a = _mm512_loadu_si512(p), b = _mm512_loadu_si512((p) + 64);                                   \
+    __m512i lo = _mm512_unpacklo_epi64(a, b), hi = _mm512_unpackhi_epi64(a, b);                            \
+    H0 = _mm512_add_epi64(H0, _mm512_and_si512(lo, m44));                                                  \
+    H1 = _mm512_add_epi64(                                                                                 \
+        H1, _mm512_and_si512(_mm512_or_si512(_mm512_srli_epi64(lo, 44), _mm512_slli_epi64(hi, 20)), m44)); \
+    H2 = _mm512_add_epi64(H2, _mm512_or_si512(_mm512_srli_epi64(hi, 24), hib));                            \
   } while (0)
 
-#define LOADLAST(set)                                                                                \
-  L0 = _mm512_loadu_si512(w + PLAST + 8 * (set)), L1 = _mm512_loadu_si512(w + PLAST + 16 + 8 * (set)); \
+#define LOADLAST(set)                                                                                       \
+  L0 = _mm512_loadu_si512(w + PLAST + 8 * (set)), L1 = _mm512_loadu_si512(w + PLAST + 16 + 8 * (set));      \
   L2 = _mm512_loadu_si512(w + PLAST + 32 + 8 * (set)), T1 = _mm512_loadu_si512(w + PLAST + 48 + 8 * (set)); \
   T2 = _mm512_loadu_si512(w + PLAST + 64 + 8 * (set))
 
@@ -184,10 +192,14 @@ TGT __attribute__((noinline)) static void blocks(uint64_t *w, const uint8_t *in,
   uint64_t d0 = (uint64_t)_mm512_reduce_add_epi64(_mm512_add_epi64(A0, B0));
   uint64_t d1 = (uint64_t)_mm512_reduce_add_epi64(_mm512_add_epi64(A1, B1));
   uint64_t d2 = (uint64_t)_mm512_reduce_add_epi64(_mm512_add_epi64(A2, B2));
-  d1 += d0 >> 44; d0 &= M44;
-  d2 += d1 >> 44; d1 &= M44;
-  d0 += (d2 >> 42) * 5; d2 &= M42;
-  d1 += d0 >> 44; d0 &= M44;
+  d1 += d0 >> 44;
+  d0 &= M44;
+  d2 += d1 >> 44;
+  d1 &= M44;
+  d0 += (d2 >> 42) * 5;
+  d2 &= M42;
+  d1 += d0 >> 44;
+  d0 &= M44;
   u128 t = (u128)d0 + ((u128)d1 << 44);
   w[PH] = (uint64_t)t;
   t = (t >> 64) + ((u128)d2 << 24);
@@ -200,8 +212,14 @@ static void update(tsr_poly1305_kstate *s, const uint8_t *in, size_t len) {
   tsr_poly1305_vector_update(s, in, len, 128, setup, blocks);
 }
 
-static void init(tsr_poly1305_kstate *s, const uint8_t key[32]) { tsr_poly1305_scalar64.init(s, key); }
-static void pad16(tsr_poly1305_kstate *s) { tsr_poly1305_scalar64.pad16(s); }
-static void final(tsr_poly1305_kstate *s, uint8_t tag[16]) { tsr_poly1305_scalar64.final(s, tag); }
+static void init(tsr_poly1305_kstate *s, const uint8_t key[32]) {
+  tsr_poly1305_scalar64.init(s, key);
+}
+static void pad16(tsr_poly1305_kstate *s) {
+  tsr_poly1305_scalar64.pad16(s);
+}
+static void final(tsr_poly1305_kstate *s, uint8_t tag[16]) {
+  tsr_poly1305_scalar64.final(s, tag);
+}
 
 const tsr_poly1305_impl tsr_poly1305_ifma = {"ifma", init, update, pad16, final};

@@ -17,7 +17,6 @@
 #include "poly1305_state.h"
 #include "tsr_chachapoly_kern.h"
 
-
 typedef unsigned __int128 u128;
 
 /* Absorbs n 16-byte blocks, each with the 2^128 bit times hibit (0 or 1). */

@@ -20,8 +20,8 @@
 
 #include "../../core/tsr_util.h"
 
-#define SMALL 192u    /* with block 0: four ChaCha20 blocks in one call */
-#define PIECE 16384u  /* a multiple of 64 (so pieces start on block boundaries) */
+#define SMALL 192u   /* with block 0: four ChaCha20 blocks in one call */
+#define PIECE 16384u /* a multiple of 64 (so pieces start on block boundaries) */
 
 /* Section 2.8: aad, then its zero padding. */
 static void mac_aad(const tsr_poly1305_impl *p, tsr_poly1305_kstate *ps, const uint8_t *a1, size_t l1,
