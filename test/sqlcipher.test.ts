@@ -162,16 +162,16 @@ describe('interop with @journeyapps/sqlcipher (SQLCipher 4 community)', () => {
   test('a database written and rotated by tessera opens there with the raw key; one made there opens in tessera', async () => {
     const { ring: r } = await ring();
     const p = fresh();
-    const db = await S.openDatabase(p, r, 'shared');
+    const db = await S.openDatabase(p, r, 'interop');
     fill(db, 100);
     db.close();
-    const k0 = await r.databaseKeys('shared').primary();
-    expect(await jaQuery(p, hexOf(r, 'shared', k0), 'SELECT count(*) AS n FROM t')).toEqual([{ n: 100 }]);
-    const res = await S.rotateDatabaseKey(p, r, 'shared');
+    const k0 = await r.databaseKeys('interop').primary();
+    expect(await jaQuery(p, hexOf(r, 'interop', k0), 'SELECT count(*) AS n FROM t')).toEqual([{ n: 100 }]);
+    const res = await S.rotateDatabaseKey(p, r, 'interop');
     expect(res.outcome).toBe('rotated');
-    await expect(jaQuery(p, hexOf(r, 'shared', k0), 'SELECT count(*) AS n FROM t')).rejects.toThrow(/not a database/);
-    expect(await jaQuery(p, hexOf(r, 'shared', res.to), 'SELECT count(*) AS n FROM t')).toEqual([{ n: 100 }]);
-    const ver = await jaQuery(p, hexOf(r, 'shared', res.to), 'PRAGMA cipher_version');
+    await expect(jaQuery(p, hexOf(r, 'interop', k0), 'SELECT count(*) AS n FROM t')).rejects.toThrow(/not a database/);
+    expect(await jaQuery(p, hexOf(r, 'interop', res.to), 'SELECT count(*) AS n FROM t')).toEqual([{ n: 100 }]);
+    const ver = await jaQuery(p, hexOf(r, 'interop', res.to), 'PRAGMA cipher_version');
     expect(String(ver[0]!.cipher_version)).toMatch(/^4\./);
 
     // Made by SQLCipher 4 with its defaults and the keyring's raw key.
