@@ -31,32 +31,8 @@ if (!noBuild) {
   run('npm', ['run', '--silent', 'build:native', '--', '--tessera_test_hooks=true']);
   run('npm', ['run', '--silent', 'build:ts']);
 }
-// The SQLCipher driver (better-sqlite3-multiple-ciphers, a dev dependency of
-// test/sqlcipher.test.ts) is built for one Node ABI (it is not an N-API
-// addon). On another Node, rebuild it for this one, from source against this
-// Node's headers (its prebuilt binaries are downloaded from a host this
-// machine may not reach). @journeyapps/sqlcipher is N-API: one build serves all.
-const probe = spawnSync(process.execPath, ['-e', "new (require('better-sqlite3-multiple-ciphers'))(':memory:').close()"], { cwd: root, encoding: 'utf8' });
-if (probe.status !== 0) {
-  if (!/NODE_MODULE_VERSION/.test(probe.stderr)) {
-    console.error(probe.stderr);
-    console.error('better-sqlite3-multiple-ciphers does not load (run npm ci)');
-    console.log('0 passed, 1 failed');
-    process.exit(1);
-  }
-  console.log(`building better-sqlite3-multiple-ciphers for Node ${process.version} (ABI ${process.versions.modules}) from source`);
-  const nodedir = dirname(dirname(process.execPath));
-  const r = spawnSync('npm', ['rebuild', 'better-sqlite3-multiple-ciphers'], {
-    cwd: root,
-    stdio: 'inherit',
-    env: { ...process.env, npm_config_nodedir: nodedir, npm_config_build_from_source: 'true' },
-  });
-  if (r.status !== 0) {
-    console.error('npm rebuild better-sqlite3-multiple-ciphers failed');
-    console.log('0 passed, 1 failed');
-    process.exit(1);
-  }
-}
+// The SQLite drivers of the SQLCipher suites, built for this Node when they do not load (scripts/test-drivers.mjs).
+run(process.execPath, [join(root, 'scripts', 'test-drivers.mjs')]);
 console.log(`tests on Node ${process.version} (OpenSSL ${process.versions.openssl})`);
 const vitestArgs = args.filter((a) => a !== '--no-build');
 const r = spawnSync(process.execPath, [join(root, 'node_modules/vitest/vitest.mjs'), 'run', ...vitestArgs], { cwd: root, stdio: 'inherit' });

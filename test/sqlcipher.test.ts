@@ -264,6 +264,7 @@ describe('rotateDatabaseKey', () => {
     expect(['ERR_DATABASE', 'ERR_AUTH']).toContain(e.code);
     expect(fs.readFileSync(p).equals(buf)).toBe(true);
     expect(r.databaseKeys('bad').pending()).toBeUndefined();
+    expect(fs.readdirSync(dir).filter((f) => f.startsWith(`${path.basename(p)}.`))).toEqual([]); // no copy left behind
     expect(
       r
         .status()

@@ -214,6 +214,8 @@ export async function rotateDatabaseKey(path: string, ring: Keyring, purpose: st
     keys.withKey(pending, (raw) => applyKey(db, raw, true));
     if (journal.toLowerCase() === 'wal') db.pragma('journal_mode = WAL');
   } catch (e) {
+    // Before a pending key exists nothing depends on the copy: do not leave it behind.
+    if (pending === undefined) removeFile(mine);
     throw sqliteError(e, `rotating the key of ${file}`);
   } finally {
     db.close();
