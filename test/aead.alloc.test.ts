@@ -84,13 +84,14 @@ describe.runIf(native)('allocating calls', () => {
     for (const [what, r] of Object.entries(res)) expect({ what, ...(r as object) }).toEqual({ what, hits: 0, bad: 0 });
   });
 
-  test('200 back-to-back 16 MiB seals (and 12 of 64 MiB) without an event-loop turn keep RSS bounded', () => {
+  test('200 back-to-back 16 MiB seals (and 24 of 64 MiB) without an event-loop turn keep RSS bounded', () => {
     // Bound: V8 collects outputs from its own allocator on its external
     // memory schedule; cached blocks (>= 32 MiB) out in JS or in the cache are
     // capped at TESSERA_OUTPUT_CACHE_MB (256). Before, every output of 1 MiB
     // and more was an external buffer whose block came back only on a later
-    // turn: 200 x 16 MiB grew RSS by ~3.2 GiB, 12 x 64 MiB by 768 MiB (now
-    // ~110 and ~320 MiB on the 2-core test VM).
+    // turn: 200 x 16 MiB grew RSS by ~3.2 GiB, 24 x 64 MiB would by 1.5 GiB
+    // (now ~110 and ~320 MiB on the 2-core test VM, with peaks to ~550 MiB
+    // when Node 24's collector runs late, hence bounds at half the old growth).
     const res = gcChild(`${PRELUDE}
 const key = T.AeadKey.generate('aes-256-gcm');
 const rss = () => process.memoryUsage().rss;
@@ -103,9 +104,9 @@ function run(n, count) {
   if (key.open(s).compare(pt) !== 0) throw new Error('round trip');
   return Math.round((peak - r0) / 2 ** 20);
 }
-console.log(JSON.stringify({ mib16: run(16 << 20, 200), mib64: run(64 << 20, 12) }));
+console.log(JSON.stringify({ mib16: run(16 << 20, 200), mib64: run(64 << 20, 24) }));
 `);
-    expect(res.mib16).toBeLessThan(512);
-    expect(res.mib64).toBeLessThan(512);
+    expect(res.mib16, '200 x 16 MiB: peak RSS growth (MiB)').toBeLessThan(1024);
+    expect(res.mib64, '24 x 64 MiB: peak RSS growth (MiB)').toBeLessThan(768);
   });
 });
