@@ -12,7 +12,7 @@
   },
   "target_defaults": {
     "sources": [
-      "<!@(node -p \"const s=require('./native/sources.json');[...s.core,...s.aead,...s.openssl,...s.secmem,...s.pool,...s.node].join(' ')\")"
+      "<!@(node -p \"const s=require('./native/sources.json');s.targets.addon.flatMap((g)=>s.groups[g]).join(' ')\")"
     ],
     "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
     "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "_GNU_SOURCE"],

@@ -136,7 +136,7 @@ export function wasmMarkdown(w, targets) {
   L.push('## WASM backend');
   L.push('');
   L.push(
-    "tessera's WebAssembly backend (native/core built to wasm/tessera-simd.wasm and tessera-scalar.wasm) against " +
+    "tessera's WebAssembly backend (the C sources of native/sources.json targets.wasm, built to wasm/tessera-simd.wasm and tessera-scalar.wasm) against " +
       `libsodium-wrappers ${w.versions['libsodium-wrappers']} (libsodium compiled to wasm) and @noble/ciphers ${w.versions['@noble/ciphers']} (pure JS), same run, same process or page. ` +
       'The raw rows have the same call shape for all three (key bytes, nonce, plaintext, 16-byte AAD per call; a fresh output): ' +
       'tessera `aead.seal(alg, key, nonce, pt, aad)`, libsodium-wrappers `crypto_aead_*_ietf_encrypt(pt, aad, null, nonce, key)`, noble `cipher(key, nonce, aad).encrypt(pt)`; ' +

@@ -3,9 +3,8 @@
  * Raw AEAD (contract: `aead.seal/open/sealInto/openInto`) and AeadKey
  * (contract: random nonces, message format v1 of docs/API.md).
  *
- * Argument checks happen once, at the native boundary (native/node); this
- * layer only maps names to ids and options to arguments, so a call costs one
- * crossing into C.
+ * Argument checks happen once, in the front layer (lib/front) over either
+ * engine; this layer only maps names to ids and options to arguments.
  */
 import { getBackend } from './backend/select';
 import type { Backend, KeyHandle } from './backend/types';
@@ -40,21 +39,10 @@ function requireOut(out: Uint8Array): Uint8Array {
   return out;
 }
 
-/** Largest plaintext sealed into Node's Buffer pool (allocUnsafe pools below poolSize / 2); none in browsers. */
-const NodeBuffer = (globalThis as { Buffer?: typeof Buffer }).Buffer;
-const POOLED_MAX = NodeBuffer ? 2048 : -1;
-
 /** Raw AEAD with caller-supplied key and nonce. Output of seal is ciphertext || 16-byte tag. */
 export const aead = {
   seal(alg: Algorithm, key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array): Uint8Array {
-    const id = algorithmId(alg);
-    // Small outputs in Node's Buffer pool, as AeadKey.seal does (ciphertext only).
-    if (plaintext instanceof Uint8Array && plaintext.length <= POOLED_MAX) {
-      const out = NodeBuffer!.allocUnsafe(plaintext.length + TAG_BYTES);
-      getBackend().rawSealInto(out, id, key, nonce, plaintext, aad);
-      return out;
-    }
-    return getBackend().rawSeal(id, key, nonce, plaintext, aad);
+    return getBackend().rawSeal(algorithmId(alg), key, nonce, plaintext, aad);
   },
   /** Throws TesseraError ERR_AUTH if the tag does not verify; no plaintext is released. */
   open(alg: Algorithm, key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad?: Uint8Array): Uint8Array {
@@ -161,16 +149,7 @@ export class AeadKey implements Disposable {
   }
 
   seal(plaintext: Uint8Array, opts?: AadOptions): Uint8Array {
-    const aad = aadOf(opts);
-    // Small messages go into Node's pooled Buffer memory (as Buffer.concat
-    // would): measured ~40% cheaper than a native allocation per message.
-    // The pool only ever holds ciphertext here; open() never uses it.
-    if (plaintext instanceof Uint8Array && plaintext.length <= POOLED_MAX) {
-      const out = NodeBuffer!.allocUnsafe(this.#headerLength + plaintext.length + TAG_BYTES);
-      this.#h.sealInto(out, plaintext, aad);
-      return out;
-    }
-    return this.#h.seal(plaintext, aad);
+    return this.#h.seal(plaintext, aadOf(opts));
   }
 
   /** Writes the message into out (at least sealedLength(plaintext.length) bytes); returns its length. */

@@ -1,7 +1,8 @@
 /**
  * Message format v1 (docs/API.md, contract) as seen from TypeScript:
  * algorithm names and ids, sizes, header inspection and the `tsr1.` text
- * form. Sealing and opening happen in the C core (native/core/tsr_format.c).
+ * form, and the one parser of the header. Sealing and opening happen in
+ * the C code both backends run (native/message/tsr_message.c).
  */
 import { TesseraError } from './errors';
 import type { AlgId } from './backend/types';
@@ -67,16 +68,35 @@ export interface MessageHeader {
   headerLength: number;
 }
 
+/**
+ * The one parser of the message header: fields in wire order, each checked
+ * before the length that depends on it, so a flipped byte gets the same
+ * error whatever the message length. With `expect`, the message must also
+ * belong to that key (algorithm, then key id). Both backends open only
+ * messages that passed here (native/message/tsr_message.h).
+ */
+function readHeader(m: Uint8Array, expect?: { alg: AlgId; keyId: number }): MessageHeader {
+  if (m.length >= 1 && m[0] !== VERSION) throw new TesseraError('ERR_FORMAT', `unknown message format version ${m[0]} (expected 1)`);
+  const id = m.length >= 2 ? m[1]! : (expect?.alg ?? 1);
+  const algorithm = ALGORITHMS[id - 1];
+  if (algorithm === undefined) throw new TesseraError('ERR_ALGORITHM', `message names an unknown algorithm id ${id}`);
+  if (expect && id !== expect.alg) throw new TesseraError('ERR_ALGORITHM', `message was sealed with ${algorithm}, this key is ${ALGORITHMS[expect.alg - 1]}`);
+  const hl = 6 + (id === 3 || id === 4 ? 24 : 12);
+  if (m.length < hl + TAG_BYTES) throw new TesseraError('ERR_FORMAT', `message too short: ${m.length} bytes (at least ${hl + TAG_BYTES})`);
+  const keyId = ((m[2]! << 24) | (m[3]! << 16) | (m[4]! << 8) | m[5]!) >>> 0;
+  if (expect && keyId !== expect.keyId) throw new TesseraError('ERR_KEY_MISMATCH', `message was sealed under key id ${keyId}, this key has id ${expect.keyId}`);
+  return { version: VERSION, algorithm, keyId, nonce: m.subarray(6, hl), headerLength: hl };
+}
+
 /** Reads the header of a v1 message without decrypting it (e.g. to find the key id). */
 export function parseHeader(message: Uint8Array): MessageHeader {
   if (!(message instanceof Uint8Array)) throw new TesseraError('ERR_ARGUMENT', 'message must be a Uint8Array');
-  if (message.length < 6) throw new TesseraError('ERR_FORMAT', `message too short: ${message.length} bytes`);
-  if (message[0] !== VERSION) throw new TesseraError('ERR_FORMAT', `unknown message format version ${message[0]} (expected 1)`);
-  const algorithm = algorithmName(message[1]!);
-  const hl = headerLength(algorithm);
-  if (message.length < hl + TAG_BYTES) throw new TesseraError('ERR_FORMAT', `message too short: ${message.length} bytes`);
-  const keyId = ((message[2]! << 24) | (message[3]! << 16) | (message[4]! << 8) | message[5]!) >>> 0;
-  return { version: VERSION, algorithm, keyId, nonce: message.subarray(6, hl), headerLength: hl };
+  return readHeader(message);
+}
+
+/** Checks that message is a v1 message of this key (algorithm id, key id); returns its header length. */
+export function checkMessage(message: Uint8Array, alg: AlgId, keyId: number): number {
+  return readHeader(message, { alg, keyId }).headerLength;
 }
 
 const B64URL = /^[A-Za-z0-9_-]*$/;

@@ -1,5 +1,5 @@
 // `npm run build:wasm`: the WASM modules, built from the
-// shared C core (native/sources.json groups core, soft, wasm) with Debian's
+// shared C core (native/sources.json targets.wasm) with Debian's
 // clang-19 / lld-19. Two modules: scalar (MVP + bulk memory) and simd128;
 // lib/backend/wasm.ts picks one with WebAssembly.validate.
 //
@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const check = process.argv.includes('--check');
 const sources = JSON.parse(readFileSync(join(root, 'native/sources.json'), 'utf8'));
-const files = [...sources.core, ...sources.soft, ...sources.wasm];
+const files = sources.targets.wasm.flatMap((g) => sources.groups[g]);
 
 function findClang() {
   for (const c of [process.env.TSR_CLANG, 'clang-19', '/usr/lib/llvm-19/bin/clang']) {

@@ -110,7 +110,7 @@ check('the tarball holds compiled JS, types, WASM, the prebuild, the C sources t
   const missing = need.filter((n) => !f.includes(n));
   if (!f.some((n) => /^prebuilds\/linux-x64\/.+\.node$/.test(n))) missing.push('prebuilds/linux-x64/*.node');
   const sources = JSON.parse(fs.readFileSync(path.join(root, 'native', 'sources.json'), 'utf8'));
-  for (const group of ['core', 'aead', 'openssl', 'secmem', 'pool', 'node']) for (const s of sources[group]) if (!f.includes(s)) missing.push(s);
+  for (const s of sources.targets.addon.flatMap((g) => sources.groups[g])) if (!f.includes(s)) missing.push(s);
   if (missing.length) throw new Error(`missing: ${missing.join(', ')}`);
   const stray = f.filter(
     (n) =>

@@ -25,8 +25,7 @@ const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-prebuild-'));
 try {
   for (const f of ['binding.gyp', 'package.json', 'native/sources.json']) fs.cpSync(path.join(root, f), path.join(scratch, f));
   const sources = JSON.parse(fs.readFileSync(path.join(root, 'native', 'sources.json'), 'utf8'));
-  const groups = ['core', 'aead', 'openssl', 'secmem', 'pool', 'node']; // binding.gyp's
-  const dirs = new Set(groups.flatMap((g) => sources[g]).map((s) => path.dirname(s)));
+  const dirs = new Set(sources.targets.addon.map((g) => `native/${g}`)); // binding.gyp's
   for (const d of dirs) fs.cpSync(path.join(root, d), path.join(scratch, d), { recursive: true });
   fs.symlinkSync(path.join(root, 'node_modules'), path.join(scratch, 'node_modules'));
   const nodedir = process.env.npm_config_nodedir || path.dirname(path.dirname(process.execPath));

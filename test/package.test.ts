@@ -221,7 +221,7 @@ describe('test hooks stay out of the shipped addon', () => {
          const names = (o) => { const s = new Set(); for (let p = o; p && p !== Object.prototype; p = Object.getPrototypeOf(p)) for (const n of Object.getOwnPropertyNames(p)) s.add(n); return [...s]; };
          let raw; try { new a.NativeChunked(1, new Uint8Array(32), new Uint8Array(12), undefined, 'raw'); raw = 'made'; } catch (e) { raw = e.code + ': ' + e.message; }
          console.log(JSON.stringify({ file, backend: t.backend(), addon: names(a).filter((n) => /test/i.test(n)),
-           key: names(t.AeadKey.handleOf(k)).filter((n) => /test/i.test(n)), raw }));`,
+           key: names(t.AeadKey.handleOf(k).engineKey()).filter((n) => /test/i.test(n)), raw }));`,
       ],
       { TESSERA_TEST_HOOKS: '1', TESSERA_BACKEND: 'native' },
     );

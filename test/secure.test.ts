@@ -33,7 +33,7 @@ const NATIVE = path.join(root, 'dist/cjs/backend/native.js');
 const PAGE = 4096n;
 
 type Key = ReturnType<typeof T.AeadKey.generate>;
-const addrOf = (k: Key): bigint => (T.AeadKey.handleOf(k) as unknown as { testAddress(): bigint }).testAddress();
+const addrOf = (k: Key): bigint => (T.AeadKey.handleOf(k) as unknown as { engineKey(): { testAddress(): bigint } }).engineKey().testAddress();
 const peek = (addr: bigint, n: number): Buffer => addon.testPeek(addr, n) as Buffer;
 const pattern = (seed: number): Uint8Array => Uint8Array.from({ length: 32 }, (_, i) => (0x5a ^ (i * 7 + seed)) & 0xff);
 
@@ -117,11 +117,11 @@ describe('zeroization', () => {
     const keepers = [];
     function make() {
       const k = T.AeadKey.import('aes-256-gcm', pattern);
-      const addr = T.AeadKey.handleOf(k).testAddress();
+      const addr = T.AeadKey.handleOf(k).engineKey().testAddress();
       for (let i = 0; i < 64; i++) {
         const kk = T.AeadKey.generate('aes-256-gcm');
         keepers.push(kk);
-        if (T.AeadKey.handleOf(kk).testAddress() / PAGE === addr / PAGE) return addr;
+        if (T.AeadKey.handleOf(kk).engineKey().testAddress() / PAGE === addr / PAGE) return addr;
       }
       throw new Error('no keeper in the same page');
     }
@@ -221,7 +221,7 @@ describe('fork and guard pages', () => {
     const T = require(${JSON.stringify(CJS)});
     const addon = require(${JSON.stringify(NATIVE)}).loadAddon();
     const key = T.AeadKey.generate('aes-256-gcm');
-    const addr = T.AeadKey.handleOf(key).testAddress();
+    const addr = T.AeadKey.handleOf(key).engineKey().testAddress();
     ${touch ? 'addon.testTouchGuard(addr);' : ''}
     console.log('survived');`;
 

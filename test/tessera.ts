@@ -27,6 +27,8 @@ type Backend = import('../dist/cjs/backend/types').Backend;
 type ChunkedHandle = import('../dist/cjs/backend/types').ChunkedHandle;
 type WasmBackend = import('../dist/cjs/backend/wasm').WasmBackend;
 const select = require('../dist/cjs/backend/select.js') as Select;
+/** The front layer over the engines (lib/front/backend.ts). */
+export const front = require('../dist/cjs/front/backend.js') as typeof import('../dist/cjs/front/backend');
 /** The active backend (TESSERA_BACKEND), and a backend by name (both registered by the Node entry). */
 export const getBackend: Select['getBackend'] = select.getBackend;
 export const makeBackend: Select['makeBackend'] = select.makeBackend;
@@ -37,8 +39,8 @@ export const BACKEND = T.backend();
   const want = process.env.TESSERA_BACKEND;
   if (want && want !== BACKEND) throw new Error(`TESSERA_BACKEND=${want} but the active backend is ${BACKEND}`);
   const flavor = process.env.TESSERA_WASM;
-  if (BACKEND === 'wasm' && flavor && (getBackend() as WasmBackend).engine.flavor !== flavor)
-    throw new Error(`TESSERA_WASM=${flavor} but the wasm backend runs the ${(getBackend() as WasmBackend).engine.flavor} module`);
+  if (BACKEND === 'wasm' && flavor && (front.engineOf(getBackend()) as WasmBackend).engine.flavor !== flavor)
+    throw new Error(`TESSERA_WASM=${flavor} but the wasm backend runs the ${(front.engineOf(getBackend()) as WasmBackend).engine.flavor} module`);
   const tier = process.env.TESSERA_NATIVE_KERNEL;
   if (BACKEND === 'native' && tier && tier !== 'auto' && T.nativeKernels()['aes-256-gcm'] !== tier)
     throw new Error(`TESSERA_NATIVE_KERNEL=${tier} but AES-GCM runs on ${T.nativeKernels()['aes-256-gcm']}`);
@@ -76,8 +78,10 @@ export const addon: Record<string, any> = new Proxy({} as Record<string, any>, {
  * createChunkedRaw. Neither is public API.
  */
 export function chunkedRaw(suite: 1 | 2, aeadKey: Uint8Array, baseNonce: Uint8Array, b: Backend = getBackend()): ChunkedHandle {
-  if (b.name === 'native') return new addon.NativeChunked(suite, aeadKey, baseNonce, undefined, 'raw') as ChunkedHandle;
-  return (b as WasmBackend).createChunkedRaw(suite, aeadKey, baseNonce);
+  const e = front.engineOf(b);
+  return front.frontChunkedRaw(e, suite, aeadKey, baseNonce, (s, k, n) =>
+    e.name === 'native' ? new addon.NativeChunked(s, k, n, undefined, 'raw') : (e as WasmBackend).createChunkedRaw(s, k as Uint8Array, n),
+  );
 }
 
 /** Plaintext length of an n-byte chunk stream (ERR_TRUNCATED if impossible), by the active backend. */

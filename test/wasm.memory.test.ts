@@ -11,13 +11,13 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, test } from 'vitest';
 
-import { BACKEND, getBackend, T } from './tessera';
+import { BACKEND, front, getBackend, T } from './tessera';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
 type Wasm = import('../dist/cjs/backend/wasm').WasmBackend;
-const b = getBackend() as Wasm;
+const b = front.engineOf(getBackend()) as Wasm;
 
 /** Offsets in the key region where `needle` occurs. */
 function find(needle: Uint8Array): number[] {

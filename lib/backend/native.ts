@@ -2,40 +2,31 @@
  * The native backend: the N-API addon (native/node) built by node-gyp at
  * install time, or a prebuild from prebuilds/ when present (node-gyp-build).
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-
 import { TesseraError } from '../errors';
-import type { AlgId, Backend, ChunkedHandle, KeyHandle, OutputMemoryStats, PoolInfo, SecureMemoryStats, SuiteId } from './types';
+import { statusError } from '../front/status';
+import { packageRoot } from './package-root';
+import type { AlgId, Engine, EngineChunked, EngineKey, OutputMemoryStats, PoolInfo, SecureMemoryStats, SuiteId } from './types';
 
 interface Addon {
-  setErrorClass(ctor: typeof TesseraError): void;
-  rawSeal: Backend['rawSeal'];
-  rawOpen: Backend['rawOpen'];
-  rawSealInto: Backend['rawSealInto'];
-  rawOpenInto: Backend['rawOpenInto'];
-  NativeKey: new (alg: AlgId, key: Uint8Array | undefined, keyId: number, nonceLimit: bigint) => KeyHandle;
+  /** The binding's own conversion errors (TesseraError) and its C status codes (lib/front/status.ts). */
+  setErrors(ctor: typeof TesseraError, status: typeof statusError): void;
+  rawSeal: Engine['rawSeal'];
+  rawOpen: Engine['rawOpen'];
+  rawSealInto: Engine['rawSealInto'];
+  rawOpenInto: Engine['rawOpenInto'];
+  NativeKey: new (alg: AlgId, key: Uint8Array | undefined, keyId: number) => EngineKey;
   secureMemoryStats(): SecureMemoryStats;
-  kernels: Backend['kernels'];
+  kernels: Engine['kernels'];
   setKernel(name: string): void;
-  NativeChunked: new (suite: SuiteId, key: Uint8Array | KeyHandle, salt: Uint8Array, context: Uint8Array) => ChunkedHandle;
+  NativeChunked: new (suite: SuiteId, key: Uint8Array | EngineKey, salt: Uint8Array, context: Uint8Array, mode?: 'raw') => EngineChunked;
+  /** [status, chunks, output bytes] of a run (tsr_chunked_run_shape). */
+  chunkedRunShape(seal: boolean, inputLength: number, final: boolean): [number, number, number];
   chunkedOpenedLength(n: number): number;
   allocOutput(n: number): Uint8Array;
   outputMemory(limit?: number): OutputMemoryStats;
   pool(size?: number): PoolInfo;
   secureAlloc(n: number): [ArrayBuffer, unknown];
   secureDispose(buffer: ArrayBuffer, handle: unknown): void;
-}
-
-// dist/cjs/backend/native.js -> package root is three levels up; lib/backend
-// (tests running the TypeScript directly) is two.
-function packageRoot(): string {
-  let dir = __dirname;
-  for (let i = 0; i < 4; i++) {
-    if (fs.existsSync(path.join(dir, 'binding.gyp'))) return dir;
-    dir = path.dirname(dir);
-  }
-  return path.join(__dirname, '..', '..', '..');
 }
 
 let addon: Addon | undefined;
@@ -69,7 +60,7 @@ export function loadAddon(): Addon {
   // stray file in build/Release).
   if (!addonFile && 'testPeek' in loaded)
     throw new TesseraError('ERR_BACKEND', 'native backend unavailable: refusing the test build of the addon (tessera_test.node)');
-  loaded.setErrorClass(TesseraError);
+  loaded.setErrors(TesseraError, statusError);
   const threads = process.env.TESSERA_THREADS;
   if (threads !== undefined && threads !== '') {
     const n = Number(threads);
@@ -80,7 +71,7 @@ export function loadAddon(): Addon {
   return loaded;
 }
 
-export function createNativeBackend(): Backend {
+export function createNativeEngine(): Engine {
   const a = loadAddon();
   const outMin = a.outputMemory().minBytes;
   const Key = a.NativeKey;
@@ -90,11 +81,15 @@ export function createNativeBackend(): Backend {
     rawOpen: a.rawOpen,
     rawSealInto: a.rawSealInto,
     rawOpenInto: a.rawOpenInto,
-    createKey: (alg, key, keyId, nonceLimit) => new Key(alg, key, keyId, nonceLimit),
+    createKey: (alg, key, keyId) => new Key(alg, key, keyId),
     secureMemoryStats: a.secureMemoryStats,
     kernels: a.kernels,
     setKernel: a.setKernel,
     createChunked: (suite, key, salt, context) => new a.NativeChunked(suite, key, salt, context),
+    runShape: (seal, n, final) => {
+      const [st, chunks, outlen] = a.chunkedRunShape(seal, n, final);
+      return { st, chunks, outlen };
+    },
     chunkedOpenedLength: a.chunkedOpenedLength,
     pool: a.pool,
     // Not zero-filled: the chunk engine writes every byte. Small outputs from

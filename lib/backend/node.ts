@@ -10,22 +10,13 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 
 import { TesseraError } from '../errors';
-import { createNativeBackend } from './native';
+import { createNativeEngine } from './native';
 import { registerBackend, registerDefault } from './select';
 import { WasmBackend } from './wasm';
 import { detectFlavor, WASM_FILES, type WasmFlavor, WasmEngine } from './wasm-engine';
 import { type PoolWorker, type TaskResult, WasmPool } from './wasm-pool';
-import type { Backend } from './types';
-
-// dist/cjs/backend -> package root is three levels up; lib/backend two.
-function packageRoot(): string {
-  let dir = __dirname;
-  for (let i = 0; i < 4; i++) {
-    if (fs.existsSync(path.join(dir, 'package.json')) && fs.existsSync(path.join(dir, 'wasm'))) return dir;
-    dir = path.dirname(dir);
-  }
-  return path.join(__dirname, '..', '..', '..');
-}
+import { packageRoot } from './package-root';
+import type { Engine } from './types';
 
 function nodeWorker(module: WebAssembly.Module, flavor: WasmFlavor): PoolWorker {
   const w = new Worker(path.join(__dirname, 'wasm-worker-node.js'));
@@ -58,15 +49,15 @@ function createWasmBackendNode(): WasmBackend {
   return (wasm = new WasmBackend(new WasmEngine(module, flavor), pool));
 }
 
-registerBackend('native', createNativeBackend);
+registerBackend('native', createNativeEngine);
 registerBackend('wasm', createWasmBackendNode);
-registerDefault((): Backend => {
+registerDefault((): Engine => {
   const want = process.env.TESSERA_BACKEND;
   if (want === 'wasm') return createWasmBackendNode();
-  if (want === 'native') return createNativeBackend();
+  if (want === 'native') return createNativeEngine();
   if (want !== undefined && want !== '') throw new TesseraError('ERR_BACKEND', "TESSERA_BACKEND must be 'native' or 'wasm'");
   try {
-    return createNativeBackend();
+    return createNativeEngine();
   } catch (e) {
     process.emitWarning(
       `tessera: the native addon did not load (${(e as Error).message}); using the WebAssembly backend. Set TESSERA_BACKEND=native to make this an error.`,

@@ -8,32 +8,41 @@
  */
 import { TesseraError } from '../errors';
 import { describe } from '../format';
-import type { Backend } from './types';
+import { frontBackend } from '../front/backend';
+import type { Backend, Engine } from './types';
 
 export type BackendName = 'native' | 'wasm';
 
-const factories = new Map<BackendName, () => Backend>();
-let chooseDefault: (() => Backend) | undefined;
+const factories = new Map<BackendName, () => Engine>();
+let chooseDefault: (() => Engine) | undefined;
 let active: Backend | undefined;
+/** One front per engine (lib/front/backend.ts): every Backend lib/ sees is checked there. */
+const fronts = new WeakMap<Engine, Backend>();
 
-/** Called by the platform entry: how to make each backend, and which one is the default. */
-export function registerBackend(name: BackendName, factory: () => Backend): void {
+function front(e: Engine): Backend {
+  let b = fronts.get(e);
+  if (!b) fronts.set(e, (b = frontBackend(e)));
+  return b;
+}
+
+/** Called by the platform entry: how to make each engine, and which one is the default. */
+export function registerBackend(name: BackendName, factory: () => Engine): void {
   factories.set(name, factory);
 }
-export function registerDefault(choose: () => Backend): void {
+export function registerDefault(choose: () => Engine): void {
   chooseDefault = choose;
 }
 
 export function makeBackend(name: BackendName): Backend {
   const f = factories.get(name);
   if (!f) throw new TesseraError('ERR_BACKEND', `the '${name}' backend is not available on this platform`);
-  return f();
+  return front(f());
 }
 
 export function getBackend(): Backend {
   if (active) return active;
   if (!chooseDefault) throw new TesseraError('ERR_BACKEND', 'no backend registered (import tessera through its package entry)');
-  return (active = chooseDefault());
+  return (active = front(chooseDefault()));
 }
 
 /** Name of the active backend. */

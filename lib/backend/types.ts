@@ -1,8 +1,17 @@
 /**
- * The Backend interface (docs/API.md "Backends, and tessera in the browser"):
- * `native` is the N-API addon on Node's OpenSSL, `wasm` the same C core
- * compiled to WebAssembly. Algorithms cross this boundary as their message
- * format v1 ids.
+ * Two layers of interfaces (docs/ARCHITECTURE.md "The front layer"):
+ *
+ * - `Backend`, `KeyHandle`, `ChunkedHandle`: what lib/ calls. Every call is
+ *   checked by the front layer (lib/front), which owns argument checks, the
+ *   message header, nonce counting and error wording, once for both
+ *   backends.
+ * - `Engine`, `EngineKey`, `EngineChunked`: what a backend implements,
+ *   mechanically: `native` is the N-API addon (native/node), `wasm` the same
+ *   C code compiled to WebAssembly (lib/backend/wasm*.ts). An engine trusts
+ *   its arguments to have passed the front; its C code still refuses
+ *   lengths that would reach outside a buffer (TSR_ERR_ARGUMENT).
+ *
+ * Algorithms cross as their message format v1 ids.
  */
 export type AlgId = 1 | 2 | 3 | 4;
 
@@ -43,12 +52,12 @@ export interface KeyHandle {
   used(): bigint;
 }
 
-/** Cobblestone suite ids of native/core/tsr_chunked.h. */
+/** Cobblestone suite ids of native/chunked/tsr_chunked.h. */
 export type SuiteId = 1 | 2;
 
 /**
  * One Cobblestone message's derived key, base nonce and commitment, held by
- * the backend (native/node/chunked.cc). Runs of consecutive chunks start at
+ * an engine behind the front (lib/front/chunked.ts). Runs of consecutive chunks start at
  * chunk `counter`; `final` marks the run that ends the message. threads 0
  * means the pool size. One operation at a time per handle.
  */
@@ -148,4 +157,57 @@ export interface Backend {
   secureAlloc(n: number): [ArrayBuffer, unknown];
   /** Zeroizes and frees now; the ArrayBuffer is detached. */
   secureDispose(buffer: ArrayBuffer, handle: unknown): void;
+}
+
+/** A key inside an engine: seals (with a nonce the C code draws) and opens checked message format v1 messages. */
+export interface EngineKey {
+  seal(plaintext: Uint8Array, aad: Uint8Array): Uint8Array;
+  sealInto(out: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): number;
+  open(message: Uint8Array, aad: Uint8Array): Uint8Array;
+  openInto(out: Uint8Array, message: Uint8Array, aad: Uint8Array): number;
+  sealBatch(messages: Uint8Array[], aad: Uint8Array): ArrayBuffer;
+  openBatch(messages: Uint8Array[], aad: Uint8Array): ArrayBuffer;
+  sealAsync(plaintext: Uint8Array, aad: Uint8Array, out: Uint8Array | undefined): Promise<Uint8Array | number>;
+  openAsync(message: Uint8Array, aad: Uint8Array, out: Uint8Array | undefined): Promise<Uint8Array | number>;
+  exportKey(): Uint8Array;
+  dispose(): void;
+}
+
+/** One Cobblestone message inside an engine; runs arrive checked (shape, output size, counters). */
+export interface EngineChunked {
+  commitment(): Uint8Array;
+  /** Throws ERR_COMMITMENT unless commitment (32 bytes) matches, in constant time. */
+  check(commitment: Uint8Array): void;
+  seal(counter: number, plaintext: Uint8Array, out: Uint8Array, final: boolean, threads: number): number;
+  open(counter: number, ciphertext: Uint8Array, out: Uint8Array, final: boolean, threads: number): number;
+  sealAsync(counter: number, plaintext: Uint8Array, out: Uint8Array, final: boolean, threads: number): Promise<number>;
+  openAsync(counter: number, ciphertext: Uint8Array, out: Uint8Array, final: boolean, threads: number): Promise<number>;
+  sealAlloc(counter: number, plaintext: Uint8Array, final: boolean, threads: number, lead: number): Promise<Uint8Array>;
+  openAlloc(counter: number, ciphertext: Uint8Array, final: boolean, threads: number): Promise<Uint8Array>;
+  fileAsync?: ChunkedHandle['fileAsync'];
+  cancel?(): void;
+  dispose(): void;
+}
+
+export interface Engine {
+  readonly name: 'native' | 'wasm';
+  rawSeal(alg: AlgId, key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array;
+  rawOpen(alg: AlgId, key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Uint8Array;
+  rawSealInto(out: Uint8Array, alg: AlgId, key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): number;
+  rawOpenInto(out: Uint8Array, alg: AlgId, key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array): number;
+  createKey(alg: AlgId, key: Uint8Array | undefined, keyId: number): EngineKey;
+  /** key: raw bytes, or an EngineKey of this engine (its bytes stay inside). */
+  createChunked(suite: SuiteId, key: Uint8Array | EngineKey, salt: Uint8Array, context: Uint8Array): EngineChunked;
+  /** The shape of a run (native/chunked tsr_chunked_run_shape): status, chunks, output bytes. */
+  runShape(seal: boolean, inputLength: number, final: boolean): { st: number; chunks: number; outlen: number };
+  chunkedOpenedLength(n: number): number;
+  /** The worker pool; size already checked. */
+  pool(size?: number): PoolInfo;
+  allocOutput(n: number): Uint8Array;
+  outputMemory(limit?: number): OutputMemoryStats;
+  secureAlloc(n: number): [ArrayBuffer, unknown];
+  secureDispose(buffer: ArrayBuffer, handle: unknown): void;
+  secureMemoryStats(): SecureMemoryStats;
+  kernels(): ReturnType<Backend['kernels']>;
+  setKernel(name: string): void;
 }

@@ -1,5 +1,5 @@
 /**
- * The WASM module (native/wasm over native/core + the software primitives,
+ * The WASM module (native/wasm over the shared C groups and the software primitives,
  * built by scripts/build-wasm.mjs into wasm/) and the glue every user of it
  * shares: module choice, instantiation with an imported memory, the scratch
  * area and status codes. No Node API here: browsers load this file too.
@@ -8,6 +8,7 @@ import { TesseraError } from '../errors';
 
 /** Exports of native/wasm/tsr_wasm.c and tsr_wasm_mem.c (pointers are offsets). */
 export interface WasmExports {
+  tsr_wasm_init(): void;
   tsr_wasm_status(): number;
   tsr_wasm_scratch(n: number): number;
   tsr_wasm_key_region(): number;
@@ -29,6 +30,31 @@ export interface WasmExports {
     aad1len: number,
     aad2: number,
     aad2len: number,
+  ): number;
+  tsr_wasm_message_seal(
+    ctx: number,
+    keyId: number,
+    out: number,
+    outlen: number,
+    pt: number,
+    ptlen: number,
+    aad: number,
+    aadlen: number,
+    written: number,
+  ): number;
+  tsr_wasm_message_open(ctx: number, out: number, outlen: number, msg: number, len: number, aad: number, aadlen: number, written: number): number;
+  tsr_wasm_message_batch(
+    ctx: number,
+    keyId: number,
+    seal: number,
+    inputs: number,
+    lens: number,
+    n: number,
+    out: number,
+    offsets: number,
+    aad: number,
+    aadlen: number,
+    failed: number,
   ): number;
   tsr_wasm_chunked_new(suite: number, key: number, salt: number, context: number, contextLen: number, mode: number): number;
   tsr_wasm_chunked_free(h: number): void;
@@ -111,6 +137,7 @@ export class WasmEngine {
     this.memory = new WebAssembly.Memory({ initial: WASM_INITIAL_PAGES, maximum: WASM_MAX_PAGES });
     const instance = new WebAssembly.Instance(module, { env: { memory: this.memory, random: hostRandom(this.memory) } });
     this.x = instance.exports as unknown as WasmExports;
+    this.x.tsr_wasm_init(); // the instance's nonce pool (native/message/tsr_nonce.h)
     this.#u8 = new Uint8Array(this.memory.buffer);
   }
 
@@ -121,7 +148,7 @@ export class WasmEngine {
   }
 
   /**
-   * The shape of a run of chunks (native/core tsr_chunked_run_shape, the one
+   * The shape of a run of chunks (native/chunked tsr_chunked_run_shape, the one
    * home of the chunk math): status, chunk count and output bytes.
    */
   runShape(seal: boolean, inlen: number, final: boolean): { st: number; chunks: number; outlen: number } {
@@ -139,50 +166,6 @@ export class WasmEngine {
   }
 }
 
-export const STATUS = {
-  OK: 0,
-  AUTH: -1,
-  ALGORITHM: -2,
-  FORMAT: -3,
-  LENGTH: -4,
-  NOMEM: -5,
-  INTERNAL: -6,
-  TRUNCATED: -7,
-  COMMITMENT: -8,
-} as const;
-
-/** The TesseraError for a tsr_status, worded as native/node/addon.cc's StatusError. */
-export function statusError(st: number, what: string): TesseraError {
-  switch (st) {
-    case STATUS.AUTH:
-      return new TesseraError('ERR_AUTH', `${what}: authentication failed (wrong key, nonce, associated data, or tampered data)`);
-    case STATUS.ALGORITHM:
-      return new TesseraError('ERR_ALGORITHM', `${what}: unknown algorithm id`);
-    case STATUS.FORMAT:
-      return new TesseraError('ERR_FORMAT', `${what}: malformed message`);
-    case STATUS.LENGTH:
-      return new TesseraError('ERR_ARGUMENT', `${what}: input longer than the algorithm allows`);
-    case STATUS.TRUNCATED:
-      return new TesseraError('ERR_TRUNCATED', `${what}: ciphertext truncated or extended (the final chunk is missing or has an impossible length)`);
-    case STATUS.COMMITMENT:
-      return new TesseraError('ERR_COMMITMENT', `${what}: key commitment mismatch (wrong key, wrong context, or a tampered header)`);
-    case STATUS.NOMEM:
-      return new TesseraError('ERR_SECURE_MEMORY', `${what}: the WebAssembly key region is full (see secureMemoryStats())`);
-    default:
-      return new TesseraError('ERR_INTERNAL', `${what}: the crypto core reported an error`);
-  }
-}
-
 export const TAG = 16;
 export const CHUNK_PT = 16384;
 export const CHUNK_CT = CHUNK_PT + TAG;
-export const MAX_CHUNKS = 2 ** 38;
-export const ALG_NAMES = ['', 'aes-256-gcm', 'chacha20-poly1305', 'xchacha20-poly1305', 'xaes-256-gcm'];
-export const nonceLen = (alg: number): number => (alg === 3 || alg === 4 ? 24 : 12);
-
-/** Chunked status codes of a seal or open run, worded as native/node/chunked.cc ChunkError. */
-export function chunkedError(st: number, seal: boolean): TesseraError {
-  if (st === STATUS.AUTH) return new TesseraError('ERR_AUTH', 'chunked ciphertext: a chunk failed authentication (tampered, reordered or foreign data)');
-  if (st === STATUS.LENGTH) return new TesseraError('ERR_ARGUMENT', 'chunked message: past the 2^38 chunk limit of c2sp.org/chunked-encryption');
-  return statusError(st, seal ? 'encrypt chunks' : 'decrypt chunks');
-}

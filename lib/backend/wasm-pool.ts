@@ -13,7 +13,8 @@
  * later task. Nothing per task is left for either thread's garbage
  * collector, so memory stays flat however long a stream runs.
  */
-import { chunkedError, CHUNK_CT, CHUNK_PT, TAG } from './wasm-engine';
+import { statusError } from '../front/status';
+import { CHUNK_CT, CHUNK_PT, TAG } from './wasm-engine';
 import type { WasmFlavor } from './wasm-engine';
 
 export const TASK_CHUNKS = 32;
@@ -154,7 +155,7 @@ export class WasmPool {
         job.key.fill(0);
         if (firstBad !== Infinity) {
           if (!job.seal) job.out.fill(0, 0, job.need);
-          reject(chunkedError(badStatus, job.seal));
+          reject(statusError(badStatus, job.seal ? 'encrypt chunks' : 'decrypt chunks'));
         } else resolve(total);
       };
       const dispatch = (slot: Slot) => {

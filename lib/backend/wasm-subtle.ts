@@ -6,7 +6,9 @@
  * (docs/BENCHMARKS.md), and fastest issued from the calling thread, since
  * the browser already runs each operation off the main thread.
  */
-import { CHUNK_CT, CHUNK_PT, MAX_CHUNKS, STATUS } from './wasm-engine';
+import { MAX_CHUNKS } from '../front/chunked';
+import { STATUS } from '../front/status';
+import { CHUNK_CT, CHUNK_PT } from './wasm-engine';
 
 /** Chunk nonce of c2sp.org/chunked-encryption "AEAD usage": base nonce XOR the counter as a 96-bit big-endian integer. */
 function chunkNonce(base: Uint8Array<ArrayBuffer>, counter: number): Uint8Array<ArrayBuffer> {

@@ -1,45 +1,25 @@
 /**
- * The WASM backend (docs/ARCHITECTURE.md): the Backend interface over the
- * module built from native/core (lib/backend/wasm-engine.ts). Same checks,
- * same errors, same bytes as the native backend; keys live in the module's
- * key region and are zeroized on dispose or else by a
- * FinalizationRegistry. No Node API here: browsers load this file too.
+ * The WASM engine (docs/ARCHITECTURE.md): the Engine interface over the
+ * module built from native/sources.json targets.wasm
+ * (lib/backend/wasm-engine.ts), under the same front layer as the native
+ * addon (lib/front), so the same checks and errors; the same bytes, since
+ * the module runs the same C code. Keys live in the module's key region and
+ * are zeroized on dispose or else by a FinalizationRegistry. No Node API
+ * here: browsers load this file too.
  */
 import { TesseraError } from '../errors';
 import { describe } from '../format';
-import { bytes, checkLen, checkOut, integer } from './wasm-args';
-import { chunkedError, nonceLen, statusError, TAG, WasmEngine } from './wasm-engine';
+import { statusError } from '../front/status';
+import { TAG, WasmEngine } from './wasm-engine';
 import { WasmChunked } from './wasm-chunked';
 import { WasmKey } from './wasm-key';
+import type { WasmHost } from './wasm-host';
 import type { WasmPool } from './wasm-pool';
-import type { AlgId, Backend, ChunkedHandle, KeyHandle, OutputMemoryStats, PoolInfo, SecureMemoryStats, SuiteId } from './types';
+import type { AlgId, Engine, EngineChunked, EngineKey, OutputMemoryStats, PoolInfo, SecureMemoryStats, SuiteId } from './types';
 
-/** An algorithm id read as native GetAlg reads it (napi_get_value_int32: a number, ToInt32). */
-function algOf(v: unknown): AlgId {
-  const id = typeof v === 'number' ? v | 0 : 0;
-  if (id !== 1 && id !== 2 && id !== 3 && id !== 4) throw new TesseraError('ERR_ALGORITHM', 'unknown algorithm');
-  return id;
-}
-
-/** Random nonces from a 4 KiB buffer refilled by crypto.getRandomValues (one call per ~300 nonces). */
-class NoncePool {
-  #buf = new Uint8Array(4096);
-  #pos = 4096;
-  take(n: number): Uint8Array {
-    if (this.#pos + n > this.#buf.length) {
-      globalThis.crypto.getRandomValues(this.#buf);
-      this.#pos = 0;
-    }
-    const out = this.#buf.subarray(this.#pos, this.#pos + n);
-    this.#pos += n;
-    return out;
-  }
-}
-
-export class WasmBackend implements Backend {
+export class WasmBackend implements Engine, WasmHost {
   readonly name = 'wasm' as const;
   readonly engine: WasmEngine;
-  readonly nonces = new NoncePool();
   readonly workers: WasmPool;
   /**
    * Async Cobblestone runs use crypto.subtle AES-GCM from the calling thread
@@ -47,7 +27,7 @@ export class WasmBackend implements Backend {
    * Web Crypto has hardware AES and measured faster; same bytes.
    */
   webCryptoChunks = false;
-  /** Raw API: one context per algorithm, re-keyed when the key bytes change (as native/node/aead_raw.cc). */
+  /** Raw API: one context per algorithm, re-keyed when the key bytes change (compared in constant time). */
   readonly #raw: number[] = [0, 0, 0, 0, 0];
   readonly #finalizer = new FinalizationRegistry<{ free: () => void }>((h) => h.free());
 
@@ -66,17 +46,16 @@ export class WasmBackend implements Backend {
 
   // ---- raw API ------------------------------------------------------------
 
-  #rawCall(seal: boolean, out: Uint8Array | undefined, algv: unknown, keyv: unknown, noncev: unknown, inputv: unknown, aadv: unknown): Uint8Array | number {
-    const alg = algOf(algv);
-    const key = bytes(keyv, 'key');
-    checkLen(key, 32, 'ERR_KEY_LENGTH', 'key');
-    const nonce = bytes(noncev, 'nonce');
-    checkLen(nonce, nonceLen(alg), 'ERR_NONCE_LENGTH', 'nonce');
-    const input = bytes(inputv, seal ? 'plaintext' : 'sealed');
-    const aad = bytes(aadv, 'aad', true);
-    if (!seal && input.length < TAG) throw new TesseraError('ERR_FORMAT', `sealed input must be at least 16 bytes (the tag), got ${input.length}`);
+  #rawCall(
+    seal: boolean,
+    out: Uint8Array | undefined,
+    alg: AlgId,
+    key: Uint8Array,
+    nonce: Uint8Array,
+    input: Uint8Array,
+    aad: Uint8Array,
+  ): Uint8Array | number {
     const n = seal ? input.length + TAG : input.length - TAG;
-    if (out) checkOut(out, n, input, aad);
     const e = this.engine;
     const p = e.scratch(32 + 24 + aad.length + input.length + n);
     const kp = p,
@@ -115,22 +94,22 @@ export class WasmBackend implements Backend {
     return out ? n : result;
   }
 
-  rawSeal = (alg: AlgId, key: Uint8Array, nonce: Uint8Array, pt: Uint8Array, aad?: Uint8Array) =>
+  rawSeal = (alg: AlgId, key: Uint8Array, nonce: Uint8Array, pt: Uint8Array, aad: Uint8Array) =>
     this.#rawCall(true, undefined, alg, key, nonce, pt, aad) as Uint8Array;
-  rawOpen = (alg: AlgId, key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad?: Uint8Array) =>
+  rawOpen = (alg: AlgId, key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array) =>
     this.#rawCall(false, undefined, alg, key, nonce, sealed, aad) as Uint8Array;
-  rawSealInto = (out: Uint8Array, alg: AlgId, key: Uint8Array, nonce: Uint8Array, pt: Uint8Array, aad?: Uint8Array) =>
-    this.#rawCall(true, bytes(out, 'out'), alg, key, nonce, pt, aad) as number;
-  rawOpenInto = (out: Uint8Array, alg: AlgId, key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad?: Uint8Array) =>
-    this.#rawCall(false, bytes(out, 'out'), alg, key, nonce, sealed, aad) as number;
+  rawSealInto = (out: Uint8Array, alg: AlgId, key: Uint8Array, nonce: Uint8Array, pt: Uint8Array, aad: Uint8Array) =>
+    this.#rawCall(true, out, alg, key, nonce, pt, aad) as number;
+  rawOpenInto = (out: Uint8Array, alg: AlgId, key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array) =>
+    this.#rawCall(false, out, alg, key, nonce, sealed, aad) as number;
 
   // ---- keys -----------------------------------------------------------------
 
-  createKey(alg: AlgId, key: Uint8Array | undefined, keyId: number, nonceLimit: bigint): KeyHandle {
-    return new WasmKey(this, algOf(alg), key, keyId, nonceLimit);
+  createKey(alg: AlgId, key: Uint8Array | undefined, keyId: number): EngineKey {
+    return new WasmKey(this, alg, key, keyId);
   }
 
-  kernels(): ReturnType<Backend['kernels']> {
+  kernels(): ReturnType<Engine['kernels']> {
     return { 'aes-256-gcm': 'wasm', 'chacha20-poly1305': 'wasm', 'xchacha20-poly1305': 'wasm', 'xaes-256-gcm': 'wasm' };
   }
 
@@ -138,9 +117,7 @@ export class WasmBackend implements Backend {
     throw new TesseraError('ERR_BACKEND', `native kernel ${describe(name)}: the wasm backend has one kernel (the module's constant-time software primitives)`);
   }
 
-  outputMemory(limit?: number): OutputMemoryStats {
-    if (limit !== undefined && !(Number.isSafeInteger(limit) && limit >= 0))
-      throw new TesseraError('ERR_ARGUMENT', 'limit must be a non-negative integer number of bytes');
+  outputMemory(_limit?: number): OutputMemoryStats {
     return { limit: 0, cached: 0, lent: 0, reused: 0, mapped: 0, unmapped: 0, minBytes: 0 };
   }
 
@@ -161,8 +138,6 @@ export class WasmBackend implements Backend {
   }
 
   secureAlloc(n: number): [ArrayBuffer, unknown] {
-    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 1 << 20)
-      throw new TesseraError('ERR_ARGUMENT', 'SecureBuffer size must be an integer from 1 to 1048576');
     // A plain ArrayBuffer (a view into linear memory could not be detached
     // on its own); zeroized and detached by secureDispose.
     return [new ArrayBuffer(n), null];
@@ -178,27 +153,30 @@ export class WasmBackend implements Backend {
   }
 
   pool(size?: number): PoolInfo {
-    if (size !== undefined) this.workers.resize(integer(size, 'threads', 64));
+    if (size !== undefined) this.workers.resize(size);
     return { size: this.workers.size, cpus: this.workers.cpus, max: 64, queued: this.workers.queued };
   }
 
   // ---- chunked ----------------------------------------------------------------
 
-  createChunked(suite: SuiteId, key: Uint8Array | KeyHandle, salt: Uint8Array, context: Uint8Array): ChunkedHandle {
+  createChunked(suite: SuiteId, key: Uint8Array | EngineKey, salt: Uint8Array, context: Uint8Array): EngineChunked {
     return new WasmChunked(this, suite, key, salt, context, false);
   }
 
-  /** Test hook: raw mode (derived AEAD key + base nonce, no commitment), as the native addon's 'raw' mode. */
-  createChunkedRaw(suite: SuiteId, aeadKey: Uint8Array, baseNonce: Uint8Array): ChunkedHandle {
+  /** Test hook: raw mode (derived AEAD key + base nonce, no commitment; c2sp.org/chunked-encryption appendix). */
+  createChunkedRaw(suite: SuiteId, aeadKey: Uint8Array | EngineKey, baseNonce: Uint8Array): EngineChunked {
     return new WasmChunked(this, suite, aeadKey, baseNonce, new Uint8Array(0), true);
   }
 
+  runShape(seal: boolean, inputLength: number, final: boolean): { st: number; chunks: number; outlen: number } {
+    return this.engine.runShape(seal, inputLength, final);
+  }
+
   chunkedOpenedLength(n: number): number {
-    integer(n, 'ciphertext length', Number.MAX_SAFE_INTEGER);
     const e = this.engine;
     const p = e.scratch(8);
     const st = e.x.tsr_wasm_chunked_opened_len(n % 2 ** 32, Math.floor(n / 2 ** 32), p);
-    if (st !== 0) throw chunkedError(st, false);
+    if (st !== 0) throw statusError(st, 'decrypt chunks');
     const v = new DataView(e.memory.buffer, p, 8);
     return v.getUint32(0, true) + v.getUint32(4, true) * 2 ** 32;
   }

@@ -1,7 +1,7 @@
 /**
  * Cobblestone parameters and option checking shared by every chunked API
  * (c2sp.org/chunked-encryption). The chunk math itself is in
- * native/core/tsr_chunked.c; the constants here size buffers and offsets.
+ * native/chunked/tsr_chunked.c; the constants here size buffers and offsets.
  */
 import { AeadKey } from '../aead';
 import { getBackend } from '../backend/select';

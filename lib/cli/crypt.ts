@@ -54,7 +54,7 @@ function badHeader(what: string): never {
 async function keyForDecrypt(a: CryptArgs, h: EnvelopeHeader): Promise<[Buffer, Suite]> {
   const suite = h.suite as Suite;
   if (!SUITES.includes(suite)) badHeader('unknown suite');
-  const kdf = h.kdf as Record<string, unknown> | undefined;
+  const kdf = h.kdf as Record<string, unknown> | null | undefined;
   if (kdf === undefined) {
     if (h.key !== 'raw') badHeader('no key description');
     if (isPass(a.key)) throw new CliError(EXIT.key, 'this file was encrypted with a key, not a passphrase (use --key-file or --key-env)');
@@ -64,7 +64,7 @@ async function keyForDecrypt(a: CryptArgs, h: EnvelopeHeader): Promise<[Buffer, 
   // The same bounds as every stored KDF record (lib/keys/kdf.ts), so that a
   // hostile header cannot ask for unbounded memory or time; TSRF headers
   // name scrypt only.
-  if (kdf.alg !== 'scrypt') badHeader('unsupported key derivation parameters');
+  if (kdf === null || typeof kdf !== 'object' || kdf.alg !== 'scrypt') badHeader('unsupported key derivation parameters');
   let params: KdfParams;
   try {
     params = kdfFromRecord(kdf, 'TSRF header');

@@ -19,14 +19,13 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+import { packageRoot } from '../backend/package-root';
 import { type Suite, SUITES } from '../chunked/options';
 import { ALGORITHMS, AeadKey, backend, nativeKernels, secureMemoryStats, TesseraError } from '../index';
 import { crypt, type CryptArgs } from './crypt';
 import { db, type DbArgs, dbFailure, parseDb } from './db';
 import { keyring, keyringFailure, parseKeyring, storeName } from './keyring';
 import { CliError, EXIT, type KeySource } from './keys';
-
-const root = path.join(__dirname, '..', '..', '..');
 
 const USAGE = `usage:
   tessera encrypt <in> <out> KEY [--suite cobblestone-256|cobblestone-128] [--threads N] [--quiet] [--force]
@@ -191,7 +190,7 @@ function main(argv: string[]): void {
       void runDb(rest);
       return;
     case 'bench': {
-      const script = path.join(root, 'bench', 'run.mjs');
+      const script = path.join(packageRoot(), 'bench', 'run.mjs');
       if (!fs.existsSync(script)) {
         // The suite compares tessera with peers (sodium-native, @noble/ciphers,
         // libsodium-wrappers) that are dev dependencies: it runs from a clone.
@@ -210,7 +209,7 @@ function main(argv: string[]): void {
     case 'selftest':
       return selftest();
     case 'version':
-      console.log(JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).version);
+      console.log(JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')).version);
       return;
     case '-h':
     case '--help':

@@ -13,7 +13,8 @@
  * One set of bounds applies to parameters a caller picks and to parameters
  * read back from a key store or a file header, so that a hostile document
  * cannot ask for unbounded memory or time: scrypt needs
- * `scryptMemory(N, r, p)` bytes (at most 1 GiB) and N * r * p <= 2^24;
+ * `scryptMemory(N, r, p)` bytes (at most 1 GiB), N * r * p <= 2^24 and
+ * N < 2^(16 r) (RFC 7914 section 2);
  * Argon2id at most 1 GiB and 16 passes; PBKDF2 at most 10^7 iterations.
  * New material also has floors (scrypt N >= 2^17, PBKDF2 >= 100 000
  * iterations, Argon2id >= 19 MiB); stored parameters below them still open.
@@ -108,6 +109,8 @@ export function kdfParams(options: unknown, stored = false): KdfParams {
     const p = int(o.p ?? SCRYPT_DEFAULTS.p, 'scrypt p', 1, 1024);
     if (scryptMemory(N, r, p) > MAX_MEMORY) bad(`scrypt N = ${N}, r = ${r}, p = ${p} needs more than 1 GiB of memory`);
     if (N * r * p > 2 ** 24) bad(`scrypt N = ${N}, r = ${r}, p = ${p} costs more than N * r * p = 2^24`);
+    // RFC 7914 section 2: N < 2^(128 * r / 8). OpenSSL refuses a larger N (a RangeError, not a TesseraError); below 2^30 only r = 1 reaches it.
+    if (N >= 2 ** (16 * r)) bad(`scrypt N = ${N} with r = ${r} must be less than 2^${16 * r} (RFC 7914 section 2)`);
     return { kdf, salt: saltOf(o.salt), N, r, p };
   }
   if (kdf === 'pbkdf2-sha256') {

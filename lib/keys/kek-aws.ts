@@ -21,7 +21,7 @@
 import { TesseraError } from '../errors';
 import { requirePeer } from '../peer';
 import { describe } from '../format';
-import type { KekProvider } from './kek';
+import type { KekProvider } from './kek-provider';
 import { type ResilienceOptions, resilient, transientFailure } from './kek-resilient';
 
 export interface AwsKmsOptions {

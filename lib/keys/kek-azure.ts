@@ -52,7 +52,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 
 import { TesseraError } from '../errors';
 import { describe } from '../format';
-import type { KekProvider } from './kek';
+import type { KekProvider } from './kek-provider';
 import { type ResilienceOptions, resilient, transientFailure } from './kek-resilient';
 
 export type AzureWrapAlgorithm = 'RSA-OAEP-256' | 'A256KW';

@@ -38,7 +38,7 @@
 import { TesseraError } from '../errors';
 import { describe } from '../format';
 import { crc32c } from './crc32c';
-import type { KekProvider } from './kek';
+import type { KekProvider } from './kek-provider';
 import { type ResilienceOptions, resilient } from './kek-resilient';
 
 /** What tessera uses of a KeyManagementServiceClient (any transport); both resolve to [response, ...]. */

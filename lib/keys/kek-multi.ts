@@ -25,7 +25,7 @@ import { createHash } from 'node:crypto';
 
 import { type ErrorCode, TesseraError } from '../errors';
 import { describe } from '../format';
-import type { KekProvider } from './kek';
+import type { KekProvider } from './kek-provider';
 
 const MAGIC = [0x54, 0x4b, 0x4d, 0x31]; // "TKM1"
 const MAX_MEMBERS = 16;

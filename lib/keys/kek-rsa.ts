@@ -24,7 +24,7 @@ import { constants, createHash, createPrivateKey, createPublicKey, KeyObject, pr
 
 import { TesseraError } from '../errors';
 import { describe } from '../format';
-import type { KekProvider } from './kek';
+import type { KekProvider } from './kek-provider';
 
 export type RsaKeyInput = string | KeyObject;
 

@@ -20,7 +20,7 @@
  */
 import { TesseraError } from '../errors';
 import { describe } from '../format';
-import type { KekProvider } from './kek';
+import type { KekProvider } from './kek-provider';
 import { awsKms } from './kek-aws';
 import { type AzureWrapAlgorithm, azureKeyVault } from './kek-azure';
 import { gcpKms } from './kek-gcp';

@@ -20,7 +20,7 @@
  */
 import { TesseraError } from '../errors';
 import { describe } from '../format';
-import type { KekProvider } from './kek';
+import type { KekProvider } from './kek-provider';
 import { type ResilienceOptions, resilient } from './kek-resilient';
 
 export interface VaultTransitOptions {

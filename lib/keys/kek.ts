@@ -68,8 +68,10 @@ import { vaultTransit } from './kek-vault';
 import { fromUri } from './kek-uri';
 import { rsa } from './kek-rsa';
 import { keywrap } from './keywrap';
+import type { KekProvider } from './kek-provider';
 
 export type { Argon2idParams, KdfName, KdfOptions, KdfParams, Pbkdf2Params, ScryptParams } from './kdf';
+export type { KekProvider } from './kek-provider';
 
 export type { AwsKmsOptions } from './kek-aws';
 export type { AzureKeyVaultOptions } from './kek-azure';
@@ -79,34 +81,6 @@ export type { FailureKind, ResilienceOptions } from './kek-resilient';
 export type { VaultTransitOptions } from './kek-vault';
 export type { FromUriOptions } from './kek-uri';
 export type { RsaKekOptions, RsaKekProvider, RsaKeyInput } from './kek-rsa';
-
-export interface KekProvider {
-  /** Stable identifier of this KEK (stored next to what it wrapped; never derived reversibly from the key). */
-  readonly id: string;
-  wrap(dataKey: Uint8Array): Promise<Uint8Array>;
-  /**
-   * ERR_AUTH if wrapped was not made by this KEK or was altered (ERR_KEK for
-   * a passphrase KEK, where that usually means a wrong passphrase, and for a
-   * public-only RSA KEK).
-   */
-  unwrap(wrapped: Uint8Array): Promise<Uint8Array>;
-  /**
-   * Ids the same KEK had in earlier tessera versions: a store or file that
-   * recorded one of them still opens with this provider (answersTo).
-   */
-  readonly formerIds?: readonly string[];
-  /**
-   * Where the service draws data keys itself (AWS KMS GenerateDataKey, Vault
-   * Transit datakey): a fresh key and its wrapped form in one call.
-   */
-  generateDataKey?(length: number): Promise<{ dataKey: Uint8Array; wrapped: Uint8Array }>;
-  /**
-   * Where the service can (AWS KMS ReEncrypt, Vault Transit rewrap): a
-   * wrapped key re-wrapped under the KEK's current version, without the
-   * data key leaving the service.
-   */
-  rewrap?(wrapped: Uint8Array): Promise<Uint8Array>;
-}
 
 /** Whether kek is the KEK a store recorded as `id` (its id, or one it had before). */
 export function answersTo(kek: KekProvider, id: string): boolean {

@@ -144,7 +144,10 @@ export function checkDocShape(v: unknown, where: string): KeyringDoc {
   if (d.kekParams !== undefined) {
     const k = d.kekParams as Record<string, unknown>;
     const int = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 1;
-    const fields = KDF_FIELDS[String(k?.alg)];
+    // A string naming an own member only: String() of {"toString": 1} throws, and
+    // 'constructor' or '__proto__' would find Object.prototype's members.
+    const alg = isObj(k) && typeof k.alg === 'string' ? k.alg : '';
+    const fields = Object.hasOwn(KDF_FIELDS, alg) ? KDF_FIELDS[alg] : undefined;
     if (!isObj(k) || !fields || typeof k.salt !== 'string' || !B64.test(k.salt) || !fields.every((f) => int(k[f]))) bad('kekParams');
   }
   if (!isObj(d.purposes)) bad('purposes');
@@ -159,7 +162,8 @@ export function checkDocShape(v: unknown, where: string): KeyringDoc {
     const r = k as Record<string, unknown>;
     if (!Number.isInteger(r.id) || (r.id as number) < 1 || (r.id as number) > 0xffffffff || ids.has(r.id as number)) bad('key id');
     ids.add(r.id as number);
-    if (typeof r.purpose !== 'string' || !isObj((d.purposes as Record<string, unknown>)[r.purpose])) bad('key purpose');
+    if (typeof r.purpose !== 'string' || !Object.hasOwn(d.purposes as object, r.purpose) || !isObj((d.purposes as Record<string, unknown>)[r.purpose]))
+      bad('key purpose');
     if (!ALGS.has(r.algorithm as string)) bad('key algorithm');
     if (!KEY_STATES.includes(r.state as KeyState)) bad('key state');
     if (!count(r.createdAt) || !count(r.stateChangedAt) || !count(r.encrypted) || !count(r.decrypted)) bad('key numbers');

@@ -1,5 +1,5 @@
 /*
- * tsr_aead (native/core/tsr_aead.h) for the addon: one front over every
+ * tsr_aead (native/aead/tsr_aead.h) for the addon: one front over every
  * tier (native/aead/tsr_kernel.h). It checks lengths once, holds the key and
  * every key-derived state in tsr_secmem, and calls a kernel:
  *   AES-256-GCM, AES-128-GCM    tsr_aesgcm_* (NIST SP 800-38D) on the tier's AES kernel
@@ -17,9 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../core/tsr_aead.h"
-#include "../core/tsr_chacha20.h"
-#include "../core/tsr_util.h"
+#include "tsr_aead.h"
+#include "../chacha20/tsr_chacha20.h"
+#include "../util/tsr_util.h"
 #include "../openssl/tsr_aead_openssl.h"
 #include "../secmem/tsr_secmem.h"
 #include "aesgcm/tsr_aesgcm_split.h"

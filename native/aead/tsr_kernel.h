@@ -15,7 +15,7 @@
 #ifndef TSR_KERNEL_H
 #define TSR_KERNEL_H
 
-#include "../core/tsr_aead.h"
+#include "tsr_aead.h"
 #include "aesgcm/tsr_aesgcm.h"
 #include "chachapoly/tsr_chachapoly_kern.h"
 

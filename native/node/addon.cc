@@ -1,31 +1,20 @@
-// Module entry, TesseraError bridge, argument checks and the nonce pool.
+// Module entry, the TesseraError bridge, argument conversion and output memory.
 #include "addon.h"
 
 #include <cstdlib>
 #include <cstring>
 
 extern "C" {
-#include "../core/tsr_util.h"
+#include "../util/tsr_util.h"
 #include "../pool/tsr_outmem.h"
 #include "../secmem/tsr_secmem.h"
 }
 
 namespace tsr {
 
-// Random nonces for AeadKey come from a 4 KiB buffer refilled from the
-// CSPRNG: one RAND_bytes call per ~300 nonces instead of one per message.
-// The buffer sits in tsr_secmem, which is MADV_WIPEONFORK: a forked child
-// finds `avail == 0` and refills instead of replaying the parent's nonces.
-// Without wipe-on-fork (memfd_secret mode, older kernels) it is not used.
-struct NoncePool {
-  uint32_t avail;
-  uint32_t pad[3];
-  uint8_t bytes[4096];
-};
-
 Instance::~Instance() {
   for (auto *c : raw) tsr_aead_ctx_free(c);
-  tsr_secmem_free(nonces);
+  tsr_nonce_pool_free(nonces);
 }
 
 Instance &GetInstance(Napi::Env env) {
@@ -42,41 +31,24 @@ void Throw(Napi::Env env, const char *code, const std::string &message) {
   throw Napi::Error(env, MakeError(env, code, message));
 }
 
-Napi::Value StatusError(Napi::Env env, tsr_status st, const char *what) {
-  std::string w(what);
-  switch (st) {
-    case TSR_ERR_AUTH:
-      return MakeError(env, "ERR_AUTH",
-                       w + ": authentication failed (wrong key, nonce, associated data, or tampered data)");
-    case TSR_ERR_ALGORITHM:
-      return MakeError(env, "ERR_ALGORITHM", w + ": unknown algorithm id");
-    case TSR_ERR_FORMAT:
-      return MakeError(env, "ERR_FORMAT", w + ": malformed message");
-    case TSR_ERR_LENGTH:
-      return MakeError(env, "ERR_ARGUMENT", w + ": input longer than the algorithm allows");
-    case TSR_ERR_TRUNCATED:
-      return MakeError(
-          env, "ERR_TRUNCATED",
-          w + ": ciphertext truncated or extended (the final chunk is missing or has an impossible length)");
-    case TSR_ERR_COMMITMENT:
-      return MakeError(env, "ERR_COMMITMENT",
-                       w + ": key commitment mismatch (wrong key, wrong context, or a tampered header)");
-    case TSR_ERR_NOMEM:
-      return MakeError(env, "ERR_SECURE_MEMORY",
-                       w + ": secure memory allocation failed (see secureMemoryStats(); RLIMIT_MEMLOCK?)");
-    case TSR_ERR_BACKEND: {
-      tsr_kernel k;
-      const char *why = "the native kernel cannot run on this CPU";
-      tsr_kernel_default(&k, &why);
-      return MakeError(env, "ERR_BACKEND", w + ": " + why);
-    }
-    default:
-      return MakeError(env, "ERR_INTERNAL", w + ": the crypto library reported an error");
+Napi::Value StatusError(Napi::Env env, tsr_status st, const char *what, long long index) {
+  Instance &inst = GetInstance(env);
+  if (inst.status_fn.IsEmpty())
+    return Napi::Error::New(env, std::string(what) + ": status " + std::to_string(st)).Value();
+  Napi::Value detail = env.Undefined();
+  if (st == TSR_ERR_BACKEND) {
+    tsr_kernel k;
+    const char *why = "the native kernel cannot run on this CPU";
+    tsr_kernel_default(&k, &why);
+    detail = Napi::String::New(env, why);
+  } else if (index >= 0) {
+    detail = Napi::Number::New(env, static_cast<double>(index));
   }
+  return inst.status_fn.Call({Napi::Number::New(env, st), Napi::String::New(env, what), detail});
 }
 
-void ThrowStatus(Napi::Env env, tsr_status st, const char *what) {
-  throw Napi::Error(env, StatusError(env, st, what));
+void ThrowStatus(Napi::Env env, tsr_status st, const char *what, long long index) {
+  throw Napi::Error(env, StatusError(env, st, what, index));
 }
 
 // N-API calls that fail may leave an exception pending; ours replaces it.
@@ -166,30 +138,14 @@ Bytes GetBytes(Napi::Env env, napi_value v, const char *name, bool optional) {
 
 tsr_aead_alg GetAlg(Napi::Env env, napi_value v) {
   int32_t id = 0;
-  if (napi_get_value_int32(env, v, &id) != napi_ok || !tsr_aead_valid(id))
-    Throw(env, "ERR_ALGORITHM", "unknown algorithm");
+  if (napi_get_value_int32(env, v, &id) != napi_ok || !tsr_aead_valid(id)) ThrowStatus(env, TSR_ERR_ALGORITHM, "aead");
   return static_cast<tsr_aead_alg>(id);
 }
 
-void CheckLen(Napi::Env env, const Bytes &b, size_t want, const char *code, const char *name) {
-  if (b.len != want)
-    Throw(env, code,
-          std::string(name) + " must be " + std::to_string(want) + " bytes (got " + std::to_string(b.len) + ")");
-}
-
-static bool Overlaps(const Bytes &a, const Bytes &b) {
-  return a.len && b.len && a.data < b.data + b.len && b.data < a.data + a.len;
-}
-
-void CheckOut(Napi::Env env, const Bytes &out, size_t need, const Bytes *in1, const Bytes *in2) {
+void CheckOutLen(Napi::Env env, const Bytes &out, size_t need) {
   if (out.len < need)
     Throw(env, "ERR_ARGUMENT",
           "output buffer too small: need " + std::to_string(need) + " bytes (got " + std::to_string(out.len) + ")");
-  // In-place is exact aliasing (out starts where the input starts); any
-  // other overlap would let the cipher read bytes it already overwrote.
-  if (in1 && Overlaps(out, *in1) && out.data != in1->data)
-    Throw(env, "ERR_ARGUMENT", "output buffer partially overlaps the input (in-place must start at the same byte)");
-  if (in2 && Overlaps(out, *in2)) Throw(env, "ERR_ARGUMENT", "output buffer overlaps the associated data");
 }
 
 // Output memory (docs/API.md "Output memory"). Outputs of TSR_OUTMEM_MIN bytes
@@ -260,23 +216,6 @@ Napi::Value NewBuffer(Napi::Env env, size_t len, uint8_t **data) {
   return Napi::Value(env, v);
 }
 
-void RandomNonce(Napi::Env env, uint8_t *out, size_t n) {
-  Instance &inst = GetInstance(env);
-  NoncePool *pool = inst.nonces;
-  if (!pool) {
-    if (tsr_random_bytes(out, n) != TSR_OK) ThrowStatus(env, TSR_ERR_INTERNAL, "random nonce");
-    return;
-  }
-  if (pool->avail < n) {
-    if (tsr_random_bytes(pool->bytes, sizeof pool->bytes) != TSR_OK) ThrowStatus(env, TSR_ERR_INTERNAL, "random nonce");
-    pool->avail = sizeof pool->bytes;
-  }
-  uint8_t *src = pool->bytes + (sizeof pool->bytes - pool->avail);
-  std::memcpy(out, src, n);
-  tsr_memzero(src, n);  // a nonce is handed out once; no copy stays behind
-  pool->avail -= static_cast<uint32_t>(n);
-}
-
 // allocOutput(n): an output Buffer from NewBuffer (lib/backend/native.ts
 // uses it for chunked outputs of 32 MiB and more; smaller ones it makes with
 // Buffer.allocUnsafeSlow, the same allocator without the call).
@@ -314,10 +253,13 @@ static Napi::Value AllocOutput(const Napi::CallbackInfo &info) {
   return NewBuffer(env, static_cast<size_t>(d), &p);
 }
 
-static Napi::Value SetErrorClass(const Napi::CallbackInfo &info) {
+// setErrors(TesseraError, statusError): how the binding makes its errors.
+static Napi::Value SetErrors(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsFunction()) throw Napi::TypeError::New(env, "setErrorClass expects a constructor");
+  if (!info[0].IsFunction() || !info[1].IsFunction())
+    throw Napi::TypeError::New(env, "setErrors expects a constructor and a function");
   GetInstance(env).error_ctor = Napi::Persistent(info[0].As<Napi::Function>());
+  GetInstance(env).status_fn = Napi::Persistent(info[1].As<Napi::Function>());
   return env.Undefined();
 }
 
@@ -375,16 +317,8 @@ static Napi::Value Kernels(const Napi::CallbackInfo &info) {
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto *inst = new Instance();
   env.SetInstanceData<Instance>(inst);
-  inst->nonces = static_cast<NoncePool *>(tsr_secmem_alloc(sizeof(NoncePool)));
-  if (inst->nonces) {
-    tsr_secmem_stats st;
-    tsr_secmem_stats_get(&st);
-    if (!st.wipe_on_fork) {  // never buffer nonces across a possible fork
-      tsr_secmem_free(inst->nonces);
-      inst->nonces = nullptr;
-    }
-  }
-  exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClass, "setErrorClass"));
+  inst->nonces = tsr_nonce_pool_new();
+  exports.Set("setErrors", Napi::Function::New(env, SetErrors, "setErrors"));
   exports.Set("allocOutput", Napi::Function::New(env, AllocOutput, "allocOutput"));
   exports.Set("outputMemory", Napi::Function::New(env, OutputMemory, "outputMemory"));
   exports.Set("setKernel", Napi::Function::New(env, SetKernel, "setKernel"));

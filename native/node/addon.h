@@ -1,6 +1,9 @@
 // Shared pieces of the node-addon-api binding: per-instance state, the
-// TesseraError bridge and argument checks done at the boundary (the style of
-// sodium-native: every argument checked, typed errors, never a crash).
+// TesseraError bridge and the conversion of arguments at the boundary (the
+// style of sodium-native: a mechanical binding). The rules (argument
+// checks with worded errors, the message header, nonce counting) live in
+// the front layer, lib/front, once for both backends; what remains here
+// keeps a direct call from reading or writing outside a buffer.
 #pragma once
 
 #include <napi.h>
@@ -10,8 +13,9 @@
 
 extern "C" {
 #include "../aead/tsr_kernel.h"
-#include "../core/tsr_aead.h"
-#include "../core/tsr_format.h"
+#include "../aead/tsr_aead.h"
+#include "../message/tsr_message.h"
+#include "../message/tsr_nonce.h"
 }
 
 namespace tsr {
@@ -19,10 +23,11 @@ namespace tsr {
 // Per-addon-instance state (one per Node environment / worker thread).
 struct Instance {
   Napi::FunctionReference error_ctor;                                    // lib/errors.ts TesseraError
+  Napi::FunctionReference status_fn;                                     // lib/front/status.ts statusError
   Napi::FunctionReference key_ctor;                                      // NativeKey, to recognise it as a key argument
   tsr_aead_ctx *raw[5] = {nullptr, nullptr, nullptr, nullptr, nullptr};  // raw API, by alg id
-  struct NoncePool *nonces = nullptr;
-  tsr_kernel kernel{};  // set by setKernel(); else the process default
+  tsr_nonce_pool *nonces = nullptr;                                      // message nonces of this JS thread
+  tsr_kernel kernel{};                                                   // set by setKernel(); else the process default
   bool kernel_set = false;
   ~Instance();
 };
@@ -39,9 +44,10 @@ tsr_kernel CurrentKernel(Napi::Env env);
 // or plaintext; they say what was expected and what arrived.
 Napi::Value MakeError(Napi::Env env, const char *code, const std::string &message);
 [[noreturn]] void Throw(Napi::Env env, const char *code, const std::string &message);
-// The TesseraError for a tsr_status (what: the operation, for the message).
-Napi::Value StatusError(Napi::Env env, tsr_status st, const char *what);
-[[noreturn]] void ThrowStatus(Napi::Env env, tsr_status st, const char *what);
+// The TesseraError for a tsr_status, from lib/front/status.ts (what: the
+// operation; index: a failing batch message, or -1).
+Napi::Value StatusError(Napi::Env env, tsr_status st, const char *what, long long index = -1);
+[[noreturn]] void ThrowStatus(Napi::Env env, tsr_status st, const char *what, long long index = -1);
 
 // A checked view of a Uint8Array argument.
 struct Bytes {
@@ -56,9 +62,9 @@ Bytes GetBytes(Napi::Env env, napi_value v, const char *name, bool optional = fa
 // The same check without throwing: false if GetBytes would refuse v.
 bool TryBytes(napi_env env, napi_value v, Bytes *out);
 tsr_aead_alg GetAlg(Napi::Env env, napi_value v);
-void CheckLen(Napi::Env env, const Bytes &b, size_t want, const char *code, const char *name);
-// out must be at least `need` bytes; aliasing with `in` must be exact or none.
-void CheckOut(Napi::Env env, const Bytes &out, size_t need, const Bytes *in1, const Bytes *in2);
+// out must hold `need` bytes (a C function without an output length would
+// write past it otherwise).
+void CheckOutLen(Napi::Env env, const Bytes &out, size_t need);
 // A new Buffer of len bytes for an output, JS thread only (Node's allocator;
 // from 32 MiB a block of the AllocOut cache while it has room).
 Napi::Value NewBuffer(Napi::Env env, size_t len, uint8_t **data);
@@ -67,9 +73,6 @@ Napi::Value NewBuffer(Napi::Env env, size_t len, uint8_t **data);
 uint8_t *AllocOut(size_t len, void **hint);
 void FreeOut(uint8_t *p, void *hint);
 Napi::Value AdoptOut(Napi::Env env, uint8_t *p, size_t len, void *hint);
-
-// Fresh random nonce bytes (buffered per instance in wipe-on-fork memory).
-void RandomNonce(Napi::Env env, uint8_t *out, size_t n);
 
 // The key bytes held by a NativeKey (lib/aead.ts AeadKey's handle), read
 // on the JS thread only; nullptr if v is not a NativeKey. ERR_DISPOSED if it

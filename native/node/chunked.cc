@@ -2,7 +2,7 @@
 // (c2sp.org/chunked-encryption) in secure memory, and the calls that
 // seal or open runs of consecutive chunks on the worker pool, synchronously
 // or on a libuv thread. lib/chunked/ builds buffers, streams, random access
-// and files on these few calls; the framing math stays in native/core.
+// and files on these few calls; the framing math stays in native/chunked.
 //
 //   new NativeChunked(suite, inputKey: Uint8Array | NativeKey, salt, context)
 //   commitment() / check(commitment)
@@ -32,7 +32,7 @@
 #include "chunked.h"
 
 extern "C" {
-#include "../core/tsr_util.h"
+#include "../util/tsr_util.h"
 #include "../pool/tsr_chunked_pool.h"
 #include "../pool/tsr_pool.h"
 }
@@ -49,18 +49,13 @@ double GetNumber(Napi::Env env, napi_value v, const char *name, double max) {
 }
 
 Napi::Value ChunkError(Napi::Env env, tsr_status st, bool seal) {
-  if (st == TSR_ERR_AUTH)
-    return MakeError(env, "ERR_AUTH",
-                     "chunked ciphertext: a chunk failed authentication (tampered, reordered or foreign data)");
-  if (st == TSR_ERR_LENGTH)
-    return MakeError(env, "ERR_ARGUMENT", "chunked message: past the 2^38 chunk limit of c2sp.org/chunked-encryption");
   return StatusError(env, st, seal ? "encrypt chunks" : "decrypt chunks");
 }
 
 namespace {
 
-// One seal/open request, checked at the boundary. `threads` 0 means the
-// pool size.
+// One seal/open request, converted at the boundary (lib/front/chunked.ts
+// checks it first, with worded errors). `threads` 0 means the pool size.
 struct Run {
   bool seal;
   uint64_t counter;
@@ -93,18 +88,10 @@ Run ParseRun(const Napi::CallbackInfo &info, bool seal, bool alloc = false) {
   r.width = t ? t : tsr_pool_size();
   tsr_chunked_shape shape;
   tsr_status st = tsr_chunked_run_shape(seal, r.in.len, r.final, &shape);
-  if (st == TSR_ERR_FORMAT)
-    Throw(env, "ERR_ARGUMENT",
-          seal ? "a non-final run must be whole 16 KiB chunks" : "a non-final run must be whole 16400-byte chunks");
-  if (st != TSR_OK) ThrowStatus(env, st, "chunked ciphertext");
+  if (st != TSR_OK) ThrowStatus(env, st == TSR_ERR_FORMAT ? TSR_ERR_ARGUMENT : st, "chunked run");
   r.chunks = shape.chunks;
   r.need = static_cast<size_t>(shape.outlen);
-  if (alloc) return r;
-  if (r.out.len < r.need)
-    Throw(env, "ERR_ARGUMENT",
-          "output buffer too small: need " + std::to_string(r.need) + " bytes (got " + std::to_string(r.out.len) + ")");
-  bool overlap = r.need && r.in.len && r.out.data < r.in.data + r.in.len && r.in.data < r.out.data + r.need;
-  if (overlap) Throw(env, "ERR_ARGUMENT", "output buffer overlaps the input");
+  if (!alloc) CheckOutLen(env, r.out, r.need);
   return r;
 }
 
@@ -204,7 +191,7 @@ class NativeChunked : public Napi::ObjectWrap<NativeChunked> {
     Napi::Env env = info.Env();
     int32_t suite = 0;
     if (napi_get_value_int32(env, info[0], &suite) != napi_ok || !tsr_chunked_suite_valid(suite))
-      Throw(env, "ERR_ALGORITHM", "unknown chunked suite");
+      ThrowStatus(env, TSR_ERR_ALGORITHM, "chunked");
     size_t want = tsr_chunked_key_len(static_cast<tsr_chunked_suite>(suite)), klen = 0;
     const uint8_t *key = NativeKeyBytes(env, info[1], &klen);
     if (!key) {
@@ -212,16 +199,13 @@ class NativeChunked : public Napi::ObjectWrap<NativeChunked> {
       key = k.data;
       klen = k.len;
     }
-    if (klen != want)
-      Throw(env, "ERR_KEY_LENGTH",
-            std::string(suite == TSR_COBBLESTONE_128 ? "cobblestone-128" : "cobblestone-256") + " takes a " +
-                std::to_string(want) + "-byte key (got " + std::to_string(klen) + ")");
+    if (klen != want) ThrowStatus(env, TSR_ERR_ARGUMENT, "chunked key");
     raw_ = info.Length() > 4 && info[4].IsString() && info[4].As<Napi::String>().Utf8Value() == "raw";
 #ifndef TSR_TEST_HOOKS
     if (raw_) Throw(env, "ERR_ARGUMENT", "raw mode is not available");
 #endif
     Bytes salt = GetBytes(env, info[2], raw_ ? "baseNonce" : "salt");
-    CheckLen(env, salt, raw_ ? TSR_CHUNKED_NONCE : TSR_CHUNKED_SALT, "ERR_ARGUMENT", raw_ ? "baseNonce" : "salt");
+    if (salt.len != (raw_ ? TSR_CHUNKED_NONCE : TSR_CHUNKED_SALT)) ThrowStatus(env, TSR_ERR_ARGUMENT, "chunked salt");
     Bytes context = GetBytes(env, info[3], "context", true);
     state_ = std::make_shared<ChunkedState>();
     state_->kernel = CurrentKernel(env);
@@ -239,13 +223,14 @@ class NativeChunked : public Napi::ObjectWrap<NativeChunked> {
 
  private:
   ChunkedState &State(Napi::Env env) {
-    if (!state_) Throw(env, "ERR_DISPOSED", "chunked cipher has been disposed");
-    if (busy_) Throw(env, "ERR_ARGUMENT", "chunked cipher is busy with an async operation");
+    // lib/front/chunked.ts refuses these first, with worded errors.
+    if (!state_) ThrowStatus(env, TSR_ERR_ARGUMENT, "chunked (disposed)");
+    if (busy_) ThrowStatus(env, TSR_ERR_ARGUMENT, "chunked (busy)");
     return *state_;
   }
 
   ChunkedState &Derived(Napi::Env env) {
-    if (raw_) Throw(env, "ERR_ARGUMENT", "raw mode has no commitment");
+    if (raw_) ThrowStatus(env, TSR_ERR_ARGUMENT, "chunked (raw mode)");
     return State(env);
   }
 
@@ -261,7 +246,7 @@ class NativeChunked : public Napi::ObjectWrap<NativeChunked> {
     Napi::Env env = info.Env();
     ChunkedState &s = Derived(env);
     Bytes c = GetBytes(env, info[0], "commitment");
-    CheckLen(env, c, TSR_CHUNKED_COMMITMENT, "ERR_ARGUMENT", "commitment");
+    if (c.len != TSR_CHUNKED_COMMITMENT) ThrowStatus(env, TSR_ERR_ARGUMENT, "commitment");
     tsr_status st = tsr_chunked_check(s.keys, c.data);
     if (st != TSR_OK) ThrowStatus(env, st, "chunked ciphertext");
     return env.Undefined();
@@ -324,6 +309,21 @@ Napi::Value OpenedLength(const Napi::CallbackInfo &info) {
   return Napi::Number::New(env, static_cast<double>(pt));
 }
 
+// chunkedRunShape(seal, inputLength, final) -> [status, chunks, output
+// bytes]: tsr_chunked_run_shape, the one home of the chunk math, for the
+// front layer's run checks.
+Napi::Value RunShape(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  uint64_t len = static_cast<uint64_t>(GetNumber(env, info[1], "input length", 9007199254740991.0));
+  tsr_chunked_shape shape = {0, 0};
+  tsr_status st = tsr_chunked_run_shape(info[0].ToBoolean().Value(), len, info[2].ToBoolean().Value(), &shape);
+  Napi::Array a = Napi::Array::New(env, 3);
+  a.Set(0u, Napi::Number::New(env, st));
+  a.Set(1u, Napi::Number::New(env, static_cast<double>(shape.chunks)));
+  a.Set(2u, Napi::Number::New(env, static_cast<double>(shape.outlen)));
+  return a;
+}
+
 Napi::Value PoolSize(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (info.Length() > 0 && !info[0].IsUndefined())
@@ -340,6 +340,7 @@ Napi::Value PoolSize(const Napi::CallbackInfo &info) {
 
 void InitChunked(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeChunked", NativeChunked::Define(env));
+  exports.Set("chunkedRunShape", Napi::Function::New(env, RunShape, "chunkedRunShape"));
   exports.Set("chunkedOpenedLength", Napi::Function::New(env, OpenedLength, "chunkedOpenedLength"));
   exports.Set("pool", Napi::Function::New(env, PoolSize, "pool"));
 }

@@ -9,7 +9,7 @@
 #include "addon.h"
 
 extern "C" {
-#include "../core/tsr_chunked.h"
+#include "../chunked/tsr_chunked.h"
 #include "../secmem/tsr_secmem.h"
 }
 

@@ -207,7 +207,7 @@ Napi::Value ChunkedFileAsync(const Napi::CallbackInfo &info, std::shared_ptr<Chu
   }
   std::shared_ptr<Progress> progress;
   if (info.Length() > 7 && !info[7].IsUndefined()) {
-    if (!info[7].IsFunction()) Throw(env, "ERR_ARGUMENT", "onProgress must be a function");
+    if (!info[7].IsFunction()) ThrowStatus(env, TSR_ERR_ARGUMENT, "onProgress");
     progress = std::make_shared<Progress>();
     progress->fn = Napi::ThreadSafeFunction::New(env, info[7].As<Napi::Function>(), "tessera:file-progress", 0, 1);
   }

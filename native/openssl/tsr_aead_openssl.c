@@ -28,9 +28,9 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
-#include "../core/tsr_aead.h"
-#include "../core/tsr_chacha20.h"
-#include "../core/tsr_util.h"
+#include "../aead/tsr_aead.h"
+#include "../chacha20/tsr_chacha20.h"
+#include "../util/tsr_util.h"
 #include "../secmem/tsr_secmem.h"
 #include "tsr_gcm_split.h"
 #include "tsr_aead_openssl.h"
@@ -47,25 +47,10 @@ struct tsr_aead_openssl {
   int serial;           /* tsr_aead_ctx_set_parallel(ctx, 0) */
 };
 
-static tsr_openssl_ciphers g_ciphers;
-static pthread_once_t g_once = PTHREAD_ONCE_INIT;
-
-static void fetch_ciphers(void) {
-  g_ciphers.gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
-  g_ciphers.gcm128 = EVP_CIPHER_fetch(NULL, "AES-128-GCM", NULL);
-  g_ciphers.chacha = EVP_CIPHER_fetch(NULL, "ChaCha20-Poly1305", NULL);
-  g_ciphers.ecb = EVP_CIPHER_fetch(NULL, "AES-256-ECB", NULL);
-  g_ciphers.ctr = EVP_CIPHER_fetch(NULL, "AES-256-CTR", NULL);
-}
-
-const tsr_openssl_ciphers *tsr_openssl_fetch(void) {
-  pthread_once(&g_once, fetch_ciphers);
-  return &g_ciphers;
-}
-
 static const EVP_CIPHER *bulk_cipher(tsr_aead_alg alg) {
-  if (alg == TSR_AEAD_AES128GCM) return g_ciphers.gcm128;
-  return (alg == TSR_AEAD_AES256GCM || alg == TSR_AEAD_XAES256GCM) ? g_ciphers.gcm : g_ciphers.chacha;
+  if (alg == TSR_AEAD_AES128GCM) return tsr_openssl_fetch()->gcm128;
+  const tsr_openssl_ciphers *cs = tsr_openssl_fetch();
+  return (alg == TSR_AEAD_AES256GCM || alg == TSR_AEAD_XAES256GCM) ? cs->gcm : cs->chacha;
 }
 
 /* The algorithms keyed once per key (96-bit nonces, no per-message subkey). */
@@ -73,26 +58,11 @@ static int keyed_directly(tsr_aead_alg alg) {
   return alg == TSR_AEAD_AES256GCM || alg == TSR_AEAD_CHACHA20POLY1305 || alg == TSR_AEAD_AES128GCM;
 }
 
-/* EVP lengths are ints: feed large buffers in 1 GiB pieces. */
-#define TSR_EVP_STEP ((size_t)1 << 30)
-
-int tsr_openssl_update(EVP_CIPHER_CTX *c, uint8_t *out, const uint8_t *in, size_t len) {
-  int outl;
-  while (len > 0) {
-    int n = (int)(len < TSR_EVP_STEP ? len : TSR_EVP_STEP);
-    if (EVP_CipherUpdate(c, out, &outl, in, n) != 1 || (out && outl != n)) return 0;
-    if (out) out += n;
-    in += n;
-    len -= (size_t)n;
-  }
-  return 1;
-}
-
 /* XAES-256-GCM steps 1-2: L = AES-256_K(0^128); K1 = dbl(L) in GF(2^128). */
 static int xaes_precompute(tsr_aead_openssl *ctx) {
   uint8_t zero[16] = {0}, l[16];
   int outl;
-  if (EVP_EncryptInit_ex2(ctx->ecb, g_ciphers.ecb, ctx->key, NULL, NULL) != 1) return 0;
+  if (EVP_EncryptInit_ex2(ctx->ecb, tsr_openssl_fetch()->ecb, ctx->key, NULL, NULL) != 1) return 0;
   EVP_CIPHER_CTX_set_padding(ctx->ecb, 0);
   if (EVP_EncryptUpdate(ctx->ecb, l, &outl, zero, 16) != 1) return 0;
   uint8_t *k1 = ctx->key + 32;
@@ -154,13 +124,13 @@ static int feed_aad(EVP_CIPHER_CTX *c, const uint8_t *a1, size_t l1, const uint8
 }
 
 tsr_aead_openssl *tsr_aead_openssl_new(tsr_aead_alg alg, const uint8_t *key, tsr_status *status) {
-  tsr_openssl_fetch();
+  const tsr_openssl_ciphers *cs = tsr_openssl_fetch();
   *status = TSR_ERR_INTERNAL;
   if (!tsr_aead_valid(alg) && alg != TSR_AEAD_AES128GCM) {
     *status = TSR_ERR_ALGORITHM;
     return NULL;
   }
-  if (!g_ciphers.gcm || !g_ciphers.gcm128 || !g_ciphers.chacha || !g_ciphers.ecb) return NULL;
+  if (!cs->gcm || !cs->gcm128 || !cs->chacha || !cs->ecb) return NULL;
   tsr_aead_openssl *ctx = (tsr_aead_openssl *)calloc(1, sizeof *ctx);
   if (!ctx) {
     *status = TSR_ERR_NOMEM;

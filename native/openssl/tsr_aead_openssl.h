@@ -1,12 +1,12 @@
 /*
  * The OpenSSL tier of the AEADs (tsr_aead_openssl.c): the same operations
- * as native/core/tsr_aead.h, called by the front (native/aead/tsr_aead.c)
+ * as native/aead/tsr_aead.h, called by the front (native/aead/tsr_aead.c)
  * after it has checked lengths. Key schedules live in OpenSSL's heap.
  */
 #ifndef TSR_AEAD_OPENSSL_H
 #define TSR_AEAD_OPENSSL_H
 
-#include "../core/tsr_aead.h"
+#include "../aead/tsr_aead.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -6,8 +6,8 @@
 
 #include <openssl/evp.h>
 
-#include "../core/tsr_gf128.h"
-#include "../core/tsr_util.h"
+#include "../aead/aesgcm/tsr_gf128.h"
+#include "../util/tsr_util.h"
 #include "../pool/tsr_pool.h"
 #include "tsr_openssl.h"
 

@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../core/tsr_aead.h"
+#include "../aead/tsr_aead.h"
 
 /* Messages below this size run on one thread (the hop and the GF(2^128)
  * arithmetic cost ~20 us; measured break-even is far below this). */

@@ -14,6 +14,9 @@ typedef struct {
 } tsr_openssl_ciphers;
 const tsr_openssl_ciphers *tsr_openssl_fetch(void);
 
+/* EVP lengths are ints: large buffers go in 1 GiB pieces. */
+#define TSR_EVP_STEP ((size_t)1 << 30)
+
 /* EVP_CipherUpdate over any length (EVP lengths are ints: 1 GiB pieces).
  * out == NULL feeds associated data. Returns 1 on success. */
 int tsr_openssl_update(EVP_CIPHER_CTX *c, uint8_t *out, const uint8_t *in, size_t len);

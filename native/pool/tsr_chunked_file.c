@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../core/tsr_util.h"
+#include "../util/tsr_util.h"
 #include "tsr_chunked_pool.h"
 #include "tsr_pool.h"
 

@@ -22,7 +22,7 @@
 #ifndef TSR_CHUNKED_FILE_H
 #define TSR_CHUNKED_FILE_H
 
-#include "../core/tsr_chunked.h"
+#include "../chunked/tsr_chunked.h"
 
 #ifdef __cplusplus
 extern "C" {

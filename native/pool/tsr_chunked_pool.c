@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "../core/tsr_util.h"
+#include "../util/tsr_util.h"
 #include "tsr_pool.h"
 
 typedef struct {

@@ -8,7 +8,7 @@
 #ifndef TSR_CHUNKED_POOL_H
 #define TSR_CHUNKED_POOL_H
 
-#include "../core/tsr_chunked.h"
+#include "../chunked/tsr_chunked.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -5,7 +5,7 @@
  * AAD with one bit flipped. Build:
  *   clang-19 -O1 -g -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Inative \
  *     native/test/fuzz_aesgcm.c native/aead/aesgcm/{tsr_aesgcm,aesni,vaes256,vaes512}.c \
- *     native/aead/tsr_cpu.c native/core/tsr_util.c -lcrypto -o fuzz_aesgcm */
+ *     native/aead/tsr_cpu.c native/util/tsr_util.c -lcrypto -o fuzz_aesgcm */
 #include <openssl/evp.h>
 #include <stdint.h>
 #include <stdlib.h>

@@ -7,7 +7,7 @@
  * ciphertext or tag with one bit flipped (-1, out zeroed).
  * Build: clang-19 -O1 -g -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Inative
  *        native/test/fuzz_chachapoly.c native/aead/chachapoly/[a-z]*.c native/aead/tsr_cpu.c
- *        native/core/tsr_util.c native/secmem/tsr_secmem.c -lcrypto -lpthread
+ *        native/util/tsr_util.c native/secmem/tsr_secmem.c -lcrypto -lpthread
  */
 #include <openssl/evp.h>
 #include <stdint.h>

@@ -1,6 +1,7 @@
 /*
- * libFuzzer differential target: the constant-time software primitives of
- * native/core (the WASM backend's engine) against OpenSSL
+ * libFuzzer differential target: the constant-time software primitives
+ * (native/aead/aesgcm/soft, native/aead/chachapoly/soft: the WASM backend's
+ * engine) against OpenSSL
  * EVP. Built with -DTSR_FUZZ=ON -DCMAKE_C_COMPILER=clang-19 (CMakeLists.txt).
  *
  * Input: byte 0 picks the primitive, bytes 1..4 are parameters (AAD length,
@@ -18,11 +19,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../core/tsr_chacha20.h"
-#include "../core/tsr_chachapoly.h"
-#include "../core/tsr_gcm.h"
-#include "../core/tsr_sha256.h"
-#include "../core/tsr_util.h"
+#include "../chacha20/tsr_chacha20.h"
+#include "../aead/chachapoly/soft/tsr_chachapoly.h"
+#include "../aead/aesgcm/soft/tsr_gcm.h"
+#include "../hash/tsr_sha256.h"
+#include "../util/tsr_util.h"
 
 #define REQUIRE(c)              \
   do {                          \

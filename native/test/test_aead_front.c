@@ -30,8 +30,8 @@
 
 #include "../aead/aesgcm/tsr_aesgcm_split.h"
 #include "../aead/tsr_kernel.h"
-#include "../core/tsr_aead.h"
-#include "../core/tsr_chacha20.h"
+#include "../aead/tsr_aead.h"
+#include "../chacha20/tsr_chacha20.h"
 #include "tsr_test.h"
 
 #define NALG 5

@@ -4,7 +4,7 @@
  * wiped), re-keying. Runs under ASan/UBSan in CI. */
 #include <stdint.h>
 
-#include "../core/tsr_aead.h"
+#include "../aead/tsr_aead.h"
 #include "tsr_test.h"
 
 static tsr_aead_ctx *new_ctx(tsr_aead_alg alg, const uint8_t *key) {

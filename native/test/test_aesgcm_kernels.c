@@ -14,8 +14,8 @@
 
 #include "../aead/aesgcm/tsr_aesgcm.h"
 #include "../aead/tsr_cpu.h"
-#include "../core/tsr_gf128.h"
-#include "../core/tsr_util.h"
+#include "../aead/aesgcm/tsr_gf128.h"
+#include "../util/tsr_util.h"
 #include "../secmem/tsr_secmem.h"
 #include "tsr_test.h"
 

@@ -2,7 +2,7 @@
  * C tests of the x86-64 ChaCha20-Poly1305 kernels (native/aead/chachapoly):
  * every ChaCha20 tier x every Poly1305 tier this CPU supports, against
  * OpenSSL's EVP chacha20-poly1305 / EVP_MAC POLY1305 and the portable core
- * (native/core/tsr_chachapoly.c, tsr_poly1305.c): RFC 8439 section 2.8.2,
+ * (native/aead/chachapoly/soft/tsr_chachapoly.c, tsr_poly1305.c): RFC 8439 section 2.8.2,
  * every length 0..4351 and the tails around larger multiples of 64..1024
  * and of the 16 KiB piece size, random AAD splits, unaligned and in-place
  * buffers, tampering (-1 and out zeroed), 1 MiB and 64 MiB messages,
@@ -16,9 +16,10 @@
 
 #include "../aead/chachapoly/tsr_chachapoly_kern.h"
 #include "../aead/tsr_cpu.h"
-#include "../core/tsr_chachapoly.h"
-#include "../core/tsr_poly1305.h"
-#include "../core/tsr_util.h"
+#include "../aead/chachapoly/soft/tsr_chachapoly.h"
+#include "../chacha20/tsr_chacha20.h"
+#include "../aead/chachapoly/soft/tsr_poly1305.h"
+#include "../util/tsr_util.h"
 #include "../secmem/tsr_secmem.h"
 #include "tsr_test.h"
 

@@ -1,4 +1,4 @@
-/* C tests of the Cobblestone core (native/core/tsr_chunked.c, tsr_sha512.c)
+/* C tests of the Cobblestone core (native/chunked/tsr_chunked.c, tsr_sha512.c)
  * and its pool runs (native/pool/tsr_chunked_pool.c). SHA-512, HMAC and
  * HKDF-Expand are compared with OpenSSL; the derivation with a Wycheproof
  * vector; every chunk with a one-shot OpenSSL AES-GCM of the same bytes. */
@@ -9,8 +9,8 @@
 #include <openssl/rand.h>
 #include <stdint.h>
 
-#include "../core/tsr_chunked.h"
-#include "../core/tsr_sha512.h"
+#include "../chunked/tsr_chunked.h"
+#include "../hash/tsr_sha512.h"
 #include "../pool/tsr_chunked_pool.h"
 #include "../pool/tsr_pool.h"
 #include "tsr_test.h"

@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "../core/tsr_chunked.h"
+#include "../chunked/tsr_chunked.h"
 #include "../pool/tsr_chunked_file.h"
 #include "../pool/tsr_pool.h"
 #include "tsr_test.h"

@@ -1,11 +1,11 @@
 /* C tests of the two-core GCM path (native/openssl/tsr_gcm_split.c) and the
- * GF(2^128) arithmetic it rests on (native/core/tsr_gf128.c): every result
+ * GF(2^128) arithmetic it rests on (native/aead/aesgcm/tsr_gf128.c): every result
  * is compared with OpenSSL's one-thread AES-256-GCM. */
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <stdint.h>
 
-#include "../core/tsr_gf128.h"
+#include "../aead/aesgcm/tsr_gf128.h"
 #include "../openssl/tsr_gcm_split.h"
 #include "tsr_test.h"
 

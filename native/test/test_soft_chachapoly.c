@@ -1,6 +1,6 @@
 /*
  * C tests of the software ChaCha20, Poly1305 and ChaCha20-Poly1305
- * (native/core/tsr_chacha20.c, tsr_poly1305.c, tsr_chachapoly.c):
+ * (native/chacha20/tsr_chacha20.c, tsr_poly1305.c, tsr_chachapoly.c):
  * RFC 8439 test vectors (sections 2.4.2, 2.5.2, 2.8.2, appendix A.3),
  * draft-irtf-cfrg-xchacha-03 appendix A.3.1, and differential checks against
  * OpenSSL's EVP ChaCha20, chacha20-poly1305 and EVP_MAC POLY1305.
@@ -10,10 +10,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "../core/tsr_chacha20.h"
-#include "../core/tsr_chachapoly.h"
-#include "../core/tsr_poly1305.h"
-#include "../core/tsr_util.h"
+#include "../chacha20/tsr_chacha20.h"
+#include "../aead/chachapoly/soft/tsr_chachapoly.h"
+#include "../aead/chachapoly/soft/tsr_poly1305.h"
+#include "../util/tsr_util.h"
 #include "tsr_test.h"
 
 /* --- OpenSSL references --- */

@@ -1,4 +1,4 @@
-/* C tests of the constant-time software AES-GCM (native/core/tsr_aes.c,
+/* C tests of the constant-time software AES-GCM (native/aead/aesgcm/soft/tsr_aes.c,
  * tsr_ghash.c, tsr_gcm.c): the bitsliced S-box against one computed here by
  * GF(2^8) inversion + the affine map (FIPS 197 section 5.1.1), FIPS 197
  * appendix C vectors, and differential tests against OpenSSL's libcrypto
@@ -8,10 +8,10 @@
 
 #include <openssl/evp.h>
 
-#include "../core/tsr_aes.h"
-#include "../core/tsr_gcm.h"
-#include "../core/tsr_ghash.h"
-#include "../core/tsr_util.h"
+#include "../aead/aesgcm/soft/tsr_aes.h"
+#include "../aead/aesgcm/soft/tsr_gcm.h"
+#include "../aead/aesgcm/soft/tsr_ghash.h"
+#include "../util/tsr_util.h"
 #include "tsr_test.h"
 
 /* CHECK with a name formatted from the key size. */

@@ -1,6 +1,6 @@
 /*
  * C tests of the software SHA-256, HMAC-SHA-256 and HKDF-SHA-256
- * (native/core/tsr_sha256.c): FIPS 180-4 example messages, RFC 4231 and
+ * (native/hash/tsr_sha256.c): FIPS 180-4 example messages, RFC 4231 and
  * RFC 5869 test cases, and differential checks against OpenSSL EVP.
  */
 #include <openssl/core_names.h>
@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "../core/tsr_sha256.h"
+#include "../hash/tsr_sha256.h"
 #include "tsr_test.h"
 
 static void ossl_sha256(uint8_t out[32], const uint8_t *in, size_t len) {

@@ -12,26 +12,13 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "../core/tsr_aead.h"
-#include "../core/tsr_chunked.h"
-#include "../core/tsr_util.h"
+#include "../aead/tsr_aead.h"
+#include "../chunked/tsr_chunked.h"
+#include "../message/tsr_message.h"
+#include "../util/tsr_util.h"
 #include "../secmem/tsr_secmem.h"
 
 #define EXPORT(name) __attribute__((export_name(#name))) name
-
-/* crypto.getRandomValues from the host (lib/backend/wasm.ts), at most
- * 65 536 bytes per call (the Web Crypto limit). */
-__attribute__((import_module("env"), import_name("random"))) void tsr_host_random(uint8_t *buf, size_t n);
-
-tsr_status tsr_random_bytes(uint8_t *buf, size_t n) {
-  while (n > 0) {
-    size_t k = n < 65536 ? n : 65536;
-    tsr_host_random(buf, k);
-    buf += k;
-    n -= k;
-  }
-  return TSR_OK;
-}
 
 static tsr_status g_status;
 
@@ -90,6 +77,55 @@ int32_t EXPORT(tsr_wasm_aead_open)(tsr_aead_ctx *ctx, uint8_t *out, const uint8_
                                    uint32_t sealedlen, const uint8_t *aad1, uint32_t aad1len, const uint8_t *aad2,
                                    uint32_t aad2len) {
   return tsr_aead_open(ctx, out, nonce, sealed, sealedlen, aad1, aad1len, aad2, aad2len);
+}
+
+/* Message format v1 (native/message): one nonce pool for the instance (one
+ * JS thread; a WebAssembly instance cannot fork), in the key region, made by
+ * tsr_wasm_init when the instance starts. */
+static tsr_nonce_pool *g_nonces;
+
+void EXPORT(tsr_wasm_init)(void) {
+  if (!g_nonces) g_nonces = tsr_nonce_pool_new();
+}
+
+static tsr_nonce_pool *nonces(void) {
+  return g_nonces; /* NULL (memory short at start): every nonce straight from the host */
+}
+
+/* *written (a uint32 in scratch) receives the message length. */
+int32_t EXPORT(tsr_wasm_message_seal)(tsr_aead_ctx *ctx, uint32_t key_id, uint8_t *out, uint32_t outlen,
+                                      const uint8_t *pt, uint32_t ptlen, const uint8_t *aad, uint32_t aadlen,
+                                      uint32_t *written) {
+  size_t n = 0;
+  tsr_status st = tsr_message_seal(ctx, nonces(), key_id, out, outlen, pt, ptlen, aad, aadlen, &n);
+  *written = (uint32_t)n;
+  return st;
+}
+
+int32_t EXPORT(tsr_wasm_message_open)(tsr_aead_ctx *ctx, uint8_t *out, uint32_t outlen, const uint8_t *msg,
+                                      uint32_t len, const uint8_t *aad, uint32_t aadlen, uint32_t *written) {
+  size_t n = 0;
+  tsr_status st = tsr_message_open(ctx, out, outlen, msg, len, aad, aadlen, &n);
+  *written = (uint32_t)n;
+  return st;
+}
+
+/* A batch (tsr_message_batch): in and len are arrays of n uint32 (input
+ * offsets and lengths), off receives n + 1 uint32 output offsets from out.
+ * Layout first (out 0: only fills off), then the run; *failed receives the
+ * index of a failing message. size_t is 32-bit here, so the arrays are used
+ * as they are. */
+int32_t EXPORT(tsr_wasm_message_batch)(tsr_aead_ctx *ctx, uint32_t key_id, int32_t seal, const uint8_t *const *in,
+                                       const size_t *len, uint32_t n, uint8_t *out, size_t *off, const uint8_t *aad,
+                                       uint32_t aadlen, uint32_t *failed) {
+  tsr_aead_alg alg = tsr_aead_ctx_alg(ctx);
+  if (!out) return tsr_message_batch_layout(alg, seal, len, n, off);
+  tsr_message_batch b = {in, len, n, out, off, aad, aadlen};
+  tsr_status st = seal ? tsr_message_batch_headers(&b, alg, key_id, nonces()) : TSR_OK;
+  size_t f = 0;
+  if (st == TSR_OK) st = tsr_message_batch_run(ctx, &b, seal, 0, n, &f);
+  *failed = (uint32_t)f;
+  return st;
 }
 
 /* One Cobblestone message: derived keys and the chunk AEAD context, all in

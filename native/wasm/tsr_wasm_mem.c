@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../core/tsr_util.h"
+#include "../util/tsr_util.h"
 #include "../secmem/tsr_secmem.h"
 
 /* 4 MiB: about 1 500 AEAD contexts (tsr_aead_soft.c's is ~2.7 KiB: the

@@ -15,7 +15,7 @@
  */
 #include <string.h>
 
-#include "../../core/tsr_util.h"
+#include "../../util/tsr_util.h"
 #include "tsr_aesgcm.h"
 
 void tsr_aesgcm_hash_aad(const tsr_aesgcm_impl *impl, const tsr_aesgcm_key *k, uint8_t acc[16], const uint8_t *a1,

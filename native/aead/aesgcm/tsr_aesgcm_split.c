@@ -3,8 +3,8 @@
 
 #include <string.h>
 
-#include "../../core/tsr_gf128.h"
-#include "../../core/tsr_util.h"
+#include "tsr_gf128.h"
+#include "../../util/tsr_util.h"
 #include "../../pool/tsr_pool.h"
 
 typedef struct {

@@ -17,7 +17,7 @@
  */
 #include <string.h>
 
-#include "../../core/tsr_util.h"
+#include "../../util/tsr_util.h"
 #include "tsr_aesgcm.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))

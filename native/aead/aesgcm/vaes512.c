@@ -16,7 +16,7 @@
  * units overlap. The message end (< 256 bytes) uses AVX-512 byte masks for
  * loads and stores (no bounce buffer, no byte loop).
  */
-#include "../../core/tsr_util.h"
+#include "../../util/tsr_util.h"
 #include "tsr_aesgcm.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))

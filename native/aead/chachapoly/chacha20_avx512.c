@@ -18,7 +18,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "../../core/tsr_util.h"
+#include "../../util/tsr_util.h"
 #include "tsr_chachapoly_kern.h"
 
 #define TGT __attribute__((target("avx512f,avx512bw,avx512vl")))

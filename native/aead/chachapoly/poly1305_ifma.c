@@ -17,7 +17,7 @@
 #include <immintrin.h>
 #include <string.h>
 
-#include "../../core/tsr_util.h"
+#include "../../util/tsr_util.h"
 #include "poly1305_state.h"
 #include "tsr_chachapoly_kern.h"
 

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../../core/tsr_util.h"
+#include "../../util/tsr_util.h"
 #include "tsr_chachapoly_kern.h"
 
 /* h (3 words), r (2), s (2), a partial block (2) and its fill, powers ready. */

@@ -18,7 +18,7 @@
 
 #include <string.h>
 
-#include "../../core/tsr_util.h"
+#include "../../util/tsr_util.h"
 
 #define SMALL 192u   /* with block 0: four ChaCha20 blocks in one call */
 #define PIECE 16384u /* a multiple of 64 (so pieces start on block boundaries) */

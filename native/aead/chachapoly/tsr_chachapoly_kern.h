@@ -6,7 +6,7 @@
  * (poly1305_scalar64.c radix 2^44/2^64 for short inputs, poly1305_avx2.c
  * radix 2^26, poly1305_ifma.c radix 2^44 with AVX512-IFMA) are composed
  * into the AEAD once for every tier by tsr_chachapoly_kern.c.
- * XChaCha20-Poly1305 is HChaCha20 (native/core/tsr_chacha20.h) plus this,
+ * XChaCha20-Poly1305 is HChaCha20 (native/chacha20/tsr_chacha20.h) plus this,
  * done by the caller. The Poly1305 state (r, s, powers of r, accumulator)
  * lives in memory the caller allocates with tsr_secmem.
  */

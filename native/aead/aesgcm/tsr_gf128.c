@@ -1,6 +1,6 @@
 #include "tsr_gf128.h"
 
-#include "tsr_util.h"
+#include "../../util/tsr_util.h"
 
 tsr_gf128 tsr_gf128_load(const uint8_t b[16]) {
   tsr_gf128 x = {tsr_load64_be(b), tsr_load64_be(b + 8)};

@@ -2,8 +2,8 @@
 
 #include <string.h>
 
-#include "tsr_sha512.h"
-#include "tsr_util.h"
+#include "../hash/tsr_sha512.h"
+#include "../util/tsr_util.h"
 
 int tsr_chunked_suite_valid(int suite) {
   return suite == TSR_COBBLESTONE_256 || suite == TSR_COBBLESTONE_128;

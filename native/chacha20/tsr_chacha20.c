@@ -17,8 +17,7 @@
 
 #include <string.h>
 
-#include "tsr_chachapoly.h"
-#include "tsr_util.h"
+#include "../util/tsr_util.h"
 
 #define ROTL32(v, n) (((v) << (n)) | ((v) >> (32 - (n))))
 

@@ -29,7 +29,7 @@
 
 #include <string.h>
 
-#include "tsr_util.h"
+#include "../../../util/tsr_util.h"
 
 #define M0 0x1111111111111111ull
 #define M1 0x2222222222222222ull

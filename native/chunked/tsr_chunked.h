@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "tsr_aead.h"
+#include "../aead/tsr_aead.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -16,7 +16,7 @@
 
 #include <string.h>
 
-#include "tsr_util.h"
+#include "../../../util/tsr_util.h"
 
 #define M26   0x3ffffffu
 #define HIBIT (1u << 24) /* the 2^128 bit appended to every full block, in limb 4 */

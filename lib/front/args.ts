@@ -1,7 +1,8 @@
 /**
- * Argument checks of the WASM backend, worded and ordered as the native
- * binding's (native/node/addon.cc GetBytes / CheckLen / CheckOut), so that
- * one test suite proves both backends and callers see the same errors.
+ * Argument checks of the front layer (docs/ARCHITECTURE.md "The front
+ * layer"): every public call is checked here, once, before it reaches
+ * either backend. Buffers must be Uint8Arrays over attached, non-shared
+ * memory: a SharedArrayBuffer could change between authentication and use.
  */
 import { type ErrorCode, TesseraError } from '../errors';
 
@@ -54,7 +55,7 @@ export function checkOut(out: Uint8Array, need: number, input: Uint8Array | unde
   if (aad && overlaps(out, out.length, aad)) throw new TesseraError('ERR_ARGUMENT', 'output buffer overlaps the associated data');
 }
 
-/** An integer in [0, max] (native GetNumber). */
+/** An integer in [0, max]. */
 export function integer(v: unknown, name: string, max: number): number {
   if (typeof v !== 'number' || !(v >= 0 && v <= max) || !Number.isInteger(v))
     throw new TesseraError('ERR_ARGUMENT', `${name} must be an integer between 0 and ${max}`);

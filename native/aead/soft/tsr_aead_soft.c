@@ -15,12 +15,12 @@
  */
 #include <string.h>
 
-#include "../core/tsr_aead.h"
-#include "../core/tsr_chacha20.h"
-#include "../core/tsr_chachapoly.h"
-#include "../core/tsr_gcm.h"
-#include "../core/tsr_util.h"
-#include "../secmem/tsr_secmem.h"
+#include "../tsr_aead.h"
+#include "../../chacha20/tsr_chacha20.h"
+#include "../chachapoly/soft/tsr_chachapoly.h"
+#include "../aesgcm/soft/tsr_gcm.h"
+#include "../../util/tsr_util.h"
+#include "../../secmem/tsr_secmem.h"
 
 struct tsr_aead_ctx {
   tsr_aead_alg alg;

@@ -29,8 +29,8 @@ typedef enum {
 #define TSR_AEAD_TAGBYTES       16u
 #define TSR_AEAD_NONCEBYTES_MAX 24u
 
-/* Result codes shared by every C entry point; the binding maps them to
- * TesseraError codes (lib/errors.ts). */
+/* Result codes shared by every C entry point; lib/status.ts is the one
+ * mapping to TesseraError codes, for both backends. */
 typedef enum {
   TSR_OK = 0,
   TSR_ERR_AUTH = -1,       /* tag mismatch: no plaintext released */
@@ -41,14 +41,23 @@ typedef enum {
   TSR_ERR_INTERNAL = -6,   /* the crypto library reported a failure */
   TSR_ERR_TRUNCATED = -7,  /* chunked: ciphertext ends where no message can */
   TSR_ERR_COMMITMENT = -8, /* chunked: wrong key or context (commitment mismatch) */
-  TSR_ERR_BACKEND = -9     /* native: the kernel TESSERA_NATIVE_KERNEL names cannot run here */
+  TSR_ERR_BACKEND = -9,    /* native: the kernel TESSERA_NATIVE_KERNEL names cannot run here */
+  TSR_ERR_ARGUMENT = -10   /* an output too small or a length out of range: the front layer refuses these first */
 } tsr_status;
 
 /* Whether alg is a message format v1 id (the internal AES-128-GCM is not). */
-int tsr_aead_valid(int alg);
-size_t tsr_aead_nonce_len(tsr_aead_alg alg);
+static inline int tsr_aead_valid(int alg) {
+  return alg >= TSR_AEAD_AES256GCM && alg <= TSR_AEAD_XAES256GCM;
+}
+/* 96-bit nonces for the NIST / RFC 8439 constructions, 192-bit for the
+ * extended-nonce ones (draft-irtf-cfrg-xchacha section 2.3, c2sp.org/XAES-256-GCM). */
+static inline size_t tsr_aead_nonce_len(tsr_aead_alg alg) {
+  return (alg == TSR_AEAD_XCHACHA20POLY1305 || alg == TSR_AEAD_XAES256GCM) ? 24u : 12u;
+}
 /* 32, or 16 for TSR_AEAD_AES128GCM. */
-size_t tsr_aead_key_len(tsr_aead_alg alg);
+static inline size_t tsr_aead_key_len(tsr_aead_alg alg) {
+  return alg == TSR_AEAD_AES128GCM ? 16u : TSR_AEAD_KEYBYTES;
+}
 
 /*
  * A keyed context. The input key is copied into secure memory (tsr_secmem);

@@ -11,9 +11,9 @@
 
 #include <string.h>
 
-#include "tsr_chacha20.h"
+#include "../../../chacha20/tsr_chacha20.h"
 #include "tsr_poly1305.h"
-#include "tsr_util.h"
+#include "../../../util/tsr_util.h"
 
 /* Seal encrypts and authenticates in slices that stay in cache between the
  * two passes; a multiple of the 64-byte ChaCha20 block. */

@@ -1,7 +1,7 @@
 /*
  * tsr_md: the Merkle-Damgard framing that SHA-256 and SHA-512 share
  * (FIPS 180-4): buffering the message into blocks for the compression
- * function, and the final padding of section 5.1. Internal to native/core,
+ * function, and the final padding of section 5.1. Internal to native/hash,
  * included by tsr_sha256.c and tsr_sha512.c only; each passes its block
  * size, its length-field size and its compression function.
  *
@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "tsr_util.h"
+#include "../util/tsr_util.h"
 
 #define TSR_MD_INLINE static inline __attribute__((always_inline))
 

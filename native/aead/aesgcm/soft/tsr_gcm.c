@@ -12,7 +12,7 @@
 
 #include <string.h>
 
-#include "tsr_util.h"
+#include "../../../util/tsr_util.h"
 
 /* Bytes of data encrypted per step of seal before they are hashed, so the
  * ciphertext is still in cache when GHASH reads it (a multiple of 128). */

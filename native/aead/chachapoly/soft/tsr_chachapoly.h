@@ -15,11 +15,6 @@
 extern "C" {
 #endif
 
-/* out = in XOR keystream(key, nonce, blocks counter, counter + 1, ...); out may equal in.
- * The 32-bit block counter must not wrap (len <= 2^38 - 64, the caller checks). */
-void tsr_chacha20_xor(uint8_t *out, const uint8_t *in, size_t len, const uint8_t key[32], const uint8_t nonce[12],
-                      uint32_t counter);
-
 /* out = ct || tag (ptlen + 16 bytes); out may equal pt. */
 void tsr_chachapoly_seal(const uint8_t key[32], uint8_t *out, const uint8_t nonce[12], const uint8_t *pt, size_t ptlen,
                          const uint8_t *aad1, size_t aad1len, const uint8_t *aad2, size_t aad2len);

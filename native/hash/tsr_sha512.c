@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "tsr_md.h"
-#include "tsr_util.h"
+#include "../util/tsr_util.h"
 
 /* FIPS 180-4 section 4.2.3: the first 64 bits of the fractional parts of the
  * cube roots of the first 80 primes. */

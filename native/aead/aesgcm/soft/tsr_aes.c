@@ -37,7 +37,7 @@
 
 #include <string.h>
 
-#include "tsr_util.h"
+#include "../../../util/tsr_util.h"
 
 #define AES_INLINE static inline __attribute__((always_inline))
 

@@ -1,0 +1,189 @@
+/**
+ * The front of a key (KeyHandle over an engine's EngineKey): argument
+ * checks, the message header (lib/format.ts checkMessage), the nonce count
+ * against the key's limit (NIST SP 800-38D section 8.3: at most 2^32 random
+ * 96-bit nonces per key), and the rules for caller outputs. The engine seals
+ * and opens; this file decides what may reach it.
+ */
+import { TesseraError } from '../errors';
+import { checkMessage } from '../format';
+import type { AlgId, Engine, EngineKey, KeyHandle } from '../backend/types';
+import { bytes, checkOut, overlaps } from './args';
+
+const TAG = 16;
+
+/** Largest plaintext sealed into Node's Buffer pool (allocUnsafe pools below poolSize / 2); none in browsers. */
+const NodeBuffer = (globalThis as { Buffer?: typeof Buffer }).Buffer;
+export const POOLED_MAX = NodeBuffer ? 2048 : -1;
+
+/** n bytes from Node's Buffer pool (only called when POOLED_MAX allows). */
+export function pooledOutput(n: number): Uint8Array {
+  return NodeBuffer!.allocUnsafe(n);
+}
+
+/** Every element a Uint8Array (a hole reads as undefined and is refused). */
+function elements(arr: unknown, what: string): Uint8Array[] {
+  if (!Array.isArray(arr)) throw new TesseraError('ERR_ARGUMENT', `${what} must be an array of Uint8Array`);
+  const items = new Array<Uint8Array>(arr.length);
+  for (let i = 0; i < arr.length; i++) items[i] = bytes(arr[i], `${what}[${i}]`);
+  return items;
+}
+
+/** A caller's out for a message: header then body; in place means the plaintext starts where the body does. */
+function checkSealOut(out: Uint8Array, h: number, pt: Uint8Array, aad: Uint8Array): void {
+  checkOut(out, h + pt.length + TAG, undefined, aad);
+  if (overlaps(out, Math.min(h, out.length), pt))
+    throw new TesseraError('ERR_ARGUMENT', 'output buffer: the header would overlap the plaintext (in place, the plaintext starts right after the header)');
+  const body = out.subarray(Math.min(h, out.length));
+  if (overlaps(body, body.length, pt) && body.byteOffset !== pt.byteOffset)
+    throw new TesseraError('ERR_ARGUMENT', 'output buffer partially overlaps the input (in-place must start at the same byte)');
+}
+
+/** In place means the plaintext goes where the ciphertext starts; the header is associated data. */
+function checkOpenOut(out: Uint8Array, msg: Uint8Array, h: number, aad: Uint8Array): void {
+  checkOut(out, msg.length - h - TAG, msg.subarray(h), aad);
+  if (overlaps(out, out.length, msg.subarray(0, h))) throw new TesseraError('ERR_ARGUMENT', 'output buffer overlaps the message header');
+}
+
+export class FrontKey implements KeyHandle {
+  readonly #k: EngineKey;
+  readonly #alg: AlgId;
+  readonly #keyId: number;
+  readonly #limit: bigint;
+  /** The limit as a number (counts cannot pass 2^53 in practice). */
+  readonly #max: number;
+  readonly #headerLen: number;
+  #used = 0;
+  #disposed = false;
+
+  /** The engine that holds the key: a key stays bound to it (an AeadKey made before useBackend). */
+  readonly engine: Engine;
+
+  constructor(engine: Engine, k: EngineKey, alg: AlgId, keyId: number, nonceLimit: bigint) {
+    this.engine = engine;
+    this.#k = k;
+    this.#alg = alg;
+    this.#keyId = keyId;
+    this.#limit = nonceLimit;
+    this.#max = nonceLimit > BigInt(Number.MAX_SAFE_INTEGER) ? Infinity : Number(nonceLimit);
+    this.#headerLen = 6 + (alg === 3 || alg === 4 ? 24 : 12);
+  }
+
+  /** The engine's key (createChunked with an AeadKey); ERR_DISPOSED once disposed. */
+  engineKey(): EngineKey {
+    this.#live();
+    return this.#k;
+  }
+
+  #live(): void {
+    if (this.#disposed) throw new TesseraError('ERR_DISPOSED', 'AeadKey has been disposed');
+  }
+
+  #reserve(n: number): void {
+    if (n > this.#max - this.#used)
+      throw new TesseraError('ERR_NONCE_LIMIT', `nonce limit reached: this key sealed ${this.#used} messages (limit ${this.#limit}); rotate the key`);
+    this.#used += n;
+  }
+
+  seal(plaintext: Uint8Array, aad?: Uint8Array): Uint8Array {
+    this.#live();
+    const pt = bytes(plaintext, 'plaintext');
+    const a = bytes(aad, 'aad', true);
+    this.#reserve(1);
+    // Small messages go into Node's pooled Buffer memory (as Buffer.concat
+    // would): measured ~40% cheaper than a native allocation per message.
+    // The pool only ever holds ciphertext here; open() never uses it.
+    if (pt.length <= POOLED_MAX) {
+      const out = pooledOutput(this.#headerLen + pt.length + TAG);
+      this.#k.sealInto(out, pt, a);
+      return out;
+    }
+    return this.#k.seal(pt, a);
+  }
+
+  sealInto(out: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array): number {
+    this.#live();
+    const o = bytes(out, 'out');
+    const pt = bytes(plaintext, 'plaintext');
+    const a = bytes(aad, 'aad', true);
+    checkSealOut(o, this.#headerLen, pt, a);
+    this.#reserve(1);
+    return this.#k.sealInto(o, pt, a);
+  }
+
+  open(message: Uint8Array, aad?: Uint8Array): Uint8Array {
+    this.#live();
+    const msg = bytes(message, 'message');
+    const a = bytes(aad, 'aad', true);
+    checkMessage(msg, this.#alg, this.#keyId);
+    return this.#k.open(msg, a);
+  }
+
+  openInto(out: Uint8Array, message: Uint8Array, aad?: Uint8Array): number {
+    this.#live();
+    const o = bytes(out, 'out');
+    const msg = bytes(message, 'message');
+    const a = bytes(aad, 'aad', true);
+    checkOpenOut(o, msg, checkMessage(msg, this.#alg, this.#keyId), a);
+    return this.#k.openInto(o, msg, a);
+  }
+
+  sealBatch(messages: Uint8Array[], aad?: Uint8Array): ArrayBuffer {
+    this.#live();
+    const items = elements(messages, 'messages');
+    const a = bytes(aad, 'aad', true);
+    this.#reserve(items.length);
+    return this.#k.sealBatch(items, a);
+  }
+
+  /** All or nothing: the engine wipes every plaintext when one message fails. */
+  openBatch(messages: Uint8Array[], aad?: Uint8Array): ArrayBuffer {
+    this.#live();
+    const items = elements(messages, 'messages');
+    const a = bytes(aad, 'aad', true);
+    for (const m of items) checkMessage(m, this.#alg, this.#keyId);
+    return this.#k.openBatch(items, a);
+  }
+
+  // Checks throw synchronously (AeadKey turns them into rejections); out
+  // undefined or null means "allocate".
+  sealAsync(plaintext: Uint8Array, aad?: Uint8Array): Promise<Uint8Array>;
+  sealAsync(plaintext: Uint8Array, aad: Uint8Array | undefined, out: Uint8Array): Promise<number>;
+  sealAsync(plaintext: Uint8Array, aad?: Uint8Array, out?: Uint8Array): Promise<Uint8Array | number> {
+    this.#live();
+    const pt = bytes(plaintext, 'plaintext');
+    const a = bytes(aad, 'aad', true);
+    const o = out === undefined || out === null ? undefined : bytes(out, 'out');
+    if (o) checkSealOut(o, this.#headerLen, pt, a);
+    this.#reserve(1);
+    return this.#k.sealAsync(pt, a, o);
+  }
+
+  openAsync(message: Uint8Array, aad?: Uint8Array): Promise<Uint8Array>;
+  openAsync(message: Uint8Array, aad: Uint8Array | undefined, out: Uint8Array): Promise<number>;
+  openAsync(message: Uint8Array, aad?: Uint8Array, out?: Uint8Array): Promise<Uint8Array | number> {
+    this.#live();
+    const msg = bytes(message, 'message');
+    const a = bytes(aad, 'aad', true);
+    const o = out === undefined || out === null ? undefined : bytes(out, 'out');
+    const h = checkMessage(msg, this.#alg, this.#keyId);
+    if (o) checkOpenOut(o, msg, h, a);
+    return this.#k.openAsync(msg, a, o);
+  }
+
+  exportKey(): Uint8Array {
+    this.#live();
+    return this.#k.exportKey();
+  }
+
+  /** Zeroizes now (the native engine defers the wipe until a running async job lets go). */
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    this.#k.dispose();
+  }
+
+  used(): bigint {
+    return BigInt(this.#used);
+  }
+}
