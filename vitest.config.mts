@@ -25,6 +25,7 @@ const WASM_SUITES = [
   'test/chunked.paths.test.ts',
   'test/chunked.stream.test.ts',
   'test/chunked.file.test.ts',
+  'test/chunked.property.test.ts',
   'test/wasm.memory.test.ts',
 ];
 

@@ -118,7 +118,8 @@ async function child() {
   const log = (m) => console.log(m);
   const { writeFileSync } = await import('node:fs');
   const T = require('../dist/cjs/index.js');
-  const engine = require('../dist/cjs/backend/select.js').getBackend().engine;
+  const front = require('../dist/cjs/front/backend.js');
+  const engine = /** @type {{ engine?: { flavor: string } }} */ (front.engineOf(require('../dist/cjs/backend/select.js').getBackend())).engine;
   if (T.backend() !== 'wasm' || engine?.flavor !== flavor)
     throw new Error(`expected the wasm backend with the ${flavor} module, got ${T.backend()} ${engine?.flavor}`);
   const comp = await loadCompetitors();

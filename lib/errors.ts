@@ -34,8 +34,10 @@ export const ErrorCodes = [
   'ERR_DATABASE', // tessera/sqlcipher: the SQLite driver failed, or a database check did not pass (the message names the SQLite code or the check)
 ] as const;
 
+/** A TesseraError `code` (ErrorCodes lists them; docs/API.md "AEAD" says when each is thrown). */
 export type ErrorCode = (typeof ErrorCodes)[number];
 
+/** Every failure tessera reports: a stable `code` and a message that names what was wrong, never key bytes or plaintext. */
 export class TesseraError extends Error {
   readonly code: ErrorCode;
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {

@@ -75,28 +75,35 @@ export interface MessageHeader {
  * belong to that key (algorithm, then key id). Both backends open only
  * messages that passed here (native/message/tsr_message.h).
  */
-function readHeader(m: Uint8Array, expect?: { alg: AlgId; keyId: number }): MessageHeader {
+function readHeader(m: Uint8Array, expect?: { alg: AlgId; keyId: number }): number {
   if (m.length >= 1 && m[0] !== VERSION) throw new TesseraError('ERR_FORMAT', `unknown message format version ${m[0]} (expected 1)`);
   const id = m.length >= 2 ? m[1]! : (expect?.alg ?? 1);
-  const algorithm = ALGORITHMS[id - 1];
-  if (algorithm === undefined) throw new TesseraError('ERR_ALGORITHM', `message names an unknown algorithm id ${id}`);
-  if (expect && id !== expect.alg) throw new TesseraError('ERR_ALGORITHM', `message was sealed with ${algorithm}, this key is ${ALGORITHMS[expect.alg - 1]}`);
+  if (id < 1 || id > 4) throw new TesseraError('ERR_ALGORITHM', `message names an unknown algorithm id ${id}`);
+  if (expect && id !== expect.alg)
+    throw new TesseraError('ERR_ALGORITHM', `message was sealed with ${ALGORITHMS[id - 1]}, this key is ${ALGORITHMS[expect.alg - 1]}`);
   const hl = 6 + (id === 3 || id === 4 ? 24 : 12);
   if (m.length < hl + TAG_BYTES) throw new TesseraError('ERR_FORMAT', `message too short: ${m.length} bytes (at least ${hl + TAG_BYTES})`);
-  const keyId = ((m[2]! << 24) | (m[3]! << 16) | (m[4]! << 8) | m[5]!) >>> 0;
-  if (expect && keyId !== expect.keyId) throw new TesseraError('ERR_KEY_MISMATCH', `message was sealed under key id ${keyId}, this key has id ${expect.keyId}`);
-  return { version: VERSION, algorithm, keyId, nonce: m.subarray(6, hl), headerLength: hl };
+  if (expect) {
+    const keyId = keyIdOf(m);
+    if (keyId !== expect.keyId) throw new TesseraError('ERR_KEY_MISMATCH', `message was sealed under key id ${keyId}, this key has id ${expect.keyId}`);
+  }
+  return hl;
+}
+
+function keyIdOf(m: Uint8Array): number {
+  return ((m[2]! << 24) | (m[3]! << 16) | (m[4]! << 8) | m[5]!) >>> 0;
 }
 
 /** Reads the header of a v1 message without decrypting it (e.g. to find the key id). */
 export function parseHeader(message: Uint8Array): MessageHeader {
   if (!(message instanceof Uint8Array)) throw new TesseraError('ERR_ARGUMENT', 'message must be a Uint8Array');
-  return readHeader(message);
+  const hl = readHeader(message);
+  return { version: VERSION, algorithm: ALGORITHMS[message[1]! - 1]!, keyId: keyIdOf(message), nonce: message.subarray(6, hl), headerLength: hl };
 }
 
 /** Checks that message is a v1 message of this key (algorithm id, key id); returns its header length. */
 export function checkMessage(message: Uint8Array, alg: AlgId, keyId: number): number {
-  return readHeader(message, { alg, keyId }).headerLength;
+  return readHeader(message, { alg, keyId });
 }
 
 const B64URL = /^[A-Za-z0-9_-]*$/;

@@ -11,6 +11,7 @@ import { describe } from './format';
 
 export type { OutputMemoryStats, SecureMemoryStats };
 
+/** The secure memory holding keys and SecureBuffers: bytes locked and mapped, allocations, mlock failures and protections (docs/SECURITY.md). */
 export function secureMemoryStats(): SecureMemoryStats {
   return getBackend().secureMemoryStats();
 }

@@ -345,7 +345,7 @@ for (const { suite, keyLen } of SUITES) {
             pt = bytes(n);
           const where = `${suite} size ${n} ctx ${name}`;
           const ct = T.encryptChunked(key, pt, { context: ctx, suite });
-          if (ct.length !== T.encryptedLength(n)) failures.push(`${where}: ciphertext length ${ct.length}, want ${T.encryptedLength(n)}`);
+          if (ct.length !== T.chunkedSealedLength(n)) failures.push(`${where}: ciphertext length ${ct.length}, want ${T.chunkedSealedLength(n)}`);
           const ref = tryDo(() => refDecrypt(key, ct, ctx, suite));
           if (!ref.ok) failures.push(`${where}: tessera -> reference: ${ref.e}`);
           else if (diff(ref.v, pt)) failures.push(`${where}: tessera -> reference: ${diff(ref.v, pt)}`);
@@ -491,7 +491,8 @@ for (const { suite, keyLen } of SUITES) {
         const enc = await tryAsync(() => throughNode(T.createEncryptStream(key, { context: ctx, suite }), pieces(r, pt, CHUNK)));
         if (!enc.ok) failures.push(`${where}: encrypt stream failed: ${enc.e}`);
         else {
-          if (enc.v.length !== T.encryptedLength(n)) failures.push(`${where}: encrypt stream wrote ${enc.v.length} bytes, want ${T.encryptedLength(n)}`);
+          if (enc.v.length !== T.chunkedSealedLength(n))
+            failures.push(`${where}: encrypt stream wrote ${enc.v.length} bytes, want ${T.chunkedSealedLength(n)}`);
           const a = tryDo(() => refDecrypt(key, enc.v, ctx, suite));
           if (!a.ok || diff(a.v, pt)) failures.push(`${where}: encrypt stream -> reference: ${a.ok ? diff(a.v, pt) : a.e}`);
         }

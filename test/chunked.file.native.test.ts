@@ -116,7 +116,7 @@ describe('round trip through one native job', () => {
         await T.encryptFile(src, enc, KEY, { ...OPTS, threads });
         expect(submissions - before).toBe(1);
         const ct = fs.readFileSync(enc);
-        expect(ct.length).toBe(T.encryptedLength(n));
+        expect(ct.length).toBe(T.chunkedSealedLength(n));
         expect(same(T.decryptChunked(KEY, ct, OPTS), pt)).toBe(true);
 
         fs.writeFileSync(enc2, T.encryptChunked(KEY, pt, OPTS));
@@ -228,7 +228,7 @@ describe('abort', () => {
       // read and cancel(); one of slack for a descheduled event loop).
       expect(written).toBeGreaterThanOrEqual((at / BATCH) * BATCH_CT);
       expect(written).toBeLessThanOrEqual((at / BATCH + 3) * BATCH_CT);
-      expect(written).toBeLessThan(T.encryptedLength(BIG) - HEADER);
+      expect(written).toBeLessThan(T.chunkedSealedLength(BIG) - HEADER);
     } finally {
       c.dispose();
       await inFh.close();
@@ -287,7 +287,7 @@ describe('fileAsync failures at the handle', () => {
       await withHandle(
         async (c) => {
           // A valid length for a longer message: the read of the last batch comes up short.
-          const claimed = T.encryptedLength(3 * BATCH + 100) - HEADER;
+          const claimed = T.chunkedSealedLength(3 * BATCH + 100) - HEADER;
           let error: any;
           await c.fileAsync!(false, inFh.fd, HEADER, claimed, outFh.fd, 0, 2).catch((e) => (error = e));
           expect(error?.code).toBe('ERR_TRUNCATED');

@@ -170,7 +170,7 @@ describe('round trip', () => {
         fs.writeFileSync(src, pt);
         await T.encryptFile(src, enc, KEY, { ...OPTS, threads });
         const ct = fs.readFileSync(enc);
-        expect(ct.length).toBe(T.encryptedLength(n));
+        expect(ct.length).toBe(T.chunkedSealedLength(n));
 
         await T.decryptFile(enc, out, KEY, { ...OPTS, threads });
         expect(fs.statSync(out).size).toBe(n);
@@ -239,7 +239,7 @@ describe('onProgress', () => {
       rows.push({ size, ...progressFacts(events, size), events: JSON.stringify(events) });
       rm(enc, out);
     }
-    expect(rows).toEqual(PROGRESS_SIZES.map((n) => ({ size: T.encryptedLength(n), ...GOOD, events: expect.any(String) })));
+    expect(rows).toEqual(PROGRESS_SIZES.map((n) => ({ size: T.chunkedSealedLength(n), ...GOOD, events: expect.any(String) })));
   });
 });
 
@@ -272,7 +272,7 @@ describe('FIFO input (streaming path)', () => {
     expect(same(fs.readFileSync(out), pt)).toBe(true);
     // A pipe has no size: total is undefined, bytes count everything read.
     expect(events.every((e) => e.total === undefined)).toBe(true);
-    expect(events.at(-1)?.bytes).toBe(T.encryptedLength(pt.length));
+    expect(events.at(-1)?.bytes).toBe(T.chunkedSealedLength(pt.length));
     expect(tempLeftovers(dir)).toEqual([]);
     rm(out);
   });
@@ -559,7 +559,7 @@ describe('memory', () => {
       const { sha, encryptMs, backend } = lastJson(made);
       expect(backend).toBe(BACKEND); // the child inherits the project's TESSERA_BACKEND
       rm(pt); // only the ciphertext is needed now
-      expect(fs.statSync(enc).size).toBe(T.encryptedLength(1024 * MiB));
+      expect(fs.statSync(enc).size).toBe(T.chunkedSealedLength(1024 * MiB));
 
       // Node's own fs.ReadStream + GC grow RSS by themselves (measured: ~35 MiB
       // on Node 20, ~67 MiB on Node 24 for 1 GiB): the bound is on what

@@ -262,7 +262,8 @@ describe('c2sp chunked-encryption vectors (Cobblestone-256)', () => {
       if (c.flags.has('PartialPlaintext') && (c.t.msgLength === undefined || !c.t.msgSha512))
         problems.push(`${c.id}: PartialPlaintext without msgLength/msgSha512`);
       if (!c.flags.has('HeaderFailure') && (!c.t.aeadKey || !c.t.baseNonce)) problems.push(`${c.id}: no aeadKey/baseNonce for raw mode`);
-      if (c.valid && T.encryptedLength(c.t.msgLength!) !== c.ct.length) problems.push(`${c.id}: ct length ${c.ct.length} != encryptedLength(msgLength)`);
+      if (c.valid && T.chunkedSealedLength(c.t.msgLength!) !== c.ct.length)
+        problems.push(`${c.id}: ct length ${c.ct.length} != chunkedSealedLength(msgLength)`);
     }
     expect(problems).toEqual([]);
     cov.check();
@@ -659,7 +660,7 @@ async function randomAccessRun(c: Case, src: Uint8Array | fs.promises.FileHandle
     // Invalid with ValidFinalChunk: the length may authenticate, but the
     // message must not.
     onVfcOpen();
-    if (reader.size !== T.decryptedLength(c.ct.length)) return `size ${reader.size} != decryptedLength(ct)`;
+    if (reader.size !== T.chunkedOpenedLength(c.ct.length)) return `size ${reader.size} != chunkedOpenedLength(ct)`;
     try {
       const got = await reader.read(0, reader.size);
       return `read(0, ${reader.size}) resolved with ${got.length} bytes`;

@@ -211,7 +211,7 @@ describe.each(SUITES)('$name', ({ name, id, keyLen }) => {
       h.native.check(h.wasm.commitment());
       for (const n of SIZES) {
         const pt = randomBytes(n);
-        const len = T.encryptedLength(n) - HEADER;
+        const len = T.chunkedSealedLength(n) - HEADER;
         const ct: Record<Name, Uint8Array> = { native: Buffer.alloc(len), wasm: Buffer.alloc(len) };
         for (const b of BACKENDS) {
           const w = h[b].seal(0, pt, ct[b], true, 1);
@@ -250,7 +250,7 @@ describe.each(SUITES)('$name', ({ name, id, keyLen }) => {
       const opts = { context: `interop ${i}`, suite: name };
       for (const b of BACKENDS) {
         const ct = on(b, () => T.encryptChunked(key, pt, opts));
-        if (ct.length !== T.encryptedLength(n)) failures.push(`${name} size ${n}: ${b} ciphertext is ${ct.length} bytes`);
+        if (ct.length !== T.chunkedSealedLength(n)) failures.push(`${name} size ${n}: ${b} ciphertext is ${ct.length} bytes`);
         const c = codeOf(() => on(other(b), () => T.decryptChunked(key, ct, opts)));
         if (c !== 'no error') failures.push(`${name} size ${n}: ${b} -> ${other(b)}: ${c}`);
         else {
@@ -282,7 +282,7 @@ describe.each(SUITES)('$name', ({ name, id, keyLen }) => {
       let big = 0;
       for (const n of [...SIZES, 3 * MiB + 7]) {
         const pt = randomBytes(n);
-        const len = T.encryptedLength(n) - HEADER;
+        const len = T.chunkedSealedLength(n) - HEADER;
         const want = Buffer.alloc(len);
         hn.seal(0, pt, want, true, 1);
         if (n >= 32 * CHUNK) big++;
@@ -346,7 +346,7 @@ describe.each(SUITES)('$name', ({ name, id, keyLen }) => {
     try {
       for (const n of [0, 1, CHUNK, CHUNK + 1, 40 * CHUNK + 5]) {
         const pt = randomBytes(n);
-        const len = T.encryptedLength(n) - HEADER;
+        const len = T.chunkedSealedLength(n) - HEADER;
         const want = Buffer.alloc(len);
         hn.seal(0, pt, want, true, 1);
         const got = Buffer.alloc(len);
@@ -684,7 +684,7 @@ function errorCalls(): Call[] {
   });
   add('createChunked: a 32-byte key for cobblestone-128', (b) => b.createChunked(2, b.createKey(1, k32, 0, 1n), salt, pt));
   const ch = (fn: (h: ReturnType<Backend['createChunked']>) => unknown) => (b: Backend) => fn(b.createChunked(1, k32, salt, pt));
-  const body = new Uint8Array(T.encryptedLength(40000) - HEADER);
+  const body = new Uint8Array(T.chunkedSealedLength(40000) - HEADER);
   native.createChunked(1, k32, salt, pt).seal(0, new Uint8Array(40000), body, true, 1);
   for (const [what, make] of BAD_VALUES) {
     add(

@@ -1,7 +1,8 @@
 /**
  * The package as users get it (docs/ARCHITECTURE.md "Layers", "Builds"):
  * the ESM and CommonJS entry points of 'tessera' resolve and
- * work from a real node process, both hand out the same TesseraError class
+ * work from a real node process, the root entry exports the public API and
+ * no internal name, both hand out the same TesseraError class
  * (no dual-package hazard for `instanceof`), the `tessera` CLI self-tests
  * every algorithm, package.json declares engines/exports/bin, the addon uses
  * Node's own exported OpenSSL ("no system libssl ... never link libcrypto
@@ -16,11 +17,14 @@
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, test } from 'vitest';
 
 import { root, T, TEST_ADDON_FILE } from './tessera';
+
+const require = createRequire(import.meta.url);
 
 function node(args: string[], env: Record<string, string> = {}) {
   const r = spawnSync(process.execPath, args, { cwd: root, env: { ...process.env, TESSERA_BACKEND: '', ...env }, encoding: 'utf8', timeout: 60_000 });
@@ -157,6 +161,31 @@ describe('package.json and the built addon', () => {
       .filter(Boolean)
       .sort();
     expect(names).toEqual(Object.keys(T).sort());
+  });
+
+  test('the root entry exports the public API only (docs/API.md; lib/index.ts): these runtime names, none of the internals', () => {
+    // A name added here is public API: docs/API.md says what it is, and `npm run docs:api` documents it.
+    const PUBLIC = [
+      // AEAD, errors, message format v1, secure and output memory, backends and kernels (docs/API.md "AEAD", docs/KERNELS.md)
+      ...['aead', 'AeadKey', 'ALGORITHMS', 'backend', 'ErrorCodes', 'headerLength', 'nativeKernels', 'nonceLength', 'outputMemory'],
+      ...['parseHeader', 'SecureBuffer', 'secureMemoryStats', 'TesseraError', 'useBackend', 'useNativeKernel'],
+      // tessera/chunked (docs/API.md "Chunked encryption")
+      ...['CHUNK_SIZE', 'chunkedOpenedLength', 'chunkedSealedLength', 'createDecryptStream', 'createEncryptStream', 'decryptChunked'],
+      ...['decryptChunkedAsync', 'decryptChunkedInto', 'decryptChunkedIntoAsync', 'decryptFile', 'DecryptTransformStream', 'encryptChunked'],
+      ...['encryptChunkedAsync', 'encryptChunkedInto', 'encryptChunkedIntoAsync', 'encryptFile', 'EncryptTransformStream', 'HEADER_SIZE'],
+      ...['openChunked', 'SUITES', 'workerPool'],
+      // tessera/keys (docs/API.md "Key wrapping and Fernet", "Key manager")
+      ...['decryptEnvelopeFile', 'decryptFields', 'decryptFieldsBatch', 'encryptEnvelopeFile', 'encryptFields', 'encryptFieldsBatch', 'fernet'],
+      ...['FileKeyStore', 'inspectEnvelope', 'kek', 'Keyring', 'keywrap', 'mask', 'streamingAead', 'verifyAuditLog'],
+      // tessera/pg, tessera/pkcs11, tessera/legacy
+      ...['PostgresKeyStore', 'Pkcs11Provider', 'legacy', 'migrateLegacy'],
+    ];
+    expect(Object.keys(T).sort()).toEqual(PUBLIC.sort());
+    // Internal: the data-key cache behind keyring files, and the lengths chunkedSealedLength / chunkedOpenedLength wrap.
+    const chunked = require(path.join(root, 'dist/cjs/entry/chunked.js')) as Record<string, unknown>;
+    const keys = require(path.join(root, 'dist/cjs/entry/keys.js')) as Record<string, unknown>;
+    for (const name of ['encryptedLength', 'decryptedLength']) expect(chunked[name], name).toBeUndefined();
+    expect(keys.EnvelopeFiles).toBeUndefined();
   });
 
   test('the addon does not link libcrypto/libssl; it takes EVP from the node binary', () => {

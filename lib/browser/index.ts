@@ -9,6 +9,8 @@
  * Browsers offer no mlock: keys live in a dedicated region of the module's
  * linear memory, zeroized on dispose() and by a FinalizationRegistry, but
  * the host may page them out like any other memory (docs/SECURITY.md).
+ *
+ * @module tessera/browser
  */
 import { registerBackend, registerDefault } from '../backend/select';
 import { WasmBackend } from '../backend/wasm';
@@ -18,12 +20,13 @@ import { TesseraError } from '../errors';
 
 export { aead, AeadKey, type AadOptions, type AeadKeyOptions } from '../aead';
 export { backend, useBackend, type BackendName } from '../backend/select';
-export type { Backend, KeyHandle, SecureMemoryStats } from '../backend/types';
+export type { SecureMemoryStats } from '../backend/types';
 export { TesseraError, ErrorCodes, type ErrorCode } from '../errors';
 export { ALGORITHMS, type Algorithm, type MessageHeader, nonceLength, headerLength, parseHeader } from '../format';
 export { SecureBuffer, secureMemoryStats } from '../secure';
 export * from '../chunked/portable';
 
+/** Options of init(). */
 export interface InitOptions {
   /** false forces the scalar module (default: simd128 where WebAssembly.validate accepts it). */
   simd?: boolean;
@@ -38,6 +41,10 @@ export interface InitOptions {
   webCrypto?: boolean;
 }
 
+/**
+ * What init() compiles: a URL of the .wasm file, its bytes, a Response, or a compiled module.
+ * @inline
+ */
 type Source = URL | string | Response | BufferSource | WebAssembly.Module;
 
 function browserWorker(module: WebAssembly.Module, flavor: WasmFlavor): PoolWorker {
@@ -73,7 +80,12 @@ async function compileResponse(res: Response): Promise<WebAssembly.Module> {
 
 let ready: WasmBackend | undefined;
 
-/** Loads the WASM engine; resolves once every API is usable. Idempotent. */
+/**
+ * Loads the WASM engine; resolves once every API is usable. Idempotent.
+ * @param source where the module comes from: its URL, bytes, a Response or a compiled
+ *   WebAssembly.Module (default: wasm/tessera-simd.wasm or -scalar.wasm next to the package)
+ * @param opts the module flavor, the Web Workers and Web Crypto (InitOptions)
+ */
 export async function init(source?: Source, opts: InitOptions = {}): Promise<void> {
   if (ready) return;
   const flavor: WasmFlavor = opts.simd === false ? 'scalar' : detectFlavor();
@@ -94,6 +106,7 @@ export async function init(source?: Source, opts: InitOptions = {}): Promise<voi
 /**
  * Test hook, not API: the module flavor in use and what the worker pool did
  * so far (workers started, chunk tasks dispatched). undefined before init().
+ * @internal
  */
 export function __poolStats(): { flavor: WasmFlavor; workers: number; tasks: number } | undefined {
   return ready && { flavor: ready.engine.flavor, ...ready.workers.stats() };

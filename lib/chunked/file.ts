@@ -36,6 +36,7 @@ import { ChunkDecryptor } from './stream-core';
 /** Chunks per pool job for files: 256 x 16 KiB = 4 MiB (docs/API.md "Chunked encryption": 4 MiB batches). */
 export const FILE_BATCH = 256;
 
+/** What encryptFile / decryptFile report to `onProgress`: at most once per 4 MiB batch, ending at the input size. */
 export interface FileProgress {
   /** Input bytes processed so far. */
   bytes: number;
@@ -43,8 +44,11 @@ export interface FileProgress {
   total: number | undefined;
 }
 
+/** Options of encryptFile / decryptFile: the Cobblestone options, progress and cancellation. */
 export interface FileOptions extends ChunkedOptions {
+  /** Called as batches complete (fewer, larger steps while the event loop is busy). */
   onProgress?: (p: FileProgress) => void;
+  /** Aborts between 4 MiB batches: ERR_ABORTED, `dst` untouched and no temp file left. */
   signal?: AbortSignal;
 }
 

@@ -20,7 +20,9 @@ export const COMMITMENT_SIZE = 32;
 /** salt || commitment, before the first chunk. */
 export const HEADER_SIZE = SALT_SIZE + COMMITMENT_SIZE;
 
+/** The Cobblestone suites (c2sp.org/chunked-encryption): Cobblestone-256 (AES-256-GCM, the default) and Cobblestone-128 (AES-128-GCM). */
 export const SUITES = ['cobblestone-256', 'cobblestone-128'] as const;
+/** A Cobblestone suite name (SUITES). */
 export type Suite = (typeof SUITES)[number];
 const SUITE_IDS: ReadonlyMap<unknown, SuiteId> = new Map<unknown, SuiteId>([
   ['cobblestone-256', 1],
@@ -30,6 +32,7 @@ const SUITE_IDS: ReadonlyMap<unknown, SuiteId> = new Map<unknown, SuiteId>([
 /** The input key: raw bytes (32, or 16 for cobblestone-128), a SecureBuffer, or an AeadKey whose bytes stay in secure memory. */
 export type ChunkedKey = Uint8Array | SecureBuffer | AeadKey;
 
+/** Options of every Cobblestone call: the context (required), the suite and the threads. */
 export interface ChunkedOptions {
   /**
    * Application context bound into the key derivation (a string is UTF-8).
@@ -105,6 +108,7 @@ export function decryptedLength(n: number, backend: Backend = getBackend()): num
   return backend.chunkedOpenedLength(n - HEADER_SIZE);
 }
 
+/** Options of workerPool(). */
 export interface PoolOptions {
   /** Worker threads (1 .. 64); 0 restores the default, the CPU count. */
   size?: number;

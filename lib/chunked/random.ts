@@ -17,6 +17,7 @@ import { CHUNK_CT, CHUNK_SIZE, type ChunkedKey, type ChunkedOptions, cipher, dec
 /** Reads at most this much ciphertext on the calling thread; more goes to the pool. */
 const SYNC_MAX = 256 * 1024;
 
+/** Random access to a Cobblestone ciphertext (openChunked): `using`, or close() when done. */
 export interface ChunkedReader extends Disposable {
   /** Plaintext length, authenticated by the final chunk. */
   readonly size: number;
@@ -58,6 +59,10 @@ async function sourceOf(source: Uint8Array | FileHandle): Promise<Source> {
   };
 }
 
+/**
+ * Opens a Cobblestone ciphertext (a buffer, or a FileHandle that stays yours to close) for random access.
+ * Checks the key commitment and the final chunk before it resolves (ERR_COMMITMENT, ERR_TRUNCATED, ERR_AUTH), so `size` is authenticated.
+ */
 export async function openChunked(source: Uint8Array | FileHandle, key: ChunkedKey, opts: ChunkedOptions): Promise<ChunkedReader> {
   const r = resolve(key, opts);
   const src = await sourceOf(source);

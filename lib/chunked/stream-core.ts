@@ -34,6 +34,7 @@ export const STREAM_BATCH_BYTES = STREAM_BATCH * CHUNK_SIZE;
 /** Final runs up to this size run on the calling thread: the hop would cost more. */
 const SYNC_MAX = 64 * 1024;
 
+/** Options of the Node and Web streams: the Cobblestone options and how much may be in flight on the pool. */
 export interface StreamOptions extends ChunkedOptions {
   /**
    * At most this many bytes (plaintext, 1 MiB per batch) submitted to the

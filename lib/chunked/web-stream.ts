@@ -49,6 +49,7 @@ function construct(key: ChunkedKey, opts: StreamOptions, make: typeof ChunkEncry
   return parts((sink) => new make(r, opts, sink), limit);
 }
 
+/** Encrypts to a Cobblestone ciphertext (salt, commitment, then the chunks) as a Web Streams TransformStream. */
 export class EncryptTransformStream extends TransformStream<Uint8Array, Uint8Array> {
   constructor(key: ChunkedKey, opts: StreamOptions) {
     const [t, readable] = construct(key, opts, ChunkEncryptor);

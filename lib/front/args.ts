@@ -23,36 +23,66 @@ function isDetached(v: Uint8Array): boolean {
   }
 }
 
-const EMPTY = new Uint8Array(0);
+export const EMPTY = new Uint8Array(0);
+/** SharedArrayBuffer, or a class nothing is an instance of where it is absent (browsers without cross-origin isolation). */
+const SAB: abstract new (...a: never[]) => unknown = globalThis.SharedArrayBuffer ?? class {};
+/** The buffer of an absent optional argument: shares bytes with nothing. */
+const NO_BUFFER = new ArrayBuffer(0);
 
-/** A Uint8Array over a non-shared, attached ArrayBuffer; `optional` maps undefined/null to empty. */
-export function bytes(v: unknown, name: string, optional = false): Uint8Array {
-  if (v instanceof Uint8Array && v.byteLength > 0 && !(typeof SharedArrayBuffer !== 'undefined' && v.buffer instanceof SharedArrayBuffer)) return v;
+/** The worded refusal of v, or v if it is an empty view over an attached, non-shared buffer. */
+function refuse(v: unknown, name: string, optional: boolean): Uint8Array {
   if (!(v instanceof Uint8Array)) {
     if (optional && (v === undefined || v === null)) return EMPTY;
     throw new TesseraError('ERR_ARGUMENT', `${name} must be a Uint8Array (got ${typeName(v)})`);
   }
-  if (typeof SharedArrayBuffer !== 'undefined' && v.buffer instanceof SharedArrayBuffer)
-    throw new TesseraError('ERR_ARGUMENT', `${name} must not be backed by a SharedArrayBuffer`);
+  if (v.buffer instanceof SAB) throw new TesseraError('ERR_ARGUMENT', `${name} must not be backed by a SharedArrayBuffer`);
   if (isDetached(v)) throw new TesseraError('ERR_ARGUMENT', `${name} is backed by a detached ArrayBuffer`);
   return v;
+}
+
+/** A Uint8Array over a non-shared, attached ArrayBuffer; `optional` maps undefined/null to empty. */
+export function bytes(v: unknown, name: string, optional = false): Uint8Array {
+  if (v instanceof Uint8Array && v.length !== 0 && !(v.buffer instanceof SAB)) return v;
+  return refuse(v, name, optional);
+}
+
+/**
+ * The checks of bytes(), returning the view's buffer: reading `.buffer` is
+ * the costly part of a typed array check, so the output rules below take it
+ * from here instead of reading it again.
+ */
+export function bufferOf(v: unknown, name: string, optional = false): ArrayBufferLike {
+  if (v instanceof Uint8Array) {
+    const b = v.buffer;
+    if (v.length !== 0 && !(b instanceof SAB)) return b;
+    refuse(v, name, optional);
+    return b;
+  }
+  refuse(v, name, optional);
+  return NO_BUFFER;
 }
 
 export function checkLen(b: Uint8Array, want: number, code: ErrorCode, name: string): void {
   if (b.length !== want) throw new TesseraError(code, `${name} must be ${want} bytes (got ${b.length})`);
 }
 
-/** Whether two views share bytes of one buffer. */
-export function overlaps(a: Uint8Array, alen: number, b: Uint8Array): boolean {
-  return alen > 0 && b.length > 0 && a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.length && b.byteOffset < a.byteOffset + alen;
+/** Whether [a, a + alen) and [b, b + blen) of one buffer share a byte. */
+export function spans(a: number, alen: number, b: number, blen: number): boolean {
+  return alen > 0 && blen > 0 && a < b + blen && b < a + alen;
 }
 
-/** out holds need bytes; it may alias in exactly (in place) and must not overlap aad. */
-export function checkOut(out: Uint8Array, need: number, input: Uint8Array | undefined, aad: Uint8Array | undefined): void {
-  if (out.length < need) throw new TesseraError('ERR_ARGUMENT', `output buffer too small: need ${need} bytes (got ${out.length})`);
-  if (input && overlaps(out, out.length, input) && out.byteOffset !== input.byteOffset)
-    throw new TesseraError('ERR_ARGUMENT', 'output buffer partially overlaps the input (in-place must start at the same byte)');
-  if (aad && overlaps(out, out.length, aad)) throw new TesseraError('ERR_ARGUMENT', 'output buffer overlaps the associated data');
+export function tooSmall(need: number, got: number): TesseraError {
+  return new TesseraError('ERR_ARGUMENT', `output buffer too small: need ${need} bytes (got ${got})`);
+}
+
+export function partialOverlap(): TesseraError {
+  return new TesseraError('ERR_ARGUMENT', 'output buffer partially overlaps the input (in-place must start at the same byte)');
+}
+
+/** out (buffer ob) must not share a byte with aad (buffer ab). */
+export function checkAad(out: Uint8Array, ob: ArrayBufferLike, aad: Uint8Array, ab: ArrayBufferLike): void {
+  if (ob === ab && spans(out.byteOffset, out.length, aad.byteOffset, aad.length))
+    throw new TesseraError('ERR_ARGUMENT', 'output buffer overlaps the associated data');
 }
 
 /** An integer in [0, max]. */

@@ -6,7 +6,7 @@
  */
 import { TesseraError } from '../errors';
 import type { AlgId, Backend, ChunkedHandle, Engine, KeyHandle, SuiteId } from '../backend/types';
-import { bytes, checkLen, checkOut, integer } from './args';
+import { bufferOf, bytes, checkAad, checkLen, EMPTY, integer, partialOverlap, spans, tooSmall } from './args';
 import { FrontChunked } from './chunked';
 import { FrontKey, POOLED_MAX, pooledOutput } from './key';
 
@@ -29,16 +29,27 @@ interface RawArgs {
   n: number;
 }
 
-function rawArgs(seal: boolean, algv: unknown, keyv: unknown, noncev: unknown, inputv: unknown, aadv: unknown): RawArgs {
+function rawArgs(seal: boolean, algv: unknown, keyv: unknown, noncev: unknown, inputv: unknown, aadv: unknown, out?: unknown): RawArgs {
   const alg = algOf(algv);
   const key = bytes(keyv, 'key');
   checkLen(key, 32, 'ERR_KEY_LENGTH', 'key');
   const nonce = bytes(noncev, 'nonce');
   checkLen(nonce, alg === 3 || alg === 4 ? 24 : 12, 'ERR_NONCE_LENGTH', 'nonce');
-  const input = bytes(inputv, seal ? 'plaintext' : 'sealed');
-  const aad = bytes(aadv, 'aad', true);
+  const ib = bufferOf(inputv, seal ? 'plaintext' : 'sealed');
+  const input = inputv as Uint8Array;
+  const ab = bufferOf(aadv, 'aad', true);
+  const aad = (aadv as Uint8Array | undefined) ?? EMPTY;
   if (!seal && input.length < TAG) throw new TesseraError('ERR_FORMAT', `sealed input must be at least 16 bytes (the tag), got ${input.length}`);
-  return { alg, key, nonce, input, aad, n: seal ? input.length + TAG : input.length - TAG };
+  const n = seal ? input.length + TAG : input.length - TAG;
+  if (out !== undefined) {
+    // The caller's out: n bytes at least, in place only from the input's first byte, never over the aad.
+    const o = out as Uint8Array;
+    if (o.length < n) throw tooSmall(n, o.length);
+    const ob = bufferOf(out, 'out');
+    if (ob === ib && spans(o.byteOffset, o.length, input.byteOffset, input.length) && o.byteOffset !== input.byteOffset) throw partialOverlap();
+    checkAad(o, ob, aad, ab);
+  }
+  return { alg, key, nonce, input, aad, n };
 }
 
 const engines = new WeakMap<Backend, Engine>();
@@ -68,16 +79,14 @@ export function frontBackend(e: Engine): Backend {
       return e.rawOpen(a.alg, a.key, a.nonce, a.input, a.aad);
     },
     rawSealInto(out, alg, key, nonce, plaintext, aad) {
-      const o = bytes(out, 'out');
-      const a = rawArgs(true, alg, key, nonce, plaintext, aad);
-      checkOut(o, a.n, a.input, a.aad);
-      return e.rawSealInto(o, a.alg, a.key, a.nonce, a.input, a.aad);
+      bytes(out, 'out');
+      const a = rawArgs(true, alg, key, nonce, plaintext, aad, out);
+      return e.rawSealInto(out, a.alg, a.key, a.nonce, a.input, a.aad);
     },
     rawOpenInto(out, alg, key, nonce, sealed, aad) {
-      const o = bytes(out, 'out');
-      const a = rawArgs(false, alg, key, nonce, sealed, aad);
-      checkOut(o, a.n, a.input, a.aad);
-      return e.rawOpenInto(o, a.alg, a.key, a.nonce, a.input, a.aad);
+      bytes(out, 'out');
+      const a = rawArgs(false, alg, key, nonce, sealed, aad, out);
+      return e.rawOpenInto(out, a.alg, a.key, a.nonce, a.input, a.aad);
     },
     createKey(alg: AlgId, key: Uint8Array | undefined, keyId: number, nonceLimit: bigint): KeyHandle {
       const id = algOf(alg);

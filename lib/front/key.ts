@@ -8,7 +8,7 @@
 import { TesseraError } from '../errors';
 import { checkMessage } from '../format';
 import type { AlgId, Engine, EngineKey, KeyHandle } from '../backend/types';
-import { bytes, checkOut, overlaps } from './args';
+import { bufferOf, bytes, checkAad, EMPTY, partialOverlap, spans, tooSmall } from './args';
 
 const TAG = 16;
 
@@ -29,20 +29,33 @@ function elements(arr: unknown, what: string): Uint8Array[] {
   return items;
 }
 
-/** A caller's out for a message: header then body; in place means the plaintext starts where the body does. */
-function checkSealOut(out: Uint8Array, h: number, pt: Uint8Array, aad: Uint8Array): void {
-  checkOut(out, h + pt.length + TAG, undefined, aad);
-  if (overlaps(out, Math.min(h, out.length), pt))
+/**
+ * A caller's out for a message (buffers read once by bufferOf): header then
+ * body; in place means the plaintext starts where the body does; never over
+ * the associated data.
+ */
+function checkSealOut(out: Uint8Array, ob: ArrayBufferLike, h: number, pt: Uint8Array, pb: ArrayBufferLike, aad: Uint8Array, ab: ArrayBufferLike): void {
+  const need = h + pt.length + TAG;
+  if (out.length < need) throw tooSmall(need, out.length);
+  checkAad(out, ob, aad, ab);
+  if (ob !== pb) return;
+  const o = out.byteOffset,
+    p = pt.byteOffset;
+  if (spans(o, h, p, pt.length))
     throw new TesseraError('ERR_ARGUMENT', 'output buffer: the header would overlap the plaintext (in place, the plaintext starts right after the header)');
-  const body = out.subarray(Math.min(h, out.length));
-  if (overlaps(body, body.length, pt) && body.byteOffset !== pt.byteOffset)
-    throw new TesseraError('ERR_ARGUMENT', 'output buffer partially overlaps the input (in-place must start at the same byte)');
+  if (spans(o + h, out.length - h, p, pt.length) && p !== o + h) throw partialOverlap();
 }
 
 /** In place means the plaintext goes where the ciphertext starts; the header is associated data. */
-function checkOpenOut(out: Uint8Array, msg: Uint8Array, h: number, aad: Uint8Array): void {
-  checkOut(out, msg.length - h - TAG, msg.subarray(h), aad);
-  if (overlaps(out, out.length, msg.subarray(0, h))) throw new TesseraError('ERR_ARGUMENT', 'output buffer overlaps the message header');
+function checkOpenOut(out: Uint8Array, ob: ArrayBufferLike, msg: Uint8Array, mb: ArrayBufferLike, h: number, aad: Uint8Array, ab: ArrayBufferLike): void {
+  const need = msg.length - h - TAG;
+  if (out.length < need) throw tooSmall(need, out.length);
+  checkAad(out, ob, aad, ab);
+  if (ob !== mb) return;
+  const o = out.byteOffset,
+    m = msg.byteOffset;
+  if (spans(o, out.length, m + h, msg.length - h) && o !== m + h) throw partialOverlap();
+  if (spans(o, out.length, m, h)) throw new TesseraError('ERR_ARGUMENT', 'output buffer overlaps the message header');
 }
 
 export class FrontKey implements KeyHandle {
@@ -103,12 +116,13 @@ export class FrontKey implements KeyHandle {
 
   sealInto(out: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array): number {
     this.#live();
-    const o = bytes(out, 'out');
-    const pt = bytes(plaintext, 'plaintext');
-    const a = bytes(aad, 'aad', true);
-    checkSealOut(o, this.#headerLen, pt, a);
+    const ob = bufferOf(out, 'out');
+    const pb = bufferOf(plaintext, 'plaintext');
+    const ab = bufferOf(aad, 'aad', true);
+    const a = aad ?? EMPTY;
+    checkSealOut(out, ob, this.#headerLen, plaintext, pb, a, ab);
     this.#reserve(1);
-    return this.#k.sealInto(o, pt, a);
+    return this.#k.sealInto(out, plaintext, a);
   }
 
   open(message: Uint8Array, aad?: Uint8Array): Uint8Array {
@@ -121,11 +135,12 @@ export class FrontKey implements KeyHandle {
 
   openInto(out: Uint8Array, message: Uint8Array, aad?: Uint8Array): number {
     this.#live();
-    const o = bytes(out, 'out');
-    const msg = bytes(message, 'message');
-    const a = bytes(aad, 'aad', true);
-    checkOpenOut(o, msg, checkMessage(msg, this.#alg, this.#keyId), a);
-    return this.#k.openInto(o, msg, a);
+    const ob = bufferOf(out, 'out');
+    const mb = bufferOf(message, 'message');
+    const ab = bufferOf(aad, 'aad', true);
+    const a = aad ?? EMPTY;
+    checkOpenOut(out, ob, message, mb, checkMessage(message, this.#alg, this.#keyId), a, ab);
+    return this.#k.openInto(out, message, a);
   }
 
   sealBatch(messages: Uint8Array[], aad?: Uint8Array): ArrayBuffer {
@@ -151,24 +166,26 @@ export class FrontKey implements KeyHandle {
   sealAsync(plaintext: Uint8Array, aad: Uint8Array | undefined, out: Uint8Array): Promise<number>;
   sealAsync(plaintext: Uint8Array, aad?: Uint8Array, out?: Uint8Array): Promise<Uint8Array | number> {
     this.#live();
-    const pt = bytes(plaintext, 'plaintext');
-    const a = bytes(aad, 'aad', true);
-    const o = out === undefined || out === null ? undefined : bytes(out, 'out');
-    if (o) checkSealOut(o, this.#headerLen, pt, a);
+    const pb = bufferOf(plaintext, 'plaintext');
+    const ab = bufferOf(aad, 'aad', true);
+    const a = aad ?? EMPTY;
+    const o = out === undefined || out === null ? undefined : out;
+    if (o) checkSealOut(o, bufferOf(o, 'out'), this.#headerLen, plaintext, pb, a, ab);
     this.#reserve(1);
-    return this.#k.sealAsync(pt, a, o);
+    return this.#k.sealAsync(plaintext, a, o);
   }
 
   openAsync(message: Uint8Array, aad?: Uint8Array): Promise<Uint8Array>;
   openAsync(message: Uint8Array, aad: Uint8Array | undefined, out: Uint8Array): Promise<number>;
   openAsync(message: Uint8Array, aad?: Uint8Array, out?: Uint8Array): Promise<Uint8Array | number> {
     this.#live();
-    const msg = bytes(message, 'message');
-    const a = bytes(aad, 'aad', true);
-    const o = out === undefined || out === null ? undefined : bytes(out, 'out');
-    const h = checkMessage(msg, this.#alg, this.#keyId);
-    if (o) checkOpenOut(o, msg, h, a);
-    return this.#k.openAsync(msg, a, o);
+    const mb = bufferOf(message, 'message');
+    const ab = bufferOf(aad, 'aad', true);
+    const a = aad ?? EMPTY;
+    const o = out === undefined || out === null ? undefined : out;
+    const h = checkMessage(message, this.#alg, this.#keyId);
+    if (o) checkOpenOut(o, bufferOf(o, 'out'), message, mb, h, a, ab);
+    return this.#k.openAsync(message, a, o);
   }
 
   exportKey(): Uint8Array {

@@ -66,6 +66,7 @@ import { ckrOf, loadPkcs11, pkcs11Error, Pkcs11Failure, type Handle, type Pkcs11
 import { acquireModule, releaseModule, SessionPool, type ModuleState } from './pool';
 import { AUTH_FAILED, bytes, type Pkcs11KeyRef, GCM_IV, GCM_TAG, HANDLE_GONE, kwpLength, MAX_GCM, refKey, SESSION_GONE, slotId, ulong } from './util';
 
+/** Options of Pkcs11Provider.open: the module, the token (slot or label), the PIN and the session pool. */
 export interface Pkcs11OpenOptions {
   /** Path of the PKCS#11 module (e.g. /usr/lib/softhsm/libsofthsm2.so). */
   module: string;
@@ -99,6 +100,10 @@ export interface Pkcs11KekProvider extends KekProvider {
   readonly label: string;
 }
 
+/**
+ * A logged-in PKCS#11 token (docs/API.md "HSM key-encryption keys over PKCS#11"): KEKs kept in the HSM, AES-GCM and HMAC-SHA-256 in the token.
+ * Needs the optional peer pkcs11js; `open()` it, `close()` when done.
+ */
 export class Pkcs11Provider {
   /** The token's serial number and label (trailing blanks removed). */
   readonly serial: string;
@@ -540,6 +545,9 @@ export class Pkcs11Provider {
    * Escape hatch: fn runs with the raw pkcs11js instance, its module object
    * (constants) and an exclusively checked-out, logged-in session. Errors
    * are normalized; close() waits for it like any other call.
+   * @inlineType Pkcs11Lib
+   * @inlineType Pkcs11Module
+   * @inlineType Handle
    */
   withSession<T>(fn: (ctx: { pkcs11: Pkcs11Lib; module: Pkcs11Module; session: Handle }) => Promise<T> | T): Promise<T> {
     return this.#run('withSession', (s) => fn({ pkcs11: this.#lib, module: this.#mod, session: s }));

@@ -23,8 +23,10 @@ import { TesseraError } from '../errors';
 import { ioError } from '../chunked/io';
 import { canonicalJson } from './document';
 
+/** The key operations the audit log records. */
 export type AuditOp = 'create' | 'rotate' | 'state' | 'destroy' | 'export' | 'policy' | 'decrypt';
 
+/** One audit record: a keyring's `audit` event and one line of its audit log (KeyringOptions.auditLog). */
 export interface AuditEvent {
   /** ISO 8601. */
   time: string;
@@ -156,6 +158,7 @@ export class AuditSink {
   }
 }
 
+/** What verifyAuditLog found. */
 export type AuditVerifyResult = { ok: true; lines: number; head: string } | { ok: false; lines: number; badLine: number; reason: string };
 
 /**

@@ -30,6 +30,7 @@ import { createHmac } from 'node:crypto';
 import { TesseraError } from '../errors';
 import { describe } from '../format';
 
+/** Options of KeyringPrf.blindIndex. */
 export interface BlindIndexOptions {
   /** Index length in bytes, 8..32 (default 16). */
   bytes?: number;

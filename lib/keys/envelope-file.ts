@@ -60,6 +60,7 @@ import { checkPurpose } from './keyring-doc';
 
 export { type EnvelopeInfo, inspectEnvelope } from './envelope-header';
 
+/** Bounds of the data-key cache of keyring files (KeyringFileOptions.cache); a key past any of them is wiped. */
 export interface DataKeyCacheOptions {
   /** Age limit of a cached data key in ms (default 300 000). */
   maxAgeMs?: number;
@@ -77,6 +78,7 @@ export interface KeyringFileOptions {
   cache?: DataKeyCacheOptions;
 }
 
+/** Counters of a keyring's data-key cache (Keyring.cacheStats). */
 export interface CacheStats {
   /** Files served by a cached data key (no KEK call). */
   hits: number;
@@ -88,11 +90,16 @@ export interface CacheStats {
   evictions: number;
 }
 
+/**
+ * Options of encrypting a keyring file (KeyringStreamingAead.encryptFile): the file options
+ * without the context (the file's header is its context), and metadata.
+ */
 export interface EncryptFileOptions extends Omit<FileOptions, 'context'> {
   /** A small JSON object stored in the header (authenticated, not encrypted: inspectEnvelope reads it without a key). */
   metadata?: Record<string, unknown>;
 }
 
+/** Options of decrypting a keyring file: the file options without context and suite, which the file's header gives. */
 export type DecryptFileOptions = Omit<FileOptions, 'context' | 'suite'>;
 
 /** @internal A data key held for one keyring file or stream (EnvelopeFiles.sealLease / openLease). */

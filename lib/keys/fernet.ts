@@ -55,6 +55,7 @@ export function encryptAt(key: string, plaintext: Uint8Array, seconds: number, i
   return raw.toString('base64url') + '='.repeat((3 - (raw.length % 3)) % 3);
 }
 
+/** Options of fernet.decrypt. */
 export interface FernetDecryptOptions {
   /** Refuse tokens older than this many seconds (ERR_EXPIRED). Default: no limit. */
   ttlSeconds?: number;
@@ -62,6 +63,10 @@ export interface FernetDecryptOptions {
   now?: number;
 }
 
+/**
+ * Fernet tokens (github.com/fernet/spec: AES-128-CBC and HMAC-SHA256 under a url-safe base64
+ * 32-byte key), interoperable with Python's cryptography.fernet (docs/API.md "Key wrapping and Fernet").
+ */
 export const fernet = {
   /** A new token for plaintext under key (random IV, the current time). */
   encrypt(key: string, plaintext: Uint8Array): string {

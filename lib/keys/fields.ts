@@ -61,6 +61,7 @@ import { TesseraError } from '../errors';
 import { describe, fromText, toText } from '../format';
 import type { Keyring } from './keyring';
 
+/** Options of decryptFields / decryptFieldsBatch. */
 export interface DecryptFieldsOptions {
   /** Leave values that are not tsr1. strings as they are (default false: ERR_FORMAT). */
   allowPlaintext?: boolean;

@@ -40,6 +40,7 @@ import { TesseraError } from '../errors';
 import { atomicOutput, ioError, writeAll } from '../chunked/io';
 import { checkDocShape, type KeyringDoc, type KeyStore } from './store';
 
+/** Options of FileKeyStore. */
 export interface FileKeyStoreOptions {
   /** How long a commit waits for another writer's lock before ERR_LOCKED (default 10 000 ms). */
   lockTimeoutMs?: number;
@@ -146,6 +147,10 @@ export class FileLock {
   }
 }
 
+/**
+ * A key store in one JSON file (mode 0600) holding only KEK-wrapped key material, every field authenticated (docs/API.md "Key manager").
+ * Commits are atomic, checked against the generation and locked across processes; the previous generation is kept as `<path>.bak`.
+ */
 export class FileKeyStore implements KeyStore {
   readonly kind = 'file';
   readonly path: string;

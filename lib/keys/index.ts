@@ -3,7 +3,10 @@
  * the root entry and by `tessera/keys` (lib/entry/keys.ts): keyrings and
  * their primitives, KEK providers, key stores (file; PostgreSQL is
  * `tessera/pg`), key wrapping, Fernet, field-level encryption, blind
- * indexes, masking, the audit log and keyring files.
+ * indexes, masking, the audit log and keyring files. Only names of the
+ * public API: the option and result types of these calls, never the classes
+ * and helpers behind them (EnvelopeFiles, the KDF records, kek.ts's store
+ * helpers).
  */
 export { keywrap } from './keywrap';
 export { fernet, type FernetDecryptOptions } from './fernet';
@@ -13,11 +16,22 @@ export {
   type MultiKekProvider,
   type PassphraseKekProvider,
   type KdfParams,
+  type KdfOptions,
   type ScryptParams,
+  type Pbkdf2Params,
+  type Argon2idParams,
   type RsaKekProvider,
   type RsaKekOptions,
   type RsaKeyInput,
+  type AwsKmsOptions,
+  type AzureKeyVaultOptions,
+  type GcpKmsOptions,
+  type VaultTransitOptions,
+  type ResilienceOptions,
+  type FromUriOptions,
 } from './kek';
+export type { AzureCryptographyClient } from './kek-azure';
+export type { GcpKmsClient } from './kek-gcp';
 export { Keyring, type KeyringOptions, type KeyStatus, type ExportedKey } from './keyring';
 export type { KeyringAead } from './keyring-aead';
 export {
@@ -37,7 +51,6 @@ export { encryptFields, decryptFields, encryptFieldsBatch, decryptFieldsBatch, t
 export { mask } from './mask';
 export type { BlindIndexOptions } from './blind';
 export {
-  EnvelopeFiles,
   inspectEnvelope,
   encryptEnvelopeFile,
   decryptEnvelopeFile,

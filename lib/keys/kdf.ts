@@ -27,26 +27,39 @@ import { describe } from '../format';
 
 export type KdfName = 'scrypt' | 'pbkdf2-sha256' | 'argon2id';
 
+/** scrypt (RFC 7914): cost N, block size r, parallelism p. */
 export interface ScryptParams {
   kdf?: 'scrypt';
+  /** At least 16 bytes (16 random bytes when the options give none). */
   salt: Uint8Array;
+  /** CPU/memory cost, a power of 2 (default 2^17). */
   N: number;
+  /** Block size (default 8). */
   r: number;
+  /** Parallelization (default 1). */
   p: number;
 }
+/** PBKDF2-HMAC-SHA256 (RFC 8018), at least 100 000 iterations. */
 export interface Pbkdf2Params {
   kdf: 'pbkdf2-sha256';
+  /** At least 16 bytes (16 random bytes when the options give none). */
   salt: Uint8Array;
+  /** At least 100 000 (default 600 000). */
   iterations: number;
 }
+/** Argon2id (RFC 9106): memory m in KiB, passes t, parallelism p (Node 24.7 and later). */
 export interface Argon2idParams {
   kdf: 'argon2id';
+  /** At least 16 bytes (16 random bytes when the options give none). */
   salt: Uint8Array;
-  /** KiB, as RFC 9106's m. */
+  /** KiB, as RFC 9106's m (default 64 MiB). */
   memory: number;
+  /** RFC 9106's t (default 3). */
   passes: number;
+  /** RFC 9106's p (default 4). */
   parallelism: number;
 }
+/** The parameters of a passphrase KEK's key derivation (PassphraseKekProvider.params). */
 export type KdfParams = ScryptParams | Pbkdf2Params | Argon2idParams;
 
 /** What a caller may give: any subset, the kdf name selecting the rest's meaning. */
@@ -162,7 +175,10 @@ export function deriveKey(pass: Uint8Array, params: KdfParams, len: number): Pro
   });
 }
 
-/** The record a key store keeps (salt in base64). */
+/**
+ * The KDF parameters of a passphrase KEK as a key store records them
+ * (KeyringDoc.kekParams; exported as KekParams): salt in base64.
+ */
 export type KdfRecord =
   | { alg: 'scrypt'; salt: string; N: number; r: number; p: number }
   | { alg: 'pbkdf2-sha256'; salt: string; iterations: number }

@@ -24,6 +24,7 @@ import { describe } from '../format';
 import type { KekProvider } from './kek-provider';
 import { type ResilienceOptions, resilient, transientFailure } from './kek-resilient';
 
+/** Options of kek.awsKms (docs/API.md "Key-encryption keys in a cloud KMS or Vault"). */
 export interface AwsKmsOptions {
   /** A KMSClient of @aws-sdk/client-kms. */
   client: { send(command: unknown): Promise<unknown> };
@@ -31,6 +32,7 @@ export interface AwsKmsOptions {
   keyId: string;
   /** What every wrapped key is bound to (default { purpose: 'tessera-kek-v1' }). */
   context?: Record<string, string>;
+  /** Timeouts, retries and the circuit breaker (kek.resilient). */
   resilience?: ResilienceOptions;
 }
 

@@ -55,6 +55,10 @@ import { describe } from '../format';
 import type { KekProvider } from './kek-provider';
 import { type ResilienceOptions, resilient, transientFailure } from './kek-resilient';
 
+/**
+ * Key Vault's key wrap algorithms tessera uses.
+ * @inline
+ */
 export type AzureWrapAlgorithm = 'RSA-OAEP-256' | 'A256KW';
 
 /** What tessera uses of a CryptographyClient of @azure/keyvault-keys. */
@@ -66,6 +70,7 @@ export interface AzureCryptographyClient {
   unwrapKey(algorithm: AzureWrapAlgorithm, encryptedKey: Uint8Array): Promise<{ result: Uint8Array }>;
 }
 
+/** Options of kek.azureKeyVault (docs/API.md "Key-encryption keys in a cloud KMS or Vault"). */
 export interface AzureKeyVaultOptions {
   /** A CryptographyClient for a versioned key id (KeyVaultKey.id or https://<vault>/keys/<name>/<version>). */
   client: AzureCryptographyClient;
@@ -73,6 +78,7 @@ export interface AzureKeyVaultOptions {
   algorithm?: AzureWrapAlgorithm;
   /** What every wrapped key is bound to (default { purpose: 'tessera-kek-v1' }). */
   context?: Record<string, string>;
+  /** Timeouts, retries and the circuit breaker (kek.resilient). */
   resilience?: ResilienceOptions;
 }
 

@@ -47,6 +47,7 @@ export interface GcpKmsClient {
   decrypt(request: object, options?: object): Promise<unknown>;
 }
 
+/** Options of kek.gcpKms (docs/API.md "Key-encryption keys in a cloud KMS or Vault"). */
 export interface GcpKmsOptions {
   /** A KeyManagementServiceClient of @google-cloud/kms. */
   client: GcpKmsClient;
@@ -54,6 +55,7 @@ export interface GcpKmsOptions {
   keyName: string;
   /** What every wrapped key is bound to (default { purpose: 'tessera-kek-v1' }). */
   context?: Record<string, string>;
+  /** Timeouts, retries and the circuit breaker (kek.resilient). */
   resilience?: ResilienceOptions;
 }
 

@@ -6,6 +6,7 @@
 export interface KekProvider {
   /** Stable identifier of this KEK (stored next to what it wrapped; never derived reversibly from the key). */
   readonly id: string;
+  /** dataKey wrapped under this KEK (unwrap with the same KEK recovers it). */
   wrap(dataKey: Uint8Array): Promise<Uint8Array>;
   /**
    * ERR_AUTH if wrapped was not made by this KEK or was altered (ERR_KEK for

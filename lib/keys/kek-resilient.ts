@@ -22,8 +22,13 @@ import { TesseraError } from '../errors';
 import { describe } from '../format';
 import type { KekProvider } from './kek-provider';
 
+/**
+ * What `classify` says of a failure: 'retry' (worth another attempt) or 'final'.
+ * @inline
+ */
 export type FailureKind = 'retry' | 'final';
 
+/** Options of kek.resilient, and the `resilience` option of the remote KEKs. */
 export interface ResilienceOptions {
   /** One attempt's limit (default 5000 ms). */
   timeoutMs?: number;
@@ -35,7 +40,7 @@ export interface ResilienceOptions {
   /** Consecutive unavailable calls that open the breaker (default 5) and how long it stays open (default 30 000 ms). */
   breakerFailures?: number;
   breakerCooldownMs?: number;
-  /** Which failures are worth another attempt (default: `transientFailure`). */
+  /** Which failures are worth another attempt (default: network errors, timeouts, HTTP 408, 429 and 5xx, throttling and service faults). */
   classify?: (e: unknown) => FailureKind;
   /** For tests: clock, sleep and jitter source. */
   now?: () => number;

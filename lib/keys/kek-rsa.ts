@@ -26,8 +26,10 @@ import { TesseraError } from '../errors';
 import { describe } from '../format';
 import type { KekProvider } from './kek-provider';
 
+/** An RSA key: PEM text or a node:crypto KeyObject. */
 export type RsaKeyInput = string | KeyObject;
 
+/** Options of kek.rsa: a public key wraps, a private key also unwraps. */
 export interface RsaKekOptions {
   /** PEM (SPKI or PKCS#1 public key, or a private key, of which only the public half is used) or a KeyObject. */
   publicKey?: RsaKeyInput;

@@ -27,6 +27,7 @@ import { gcpKms } from './kek-gcp';
 import type { ResilienceOptions } from './kek-resilient';
 import { vaultTransit } from './kek-vault';
 
+/** Options of kek.fromUri: the client, token or HSM the URI's provider needs, and its options. */
 export interface FromUriOptions {
   /** The service's SDK client (AWS, Azure, Google Cloud). */
   client?: unknown;

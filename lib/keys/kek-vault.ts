@@ -23,9 +23,11 @@ import { describe } from '../format';
 import type { KekProvider } from './kek-provider';
 import { type ResilienceOptions, resilient } from './kek-resilient';
 
+/** Options of kek.vaultTransit (docs/API.md "Key-encryption keys in a cloud KMS or Vault"). */
 export interface VaultTransitOptions {
   /** The Vault address, e.g. https://vault.example:8200 */
   endpoint: string;
+  /** A Vault token allowed to encrypt and decrypt with the key (sent as X-Vault-Token; never in an error). */
   token: string;
   /** The transit key's name. */
   key: string;
@@ -35,6 +37,7 @@ export interface VaultTransitOptions {
   namespace?: string;
   /** What every wrapped key is bound to (default 'tessera-kek-v1'). */
   associatedData?: string;
+  /** Timeouts, retries and the circuit breaker (kek.resilient). */
   resilience?: ResilienceOptions;
   /** For tests or proxies: the fetch to use (default the global fetch). */
   fetch?: typeof fetch;

@@ -336,6 +336,10 @@ async function fromPassphrase(passphrase: string | Uint8Array | SecureBuffer, op
   }
 }
 
+/**
+ * The KEK providers a keyring takes (docs/API.md "Key manager", "Key-encryption keys in a cloud KMS or Vault"):
+ * a raw key, a key file or variable, a passphrase, RSA, several KEKs as one, and remote KEKs in a KMS or Vault.
+ */
 export const kek = {
   /** A raw 32-byte master key (copied into secure memory; wipe your copy). AES-KWP. */
   fromKey(bytes: Uint8Array): KekProvider {

@@ -39,6 +39,10 @@ export const AEAD_AUDITED = ['decrypt', 'decryptString', 'decryptBatch', 'reencr
 
 const bytesOf = (m: unknown) => (m instanceof Uint8Array ? m.length : 0);
 
+/**
+ * The keyring's AEAD primitive, `ring.aead(purpose)`: message format v1 under the purpose's primary key;
+ * opens a message with whichever key of the keyring it names (docs/API.md "Key manager").
+ */
 export class KeyringAead {
   /** The purpose encrypt seals under; undefined for `ring.aead()`, which only opens (and reencrypts in place). */
   readonly purpose: string | undefined;

@@ -33,6 +33,10 @@ export interface DatabaseKeyHost {
   checkOpen(): void;
 }
 
+/**
+ * The keyring's database-key primitive, `ring.databaseKeys(purpose)`: the raw 256-bit keys of one encrypted database,
+ * lent to a callback and wiped when it returns; rotation through a pending key (docs/API.md "SQLCipher databases").
+ */
 export class KeyringDatabaseKeys {
   readonly purpose: string;
   readonly #host: DatabaseKeyHost;

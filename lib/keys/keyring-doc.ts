@@ -19,7 +19,9 @@ import { SecureBuffer } from '../secure';
 import { b64, computeMac, verifyMac } from './document';
 import type { KeyRecord, KeyringDoc, KeyState, KeyStore, PurposeRecord, RotationPolicy } from './store';
 
+/** Options of Keyring.open. */
 export interface KeyringOptions {
+  /** The KEK that wraps the store's keys (a KEK other than the store's is ERR_KEK). */
   kek: KekProvider;
   /** Algorithm of new keys (default 'xaes-256-gcm'). */
   algorithm?: Algorithm;
@@ -33,28 +35,38 @@ export interface KeyringOptions {
   now?: () => number;
 }
 
+/** A key wrapped by another KEK (Keyring.exportKey): for backup or migration, never the raw key. */
 export interface ExportedKey {
+  /** The key's id (what its messages' headers carry). */
   id: number;
   purpose: string;
   algorithm: Algorithm;
   /** The key wrapped by `kekId` (never the raw key). */
   wrapped: Uint8Array;
+  /** The id of the KEK given to exportKey. */
   kekId: string;
 }
 
 /** An audit event recorded in a draft, emitted once the commit succeeds. */
 export type PendingEvent = Omit<AuditEvent, 'time' | 'outcome'>;
 
+/** One key as Keyring.status reports it: state, age and use counts. */
 export interface KeyStatus {
+  /** The key's id (uint32, unique in the keyring; what its messages' headers carry). */
   id: number;
   purpose: string;
   algorithm: Algorithm;
   state: KeyState;
+  /** Whether the purpose encrypts under this key (its one 'active' key). */
   primary: boolean;
   createdAt: Date;
+  /** When the key last changed state (its creation if it never did). */
   stateChangedAt: Date;
+  /** Days since createdAt (what a rotation policy's maxAgeDays compares). */
   ageDays: number;
+  /** Messages sealed under the key (what maxMessages compares), persisted and not yet persisted. */
   encrypted: number;
+  /** Messages opened with the key. */
   decrypted: number;
 }
 

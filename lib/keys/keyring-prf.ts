@@ -12,6 +12,7 @@
 import { type BlindIndexOptions, blindIndexArgs, computeBlindIndex } from './blind';
 import type { KeySource } from './keyring-keys';
 
+/** The keyring's PRF primitive, `ring.prf(purpose)`: blind indexes (HMAC-SHA-256) under a per-purpose key that is never rotated. */
 export class KeyringPrf {
   readonly purpose: string;
   readonly #keys: Pick<KeySource, 'indexKey' | 'checkOpen'>;

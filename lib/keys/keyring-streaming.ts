@@ -42,7 +42,9 @@ import { type DecryptFileOptions, type EncryptFileOptions, EnvelopeFiles, type E
 import type { KekProvider } from './kek';
 import { failure, type KeySource } from './keyring-keys';
 
+/** Options of a keyring file or stream when encrypting. */
 export interface EncryptStreamOptions {
+  /** Default 'cobblestone-256'. */
   suite?: Suite;
   /** A small JSON object stored in the header (authenticated, not encrypted). */
   metadata?: Record<string, unknown>;
@@ -52,6 +54,7 @@ export interface EncryptStreamOptions {
   maxInFlight?: number;
 }
 
+/** Options of a keyring file or stream when decrypting (the suite is in its header). */
 export type DecryptStreamOptions = Pick<EncryptStreamOptions, 'threads' | 'maxInFlight'>;
 
 /** Bytes in: a Node Readable, a Web ReadableStream, an async generator, an array of chunks. */
@@ -68,6 +71,10 @@ export const STREAMING_AUDITED = ['decryptFile', 'decryptIterable'] as const;
 
 type Files = Pick<KeySource, 'files' | 'checkOpen'>;
 
+/**
+ * The keyring's streaming AEAD primitive, `ring.streamingAead(purpose)` (or `streamingAead(kek, purpose)`):
+ * files, async iterables, Node and Web streams in one format, the TSRF keyring file, under a fresh or cached data key wrapped by the KEK.
+ */
 export class KeyringStreamingAead {
   /** The purpose written into new files' headers; undefined for a primitive that only decrypts. */
   readonly purpose: string | undefined;

@@ -90,6 +90,10 @@ export type { BlindIndexOptions, ExportedKey, KeyringOptions, KeyStatus };
 /** Primitives cached per kind; past that (purposes named from request data, say) they are made per call, which stays cheap. */
 const MAX_CACHED = 1024;
 
+/**
+ * Keysets (purposes with key versions, states, rotation) in a key store under a KEK, and the primitives that use them:
+ * `aead`, `streamingAead`, `prf`, `databaseKeys` (docs/API.md "Key manager"). Made by `Keyring.open`; `close()` wipes its keys.
+ */
 export class Keyring {
   readonly #state: KeyringState;
   readonly #alg: Algorithm;

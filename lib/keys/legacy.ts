@@ -35,8 +35,10 @@ import type { Keyring } from './keyring';
 
 const BLOCK = 16;
 
+/** Where a CBC ciphertext's IV is: before it ('iv-ciphertext') or given apart ('ciphertext'). */
 export type CbcLayout = 'iv-ciphertext' | 'ciphertext';
 
+/** Options of legacy.decryptAesCbc. */
 export interface CbcOptions {
   /** The 16-byte IV when it is kept apart from the ciphertext (then the layout defaults to 'ciphertext'). */
   iv?: Uint8Array;
@@ -154,6 +156,10 @@ export async function migrateLegacy(
   }
 }
 
+/**
+ * Decryption of legacy ciphertexts (AES-256-CBC / PKCS#7, Fernet) and their migration into a keyring
+ * (docs/API.md "Migrating legacy ciphertexts").
+ */
 export const legacy = {
   /** AES-256-CBC / PKCS#7 (unauthenticated: see the module comment). Bad padding: ERR_AUTH. */
   decryptAesCbc,

@@ -65,6 +65,7 @@ import { TesseraError } from '../errors';
 import { requirePeer } from '../peer';
 import { checkDocShape, type KeyringDoc, type KeyStore } from './store';
 
+/** Options of PostgresKeyStore. */
 export interface PostgresKeyStoreOptions {
   /** `postgres://user:password@host:port/database?...` (anything `pg` accepts). */
   connectionString: string;
@@ -132,6 +133,7 @@ const MIGRATIONS: ((t: string) => string[])[] = [
      )`,
   ],
 ];
+/** The schema version this store creates and migrates to (`<table>_schema`). */
 export const PG_SCHEMA_VERSION = MIGRATIONS.length;
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]{0,50}$/;
@@ -166,10 +168,15 @@ function describeTarget(cs: string): { where: string; secrets: string[] } {
   }
 }
 
+/**
+ * A key store in a PostgreSQL row (the same contract as FileKeyStore: one document, replaced whole with optimistic concurrency).
+ * Needs the optional peer `pg`, loaded on first construction.
+ */
 export class PostgresKeyStore implements KeyStore {
   readonly kind = 'postgres';
   /** The quoted, possibly schema-qualified table name. */
   readonly table: string;
+  /** The row's name (the `keyring` option). */
   readonly keyring: string;
   /** "host h:p, database d": what messages name (never the password). */
   readonly where: string;
@@ -504,6 +511,7 @@ export class PostgresKeyStore implements KeyStore {
     });
   }
 
+  /** Ends the connection pool. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;

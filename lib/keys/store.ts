@@ -55,6 +55,7 @@ export interface KeyRecord {
   decrypted: number;
 }
 
+/** One purpose in a KeyringDoc: its rotation policy and wrapped blind-index key. */
 export interface PurposeRecord {
   policy: RotationPolicy;
   /**
@@ -65,8 +66,8 @@ export interface PurposeRecord {
   indexKey?: string;
 }
 
-/** KDF parameters of a passphrase KEK, as stored in KeyringDoc.kekParams (salt in base64; lib/keys/kdf.ts). */
-export type KekParams = KdfRecord;
+/** KDF parameters of a passphrase KEK, as stored in KeyringDoc.kekParams: lib/keys/kdf.ts's KdfRecord. */
+export type { KdfRecord as KekParams } from './kdf';
 
 /** The keyring document (format "tessera-keyring", version 1). */
 export interface KeyringDoc {
@@ -87,13 +88,17 @@ export interface KeyringDoc {
    * `kekId`), and the MAC check then authenticates them. Absent for other
    * KEKs and for documents written before this field existed.
    */
-  kekParams?: KekParams;
+  kekParams?: KdfRecord;
   purposes: Record<string, PurposeRecord>;
   keys: KeyRecord[];
   /** HMAC-SHA-256 (hex) over the canonical serialization of every other field. */
   mac: string;
 }
 
+/**
+ * Where a keyring keeps its document (FileKeyStore, PostgresKeyStore): one document with a generation number,
+ * replaced as a whole with optimistic concurrency. The store sees only what the keyring writes: wrapped keys, everything MACed.
+ */
 export interface KeyStore {
   /** 'file', 'postgres', ... */
   readonly kind: string;
@@ -109,6 +114,7 @@ export interface KeyStore {
    * overwritten.
    */
   commit(next: KeyringDoc, expectedGeneration: number, verifyCurrent?: (current: KeyringDoc) => void): Promise<void>;
+  /** Releases what the store holds (connections, locks). The keyring never closes its store: the caller does. */
   close(): Promise<void>;
 }
 

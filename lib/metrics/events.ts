@@ -15,6 +15,7 @@
  */
 import * as dc from 'node:diagnostics_channel';
 
+/** The `node:diagnostics_channel` channel names tessera publishes on, by event kind. */
 export const CHANNELS = {
   /** OpEvent: one keyring data operation (encrypt, decrypt, batch, blind index, file, stream). */
   op: 'tessera:op',
@@ -26,6 +27,7 @@ export const CHANNELS = {
   cache: 'tessera:cache',
 } as const;
 
+/** Published on `tessera:op` (CHANNELS.op). */
 export interface OpEvent {
   op: string;
   algorithm: string;
@@ -42,6 +44,7 @@ export interface OpEvent {
   seconds?: number;
 }
 
+/** Published on `tessera:kek` (CHANNELS.kek). */
 export interface KekEvent {
   /** The KEK's kind: the scheme of its id (aws-kms, azure-kv, gcp-kms, hcvault, pkcs11, aes-kwp, ...). */
   provider: string;
@@ -51,11 +54,13 @@ export interface KekEvent {
   seconds: number;
 }
 
+/** Published on `tessera:keyset` (CHANNELS.keyset). */
 export interface KeysetEvent {
   op: string;
   purpose: string | null;
 }
 
+/** Published on `tessera:cache` (CHANNELS.cache). */
 export interface CacheEvent {
   result: 'hit' | 'miss';
 }

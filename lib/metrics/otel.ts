@@ -19,8 +19,13 @@ import { dataKeyCacheEntries } from '../keys/envelope-file';
 import { secureMemoryStats } from '../secure';
 import { METRIC_BUCKETS, subscribeAll } from './subscribe';
 
+/** @inline */
 type Attrs = Record<string, string>;
-interface Meter {
+/**
+ * The parts of an @opentelemetry/api Meter used here
+ * (https://opentelemetry.io/docs/specs/otel/metrics/api/#meter); any API 1.x Meter fits.
+ */
+export interface OpenTelemetryMeter {
   createCounter(name: string, opts?: object): { add(n: number, attrs?: Attrs): void };
   createHistogram(name: string, opts?: object): { record(v: number, attrs?: Attrs): void };
   createObservableGauge(
@@ -32,19 +37,21 @@ interface Meter {
   };
 }
 
+/** Options of bindOpenTelemetry. */
 export interface OpenTelemetryOptions {
   /** The meter to record on (default: the global MeterProvider's meter 'tessera'). */
-  meter?: Meter;
+  meter?: OpenTelemetryMeter;
   /** A MeterProvider to take the 'tessera' meter from (instead of the global one). */
-  meterProvider?: { getMeter(name: string, version?: string): Meter };
+  meterProvider?: { getMeter(name: string, version?: string): OpenTelemetryMeter };
 }
 
+/** What bindOpenTelemetry returns. */
 export interface OpenTelemetryBinding {
   /** Stops recording (instruments stay registered with the meter, as the API has no removal). */
   unbind(): void;
 }
 
-type OtelApi = { metrics: { getMeter(name: string, version?: string): Meter } };
+type OtelApi = { metrics: { getMeter(name: string, version?: string): OpenTelemetryMeter } };
 function otelApi(): OtelApi {
   return requirePeer<OtelApi>('@opentelemetry/api', 'bindOpenTelemetry', (m) => (typeof m.metrics?.getMeter !== 'function' ? 'no metrics API' : undefined));
 }

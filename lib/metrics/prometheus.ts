@@ -33,13 +33,14 @@ import { METRIC_BUCKETS, subscribeAll } from './subscribe';
 
 /** The parts of prom-client used here (https://github.com/siimon/prom-client, README). */
 interface PromClient {
-  Registry: new () => PromRegistry;
+  Registry: new () => PrometheusRegistry;
   Counter: new (cfg: object) => { inc(labels?: Record<string, string> | number, n?: number): void };
   Histogram: new (cfg: object) => { observe(labels: Record<string, string>, v: number): void };
   Gauge: new (cfg: object) => { set(v: number): void };
-  register: PromRegistry;
+  register: PrometheusRegistry;
 }
-interface PromRegistry {
+/** The parts of a prom-client Registry used here (https://github.com/siimon/prom-client, README "Registry"). */
+export interface PrometheusRegistry {
   metrics(): Promise<string>;
   contentType: string;
   removeSingleMetric(name: string): void;
@@ -51,15 +52,18 @@ interface PromRegistry {
   registerMetric(m: never): void;
 }
 
+/** Options of bindPrometheus. */
 export interface PrometheusOptions {
   /** Where to register (default prom-client's global registry). */
-  registry?: PromRegistry;
+  registry?: PrometheusRegistry;
   /** Metric name prefix (default 'tessera_'). */
   prefix?: string;
 }
 
+/** What bindPrometheus returns. */
 export interface PrometheusBinding {
-  readonly registry: PromRegistry;
+  /** The registry the metrics are in. */
+  readonly registry: PrometheusRegistry;
   /** Stops listening and removes tessera's metrics from the registry. */
   unbind(): void;
 }

@@ -51,19 +51,23 @@ import { applyKey, checkIntegrity, type DriverOptions, openKeyed, type SqliteDat
 
 export type { DriverOptions, SqliteDatabase };
 
+/** Options of openDatabase. */
 export interface OpenDatabaseOptions {
   /** Passed to the driver's constructor as they are (better-sqlite3 options: readonly, timeout, nativeBinding, ...). */
   driver?: DriverOptions;
 }
 
+/** The steps of rotateDatabaseKey, in order (docs/API.md "SQLCipher databases"). */
 export type RotationStep = 'lock' | 'backup' | 'verify-backup' | 'pending' | 'rekey' | 'verify' | 'activate' | 'cleanup' | 'done';
 
+/** What rotateDatabaseKey reports to `onProgress` before each step. */
 export interface RotationProgress {
   step: RotationStep;
   /** Database size in bytes. */
   bytes: number;
 }
 
+/** Options of rotateDatabaseKey. */
 export interface RotateOptions extends OpenDatabaseOptions {
   /** Called before each step (awaited). */
   onProgress?: (p: RotationProgress) => void | Promise<void>;
@@ -71,6 +75,7 @@ export interface RotateOptions extends OpenDatabaseOptions {
   busyTimeoutMs?: number;
 }
 
+/** What rotateDatabaseKey did. */
 export interface RotationResult {
   /** The key the database was keyed with, and the one it is keyed with now (equal when nothing was left to do). */
   from: number;

@@ -12,13 +12,20 @@ struct tsr_nonce_pool {
 };
 
 tsr_nonce_pool *tsr_nonce_pool_new(void) {
+  tsr_nonce_pool *p = tsr_secmem_alloc(sizeof *p);
+  if (!p) return NULL;
+  p->avail = 0;
 #ifndef TSR_WASM /* a WebAssembly instance cannot fork */
+  /* Asked after the allocation: the flag covers the arenas that exist, and
+   * this block's arena exists now. Never buffer nonces across a fork that
+   * would copy them. */
   tsr_secmem_stats st;
   tsr_secmem_stats_get(&st);
-  if (!st.wipe_on_fork) return NULL; /* never buffer nonces across a possible fork */
+  if (!st.wipe_on_fork) {
+    tsr_secmem_free(p);
+    return NULL;
+  }
 #endif
-  tsr_nonce_pool *p = tsr_secmem_alloc(sizeof *p);
-  if (p) p->avail = 0;
   return p;
 }
 

@@ -95,45 +95,27 @@ bool TryBytes(napi_env env, napi_value v, Bytes *out) {
   napi_value ab;
   size_t offset;
   void *data;
-  bool is_ab = false;
-  if (napi_get_typedarray_info(env, v, &type, &out->len, &data, &ab, &offset) != napi_ok || type != napi_uint8_array ||
-      napi_is_arraybuffer(env, ab, &is_ab) != napi_ok || !is_ab || out->len == 0) {
+  if (napi_get_typedarray_info(env, v, &type, &out->len, &data, &ab, &offset) != napi_ok || type != napi_uint8_array) {
     ClearPending(env);
-    return false;  // zero length too: GetBytes tells empty from detached
+    return false;
   }
   out->data = static_cast<uint8_t *>(data);
   out->value = v;
   return true;
 }
 
+// The front layer (lib/front/args.ts) has refused non-Uint8Array, shared and
+// detached buffers with worded errors; this is the conversion, and a
+// refusal of anything that has no bytes to point at.
 Bytes GetBytes(Napi::Env env, napi_value v, const char *name, bool optional) {
   Bytes b;
   if (TryBytes(env, v, &b)) return b;
-  // Slow path: say what is wrong, or accept an empty view / absent optional.
-  b.value = v;
-  napi_typedarray_type type;
-  napi_value ab;
-  size_t offset;
-  void *data;
-  if (napi_get_typedarray_info(env, v, &type, &b.len, &data, &ab, &offset) != napi_ok || type != napi_uint8_array) {
-    ClearPending(env);
-    if (optional) {
-      napi_valuetype t;
-      napi_typeof(env, v, &t);
-      if (t == napi_undefined || t == napi_null) return Bytes{};
-    }
-    Throw(env, "ERR_ARGUMENT", std::string(name) + " must be a Uint8Array (got " + TypeName(env, v) + ")");
+  if (optional) {
+    napi_valuetype t;
+    napi_typeof(env, v, &t);
+    if (t == napi_undefined || t == napi_null) return Bytes{};
   }
-  bool is_ab;
-  // SharedArrayBuffer memory can change under us between authentication and
-  // use; detached buffers have no memory at all. Both are refused.
-  if (napi_is_arraybuffer(env, ab, &is_ab) != napi_ok || !is_ab)
-    Throw(env, "ERR_ARGUMENT", std::string(name) + " must not be backed by a SharedArrayBuffer");
-  bool detached = false;
-  napi_is_detached_arraybuffer(env, ab, &detached);
-  if (detached) Throw(env, "ERR_ARGUMENT", std::string(name) + " is backed by a detached ArrayBuffer");
-  b.data = static_cast<uint8_t *>(data);
-  return b;  // an empty view
+  Throw(env, "ERR_ARGUMENT", std::string(name) + " must be a Uint8Array (got " + TypeName(env, v) + ")");
 }
 
 tsr_aead_alg GetAlg(Napi::Env env, napi_value v) {

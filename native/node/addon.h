@@ -56,10 +56,10 @@ struct Bytes {
   napi_value value = nullptr;
 };
 
-// Accepts a Uint8Array (Buffer included) over a non-shared, attached
-// ArrayBuffer. `optional` also accepts undefined/null as empty.
+// A Uint8Array (Buffer included) as pointer and length; `optional` also
+// accepts undefined/null as empty. Anything else is ERR_ARGUMENT.
 Bytes GetBytes(Napi::Env env, napi_value v, const char *name, bool optional = false);
-// The same check without throwing: false if GetBytes would refuse v.
+// The same conversion without throwing: false if v is not a Uint8Array.
 bool TryBytes(napi_env env, napi_value v, Bytes *out);
 tsr_aead_alg GetAlg(Napi::Env env, napi_value v);
 // out must hold `need` bytes (a C function without an output length would

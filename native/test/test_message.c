@@ -110,6 +110,9 @@ static void test_batch(void) {
   sealed[off[17] + 20] ^= 1;
   CHECK(tsr_message_batch_run(ctx, &o, 0, 0, N, &failed) == TSR_ERR_AUTH && failed == 17,
         "batch open: the failing index is reported");
+  size_t huge[2] = {5, SIZE_MAX - 10}, hoff[3];
+  CHECK(tsr_message_batch_layout(TSR_AEAD_CHACHA20POLY1305, 1, huge, 2, hoff) == TSR_ERR_ARGUMENT,
+        "batch layout: a seal length that would wrap size_t is ERR_ARGUMENT");
   mlen[3] = 33;
   CHECK(tsr_message_batch_layout(TSR_AEAD_CHACHA20POLY1305, 0, mlen, N, off2) == TSR_ERR_FORMAT,
         "batch layout: an open input shorter than header + tag is ERR_FORMAT");
@@ -120,7 +123,7 @@ static void test_batch(void) {
 
 static void test_nonce_pool(void) {
   tsr_nonce_pool *pool = tsr_nonce_pool_new();
-  CHECK(pool != NULL, "nonce pool: made where secure memory wipes on fork");
+  CHECK(pool != NULL, "nonce pool: made where secure memory wipes on fork, also as the first allocation");
   /* 1000 draws of 24 bytes cross several refills; no two equal. */
   static uint8_t seen[1000][24];
   int distinct = 1;
@@ -137,9 +140,11 @@ static void test_nonce_pool(void) {
 
 int main(void) {
   tsr_test_seed(0x6d657373616765ull);
+  /* First, before anything else allocates secure memory: the addon makes its
+   * pool when it loads, with no arena yet. */
+  test_nonce_pool();
   test_header();
   for (size_t i = 0; i < sizeof ALGS / sizeof ALGS[0]; i++) test_seal_open(ALGS[i]);
   test_batch();
-  test_nonce_pool();
   return tsr_test_done();
 }
