@@ -173,20 +173,13 @@ export interface EngineKey {
   dispose(): void;
 }
 
-/** One Cobblestone message inside an engine; runs arrive checked (shape, output size, counters). */
-export interface EngineChunked {
-  commitment(): Uint8Array;
-  /** Throws ERR_COMMITMENT unless commitment (32 bytes) matches, in constant time. */
-  check(commitment: Uint8Array): void;
-  seal(counter: number, plaintext: Uint8Array, out: Uint8Array, final: boolean, threads: number): number;
-  open(counter: number, ciphertext: Uint8Array, out: Uint8Array, final: boolean, threads: number): number;
-  sealAsync(counter: number, plaintext: Uint8Array, out: Uint8Array, final: boolean, threads: number): Promise<number>;
-  openAsync(counter: number, ciphertext: Uint8Array, out: Uint8Array, final: boolean, threads: number): Promise<number>;
+/**
+ * One Cobblestone message inside an engine: the ChunkedHandle calls, with
+ * runs that arrive checked (shape, output size, counters) and `lead` always
+ * given.
+ */
+export interface EngineChunked extends Omit<ChunkedHandle, 'sealAlloc'> {
   sealAlloc(counter: number, plaintext: Uint8Array, final: boolean, threads: number, lead: number): Promise<Uint8Array>;
-  openAlloc(counter: number, ciphertext: Uint8Array, final: boolean, threads: number): Promise<Uint8Array>;
-  fileAsync?: ChunkedHandle['fileAsync'];
-  cancel?(): void;
-  dispose(): void;
 }
 
 export interface Engine {

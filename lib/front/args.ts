@@ -40,10 +40,14 @@ function refuse(v: unknown, name: string, optional: boolean): Uint8Array {
   return v;
 }
 
-/** A Uint8Array over a non-shared, attached ArrayBuffer; `optional` maps undefined/null to empty. */
-export function bytes(v: unknown, name: string, optional = false): Uint8Array {
+/**
+ * A Uint8Array over a non-shared, attached ArrayBuffer; `optional` maps
+ * undefined/null to empty. `index` names an array element (`name[index]`),
+ * the message built only when the element is refused.
+ */
+export function bytes(v: unknown, name: string, optional = false, index?: number): Uint8Array {
   if (v instanceof Uint8Array && v.length !== 0 && !(v.buffer instanceof SAB)) return v;
-  return refuse(v, name, optional);
+  return refuse(v, index === undefined ? name : `${name}[${index}]`, optional);
 }
 
 /**

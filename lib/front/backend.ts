@@ -29,7 +29,17 @@ interface RawArgs {
   n: number;
 }
 
-function rawArgs(seal: boolean, algv: unknown, keyv: unknown, noncev: unknown, inputv: unknown, aadv: unknown, out?: unknown): RawArgs {
+/** The raw call's arguments in order; with `out`, its buffer ob read (and checked) first by the caller. */
+function rawArgs(
+  seal: boolean,
+  algv: unknown,
+  keyv: unknown,
+  noncev: unknown,
+  inputv: unknown,
+  aadv: unknown,
+  out?: Uint8Array,
+  ob?: ArrayBufferLike,
+): RawArgs {
   const alg = algOf(algv);
   const key = bytes(keyv, 'key');
   checkLen(key, 32, 'ERR_KEY_LENGTH', 'key');
@@ -41,11 +51,10 @@ function rawArgs(seal: boolean, algv: unknown, keyv: unknown, noncev: unknown, i
   const aad = (aadv as Uint8Array | undefined) ?? EMPTY;
   if (!seal && input.length < TAG) throw new TesseraError('ERR_FORMAT', `sealed input must be at least 16 bytes (the tag), got ${input.length}`);
   const n = seal ? input.length + TAG : input.length - TAG;
-  if (out !== undefined) {
+  if (out !== undefined && ob !== undefined) {
     // The caller's out: n bytes at least, in place only from the input's first byte, never over the aad.
-    const o = out as Uint8Array;
+    const o = out;
     if (o.length < n) throw tooSmall(n, o.length);
-    const ob = bufferOf(out, 'out');
     if (ob === ib && spans(o.byteOffset, o.length, input.byteOffset, input.length) && o.byteOffset !== input.byteOffset) throw partialOverlap();
     checkAad(o, ob, aad, ab);
   }
@@ -79,13 +88,11 @@ export function frontBackend(e: Engine): Backend {
       return e.rawOpen(a.alg, a.key, a.nonce, a.input, a.aad);
     },
     rawSealInto(out, alg, key, nonce, plaintext, aad) {
-      bytes(out, 'out');
-      const a = rawArgs(true, alg, key, nonce, plaintext, aad, out);
+      const a = rawArgs(true, alg, key, nonce, plaintext, aad, out, bufferOf(out, 'out'));
       return e.rawSealInto(out, a.alg, a.key, a.nonce, a.input, a.aad);
     },
     rawOpenInto(out, alg, key, nonce, sealed, aad) {
-      bytes(out, 'out');
-      const a = rawArgs(false, alg, key, nonce, sealed, aad, out);
+      const a = rawArgs(false, alg, key, nonce, sealed, aad, out, bufferOf(out, 'out'));
       return e.rawOpenInto(out, a.alg, a.key, a.nonce, a.input, a.aad);
     },
     createKey(alg: AlgId, key: Uint8Array | undefined, keyId: number, nonceLimit: bigint): KeyHandle {

@@ -21,12 +21,11 @@ export function pooledOutput(n: number): Uint8Array {
   return NodeBuffer!.allocUnsafe(n);
 }
 
-/** Every element a Uint8Array (a hole reads as undefined and is refused). */
+/** Every element a Uint8Array (a hole reads as undefined and is refused); checked in place, no copy of the array. */
 function elements(arr: unknown, what: string): Uint8Array[] {
   if (!Array.isArray(arr)) throw new TesseraError('ERR_ARGUMENT', `${what} must be an array of Uint8Array`);
-  const items = new Array<Uint8Array>(arr.length);
-  for (let i = 0; i < arr.length; i++) items[i] = bytes(arr[i], `${what}[${i}]`);
-  return items;
+  for (let i = 0; i < arr.length; i++) bytes(arr[i], what, false, i);
+  return arr as Uint8Array[];
 }
 
 /**

@@ -14,6 +14,7 @@
  *           extended, with two chunks swapped, or a bit flipped: only the
  *           unchanged stream opens; lengths agree with tsr_chunked_opened_len.
  *   case 3: a batch layout over arbitrary lengths: no overflow, off[] rises.
+ * TSR_FUZZ_CASE=N (0..3) in the environment fuzzes case N only.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -164,10 +165,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 7) return 0;
   static const tsr_aead_alg algs[4] = {TSR_AEAD_AES256GCM, TSR_AEAD_CHACHA20POLY1305, TSR_AEAD_XCHACHA20POLY1305,
                                        TSR_AEAD_XAES256GCM};
+  /* TSR_FUZZ_CASE=0..3 holds every input to one case (a long run per parser). */
+  static int forced = -2;
+  if (forced == -2) {
+    const char *e = getenv("TSR_FUZZ_CASE");
+    forced = e && *e >= '0' && *e <= '3' ? *e - '0' : -1;
+  }
   tsr_aead_alg alg = algs[(data[0] >> 2) & 3];
   const uint8_t *prm = data + 1, *rest = data + 7;
   size_t len = size - 7;
-  switch (data[0] & 3) {
+  switch (forced >= 0 ? forced : data[0] & 3) {
     case 0:
       message_case(alg, prm, rest, len, 1);
       break;
