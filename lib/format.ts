@@ -50,14 +50,27 @@ export function algorithmName(id: number): Algorithm {
   return name;
 }
 
-/** Nonce length: 12 bytes, or 24 for the extended-nonce algorithms. */
-export function nonceLength(alg: Algorithm): number {
-  const id = algorithmId(alg);
+/**
+ * Nonce length by algorithm id: 12 bytes (NIST SP 800-38D, RFC 8439), or 24
+ * for the extended-nonce algorithms (draft-irtf-cfrg-xchacha, c2sp.org/XAES-256-GCM).
+ * @internal
+ */
+export function nonceLengthOf(id: AlgId): number {
   return id === 3 || id === 4 ? 24 : 12;
 }
 
+/** Header length by algorithm id: version, algorithm, key id, nonce. @internal */
+export function headerLengthOf(id: AlgId): number {
+  return 6 + nonceLengthOf(id);
+}
+
+/** Nonce length: 12 bytes, or 24 for the extended-nonce algorithms. */
+export function nonceLength(alg: Algorithm): number {
+  return nonceLengthOf(algorithmId(alg));
+}
+
 export function headerLength(alg: Algorithm): number {
-  return 6 + nonceLength(alg);
+  return headerLengthOf(algorithmId(alg));
 }
 
 export interface MessageHeader {
@@ -81,7 +94,7 @@ function readHeader(m: Uint8Array, expect?: { alg: AlgId; keyId: number }): numb
   if (id < 1 || id > 4) throw new TesseraError('ERR_ALGORITHM', `message names an unknown algorithm id ${id}`);
   if (expect && id !== expect.alg)
     throw new TesseraError('ERR_ALGORITHM', `message was sealed with ${ALGORITHMS[id - 1]}, this key is ${ALGORITHMS[expect.alg - 1]}`);
-  const hl = 6 + (id === 3 || id === 4 ? 24 : 12);
+  const hl = headerLengthOf(id as AlgId);
   if (m.length < hl + TAG_BYTES) throw new TesseraError('ERR_FORMAT', `message too short: ${m.length} bytes (at least ${hl + TAG_BYTES})`);
   if (expect) {
     const keyId = keyIdOf(m);

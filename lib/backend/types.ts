@@ -182,8 +182,15 @@ export interface EngineChunked extends Omit<ChunkedHandle, 'sealAlloc'> {
   sealAlloc(counter: number, plaintext: Uint8Array, final: boolean, threads: number, lead: number): Promise<Uint8Array>;
 }
 
-export interface Engine {
-  readonly name: 'native' | 'wasm';
+/**
+ * What a backend implements: the Backend calls that need no checks (pool
+ * size and output limit arrive checked), plus mechanical keys, Cobblestone
+ * handles and the run shape.
+ */
+export interface Engine extends Pick<
+  Backend,
+  'name' | 'chunkedOpenedLength' | 'pool' | 'allocOutput' | 'outputMemory' | 'secureAlloc' | 'secureDispose' | 'secureMemoryStats' | 'kernels' | 'setKernel'
+> {
   rawSeal(alg: AlgId, key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array;
   rawOpen(alg: AlgId, key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Uint8Array;
   rawSealInto(out: Uint8Array, alg: AlgId, key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): number;
@@ -193,14 +200,4 @@ export interface Engine {
   createChunked(suite: SuiteId, key: Uint8Array | EngineKey, salt: Uint8Array, context: Uint8Array): EngineChunked;
   /** The shape of a run (native/chunked tsr_chunked_run_shape): status, chunks, output bytes. */
   runShape(seal: boolean, inputLength: number, final: boolean): { st: number; chunks: number; outlen: number };
-  chunkedOpenedLength(n: number): number;
-  /** The worker pool; size already checked. */
-  pool(size?: number): PoolInfo;
-  allocOutput(n: number): Uint8Array;
-  outputMemory(limit?: number): OutputMemoryStats;
-  secureAlloc(n: number): [ArrayBuffer, unknown];
-  secureDispose(buffer: ArrayBuffer, handle: unknown): void;
-  secureMemoryStats(): SecureMemoryStats;
-  kernels(): ReturnType<Backend['kernels']>;
-  setKernel(name: string): void;
 }

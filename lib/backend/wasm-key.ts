@@ -6,6 +6,7 @@
  * checked by the front layer (lib/front/key.ts). Async calls run here and
  * now: a one-shot message is not split across workers.
  */
+import { headerLengthOf } from '../format';
 import { statusError } from '../front/status';
 import type { WasmHost } from './wasm-host';
 import type { AlgId, EngineKey } from './types';
@@ -22,7 +23,7 @@ export class WasmKey implements EngineKey {
   constructor(b: WasmHost, alg: AlgId, key: Uint8Array | undefined, keyId: number) {
     this.#b = b;
     this.#keyId = keyId;
-    this.#headerLen = 6 + (alg === 3 || alg === 4 ? 24 : 12);
+    this.#headerLen = headerLengthOf(alg);
     const e = b.engine;
     let kp = 0;
     if (key) {

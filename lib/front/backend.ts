@@ -5,6 +5,7 @@
  * fronts (key.ts, chunked.ts).
  */
 import { TesseraError } from '../errors';
+import { nonceLengthOf } from '../format';
 import type { AlgId, Backend, ChunkedHandle, Engine, KeyHandle, SuiteId } from '../backend/types';
 import { bufferOf, bytes, checkAad, checkLen, EMPTY, integer, partialOverlap, spans, tooSmall } from './args';
 import { FrontChunked } from './chunked';
@@ -44,7 +45,7 @@ function rawArgs(
   const key = bytes(keyv, 'key');
   checkLen(key, 32, 'ERR_KEY_LENGTH', 'key');
   const nonce = bytes(noncev, 'nonce');
-  checkLen(nonce, alg === 3 || alg === 4 ? 24 : 12, 'ERR_NONCE_LENGTH', 'nonce');
+  checkLen(nonce, nonceLengthOf(alg), 'ERR_NONCE_LENGTH', 'nonce');
   const ib = bufferOf(inputv, seal ? 'plaintext' : 'sealed');
   const input = inputv as Uint8Array;
   const ab = bufferOf(aadv, 'aad', true);

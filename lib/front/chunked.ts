@@ -16,7 +16,7 @@ export const MAX_CHUNKS = 2 ** 38;
 const POOL_MAX = 64;
 
 /** A suite id as a number (ToInt32), 1 or 2. */
-export function suiteOf(v: unknown): SuiteId {
+function suiteOf(v: unknown): SuiteId {
   const id = typeof v === 'number' ? v | 0 : 0;
   if (id !== 1 && id !== 2) throw new TesseraError('ERR_ALGORITHM', 'unknown chunked suite');
   return id;

@@ -6,7 +6,7 @@
  * and opens; this file decides what may reach it.
  */
 import { TesseraError } from '../errors';
-import { checkMessage } from '../format';
+import { checkMessage, headerLengthOf } from '../format';
 import type { AlgId, Engine, EngineKey, KeyHandle } from '../backend/types';
 import { bufferOf, bytes, checkAad, EMPTY, partialOverlap, spans, tooSmall } from './args';
 
@@ -78,7 +78,7 @@ export class FrontKey implements KeyHandle {
     this.#keyId = keyId;
     this.#limit = nonceLimit;
     this.#max = nonceLimit > BigInt(Number.MAX_SAFE_INTEGER) ? Infinity : Number(nonceLimit);
-    this.#headerLen = 6 + (alg === 3 || alg === 4 ? 24 : 12);
+    this.#headerLen = headerLengthOf(alg);
   }
 
   /** The engine's key (createChunked with an AeadKey); ERR_DISPOSED once disposed. */

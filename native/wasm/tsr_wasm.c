@@ -81,15 +81,12 @@ int32_t EXPORT(tsr_wasm_aead_open)(tsr_aead_ctx *ctx, uint8_t *out, const uint8_
 
 /* Message format v1 (native/message): one nonce pool for the instance (one
  * JS thread; a WebAssembly instance cannot fork), in the key region, made by
- * tsr_wasm_init when the instance starts. */
+ * tsr_wasm_init when the instance starts (NULL if memory was short: every
+ * nonce then comes straight from the host). */
 static tsr_nonce_pool *g_nonces;
 
 void EXPORT(tsr_wasm_init)(void) {
   if (!g_nonces) g_nonces = tsr_nonce_pool_new();
-}
-
-static tsr_nonce_pool *nonces(void) {
-  return g_nonces; /* NULL (memory short at start): every nonce straight from the host */
 }
 
 /* *written (a uint32 in scratch) receives the message length. */
@@ -97,7 +94,7 @@ int32_t EXPORT(tsr_wasm_message_seal)(tsr_aead_ctx *ctx, uint32_t key_id, uint8_
                                       const uint8_t *pt, uint32_t ptlen, const uint8_t *aad, uint32_t aadlen,
                                       uint32_t *written) {
   size_t n = 0;
-  tsr_status st = tsr_message_seal(ctx, nonces(), key_id, out, outlen, pt, ptlen, aad, aadlen, &n);
+  tsr_status st = tsr_message_seal(ctx, g_nonces, key_id, out, outlen, pt, ptlen, aad, aadlen, &n);
   *written = (uint32_t)n;
   return st;
 }
@@ -121,7 +118,7 @@ int32_t EXPORT(tsr_wasm_message_batch)(tsr_aead_ctx *ctx, uint32_t key_id, int32
   tsr_aead_alg alg = tsr_aead_ctx_alg(ctx);
   if (!out) return tsr_message_batch_layout(alg, seal, len, n, off);
   tsr_message_batch b = {in, len, n, out, off, aad, aadlen};
-  tsr_status st = seal ? tsr_message_batch_headers(&b, alg, key_id, nonces()) : TSR_OK;
+  tsr_status st = seal ? tsr_message_batch_headers(&b, alg, key_id, g_nonces) : TSR_OK;
   size_t f = 0;
   if (st == TSR_OK) st = tsr_message_batch_run(ctx, &b, seal, 0, n, &f);
   *failed = (uint32_t)f;
